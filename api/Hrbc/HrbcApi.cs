@@ -1,0 +1,213 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace BulkMail.Api.Hrbc;
+
+/// <summary>The task pane's window on HRBC: search lists, one record with its attachments, field metadata, phases.</summary>
+public static class HrbcApi
+{
+    private const int DefaultCount = 20;
+
+    public static RouteGroupBuilder MapHrbcApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/hrbc").WithTags("HRBC");
+        group.MapGet("/phases", GetPhasesAsync).WithSummary("Phase options (Process by default; ?resource=Resume|Recruiter …)");
+        group.MapGet("/{resource}", ListRecordsAsync).WithSummary("A page of resumes, jobs or recruiters with the total");
+        group.MapGet("/{resource}/fields", GetFieldsAsync).WithSummary("Field metadata of Resume, Job, Recruiter, Client, Process or Candidate");
+        group.MapGet("/{resource}/{id:long}", GetRecordAsync).WithSummary("One resume or job with its attachments' metadata");
+        return group;
+    }
+
+    public static async Task<Results<Ok<HrbcListResponse>, ValidationProblem, ProblemHttpResult>> ListRecordsAsync(
+        string resource, string? keywords, string? condition, string? start, string? count,
+        HrbcClient hrbc, CancellationToken cancellationToken)
+    {
+        if (ListResource(resource) is not { } r)
+        {
+            return UnknownResource(resource, "resumes, jobs or recruiters");
+        }
+        var errors = new Dictionary<string, string[]>();
+        var startValue = ParseInt(start, "start", 0, 0, int.MaxValue, errors);
+        var countValue = ParseInt(count, "count", DefaultCount, 1, HrbcQuery.MaxCount, errors);
+        keywords = string.IsNullOrWhiteSpace(keywords) ? null : keywords.Trim();
+        if (keywords is { Length: > HrbcQuery.MaxKeywordsLength })
+        {
+            errors["keywords"] = ["keywords must be at most 100 characters (commas included)."];
+        }
+        else if (keywords is not null && keywords.Any(char.IsControl))
+        {
+            errors["keywords"] = ["keywords cannot contain control characters."];
+        }
+        HrbcCondition? parsed = null;
+        try
+        {
+            parsed = HrbcCondition.Parse(condition);
+        }
+        catch (FormatException e)
+        {
+            errors["condition"] = [e.Message];
+        }
+        if (parsed is { IsEmpty: false })
+        {
+            var fields = await hrbc.GetFieldsAsync(r, cancellationToken).ConfigureAwait(false);
+            foreach (var term in parsed.Terms)
+            {
+                if (!term.Alias.StartsWith(r.Prefix + ".", StringComparison.Ordinal))
+                {
+                    errors["condition"] = [$"'{term.Alias}' is not a field of {r.Name}; HRBC searches only the resource's own fields."];
+                }
+                else if (!fields.Any(f => f.Alias == term.Alias))
+                {
+                    errors["condition"] = [$"{r.Name} has no field '{term.Alias}'."];
+                }
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The search has invalid parameters.");
+        }
+
+        var fieldList = await ListFieldsAsync(hrbc, r, cancellationToken).ConfigureAwait(false);
+        var page = await hrbc.ReadPageAsync(r, new HrbcQuery
+        {
+            Fields = fieldList,
+            Condition = parsed,
+            Keywords = keywords,
+            Start = startValue,
+            Count = countValue,
+            Order = r.IdAlias + ":asc",
+        }, cancellationToken).ConfigureAwait(false);
+        var names = await OptionNamesIfNeededAsync(hrbc, page.Items, cancellationToken).ConfigureAwait(false);
+        var items = page.Items.Select(i => ToListItem(r, i, names)).ToList();
+        return TypedResults.Ok(new HrbcListResponse(r.Path + "s", page.Total, page.Start, items.Count, items));
+    }
+
+    public static async Task<Results<Ok<HrbcRecordResponse>, ProblemHttpResult>> GetRecordAsync(
+        string resource, long id, HrbcClient hrbc, CancellationToken cancellationToken)
+    {
+        var r = ListResource(resource);
+        if (r is null || r == HrbcResource.Recruiter)
+        {
+            return UnknownResource(resource, "resumes or jobs");
+        }
+        var fields = await ListFieldsAsync(hrbc, r, cancellationToken).ConfigureAwait(false);
+        var record = await hrbc.FirstAsync(r, id, fields, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found",
+                detail: $"{r.Name} {id} does not exist in HRBC.");
+        }
+        var names = await OptionNamesIfNeededAsync(hrbc, [record], cancellationToken).ConfigureAwait(false);
+        var attachments = await hrbc.GetAttachmentsAsync(r, id, cancellationToken).ConfigureAwait(false);
+        var item = ToListItem(r, record, names);
+        return TypedResults.Ok(new HrbcRecordResponse(r.Path, item.Id, item.Name, item.Subtitle, item.Fields,
+            [.. attachments.Select(a => new HrbcAttachmentDto(a.Id, a.FileName, a.ContentType))]));
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<HrbcFieldDto>>, ProblemHttpResult>> GetFieldsAsync(
+        string resource, HrbcClient hrbc, CancellationToken cancellationToken)
+    {
+        var r = HrbcResource.Find(resource);
+        if (r is null || r == HrbcResource.Activity)
+        {
+            return UnknownResource(resource, "Resume, Job, Recruiter, Client, Process or Candidate");
+        }
+        var fields = await hrbc.GetFieldsAsync(r, cancellationToken).ConfigureAwait(false);
+        var mail = (await hrbc.GetMailFieldsAsync(r, cancellationToken).ConfigureAwait(false)).Select(m => m.Alias).ToHashSet();
+        return TypedResults.Ok<IReadOnlyList<HrbcFieldDto>>([.. fields.Select(f =>
+            new HrbcFieldDto(f.Alias, f.Name, f.TypeName, f.Type, f.Required, mail.Contains(f.Alias), f.ReferTo))]);
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<HrbcPhaseDto>>, ProblemHttpResult>> GetPhasesAsync(
+        string? resource, HrbcClient hrbc, CancellationToken cancellationToken)
+    {
+        var r = string.IsNullOrEmpty(resource) ? HrbcResource.Process : HrbcResource.Find(resource);
+        if (r is null || HrbcOptionType.PhaseOf(r) is null)
+        {
+            return UnknownResource(resource ?? "", "Process, Resume, Recruiter, Job, Client or Candidate");
+        }
+        var phases = await hrbc.GetPhaseOptionsAsync(r, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok<IReadOnlyList<HrbcPhaseDto>>([.. phases.Select(p => new HrbcPhaseDto(p.Alias, p.Name, p.Id, p.Order, r.Name))]);
+    }
+
+    private static HrbcResource? ListResource(string resource) => resource.ToLowerInvariant() switch
+    {
+        "resumes" => HrbcResource.Resume,
+        "jobs" => HrbcResource.Job,
+        "recruiters" => HrbcResource.Recruiter,
+        _ => null,
+    };
+
+    /// <summary>The default fields plus every mail field discovered for the resource (custom U_ mail fields included).</summary>
+    private static async Task<HrbcFieldList> ListFieldsAsync(HrbcClient hrbc, HrbcResource r, CancellationToken cancellationToken)
+    {
+        var list = r == HrbcResource.Resume ? HrbcClient.ResumeFields()
+            : r == HrbcResource.Job ? HrbcClient.JobFields()
+            : HrbcClient.RecruiterFields();
+        foreach (var m in await hrbc.GetMailFieldsAsync(r, cancellationToken).ConfigureAwait(false))
+        {
+            if (!list.Contains(m.Alias))
+            {
+                list.Add(m.Alias);
+            }
+        }
+        return list;
+    }
+
+    private static async Task<IReadOnlyDictionary<string, string>?> OptionNamesIfNeededAsync(HrbcClient hrbc, IEnumerable<HrbcRecord> records, CancellationToken cancellationToken) =>
+        records.Any(NeedsNames) ? await hrbc.GetOptionNamesAsync(cancellationToken).ConfigureAwait(false) : null;
+
+    private static bool NeedsNames(HrbcRecord r) => r.Fields.Values.Any(v => v switch
+    {
+        HrbcOptionSet s => s.Options.Any(o => o.Name is null),
+        HrbcReference refs => refs.Records.Any(NeedsNames),
+        _ => false,
+    });
+
+    private static HrbcListItem ToListItem(HrbcResource r, HrbcRecord record, IReadOnlyDictionary<string, string>? names)
+    {
+        var fields = HrbcDisplay.Flatten(record, names);
+        var id = record.Id ?? 0;
+        var (name, subtitle) = r.Name switch
+        {
+            "Resume" => (fields.GetValueOrDefault("Person.P_Name") ?? fields.GetValueOrDefault("Resume.P_Name"), fields.GetValueOrDefault("Person.P_Reading")),
+            "Job" => (fields.GetValueOrDefault("Job.P_Position"), fields.GetValueOrDefault("Client.P_Name")),
+            _ => (fields.GetValueOrDefault("Recruiter.P_Name"), JoinNonEmpty(fields.GetValueOrDefault("Client.P_Name"), fields.GetValueOrDefault("Recruiter.P_Division"))),
+        };
+        return new HrbcListItem(id, name ?? $"#{id}", subtitle, fields);
+    }
+
+    private static string? JoinNonEmpty(params string?[] parts) =>
+        parts.Where(p => !string.IsNullOrEmpty(p)).ToArray() is { Length: > 0 } a ? string.Join(" / ", a) : null;
+
+    private static int ParseInt(string? text, string name, int fallback, int min, int max, Dictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return fallback;
+        }
+        if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < min || n > max)
+        {
+            errors[name] = [max == int.MaxValue ? $"{name} must be a whole number of {min} or more." : $"{name} must be a whole number from {min} to {max}."];
+            return fallback;
+        }
+        return n;
+    }
+
+    private static ProblemHttpResult UnknownResource(string resource, string allowed) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown HRBC resource",
+            detail: $"'{resource}' is not available here; use {allowed}.");
+}
+
+public sealed record HrbcListResponse(string Resource, int Total, int Start, int Count, IReadOnlyList<HrbcListItem> Items);
+
+/// <summary>A record for lists: id, a display name and subtitle, and every read field as display text by alias.</summary>
+public sealed record HrbcListItem(long Id, string Name, string? Subtitle, IReadOnlyDictionary<string, string?> Fields);
+
+public sealed record HrbcRecordResponse(string Resource, long Id, string Name, string? Subtitle,
+    IReadOnlyDictionary<string, string?> Fields, IReadOnlyList<HrbcAttachmentDto> Attachments);
+
+public sealed record HrbcAttachmentDto(long Id, string FileName, string ContentType);
+
+public sealed record HrbcFieldDto(string Alias, string Label, string Type, int TypeCode, bool Required, bool IsMail, string? ReferTo);
+
+public sealed record HrbcPhaseDto(string Alias, string Name, long Id, int Order, string Resource);

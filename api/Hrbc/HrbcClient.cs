@@ -1,0 +1,717 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Xml.Linq;
+using Microsoft.Extensions.Options;
+
+namespace BulkMail.Api.Hrbc;
+
+/// <summary>
+/// The one HRBC Connect client of the product (typed HttpClient). Reads return typed pages; writes return
+/// per-item result codes; result codes other than 0 become <see cref="HrbcException"/>. The token is shared by
+/// the whole process (<see cref="HrbcTokenStore"/>); a result code 401 refreshes it once and repeats the call.
+/// Retries of code 9 / 5xx / dropped connections and pacing are done by the handlers of this HttpClient.
+/// </summary>
+public sealed partial class HrbcClient(
+    HttpClient http,
+    HrbcAuthClient auth,
+    HrbcTokenStore tokens,
+    HrbcMetadataCache cache,
+    IOptions<HrbcOptions> options,
+    TimeProvider time,
+    ILogger<HrbcClient> logger)
+{
+    public const string TokenHeader = "X-porters-hrbc-oauth-token";
+    public const int MaxItemsPerRequest = 200;
+
+    private HrbcOptions Options => options.Value;
+
+    // ---------------------------------------------------------------- default field lists
+
+    public static HrbcFieldList ResumeFields() => HrbcFieldList.Of("Resume.P_Id", "Resume.P_Name")
+        .Add("Resume.P_Owner", "User.P_Id", "User.P_Name", "User.P_Mail")
+        .Add("Resume.P_Candidate", "Person.P_Id", "Person.P_Name", "Person.P_Reading", "Person.P_Mail", "Person.P_MobileMail")
+        .AddRange(["Resume.P_Mail", "Resume.P_MobileMail", "Resume.P_Phase", "Resume.P_PhaseDate", "Resume.P_UpdateDate"]);
+
+    public static HrbcFieldList JobFields() => HrbcFieldList.Of("Job.P_Id", "Job.P_Position")
+        .Add("Job.P_Owner", "User.P_Id", "User.P_Name", "User.P_Mail")
+        .Add("Job.P_Client", "Client.P_Id", "Client.P_Name")
+        .Add("Job.P_Recruiter", "Recruiter.P_Id", "Recruiter.P_Name", "Recruiter.P_Mail")
+        .AddRange(["Job.P_Phase", "Job.P_Area", "Job.P_UpdateDate"]);
+
+    public static HrbcFieldList RecruiterFields() => HrbcFieldList.Of("Recruiter.P_Id", "Recruiter.P_Name", "Recruiter.P_Reading",
+            "Recruiter.P_Division", "Recruiter.P_Title")
+        .Add("Recruiter.P_Client", "Client.P_Id", "Client.P_Name")
+        .AddRange(["Recruiter.P_Mail", "Recruiter.P_Phase", "Recruiter.P_PhaseDate", "Recruiter.P_UpdateDate"]);
+
+    public static HrbcFieldList ClientFields() => HrbcFieldList.Of("Client.P_Id", "Client.P_Name", "Client.P_Phase", "Client.P_UpdateDate");
+
+    public static HrbcFieldList ProcessFields() => HrbcFieldList.Of("Process.P_Id", "Process.P_Job", "Process.P_Resume",
+        "Process.P_Candidate", "Process.P_Client", "Process.P_Recruiter", "Process.P_Phase", "Process.P_PhaseDate", "Process.P_PhaseMemo");
+
+    // ---------------------------------------------------------------- reads
+
+    /// <summary>One page of a resource read (count 1..200).</summary>
+    public async Task<HrbcPage> ReadPageAsync(HrbcResource resource, HrbcQuery query, CancellationToken cancellationToken)
+    {
+        query.Validate();
+        var root = await GetAsync(resource.Path, ReadParameters(resource, query), cancellationToken).ConfigureAwait(false);
+        return HrbcXml.ParsePage(root, cache.KnownOptionRoots);
+    }
+
+    /// <summary>Every page of a read, 200 records a request, from <see cref="HrbcQuery.Start"/> to the end.</summary>
+    public async IAsyncEnumerable<HrbcPage> ReadPagesAsync(HrbcResource resource, HrbcQuery query,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // A stable order keeps offset paging from skipping or repeating records.
+        var q = query with { Count = MaxItemsPerRequest, Order = query.Order ?? resource.IdAlias + ":asc" };
+        while (true)
+        {
+            var page = await ReadPageAsync(resource, q, cancellationToken).ConfigureAwait(false);
+            yield return page;
+            var next = q.Start + page.Count;
+            if (page.Count == 0 || next >= page.Total)
+            {
+                yield break;
+            }
+            q = q with { Start = next };
+        }
+    }
+
+    public async IAsyncEnumerable<HrbcRecord> ReadAllAsync(HrbcResource resource, HrbcQuery query,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var page in ReadPagesAsync(resource, query, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var item in page.Items)
+            {
+                yield return item;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the records with the given ids (<c>P_Id:or=…</c>), split into several requests so that none has more
+    /// than 200 ids or exceeds the request-length limit. Records come back in request order per chunk; missing ids are absent.
+    /// </summary>
+    public async IAsyncEnumerable<HrbcRecord> ReadByIdsAsync(HrbcResource resource, IEnumerable<long> ids, HrbcFieldList fields,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var chunk in SplitIds(resource, ids.Distinct(), fields))
+        {
+            var query = new HrbcQuery
+            {
+                Fields = fields,
+                Condition = HrbcCondition.Where().AnyOf(resource.IdAlias, chunk),
+                Count = MaxItemsPerRequest,
+                Order = resource.IdAlias + ":asc",
+            };
+            var page = await ReadPageAsync(resource, query, cancellationToken).ConfigureAwait(false);
+            foreach (var item in page.Items)
+            {
+                yield return item;
+            }
+        }
+    }
+
+    /// <summary>Splits ids into chunks of at most 200 whose request line stays under <see cref="HrbcOptions.MaxRequestLength"/>.</summary>
+    internal IReadOnlyList<long[]> SplitIds(HrbcResource resource, IEnumerable<long> ids, HrbcFieldList fields)
+    {
+        var emptyQuery = new HrbcQuery { Fields = fields, Count = MaxItemsPerRequest, Order = resource.IdAlias + ":asc" };
+        // Length of the request with the condition "Alias:or=" and no id yet; each id adds its digits and an
+        // encoded separator (%3A), so the length of a chunk is exact arithmetic.
+        var baseParameters = ReadParameters(resource, emptyQuery)
+            .Append(new("condition", resource.IdAlias + ":or="));
+        var baseLength = RequestTarget(resource.Path, baseParameters).Length;
+        var budget = Options.MaxRequestLength - baseLength;
+        var chunks = new List<long[]>();
+        var current = new List<long>();
+        var used = 0;
+        foreach (var id in ids)
+        {
+            var cost = id.ToString(CultureInfo.InvariantCulture).Length + (current.Count == 0 ? 0 : 3);
+            if (current.Count > 0 && (current.Count == MaxItemsPerRequest || used + cost > budget))
+            {
+                chunks.Add([.. current]);
+                current.Clear();
+                used = 0;
+                cost = id.ToString(CultureInfo.InvariantCulture).Length;
+            }
+            if (cost > budget)
+            {
+                throw new ArgumentException("The field list alone makes the HRBC request too long.", nameof(fields));
+            }
+            current.Add(id);
+            used += cost;
+        }
+        if (current.Count > 0)
+        {
+            chunks.Add([.. current]);
+        }
+        return chunks;
+    }
+
+    public async Task<HrbcResume?> GetResumeAsync(long id, CancellationToken cancellationToken) =>
+        await FirstAsync(HrbcResource.Resume, id, ResumeFields(), cancellationToken).ConfigureAwait(false) is { } r ? HrbcResume.From(r) : null;
+
+    public async Task<HrbcJob?> GetJobAsync(long id, CancellationToken cancellationToken) =>
+        await FirstAsync(HrbcResource.Job, id, JobFields(), cancellationToken).ConfigureAwait(false) is { } r ? HrbcJob.From(r) : null;
+
+    public async Task<HrbcRecruiter?> GetRecruiterAsync(long id, CancellationToken cancellationToken) =>
+        await FirstAsync(HrbcResource.Recruiter, id, RecruiterFields(), cancellationToken).ConfigureAwait(false) is { } r ? HrbcRecruiter.From(r) : null;
+
+    public async Task<HrbcClientCompany?> GetClientAsync(long id, CancellationToken cancellationToken) =>
+        await FirstAsync(HrbcResource.Client, id, ClientFields(), cancellationToken).ConfigureAwait(false) is { } r ? HrbcClientCompany.From(r) : null;
+
+    public async Task<HrbcRecord?> FirstAsync(HrbcResource resource, long id, HrbcFieldList fields, CancellationToken cancellationToken)
+    {
+        var page = await ReadPageAsync(resource, new HrbcQuery
+        {
+            Fields = fields,
+            Condition = HrbcCondition.Where().Eq(resource.IdAlias, id),
+            Count = 1,
+        }, cancellationToken).ConfigureAwait(false);
+        return page.Items.FirstOrDefault();
+    }
+
+    /// <summary>The processes of a job or of a resume (a single parent id per condition, as HRBC requires).</summary>
+    public IAsyncEnumerable<HrbcRecord> ReadProcessesAsync(long? jobId, long? resumeId, CancellationToken cancellationToken)
+    {
+        var condition = HrbcCondition.Where();
+        if (jobId is { } j)
+        {
+            condition = condition.Eq("Process.P_Job", j);
+        }
+        if (resumeId is { } r)
+        {
+            condition = condition.Eq("Process.P_Resume", r);
+        }
+        if (condition.IsEmpty)
+        {
+            throw new ArgumentException("A job or a resume id is needed.");
+        }
+        return ReadAllAsync(HrbcResource.Process, new HrbcQuery { Fields = ProcessFields(), Condition = condition }, cancellationToken);
+    }
+
+    // ---------------------------------------------------------------- masters
+
+    /// <summary>Field metadata of a resource (Field Read, every page), cached.</summary>
+    public Task<IReadOnlyList<HrbcField>> GetFieldsAsync(HrbcResource resource, CancellationToken cancellationToken) =>
+        cache.GetOrAddAsync("fields:" + resource.Name, async ct =>
+        {
+            var fields = new List<HrbcField>();
+            var start = 0;
+            while (true)
+            {
+                var root = await GetAsync("field", [
+                    new("partition", Partition),
+                    new("resource", resource.Value.ToString(CultureInfo.InvariantCulture)),
+                    new("count", "200"),
+                    new("start", start.ToString(CultureInfo.InvariantCulture)),
+                ], ct).ConfigureAwait(false);
+                var items = root.Elements("Item").ToList();
+                fields.AddRange(items.Select(i => ParseField(resource, i)));
+                start += items.Count;
+                if (items.Count == 0 || start >= HrbcXml.Attr(root, "Total"))
+                {
+                    break;
+                }
+            }
+            cache.AddOptionRoots(fields.Where(f => HrbcFieldType.IsOption(f.Type) && f.ReferTo is not null).Select(f => f.ReferTo!));
+            return (IReadOnlyList<HrbcField>)fields;
+        }, Options.MetadataCacheDuration, cancellationToken);
+
+    /// <summary>
+    /// The fields of a resource that hold e-mail addresses, discovered from Field Read: Mail fields, and Reference
+    /// fields that mirror a Mail field of the parent resource (e.g. <c>Resume.P_Mail</c> → <c>Person.P_Mail</c>).
+    /// </summary>
+    public async Task<IReadOnlyList<HrbcMailField>> GetMailFieldsAsync(HrbcResource resource, CancellationToken cancellationToken)
+    {
+        var fields = await GetFieldsAsync(resource, cancellationToken).ConfigureAwait(false);
+        var result = new List<HrbcMailField>();
+        foreach (var f in fields)
+        {
+            if (f.Type == HrbcFieldType.Mail)
+            {
+                result.Add(new HrbcMailField(f.Alias, f.Name, null));
+            }
+            else if (f.Type == HrbcFieldType.Reference && f.ReferTo is { } source
+                && HrbcResource.FromPrefix(source.Split('.')[0]) is { } parent && parent != resource)
+            {
+                var parentFields = await GetFieldsAsync(parent, cancellationToken).ConfigureAwait(false);
+                if (parentFields.Any(p => p.Alias == source && p.Type == HrbcFieldType.Mail))
+                {
+                    result.Add(new HrbcMailField(f.Alias, f.Name, source));
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The whole option master (all roots and levels), cached.</summary>
+    public Task<IReadOnlyList<HrbcOptionItem>> GetOptionTreeAsync(CancellationToken cancellationToken) =>
+        cache.GetOrAddAsync("options", async ct =>
+        {
+            var root = await GetAsync("option", [new("partition", Partition), new("level", "-1")], ct).ConfigureAwait(false);
+            var items = root.Elements("Item").Select(ParseOption).ToList();
+            cache.AddOptionRoots(items.Select(i => i.Alias));
+            return (IReadOnlyList<HrbcOptionItem>)items;
+        }, Options.MetadataCacheDuration, cancellationToken);
+
+    /// <summary>The options under one option root (e.g. <c>Option.P_ProcessPhase</c>), in display order.</summary>
+    public async Task<IReadOnlyList<HrbcOptionItem>> GetOptionsAsync(string rootAlias, CancellationToken cancellationToken)
+    {
+        var tree = await GetOptionTreeAsync(cancellationToken).ConfigureAwait(false);
+        var node = tree.SelectMany(t => t.SelfAndDescendants()).FirstOrDefault(o => o.Alias == rootAlias);
+        return node is null ? [] : [.. node.Children.OrderBy(c => c.Order)];
+    }
+
+    /// <summary>The phase options of a resource: the option root its <c>P_Phase</c> field refers to.</summary>
+    public async Task<IReadOnlyList<HrbcOptionItem>> GetPhaseOptionsAsync(HrbcResource resource, CancellationToken cancellationToken)
+    {
+        var fields = await GetFieldsAsync(resource, cancellationToken).ConfigureAwait(false);
+        var phase = fields.FirstOrDefault(f => f.Alias == resource.Alias("P_Phase"));
+        var rootAlias = phase?.ReferTo ?? $"Option.P_{(resource == HrbcResource.Candidate ? "Person" : resource.Name)}Phase";
+        return await GetOptionsAsync(rootAlias, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Option alias → name for every option, to show names where a read carried only aliases.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> GetOptionNamesAsync(CancellationToken cancellationToken)
+    {
+        var tree = await GetOptionTreeAsync(cancellationToken).ConfigureAwait(false);
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var o in tree.SelectMany(t => t.SelfAndDescendants()))
+        {
+            names.TryAdd(o.Alias, o.Name);
+        }
+        return names;
+    }
+
+    public async Task<IReadOnlyList<HrbcUser>> GetUsersAsync(CancellationToken cancellationToken)
+    {
+        var users = new List<HrbcUser>();
+        var start = 0;
+        while (true)
+        {
+            var root = await GetAsync("user", [
+                new("partition", Partition), new("request_type", "1"),
+                new("field", "User.P_Id,User.P_Name,User.P_Mail"), new("count", "200"),
+                new("start", start.ToString(CultureInfo.InvariantCulture)),
+            ], cancellationToken).ConfigureAwait(false);
+            var page = HrbcXml.ParsePage(root);
+            users.AddRange(page.Items.Select(HrbcUser.From));
+            start += page.Count;
+            if (page.Count == 0 || start >= page.Total)
+            {
+                return users;
+            }
+        }
+    }
+
+    /// <summary>The app's own user (request_type=0 with a code_direct token): the owner of what BulkMail writes.</summary>
+    public Task<HrbcUser> GetAppUserAsync(CancellationToken cancellationToken) =>
+        cache.GetOrAddAsync("app-user", async ct =>
+        {
+            var root = await GetAsync("user", [
+                new("partition", Partition), new("request_type", "0"), new("field", "User.P_Id,User.P_Name,User.P_Mail"),
+            ], ct).ConfigureAwait(false);
+            var item = HrbcXml.ParsePage(root).Items.FirstOrDefault()
+                ?? throw new HrbcProtocolException("User Read with request_type=0 returned no user.");
+            return HrbcUser.From(item);
+        }, Options.MetadataCacheDuration, cancellationToken);
+
+    // ---------------------------------------------------------------- attachments
+
+    /// <summary>Attachment metadata of a record (without content).</summary>
+    public async Task<IReadOnlyList<HrbcAttachment>> GetAttachmentsAsync(HrbcResource resource, long recordId, CancellationToken cancellationToken)
+    {
+        var list = new List<HrbcAttachment>();
+        var start = 0;
+        while (true)
+        {
+            var root = await GetAsync("attachment", [
+                new("partition", Partition), new("requestType", "1"),
+                new("resource", resource.Value.ToString(CultureInfo.InvariantCulture)),
+                new("resourceId", recordId.ToString(CultureInfo.InvariantCulture)),
+                new("count", "200"), new("start", start.ToString(CultureInfo.InvariantCulture)),
+            ], cancellationToken).ConfigureAwait(false);
+            var items = root.Elements("Item").ToList();
+            list.AddRange(items.Select(ParseAttachment));
+            start += items.Count;
+            if (items.Count == 0 || start >= HrbcXml.Attr(root, "Total"))
+            {
+                return list;
+            }
+        }
+    }
+
+    /// <summary>One attachment with its content (requestType=0, Base64 in the XML).</summary>
+    public async Task<HrbcAttachmentContent?> GetAttachmentContentAsync(HrbcResource resource, long attachmentId, CancellationToken cancellationToken)
+    {
+        var root = await GetAsync("attachment", [
+            new("partition", Partition), new("requestType", "0"),
+            new("resource", resource.Value.ToString(CultureInfo.InvariantCulture)),
+            new("id", attachmentId.ToString(CultureInfo.InvariantCulture)),
+        ], cancellationToken).ConfigureAwait(false);
+        var item = root.Elements("Item").FirstOrDefault();
+        if (item is null)
+        {
+            return null;
+        }
+        var content = item.Element("Content")?.Value ?? "";
+        return new HrbcAttachmentContent(ParseAttachment(item), Convert.FromBase64String(content.Trim()));
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    /// <summary>Writes items (create and update mixed) in requests of at most 200; one result per item, same order.</summary>
+    public async Task<IReadOnlyList<HrbcWriteResult>> WriteAsync(HrbcResource resource, IReadOnlyList<HrbcWriteItem> items, CancellationToken cancellationToken)
+    {
+        var results = new List<HrbcWriteResult>(items.Count);
+        for (var offset = 0; offset < items.Count; offset += MaxItemsPerRequest)
+        {
+            var batch = items.Skip(offset).Take(MaxItemsPerRequest).ToList();
+            var body = new XElement(resource.Name, batch.Select(i => i.ToXml(resource)));
+            var root = await PostAsync(resource.Path, body, cancellationToken).ConfigureAwait(false);
+            var answers = HrbcXml.ParseWriteResults(root);
+            if (answers.Count != batch.Count)
+            {
+                throw new HrbcProtocolException($"HRBC answered {answers.Count} items for a write of {batch.Count}.");
+            }
+            results.AddRange(answers.Select(a => a with { Index = a.Index + offset }));
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// Sets the phase of records of a resource that has <c>P_Phase</c> (Resume, Recruiter …). Each new phase must
+    /// become the latest: when the requested date is not later than the current phase date, one second after it is used.
+    /// </summary>
+    public async Task<IReadOnlyList<HrbcPhaseChangeResult>> SetPhasesAsync(HrbcResource resource, IReadOnlyList<HrbcPhaseChange> changes, CancellationToken cancellationToken)
+    {
+        var current = new Dictionary<long, DateTimeOffset?>();
+        await foreach (var r in ReadByIdsAsync(resource, changes.Select(c => c.RecordId),
+            HrbcFieldList.Of(resource.IdAlias, resource.Alias("P_PhaseDate")), cancellationToken).ConfigureAwait(false))
+        {
+            current[r.Id ?? 0] = r.DateTimeUtc(resource.Alias("P_PhaseDate"));
+        }
+        var items = new List<HrbcWriteItem>();
+        var dates = new List<DateTimeOffset>();
+        foreach (var c in changes)
+        {
+            var date = LatestPhaseDate(c.PhaseDate, current.GetValueOrDefault(c.RecordId));
+            dates.Add(date);
+            var item = new HrbcWriteItem(c.RecordId)
+                .SetOptions(resource.Alias("P_Phase"), c.PhaseAlias)
+                .Set(resource.Alias("P_PhaseDate"), date);
+            if (c.Memo is not null)
+            {
+                item.Set(resource.Alias("P_PhaseMemo"), c.Memo);
+            }
+            items.Add(item);
+        }
+        var results = await WriteAsync(resource, items, cancellationToken).ConfigureAwait(false);
+        return [.. results.Select(r => new HrbcPhaseChangeResult(changes[r.Index].RecordId, r.Code,
+            r.Message ?? (r.Succeeded ? null : HrbcException.Describe(r.Code)), r.Succeeded ? dates[r.Index] : null))];
+    }
+
+    /// <summary>
+    /// Sets the selection-process phase of Job × Resume pairs: updates the process where it exists, creates it
+    /// (owner, client, recruiter, job, candidate, resume) where it does not. A create answered 301 (someone
+    /// created it meanwhile) is retried as an update.
+    /// </summary>
+    public async Task<IReadOnlyList<HrbcProcessPhaseResult>> SetProcessPhasesAsync(IReadOnlyList<HrbcProcessPhaseChange> changes, CancellationToken cancellationToken)
+    {
+        var existing = await FindProcessesAsync(changes, cancellationToken).ConfigureAwait(false);
+        var results = new HrbcProcessPhaseResult?[changes.Count];
+        var missing = changes.Select((c, i) => (c, i)).Where(x => !existing.ContainsKey((x.c.JobId, x.c.ResumeId))).ToList();
+
+        if (missing.Count > 0)
+        {
+            var owner = await GetAppUserAsync(cancellationToken).ConfigureAwait(false);
+            var jobs = new Dictionary<long, HrbcRecord>();
+            await foreach (var j in ReadByIdsAsync(HrbcResource.Job, missing.Select(m => m.c.JobId),
+                HrbcFieldList.Of("Job.P_Id", "Job.P_Client", "Job.P_Recruiter"), cancellationToken).ConfigureAwait(false))
+            {
+                jobs[j.Id ?? 0] = j;
+            }
+            var resumes = new Dictionary<long, HrbcRecord>();
+            await foreach (var r in ReadByIdsAsync(HrbcResource.Resume, missing.Select(m => m.c.ResumeId),
+                HrbcFieldList.Of("Resume.P_Id", "Resume.P_Candidate"), cancellationToken).ConfigureAwait(false))
+            {
+                resumes[r.Id ?? 0] = r;
+            }
+            var creates = new List<(int Index, HrbcWriteItem Item, DateTimeOffset Date)>();
+            foreach (var (c, i) in missing)
+            {
+                if (!jobs.TryGetValue(c.JobId, out var job) || !resumes.TryGetValue(c.ResumeId, out var resume))
+                {
+                    results[i] = new HrbcProcessPhaseResult(c.JobId, c.ResumeId, null, false, 7,
+                        jobs.ContainsKey(c.JobId) ? $"Resume {c.ResumeId} does not exist." : $"Job {c.JobId} does not exist.", null);
+                    continue;
+                }
+                var date = LatestPhaseDate(c.PhaseDate, null);
+                var item = HrbcWriteItem.Create()
+                    .Set("Process.P_Owner", owner.Id)
+                    .Set("Process.P_Client", job.RefId("Job.P_Client") ?? 0)
+                    .Set("Process.P_Recruiter", job.RefId("Job.P_Recruiter") ?? 0)
+                    .Set("Process.P_Job", c.JobId)
+                    .Set("Process.P_Candidate", resume.RefId("Resume.P_Candidate") ?? 0)
+                    .Set("Process.P_Resume", c.ResumeId);
+                AddPhase(item, c, date);
+                creates.Add((i, item, date));
+            }
+            var written = await WriteAsync(HrbcResource.Process, [.. creates.Select(x => x.Item)], cancellationToken).ConfigureAwait(false);
+            var duplicates = new List<int>();
+            foreach (var w in written)
+            {
+                var (index, _, date) = creates[w.Index];
+                var c = changes[index];
+                if (w.Code == 301)
+                {
+                    duplicates.Add(index);
+                    continue;
+                }
+                results[index] = new HrbcProcessPhaseResult(c.JobId, c.ResumeId, w.Id, w.Succeeded, w.Code,
+                    w.Message ?? (w.Succeeded ? null : HrbcException.Describe(w.Code)), w.Succeeded ? date : null);
+            }
+            if (duplicates.Count > 0)
+            {
+                var found = await FindProcessesAsync([.. duplicates.Select(d => changes[d])], cancellationToken).ConfigureAwait(false);
+                foreach (var (key, value) in found)
+                {
+                    existing[key] = value;
+                }
+            }
+        }
+
+        var updates = new List<(int Index, HrbcWriteItem Item, DateTimeOffset Date, long ProcessId)>();
+        for (var i = 0; i < changes.Count; i++)
+        {
+            var c = changes[i];
+            if (results[i] is not null || !existing.TryGetValue((c.JobId, c.ResumeId), out var process))
+            {
+                continue;
+            }
+            var date = LatestPhaseDate(c.PhaseDate, process.PhaseDate);
+            var item = new HrbcWriteItem(process.Id);
+            AddPhase(item, c, date);
+            updates.Add((i, item, date, process.Id));
+        }
+        if (updates.Count > 0)
+        {
+            var written = await WriteAsync(HrbcResource.Process, [.. updates.Select(u => u.Item)], cancellationToken).ConfigureAwait(false);
+            foreach (var w in written)
+            {
+                var (index, _, date, processId) = updates[w.Index];
+                var c = changes[index];
+                results[index] = new HrbcProcessPhaseResult(c.JobId, c.ResumeId, processId, false, w.Code,
+                    w.Message ?? (w.Succeeded ? null : HrbcException.Describe(w.Code)), w.Succeeded ? date : null);
+            }
+        }
+        return [.. results.Select((r, i) => r ?? new HrbcProcessPhaseResult(changes[i].JobId, changes[i].ResumeId, null, false, 1000,
+            "The process could be neither created nor found.", null))];
+    }
+
+    /// <summary>Creates one Activity per entry, owned by the app user; one result per entry.</summary>
+    public async Task<IReadOnlyList<HrbcWriteResult>> CreateActivitiesAsync(IReadOnlyList<HrbcActivityEntry> entries, CancellationToken cancellationToken)
+    {
+        var owner = await GetAppUserAsync(cancellationToken).ConfigureAwait(false);
+        var items = entries.Select(e =>
+        {
+            var item = HrbcWriteItem.Create()
+                .Set("Activity.P_Owner", owner.Id)
+                .Set("Activity.P_Title", e.Title)
+                .Set("Activity.P_Resource", e.Resource)
+                .Set("Activity.P_ResourceId", e.ResourceId)
+                .Set("Activity.P_FromDate", e.At);
+            if (e.Memo is not null)
+            {
+                item.Set("Activity.P_Memo", e.Memo);
+            }
+            return item;
+        }).ToList();
+        return await WriteAsync(HrbcResource.Activity, items, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<Dictionary<(long Job, long Resume), HrbcProcess>> FindProcessesAsync(IReadOnlyList<HrbcProcessPhaseChange> changes, CancellationToken cancellationToken)
+    {
+        // HRBC takes one parent id per condition: read by whichever side has fewer distinct ids.
+        var jobIds = changes.Select(c => c.JobId).Distinct().ToList();
+        var resumeIds = changes.Select(c => c.ResumeId).Distinct().ToList();
+        var byJob = jobIds.Count <= resumeIds.Count;
+        var wanted = changes.Select(c => (c.JobId, c.ResumeId)).ToHashSet();
+        var found = new Dictionary<(long, long), HrbcProcess>();
+        foreach (var parent in byJob ? jobIds : resumeIds)
+        {
+            await foreach (var r in ReadProcessesAsync(byJob ? parent : null, byJob ? null : parent, cancellationToken).ConfigureAwait(false))
+            {
+                var p = HrbcProcess.From(r);
+                if (p.JobId is { } j && p.ResumeId is { } res && wanted.Contains((j, res)))
+                {
+                    found[(j, res)] = p;
+                }
+            }
+        }
+        return found;
+    }
+
+    private static void AddPhase(HrbcWriteItem item, HrbcProcessPhaseChange c, DateTimeOffset date)
+    {
+        item.SetOptions("Process.P_Phase", c.PhaseAlias).Set("Process.P_PhaseDate", date);
+        if (c.Memo is not null)
+        {
+            item.Set("Process.P_PhaseMemo", c.Memo);
+        }
+    }
+
+    /// <summary>HRBC keeps whole seconds; a new phase must be dated after the current latest one.</summary>
+    internal static DateTimeOffset LatestPhaseDate(DateTimeOffset requested, DateTimeOffset? currentLatest)
+    {
+        var date = new DateTimeOffset(requested.UtcTicks - requested.UtcTicks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
+        return currentLatest is { } latest && date <= latest ? latest.AddSeconds(1) : date;
+    }
+
+    // ---------------------------------------------------------------- transport
+
+    private string Partition => Options.Partition.ToString(CultureInfo.InvariantCulture);
+
+    private IEnumerable<KeyValuePair<string, string?>> ReadParameters(HrbcResource resource, HrbcQuery query)
+    {
+        yield return new("partition", Partition);
+        yield return new("count", query.Count.ToString(CultureInfo.InvariantCulture));
+        yield return new("start", query.Start.ToString(CultureInfo.InvariantCulture));
+        if (query.Fields is { } f)
+        {
+            yield return new("field", f.ToString());
+        }
+        if (query.Condition is { IsEmpty: false } c)
+        {
+            yield return new("condition", c.ToString());
+        }
+        if (!string.IsNullOrWhiteSpace(query.Keywords))
+        {
+            yield return new("keywords", query.Keywords);
+        }
+        if (!string.IsNullOrWhiteSpace(query.Order))
+        {
+            yield return new("order", query.Order);
+        }
+    }
+
+    /// <summary>The request target (path and query) as HRBC sees it; its length is what the ~15,000-character limit counts.</summary>
+    private string RequestTarget(string path, IEnumerable<KeyValuePair<string, string?>> parameters)
+    {
+        var query = string.Join('&', parameters.Where(p => p.Value is not null)
+            .Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value!)));
+        var basePath = http.BaseAddress?.AbsolutePath ?? "/";
+        return basePath + "v1/" + path + (query.Length > 0 ? "?" + query : "");
+    }
+
+    private Task<XElement> GetAsync(string path, IEnumerable<KeyValuePair<string, string?>> parameters, CancellationToken cancellationToken)
+    {
+        var target = RequestTarget(path, parameters);
+        if (target.Length > Options.MaxRequestLength)
+        {
+            throw new ArgumentException($"The HRBC request would be {target.Length} characters, over the limit of {Options.MaxRequestLength}.");
+        }
+        var relative = target[(http.BaseAddress?.AbsolutePath ?? "/").Length..];
+        return SendAsync(() => new HttpRequestMessage(HttpMethod.Get, relative), path, cancellationToken);
+    }
+
+    private Task<XElement> PostAsync(string path, XElement body, CancellationToken cancellationToken)
+    {
+        var xml = new XDocument(new XDeclaration("1.0", "UTF-8", "yes"), body).Declaration + body.ToString(SaveOptions.DisableFormatting);
+        return SendAsync(() =>
+        {
+            var content = new StringContent(xml, new UTF8Encoding(false));
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/xml; charset=UTF-8");
+            return new HttpRequestMessage(HttpMethod.Post, $"v1/{path}?partition={Partition}") { Content = content };
+        }, path, cancellationToken);
+    }
+
+    private async Task<XElement> SendAsync(Func<HttpRequestMessage> build, string what, CancellationToken cancellationToken)
+    {
+        string? rejected = null;
+        for (var attempt = 0; ; attempt++)
+        {
+            var token = await tokens.GetAccessTokenAsync(auth, rejected, cancellationToken).ConfigureAwait(false);
+            using var request = build();
+            request.Headers.TryAddWithoutValidation(TokenHeader, token);
+            var started = time.GetTimestamp();
+            using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var root = await HrbcXml.TryLoadAsync(stream, cancellationToken).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            if (root is null)
+            {
+                throw new HrbcProtocolException($"HRBC answered HTTP {status} without XML ({what}).", status);
+            }
+            var code = HrbcXml.RootCode(root);
+            Log.Request(logger, request.Method.Method, what, status, code ?? 0, (long)time.GetElapsedTime(started).TotalMilliseconds);
+            if (code == 401 && attempt == 0)
+            {
+                // The token expired on HRBC's side before our clock said so: renew once and repeat.
+                rejected = token;
+                continue;
+            }
+            if (code is { } c && c != 0)
+            {
+                var message = HrbcXml.RootMessage(root);
+                throw new HrbcException(c, message.Length > 0 ? message : HrbcException.Describe(c), status);
+            }
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new HrbcProtocolException($"HRBC answered HTTP {status} ({what}).", status);
+            }
+            return root;
+        }
+    }
+
+    private static HrbcField ParseField(HrbcResource resource, XElement item)
+    {
+        var alias = item.Element("Field.P_Alias")?.Value.Trim() ?? "";
+        if (!alias.Contains('.'))
+        {
+            alias = resource.Prefix + "." + alias; // some tenants send the alias without its prefix
+        }
+        var referTo = item.Element("Field.P_ReferTo") is { } r
+            ? (r.HasElements ? r.Elements().First().Name.LocalName : NullIfEmpty(r.Value.Trim()))
+            : null;
+        return new HrbcField(
+            ParseLong(item.Element("Field.P_Id")?.Value) ?? 0,
+            alias,
+            item.Element("Field.P_Name")?.Value ?? alias,
+            (int)(ParseLong(item.Element("Field.P_Type")?.Value) ?? 0),
+            item.Element("Field.P_Required")?.Value.Trim() == "1",
+            referTo);
+    }
+
+    private static HrbcOptionItem ParseOption(XElement item) => new(
+        ParseLong(item.Element("Option.P_Id")?.Value) ?? 0,
+        item.Element("Option.P_Alias")?.Value.Trim() ?? "",
+        item.Element("Option.P_Name")?.Value ?? "",
+        ParseLong(item.Element("Option.P_ParentId")?.Value),
+        (int)(ParseLong(item.Element("Option.P_Type")?.Value) ?? 0),
+        (int)(ParseLong(item.Element("Option.P_Order")?.Value) ?? 0),
+        [.. (item.Element("Items")?.Elements("Item") ?? []).Select(ParseOption)]);
+
+    private static HrbcAttachment ParseAttachment(XElement item) => new(
+        ParseLong(item.Element("Id")?.Value) ?? 0,
+        (int)(ParseLong(item.Element("Resource")?.Value) ?? 0),
+        ParseLong(item.Element("ResourceId")?.Value) ?? 0,
+        item.Element("FileName")?.Value ?? "",
+        item.Element("ContentType")?.Value ?? "application/octet-stream");
+
+    private static long? ParseLong(string? s) =>
+        long.TryParse(s?.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : null;
+
+    private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
+
+    private static partial class Log
+    {
+        [LoggerMessage(10, LogLevel.Debug, "HRBC {Method} {Resource}: HTTP {Status}, code {Code}, {Elapsed} ms")]
+        public static partial void Request(ILogger logger, string method, string resource, int status, int code, long elapsed);
+    }
+}

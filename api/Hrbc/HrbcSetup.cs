@@ -1,0 +1,127 @@
+using BulkMail.Api.Sandbox;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+
+namespace BulkMail.Api.Hrbc;
+
+public static class HrbcSetup
+{
+    /// <summary>Registers the HRBC client: options (validated at start-up), token store, pacing, typed clients with retries.</summary>
+    public static WebApplicationBuilder AddHrbc(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddHrbcClient(builder.Configuration);
+        return builder;
+    }
+
+    /// <summary>The same registrations on a bare service collection (tools, tests); <c>IConfiguration</c> must be registered.</summary>
+    public static IServiceCollection AddHrbcClient(this IServiceCollection services, IConfiguration configuration)
+    {
+        var sandbox = configuration.GetSection(SandboxOptions.Section).Get<SandboxOptions>() ?? new SandboxOptions();
+        services.AddOptions<HrbcOptions>()
+            .BindConfiguration(HrbcOptions.Section)
+            .PostConfigure(o =>
+            {
+                if (sandbox.Enabled && o.BaseUrl is null)
+                {
+                    // The built-in sandbox tenant, unless a real tenant is configured.
+                    o.AppId ??= SandboxOptions.AppId;
+                    o.Secret ??= SandboxOptions.Secret;
+                    o.Partition = o.Partition == 0 ? SandboxOptions.Partition : o.Partition;
+                }
+            })
+            .ValidateDataAnnotations()
+            .Validate(o => o.BaseUrl is not null || sandbox.Enabled,
+                "Hrbc:BaseUrl is required (the HRBC Connect API root, e.g. https://api-hrbc-jp.porterscloud.com/) unless Sandbox:Enabled is true.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.AppId) && !string.IsNullOrWhiteSpace(o.Secret),
+                "Hrbc:AppId and Hrbc:Secret are required: the App ID and Secret PORTERS issued for BulkMail (see docs/hrbc.md).")
+            .ValidateOnStart();
+
+        services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<HrbcEndpoint>();
+        services.AddSingleton<HrbcTokenStore>();
+        services.AddSingleton<HrbcMetadataCache>();
+        services.AddSingleton<HrbcPacing>();
+        services.AddTransient<HrbcPacingHandler>();
+
+        services.AddHttpClient<HrbcAuthClient>(ConfigureHttp)
+            .AddStandardResilienceHandler().Configure(ConfigureResilience);
+        services.AddHttpClient<HrbcClient>(ConfigureHttp)
+            .AddStandardResilienceHandler().Configure(ConfigureResilience);
+        // Pacing sits inside the resilience handler so that every attempt, retries included, is counted.
+        services.AddHttpClient<HrbcAuthClient>().AddHttpMessageHandler<HrbcPacingHandler>();
+        services.AddHttpClient<HrbcClient>().AddHttpMessageHandler<HrbcPacingHandler>();
+        return services;
+    }
+
+    private static void ConfigureHttp(IServiceProvider services, HttpClient http)
+    {
+        http.BaseAddress = services.GetRequiredService<HrbcEndpoint>().BaseUrl;
+        // The resilience handler enforces the timeouts; the HttpClient's own must not cut in first.
+        http.Timeout = Timeout.InfiniteTimeSpan;
+    }
+
+    private static void ConfigureResilience(HttpStandardResilienceOptions o, IServiceProvider services)
+    {
+        var hrbc = services.GetRequiredService<IOptions<HrbcOptions>>().Value;
+        o.AttemptTimeout.Timeout = hrbc.AttemptTimeout;
+        o.TotalRequestTimeout.Timeout = hrbc.AttemptTimeout * (hrbc.MaxRetries + 1) + TimeSpan.FromSeconds(hrbc.RetryBaseDelay.TotalSeconds * Math.Pow(2, hrbc.MaxRetries + 1));
+        o.Retry.MaxRetryAttempts = Math.Max(1, hrbc.MaxRetries);
+        o.Retry.Delay = hrbc.RetryBaseDelay;
+        o.Retry.BackoffType = Polly.DelayBackoffType.Exponential;
+        o.Retry.UseJitter = true;
+        o.Retry.ShouldHandle = async args =>
+        {
+            if (hrbc.MaxRetries == 0)
+            {
+                return false;
+            }
+            if (HttpClientResiliencePredicates.IsTransient(args.Outcome))
+            {
+                return true;
+            }
+            // Code 9 (maintenance) may come with any HTTP status, 200 included: look into the body.
+            if (args.Outcome.Result is { Content: { } content })
+            {
+                await content.LoadIntoBufferAsync(args.Context.CancellationToken).ConfigureAwait(false);
+                var body = await content.ReadAsStringAsync(args.Context.CancellationToken).ConfigureAwait(false);
+                return HrbcXml.IsMaintenance(body);
+            }
+            return false;
+        };
+        // HRBC maintenance can last minutes; the breaker should only stop hammering a tenant that is clearly down.
+        o.CircuitBreaker.SamplingDuration = hrbc.AttemptTimeout * 2 > TimeSpan.FromSeconds(30) ? hrbc.AttemptTimeout * 2 : TimeSpan.FromSeconds(30);
+        o.CircuitBreaker.MinimumThroughput = 50;
+        o.CircuitBreaker.FailureRatio = 0.9;
+    }
+}
+
+/// <summary>Where HRBC is: <c>Hrbc:BaseUrl</c>, or this process's own address when it hosts the sandbox.</summary>
+public sealed class HrbcEndpoint(IOptions<HrbcOptions> options, IOptions<SandboxOptions> sandbox, IServiceProvider services)
+{
+    public Uri BaseUrl
+    {
+        get
+        {
+            if (options.Value.BaseUrl is { } configured)
+            {
+                return WithSlash(configured);
+            }
+            var addresses = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses;
+            var self = addresses?.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+                ?? addresses?.FirstOrDefault()
+                ?? throw new InvalidOperationException("Hrbc:BaseUrl is not set and the server has no address yet.");
+            // A wildcard listen address is not something to connect to.
+            var uri = new UriBuilder(self.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://0.0.0.0", "://127.0.0.1").Replace("://[::]", "://127.0.0.1"))
+            {
+                Path = sandbox.Value.HrbcPath.TrimEnd('/') + "/",
+            };
+            return uri.Uri;
+        }
+    }
+
+    private static Uri WithSlash(Uri u) => u.AbsoluteUri.EndsWith('/') ? u : new Uri(u.AbsoluteUri + "/");
+}

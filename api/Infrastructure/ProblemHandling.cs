@@ -1,0 +1,64 @@
+using BulkMail.Api.Hrbc;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace BulkMail.Api.Infrastructure;
+
+/// <summary>
+/// Turns failures of the outside systems into problem details: an HRBC result code → 502 carrying the code and
+/// message; HRBC unreachable → 502/504. Everything else falls through to the default 500 problem.
+/// </summary>
+public sealed partial class UpstreamExceptionHandler(IProblemDetailsService problems, ILogger<UpstreamExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        ProblemDetails? problem = exception switch
+        {
+            HrbcException e => new ProblemDetails
+            {
+                Status = StatusCodes.Status502BadGateway,
+                Title = "HRBC returned an error",
+                Detail = e.Code >= 0
+                    ? $"HRBC answered result code {e.Code}: {e.HrbcMessage}"
+                    : e.HrbcMessage,
+                Type = "https://bulkmail.example/problems/hrbc-error",
+                Extensions = { ["hrbcCode"] = e.Code, ["hrbcMessage"] = e.HrbcMessage },
+            },
+            TimeoutRejectedException => new ProblemDetails
+            {
+                Status = StatusCodes.Status504GatewayTimeout,
+                Title = "HRBC did not answer in time",
+                Detail = "HRBC did not answer in time, even after retries. Try again in a moment.",
+                Type = "https://bulkmail.example/problems/hrbc-unreachable",
+            },
+            HttpRequestException or BrokenCircuitException => new ProblemDetails
+            {
+                Status = StatusCodes.Status502BadGateway,
+                Title = "HRBC is unreachable",
+                Detail = "The connection to HRBC failed, even after retries. Try again in a moment.",
+                Type = "https://bulkmail.example/problems/hrbc-unreachable",
+            },
+            _ => null,
+        };
+        if (problem is null)
+        {
+            return false;
+        }
+        Log.Upstream(logger, problem.Status ?? 0, exception.GetType().Name, (exception as HrbcException)?.Code ?? 0);
+        httpContext.Response.StatusCode = problem.Status ?? 502;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails = problem,
+            Exception = exception,
+        }).ConfigureAwait(false);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(20, LogLevel.Warning, "Upstream failure answered {Status}: {ExceptionType}, HRBC code {Code}")]
+        public static partial void Upstream(ILogger logger, int status, string exceptionType, int code);
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using BulkMail.Api.Hrbc;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace BulkMail.Api.Infrastructure;
+
+public static class ServiceDefaults
+{
+    /// <summary>Problem details for every error, OpenAPI, health checks.</summary>
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+            c.ProblemDetails.Extensions.TryAdd("traceId", c.HttpContext.TraceIdentifier));
+        builder.Services.AddExceptionHandler<UpstreamExceptionHandler>();
+        builder.Services.AddOpenApi();
+        builder.Services.AddHealthChecks().AddCheck<HrbcHealthCheck>("hrbc");
+        return builder;
+    }
+
+    public static WebApplication UseServiceDefaults(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+        return app;
+    }
+
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        }, JsonSerializerOptions.Web));
+    }
+}
+
+/// <summary>HRBC is reachable when a token can be had (cached, so this costs nothing most of the time).</summary>
+public sealed class HrbcHealthCheck(HrbcAuthClient auth, HrbcTokenStore tokens) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await tokens.GetAccessTokenAsync(auth, null, cancellationToken).ConfigureAwait(false);
+            return HealthCheckResult.Healthy("HRBC token available");
+        }
+        catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+        {
+            return HealthCheckResult.Unhealthy($"HRBC unreachable: {e.GetType().Name}");
+        }
+    }
+}

@@ -1,0 +1,224 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using BulkMail.Tests.Support;
+
+namespace BulkMail.Tests.Hrbc;
+
+/// <summary>The task pane's HRBC endpoints, through the API on Kestrel, against the HRBC sandbox.</summary>
+public class HrbcApiTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Resumes_come_a_page_at_a_time_with_the_total()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+
+        var first = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/resumes?count=200", Ct);
+        var last = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/resumes?count=200&start=1100", Ct);
+
+        Assert.Equal(1200, first.GetProperty("total").GetInt32());
+        Assert.Equal(200, first.GetProperty("items").GetArrayLength());
+        Assert.Equal(100, last.GetProperty("items").GetArrayLength());
+        var item = first.GetProperty("items")[0];
+        Assert.Equal(10001, item.GetProperty("id").GetInt64());
+        Assert.Equal(item.GetProperty("fields").GetProperty("Person.P_Name").GetString(), item.GetProperty("name").GetString());
+        Assert.True(item.GetProperty("fields").TryGetProperty("Resume.P_Mail", out _));
+    }
+
+    [Fact]
+    public async Task Keywords_and_a_condition_search_resumes()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+        var first = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/resumes?count=1", Ct);
+        var family = first.GetProperty("items")[0].GetProperty("name").GetString()!.Split(' ', '\u3000')[0];
+
+        var found = await http.GetFromJsonAsync<JsonElement>($"/api/hrbc/resumes?count=200&keywords={Uri.EscapeDataString(family)}", Ct);
+        var ranged = await http.GetFromJsonAsync<JsonElement>(
+            "/api/hrbc/resumes?condition=" + Uri.EscapeDataString("Resume.P_Id:ge=10011,Resume.P_Id:le=10020"), Ct);
+
+        Assert.InRange(found.GetProperty("total").GetInt32(), 1, 1199);
+        Assert.All(found.GetProperty("items").EnumerateArray(), i => Assert.Contains(family, i.GetProperty("name").GetString()));
+        Assert.Equal(10, ranged.GetProperty("total").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("/api/hrbc/resumes?count=500", "count")]
+    [InlineData("/api/hrbc/resumes?count=abc", "count")]
+    [InlineData("/api/hrbc/resumes?start=-1", "start")]
+    [InlineData("/api/hrbc/resumes?condition=Resume.P_Id:like=3", "condition")]
+    [InlineData("/api/hrbc/resumes?condition=Resume.P_Nope=3", "condition")]
+    [InlineData("/api/hrbc/resumes?condition=Job.P_Id=3", "condition")]
+    public async Task Bad_parameters_are_a_400_problem_naming_the_parameter(string url, string parameter)
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+
+        var response = await http.GetAsync(url, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task Keywords_over_100_characters_are_refused()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+
+        var response = await http.GetAsync("/api/hrbc/resumes?keywords=" + new string('a', 101), Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("keywords", out _));
+    }
+
+    [Fact]
+    public async Task An_hrbc_error_is_a_502_problem_with_the_hrbc_code()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+        (await http.GetAsync("/api/hrbc/jobs?count=1", Ct)).EnsureSuccessStatusCode();
+
+        hrbc.Sandbox.Faults.RevokeGrant();
+        var response = await http.GetAsync("/api/hrbc/jobs?count=1", Ct);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal(403, problem.GetProperty("hrbcCode").GetInt32());
+        Assert.Contains("403", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Unreachable_hrbc_is_a_502_problem_not_a_bare_500()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc, new Dictionary<string, string?> { ["Hrbc:MaxRetries"] = "1" });
+        using var http = api.CreateClient();
+
+        hrbc.Sandbox.Faults.DroppedConnections = 100;
+        var response = await http.GetAsync("/api/hrbc/recruiters", Ct);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_job_comes_with_its_attachments_metadata()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+
+        JsonElement? withPdf = null;
+        for (var id = 30001; withPdf is null && id <= 30008; id++)
+        {
+            var job = await http.GetFromJsonAsync<JsonElement>($"/api/hrbc/jobs/{id}", Ct);
+            Assert.Equal(id, job.GetProperty("id").GetInt64());
+            Assert.False(string.IsNullOrEmpty(job.GetProperty("fields").GetProperty("Client.P_Name").GetString()));
+            if (job.GetProperty("attachments").GetArrayLength() > 0)
+            {
+                withPdf = job;
+            }
+        }
+
+        Assert.NotNull(withPdf);
+        var attachment = withPdf.Value.GetProperty("attachments")[0];
+        Assert.Equal("application/pdf", attachment.GetProperty("contentType").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/hrbc/jobs/99999999", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Field_metadata_marks_mail_fields_including_custom_ones()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+
+        var fields = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/recruiters/fields", Ct);
+        var mail = fields.EnumerateArray().Where(f => f.GetProperty("isMail").GetBoolean()).Select(f => f.GetProperty("alias").GetString()).ToList();
+
+        Assert.Contains("Recruiter.P_Mail", mail);
+        Assert.Contains("Recruiter.U_SubMail", mail);
+        foreach (var resource in new[] { "Resume", "Job", "Client", "Process", "Candidate" })
+        {
+            var list = await http.GetFromJsonAsync<JsonElement>($"/api/hrbc/{resource}/fields", Ct);
+            Assert.Contains(list.EnumerateArray(), f => f.GetProperty("alias").GetString()!.EndsWith(".P_Id"));
+        }
+    }
+
+    [Fact]
+    public async Task Phases_list_the_process_phases()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+
+        var phases = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/phases", Ct);
+        var resumePhases = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/phases?resource=Resume", Ct);
+
+        Assert.Contains(phases.EnumerateArray(), p => p.GetProperty("alias").GetString() == "Option.P_ProcessPhase_JobOffered");
+        Assert.All(resumePhases.EnumerateArray(), p => Assert.StartsWith("Option.P_ResumePhase", p.GetProperty("alias").GetString()));
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/hrbc/phases?resource=Nope", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Unknown_resources_are_a_404_problem()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+
+        var response = await http.GetAsync("/api/hrbc/contracts", Ct);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Health_and_the_openapi_document_are_served()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+
+        var health = await http.GetFromJsonAsync<JsonElement>("/healthz", Ct);
+        var openApi = await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Ct);
+
+        Assert.Equal("Healthy", health.GetProperty("status").GetString());
+        Assert.True(openApi.GetProperty("paths").TryGetProperty("/api/hrbc/{resource}", out _));
+    }
+
+    [Fact]
+    public async Task The_demo_configuration_serves_hrbc_from_the_built_in_sandbox()
+    {
+        await using var api = BulkMailApplication.Start(new Dictionary<string, string?> { ["Sandbox:Enabled"] = "true" });
+        using var http = api.CreateClient();
+
+        var page = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/resumes?count=200&keywords=" + Uri.EscapeDataString("@"), Ct);
+
+        Assert.InRange(page.GetProperty("total").GetInt32(), 1, 1200);
+        Assert.Equal(200, page.GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public void Without_hrbc_configuration_the_service_refuses_to_start_with_a_clear_message()
+    {
+        var error = Assert.ThrowsAny<Exception>(() =>
+        {
+            using var api = BulkMailApplication.Start(new Dictionary<string, string?> { ["Sandbox:Enabled"] = "false" });
+        });
+
+        Assert.Contains("Hrbc:BaseUrl", error.ToString());
+    }
+}

@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace BulkMail.Tests.Support;
+
+/// <summary>The whole API on a real Kestrel port on loopback, configured by settings (as environment variables would).</summary>
+public sealed class BulkMailApplication(IDictionary<string, string?> settings) : WebApplicationFactory<Program>
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    /// <summary>Starts the API on an ephemeral loopback port; <see cref="WebApplicationFactory{T}.CreateClient()"/> then talks HTTP to it.</summary>
+    public static BulkMailApplication Start(IDictionary<string, string?> settings)
+    {
+        // Tests sign in through the Development header scheme; Entra ID cannot run here.
+        settings = new Dictionary<string, string?>(settings);
+        settings.TryAdd("Auth:Mode", "Development");
+        settings.TryAdd("Graph:Auth", "None");
+        settings.TryAdd("Sending:WorkerEnabled", "false");
+        var app = new BulkMailApplication(settings);
+        app.UseKestrel(0);
+        app.StartServer();
+        return app;
+    }
+
+    /// <summary>The API wired to a running HRBC sandbox.</summary>
+    public static BulkMailApplication StartWith(HrbcHarness hrbc, IDictionary<string, string?>? extra = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Hrbc:BaseUrl"] = hrbc.Host.BaseUrl.ToString(),
+            ["Hrbc:AppId"] = hrbc.Sandbox.Options.AppId,
+            ["Hrbc:Secret"] = hrbc.Sandbox.Options.Secret,
+            ["Hrbc:Partition"] = hrbc.Sandbox.Options.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Hrbc:RetryBaseDelay"] = "00:00:00.020",
+            ["Hrbc:AttemptTimeout"] = "00:00:05",
+        };
+        foreach (var (k, v) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[k] = v;
+        }
+        return Start(settings);
+    }
+}
