@@ -1,18 +1,25 @@
+using BulkMail.Api.Auth;
 using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
+using BulkMail.Api.Mailings;
 using BulkMail.Api.Sandbox;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddBulkMailAuth();
 builder.AddSandbox();
 builder.AddHrbc();
+builder.AddMailings();
 
 var app = builder.Build();
 
 app.UseServiceDefaults();
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapSandbox();
 app.MapHrbcApi();
+app.MapMailings();
 
 app.Run();
 

@@ -1,4 +1,5 @@
 using BulkMail.Api.Hrbc;
+using BulkMail.Api.Mailings;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Polly.CircuitBreaker;
@@ -14,6 +15,21 @@ public sealed partial class UpstreamExceptionHandler(IProblemDetailsService prob
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (exception is MailingValidationException invalid)
+        {
+            var validation = new HttpValidationProblemDetails(invalid.Errors)
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Title = "The mailing has invalid input; nothing was stored.",
+                Type = "https://bulkmail.example/problems/invalid-mailing",
+            };
+            if (invalid.Details is not null)
+            {
+                validation.Extensions["details"] = invalid.Details;
+            }
+            httpContext.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = validation, Exception = exception }).ConfigureAwait(false);
+        }
         ProblemDetails? problem = exception switch
         {
             HrbcException e => new ProblemDetails

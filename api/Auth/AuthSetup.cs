@@ -1,0 +1,90 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using BulkMail.Api.Mailings;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.Identity.Web;
+
+namespace BulkMail.Api.Auth;
+
+public enum AuthMode { EntraId, Development }
+
+/// <summary>The <c>Auth</c> section.</summary>
+public sealed class AuthOptions
+{
+    public const string Section = "Auth";
+
+    public AuthMode Mode { get; set; } = AuthMode.EntraId;
+
+    /// <summary>Development mode: the user when the request names none.</summary>
+    public string DevelopmentUser { get; set; } = "demo@bulkmail.example";
+}
+
+public static class AuthSetup
+{
+    public const string DevelopmentScheme = "Development";
+    public const string UserHeader = "X-BulkMail-User";
+    public const string UserNameHeader = "X-BulkMail-User-Name";
+
+    /// <summary>EntraId: bearer tokens for the API's own scope (Microsoft.Identity.Web). Development: the user named by a
+    /// header, for the demo and tests only (refused in Production).</summary>
+    public static WebApplicationBuilder AddBulkMailAuth(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
+        if (options.Mode == AuthMode.Development)
+        {
+            if (builder.Environment.IsProduction())
+            {
+                throw new InvalidOperationException("Auth:Mode=Development trusts a request header for the user; it is refused in Production. Use EntraId.");
+            }
+            builder.Services.AddAuthentication(DevelopmentScheme)
+                .AddScheme<AuthenticationSchemeOptions, DevelopmentAuthenticationHandler>(DevelopmentScheme, null);
+        }
+        else
+        {
+            var azureAd = builder.Configuration.GetSection("AzureAd");
+            if (string.IsNullOrEmpty(azureAd["ClientId"]) || string.IsNullOrEmpty(azureAd["TenantId"]))
+            {
+                throw new InvalidOperationException(
+                    "Auth:Mode is EntraId (the default) but AzureAd:ClientId and AzureAd:TenantId are not set. Register the API in Entra ID " +
+                    "and set them, or set Auth:Mode=Development for the demo and tests.");
+            }
+            builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddMicrosoftIdentityWebApi(azureAd);
+        }
+        builder.Services.AddAuthorization();
+        return builder;
+    }
+
+    /// <summary>The signed-in user as a sender: who owns mailings and which mailbox sends them.</summary>
+    public static Sender Sender(this ClaimsPrincipal user)
+    {
+        var mail = user.FindFirstValue("preferred_username") ?? user.FindFirstValue(ClaimTypes.Email) ?? user.FindFirstValue(ClaimTypes.Upn)
+            ?? user.Identity?.Name ?? throw new InvalidOperationException("The signed-in user has no mail address claim.");
+        var id = user.FindFirstValue("oid") ?? mail;
+        var name = user.FindFirstValue("name") ?? mail;
+        return new Sender(id.ToLowerInvariant(), mail, name);
+    }
+}
+
+/// <summary>Development only: the user is whoever the <c>X-BulkMail-User</c> header says (default from config).</summary>
+public sealed class DevelopmentAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IOptions<AuthOptions> auth)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var user = Request.Headers[AuthSetup.UserHeader].FirstOrDefault() is { Length: > 0 } header ? header : auth.Value.DevelopmentUser;
+        var name = Request.Headers[AuthSetup.UserNameHeader].FirstOrDefault() is { Length: > 0 } n ? n : DisplayNameOf(user);
+        var identity = new ClaimsIdentity(
+        [
+            new Claim("preferred_username", user),
+            new Claim("name", name),
+            new Claim(ClaimTypes.Name, user),
+        ], AuthSetup.DevelopmentScheme);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), AuthSetup.DevelopmentScheme)));
+    }
+
+    private static string DisplayNameOf(string mail) => mail == "demo@bulkmail.example" ? "デモ ユーザー" : mail.Split('@')[0];
+}

@@ -1,0 +1,227 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using Microsoft.Graph;
+using Microsoft.Graph.Models;
+using Microsoft.Graph.Models.ODataErrors;
+using Microsoft.Kiota.Abstractions;
+using Microsoft.Kiota.Abstractions.Authentication;
+using Microsoft.Kiota.Http.HttpClientLibrary.Middleware.Options;
+
+namespace BulkMail.Api.Mail;
+
+/// <summary>A message to send to one recipient; <see cref="DeliveryId"/> tags it for later lookups.</summary>
+public sealed record OutgoingMail(string DeliveryId, string To, string? ToName, string Subject, string HtmlBody);
+
+/// <summary>Where a message stands in the sender's mailbox.</summary>
+public enum MessageState { Missing, Draft, Sent }
+
+public sealed record FoundMessage(string Id, MessageState State, DateTimeOffset? SentAt);
+
+/// <summary>What kind of failure a Graph call ended with.</summary>
+public enum GraphFailureKind { Throttled, Transient, Permanent }
+
+/// <summary>A Graph call failed; <see cref="RetryAfter"/> for 429/503; <see cref="OutcomeUnknown"/> when the request
+/// may have reached Graph (timeout, dropped connection, 5xx) so that the effect has to be looked up.</summary>
+public sealed class GraphSendException(GraphFailureKind kind, string code, string message, TimeSpan? retryAfter, bool outcomeUnknown, Exception? inner = null)
+    : Exception($"{code}: {message}", inner)
+{
+    public GraphFailureKind Kind { get; } = kind;
+    public string Code { get; } = code;
+    public string GraphMessage { get; } = message;
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+    public bool OutcomeUnknown { get; } = outcomeUnknown;
+}
+
+/// <summary>
+/// The seam to the mailbox (the sandbox or Microsoft Graph): the steps of the exactly-once protocol, each one
+/// request. The worker decides what to do with their outcomes.
+/// </summary>
+public interface IMailSender
+{
+    /// <summary>Creates the message as a draft with an immutable id, the <c>X-BulkMail-Delivery</c> header and the
+    /// delivery id as a single-value extended property.</summary>
+    Task<string> CreateDraftAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken);
+
+    Task SendDraftAsync(string mailbox, string draftId, CancellationToken cancellationToken);
+
+    /// <summary>Looks a message up by its immutable id.</summary>
+    Task<FoundMessage> GetMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken);
+
+    /// <summary>Finds the message of a delivery by its extended property: in Sent Items first, then Drafts.</summary>
+    Task<FoundMessage?> FindByDeliveryAsync(string mailbox, string deliveryId, CancellationToken cancellationToken);
+
+    /// <summary>Sends a message directly (no draft): for a test send to oneself, where no retry bookkeeping is needed.</summary>
+    Task SendDirectAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Sends through the Microsoft Graph SDK, always as <c>/users/{mailbox}</c>. The SDK's retry handler is turned
+/// off for every call: a retried send can duplicate mail, and the worker retries only after looking the outcome up.
+/// </summary>
+public sealed class GraphMailSender(GraphClientAccessor accessor) : IMailSender
+{
+    private GraphServiceClient Graph => accessor.Client;
+
+    /// <summary>Our named MAPI property holding the delivery id (GUID of BulkMail's manifest id).</summary>
+    public const string DeliveryPropertyId = "String {6f0c2d2e-5a0b-4c61-9d2f-8b1e2a7c4b10} Name BulkMailDeliveryId";
+    public const string DeliveryHeader = "X-BulkMail-Delivery";
+    private const string ImmutableId = "IdType=\"ImmutableId\"";
+
+    public async Task<string> CreateDraftAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken)
+    {
+        var created = await CallAsync(() => Graph.Users[mailbox].Messages.PostAsync(ToMessage(mail), Configure, cancellationToken), unknownOutcome: true).ConfigureAwait(false);
+        return created?.Id ?? throw new GraphSendException(GraphFailureKind.Transient, "NoId", "Graph created a draft without an id.", null, true);
+    }
+
+    public Task SendDraftAsync(string mailbox, string draftId, CancellationToken cancellationToken) =>
+        CallAsync(async () =>
+        {
+            await Graph.Users[mailbox].Messages[draftId].Send.PostAsync(Configure, cancellationToken).ConfigureAwait(false);
+            return true;
+        }, unknownOutcome: true);
+
+    public async Task<FoundMessage> GetMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var m = await CallAsync(() => Graph.Users[mailbox].Messages[messageId].GetAsync(rc =>
+            {
+                Configure(rc);
+                rc.QueryParameters.Select = ["id", "isDraft", "sentDateTime", "parentFolderId"];
+            }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
+            return Found(m!);
+        }
+        catch (GraphSendException e) when (e.Code is "ErrorItemNotFound" or "ResourceNotFound" or "404")
+        {
+            return new FoundMessage(messageId, MessageState.Missing, null);
+        }
+    }
+
+    public async Task<FoundMessage?> FindByDeliveryAsync(string mailbox, string deliveryId, CancellationToken cancellationToken)
+    {
+        var filter = $"singleValueExtendedProperties/Any(ep: ep/id eq '{DeliveryPropertyId}' and ep/value eq '{deliveryId.Replace("'", "''", StringComparison.Ordinal)}')";
+        foreach (var folder in new[] { "sentitems", "drafts" })
+        {
+            var page = await CallAsync(() => Graph.Users[mailbox].MailFolders[folder].Messages.GetAsync(rc =>
+            {
+                Configure(rc);
+                rc.QueryParameters.Filter = filter;
+                rc.QueryParameters.Select = ["id", "isDraft", "sentDateTime"];
+                rc.QueryParameters.Top = 5;
+            }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
+            if (page?.Value is { Count: > 0 } found)
+            {
+                // A sent copy wins over a leftover draft.
+                return found.Select(Found).OrderByDescending(f => f.State).First();
+            }
+        }
+        return null;
+    }
+
+    public Task SendDirectAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken) =>
+        CallAsync(async () =>
+        {
+            await Graph.Users[mailbox].SendMail.PostAsync(new Microsoft.Graph.Users.Item.SendMail.SendMailPostRequestBody
+            {
+                Message = ToMessage(mail),
+                SaveToSentItems = true,
+            }, Configure, cancellationToken).ConfigureAwait(false);
+            return true;
+        }, unknownOutcome: true);
+
+    private static Message ToMessage(OutgoingMail mail) => new()
+    {
+        Subject = mail.Subject,
+        Body = new ItemBody { ContentType = BodyType.Html, Content = mail.HtmlBody },
+        ToRecipients = [new Recipient { EmailAddress = new EmailAddress { Address = mail.To, Name = mail.ToName } }],
+        InternetMessageHeaders = [new InternetMessageHeader { Name = DeliveryHeader, Value = mail.DeliveryId }],
+        SingleValueExtendedProperties = [new SingleValueLegacyExtendedProperty { Id = DeliveryPropertyId, Value = mail.DeliveryId }],
+    };
+
+    private static FoundMessage Found(Message m) =>
+        new(m.Id ?? "", m.IsDraft == false ? MessageState.Sent : MessageState.Draft, m.SentDateTime);
+
+    private static void Configure<T>(RequestConfiguration<T> rc) where T : class, new()
+    {
+        rc.Headers.Add("Prefer", ImmutableId);
+        rc.Options.Add(new RetryHandlerOption { MaxRetry = 0, ShouldRetry = (_, _, _) => false });
+    }
+
+    private static async Task<T> CallAsync<T>(Func<Task<T>> call, bool unknownOutcome)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (ODataError e)
+        {
+            var status = e.ResponseStatusCode;
+            var code = e.Error?.Code ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var message = e.Error?.Message ?? e.Message;
+            var retryAfter = RetryAfter(e);
+            if (status == (int)HttpStatusCode.TooManyRequests)
+            {
+                throw new GraphSendException(GraphFailureKind.Throttled, code, message, retryAfter ?? TimeSpan.FromSeconds(5), false, e);
+            }
+            if (status >= 500 || status == (int)HttpStatusCode.RequestTimeout)
+            {
+                // The request reached Graph; whether it acted is not known.
+                throw new GraphSendException(GraphFailureKind.Transient, code, message, retryAfter, unknownOutcome, e);
+            }
+            throw new GraphSendException(GraphFailureKind.Permanent, code, message, null, false, e);
+        }
+        catch (ApiException e)
+        {
+            throw new GraphSendException(e.ResponseStatusCode >= 500 ? GraphFailureKind.Transient : GraphFailureKind.Permanent,
+                e.ResponseStatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message, null, unknownOutcome, e);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            throw new GraphSendException(GraphFailureKind.Transient, "ConnectionLost", e.Message, null, unknownOutcome, e);
+        }
+    }
+
+    private static TimeSpan? RetryAfter(ApiException e)
+    {
+        if (e.ResponseHeaders is null || !e.ResponseHeaders.TryGetValue("Retry-After", out var values))
+        {
+            var key = e.ResponseHeaders?.Keys.FirstOrDefault(k => k.Equals("Retry-After", StringComparison.OrdinalIgnoreCase));
+            if (key is null)
+            {
+                return null;
+            }
+            values = e.ResponseHeaders![key];
+        }
+        var text = values.FirstOrDefault();
+        if (int.TryParse(text, out var seconds))
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+        return DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
+            ? at - DateTimeOffset.UtcNow
+            : null;
+    }
+}
+
+/// <summary>The process's one GraphServiceClient, built on first use: in the demo its address is this server's own,
+/// known only once the server listens.</summary>
+public sealed class GraphClientAccessor(Func<GraphServiceClient> create)
+{
+    private readonly Lazy<GraphServiceClient> _client = new(create);
+
+    public GraphServiceClient Client => _client.Value;
+}
+
+/// <summary>Builds the process's one GraphServiceClient: the SDK's middleware kept, pointed at <c>Graph:BaseUrl</c>.</summary>
+public static class GraphClientSetup
+{
+    public static GraphServiceClient Create(GraphOptions options, IAuthenticationProvider auth)
+    {
+        var http = GraphClientFactory.Create(GraphClientFactory.CreateDefaultHandlers(), finalHandler: new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        });
+        http.Timeout = options.RequestTimeout;
+        return new GraphServiceClient(http, auth, options.BaseUrl.AbsoluteUri.TrimEnd('/'));
+    }
+}

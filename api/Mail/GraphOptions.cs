@@ -1,0 +1,58 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace BulkMail.Api.Mail;
+
+public enum GraphAuthMode { OnBehalfOf, ClientCredentials, None }
+
+/// <summary>The <c>Graph</c> section: where Microsoft Graph is and how BulkMail authenticates to it.</summary>
+public sealed class GraphOptions
+{
+    public const string Section = "Graph";
+
+    [Required]
+    public Uri BaseUrl { get; set; } = new("https://graph.microsoft.com/v1.0");
+
+    /// <summary><c>None</c> sends no token: for the sandbox and tests only, refused in Production.</summary>
+    public GraphAuthMode Auth { get; set; } = GraphAuthMode.OnBehalfOf;
+
+    /// <summary>How long one Graph request may take before its outcome counts as unknown.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>The <c>Sending</c> section: per-mailbox pacing and retries.</summary>
+public sealed class SendingOptions
+{
+    public const string Section = "Sending";
+
+    [Range(1, 10_000)]
+    public int MessagesPerMinute { get; set; } = 30;
+
+    [Range(1, 4)]
+    public int MaxConcurrency { get; set; } = 4;
+
+    [Range(1, 1_000_000)]
+    public int DailyRecipientLimit { get; set; } = 10_000;
+
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Failures in a row after which a mailing pauses itself.</summary>
+    [Range(1, 1000)]
+    public int MaxFailureStreak { get; set; } = 10;
+
+    /// <summary>First retry delay after a 5xx or timeout; doubles each attempt, with jitter.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a worker holds a delivery before another may take it over (renewed while working).</summary>
+    public TimeSpan DeliveryLease { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often idle workers look for mailings to send.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Off: the worker does not run in this process (an API-only instance).</summary>
+    public bool WorkerEnabled { get; set; } = true;
+
+    public MailboxLimits Limits => new(MessagesPerMinute, MaxConcurrency, DailyRecipientLimit, RequestTimeoutLease);
+
+    internal TimeSpan RequestTimeoutLease { get; set; } = TimeSpan.FromMinutes(2);
+}

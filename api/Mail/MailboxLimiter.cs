@@ -1,0 +1,223 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using BulkMail.Api.Mailings;
+
+namespace BulkMail.Api.Mail;
+
+/// <summary>Why a send has to wait.</summary>
+public enum LimitReason { None, Throttled, Concurrency, Rate, Daily }
+
+/// <summary>A grant (with its token) or how long to wait and why.</summary>
+public sealed record LimiterDecision(string? Token, TimeSpan Wait, LimitReason Reason)
+{
+    public bool Granted => Token is not null;
+}
+
+/// <summary>The pace of one sender mailbox, from <c>Sending:*</c>.</summary>
+public sealed record MailboxLimits(int MessagesPerMinute, int MaxConcurrency, int DailyRecipientLimit, TimeSpan InFlightLease);
+
+/// <summary>
+/// Paces every send of one mailbox, across all workers and processes: at most N messages in any 60 s, at most
+/// C requests in flight, at most D recipients in any 24 h, and nothing while Graph's Retry-After holds.
+/// Time is passed in (from <see cref="TimeProvider"/>) so that tests drive it with a fake clock.
+/// </summary>
+public interface IMailboxLimiter
+{
+    Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>The request finished: frees its concurrency slot (the send stays counted).</summary>
+    Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken);
+
+    /// <summary>Nothing was sent with this grant (no delivery was ready): uncount it.</summary>
+    Task CancelAsync(string mailbox, string token, CancellationToken cancellationToken);
+
+    /// <summary>Graph said 429: no request for this mailbox before <paramref name="until"/>.</summary>
+    Task BlockAsync(string mailbox, DateTimeOffset until, CancellationToken cancellationToken);
+
+    /// <summary>Recipients counted in the last 24 h, and when the oldest of them leaves the window.</summary>
+    Task<(int Count, DateTimeOffset? OldestLeavesAt)> DailyUsageAsync(string mailbox, DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : IMailboxLimiter
+{
+    private const long Minute = 60_000, Day = 86_400_000;
+
+    // KEYS: sends, inflight, daily, blocked. ARGV: now, perMinute, maxConcurrency, dailyLimit, token, leaseMs, retentionMs
+    private const string AcquireScript = """
+        local sends, inflight, daily, blocked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+        local now = tonumber(ARGV[1])
+        local blockedUntil = tonumber(redis.call('GET', blocked) or '0')
+        if blockedUntil > now then return { 0, blockedUntil - now, 'Throttled' } end
+        redis.call('ZREMRANGEBYSCORE', sends, '-inf', now - 60000)
+        redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
+        redis.call('ZREMRANGEBYSCORE', daily, '-inf', now - 86400000)
+        if redis.call('ZCARD', inflight) >= tonumber(ARGV[3]) then
+          local first = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
+          return { 0, math.min(tonumber(first[2]) - now, 250), 'Concurrency' }
+        end
+        if redis.call('ZCARD', daily) >= tonumber(ARGV[4]) then
+          local first = redis.call('ZRANGE', daily, 0, 0, 'WITHSCORES')
+          return { 0, tonumber(first[2]) + 86400000 - now, 'Daily' }
+        end
+        if redis.call('ZCARD', sends) >= tonumber(ARGV[2]) then
+          local first = redis.call('ZRANGE', sends, 0, 0, 'WITHSCORES')
+          return { 0, tonumber(first[2]) + 60000 - now, 'Rate' }
+        end
+        redis.call('ZADD', sends, now, ARGV[5])
+        redis.call('ZADD', daily, now, ARGV[5])
+        redis.call('ZADD', inflight, now + tonumber(ARGV[6]), ARGV[5])
+        for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+        return { 1, 0, 'None' }
+        """;
+
+    private string P => options.Value.KeyPrefix;
+    private RedisKey[] Keys(string mailbox) =>
+        [$"{P}{{mb:{mailbox}}}:sends", $"{P}{{mb:{mailbox}}}:inflight", $"{P}{{mb:{mailbox}}}:daily", $"{P}{{mb:{mailbox}}}:blocked"];
+
+    public async Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, Keys(mailbox),
+            [now.ToUnixTimeMilliseconds(), limits.MessagesPerMinute, limits.MaxConcurrency, limits.DailyRecipientLimit, token,
+             (long)limits.InFlightLease.TotalMilliseconds, Day * 2]).ConfigureAwait(false))!;
+        return (int)r[0] == 1
+            ? new LimiterDecision(token, TimeSpan.Zero, LimitReason.None)
+            : new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, (long)r[1])), Enum.Parse<LimitReason>((string)r[2]!));
+    }
+
+    public Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken) =>
+        redis.GetDatabase().SortedSetRemoveAsync(Keys(mailbox)[1], token);
+
+    public async Task CancelAsync(string mailbox, string token, CancellationToken cancellationToken)
+    {
+        var db = redis.GetDatabase();
+        var keys = Keys(mailbox);
+        await db.SortedSetRemoveAsync(keys[0], token).ConfigureAwait(false);
+        await db.SortedSetRemoveAsync(keys[1], token).ConfigureAwait(false);
+        await db.SortedSetRemoveAsync(keys[2], token).ConfigureAwait(false);
+    }
+
+    public async Task BlockAsync(string mailbox, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        // Keep the later of two Retry-Afters.
+        const string script = """
+            local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+            if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+            return 1
+            """;
+        await redis.GetDatabase().ScriptEvaluateAsync(script, [Keys(mailbox)[3]],
+            [until.ToUnixTimeMilliseconds(), Minute * 60]).ConfigureAwait(false);
+    }
+
+    public async Task<(int Count, DateTimeOffset? OldestLeavesAt)> DailyUsageAsync(string mailbox, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var db = redis.GetDatabase();
+        var key = Keys(mailbox)[2];
+        var since = now.ToUnixTimeMilliseconds() - Day;
+        var count = await db.SortedSetLengthAsync(key, since + 1, double.PositiveInfinity).ConfigureAwait(false);
+        var oldest = await db.SortedSetRangeByScoreWithScoresAsync(key, since + 1, double.PositiveInfinity, take: 1).ConfigureAwait(false);
+        return ((int)count, oldest.Length == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)oldest[0].Score + Day));
+    }
+}
+
+/// <summary>The same limiter in memory, for the demo (one process, no Redis).</summary>
+public sealed class InMemoryMailboxLimiter : IMailboxLimiter
+{
+    private sealed class State
+    {
+        public readonly List<(long At, string Token)> Sends = [];
+        public readonly List<(long At, string Token)> Daily = [];
+        public readonly Dictionary<string, long> InFlight = [];
+        public long BlockedUntil;
+    }
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, State> _mailboxes = new(StringComparer.OrdinalIgnoreCase);
+
+    public Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var s = Get(mailbox);
+            var t = now.ToUnixTimeMilliseconds();
+            if (s.BlockedUntil > t)
+            {
+                return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(s.BlockedUntil - t), LimitReason.Throttled));
+            }
+            s.Sends.RemoveAll(x => x.At <= t - 60_000);
+            s.Daily.RemoveAll(x => x.At <= t - 86_400_000);
+            foreach (var expired in s.InFlight.Where(x => x.Value <= t).Select(x => x.Key).ToList())
+            {
+                s.InFlight.Remove(expired);
+            }
+            if (s.InFlight.Count >= limits.MaxConcurrency)
+            {
+                return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Clamp(s.InFlight.Values.Min() - t, 1, 250)), LimitReason.Concurrency));
+            }
+            if (s.Daily.Count >= limits.DailyRecipientLimit)
+            {
+                return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, s.Daily[0].At + 86_400_000 - t)), LimitReason.Daily));
+            }
+            if (s.Sends.Count >= limits.MessagesPerMinute)
+            {
+                return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, s.Sends[0].At + 60_000 - t)), LimitReason.Rate));
+            }
+            var token = Guid.NewGuid().ToString("N");
+            s.Sends.Add((t, token));
+            s.Daily.Add((t, token));
+            s.InFlight[token] = t + (long)limits.InFlightLease.TotalMilliseconds;
+            return Task.FromResult(new LimiterDecision(token, TimeSpan.Zero, LimitReason.None));
+        }
+    }
+
+    public Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Get(mailbox).InFlight.Remove(token);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task CancelAsync(string mailbox, string token, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var s = Get(mailbox);
+            s.InFlight.Remove(token);
+            s.Sends.RemoveAll(x => x.Token == token);
+            s.Daily.RemoveAll(x => x.Token == token);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task BlockAsync(string mailbox, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var s = Get(mailbox);
+            s.BlockedUntil = Math.Max(s.BlockedUntil, until.ToUnixTimeMilliseconds());
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<(int Count, DateTimeOffset? OldestLeavesAt)> DailyUsageAsync(string mailbox, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var s = Get(mailbox);
+            var t = now.ToUnixTimeMilliseconds();
+            var live = s.Daily.Where(x => x.At > t - 86_400_000).ToList();
+            return Task.FromResult((live.Count, live.Count == 0 ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(live[0].At + 86_400_000)));
+        }
+    }
+
+    private State Get(string mailbox)
+    {
+        if (!_mailboxes.TryGetValue(mailbox, out var s))
+        {
+            _mailboxes[mailbox] = s = new State();
+        }
+        return s;
+    }
+}

@@ -1,0 +1,79 @@
+namespace BulkMail.Api.Mailings;
+
+/// <summary>
+/// Where mailings and their deliveries live. Two implementations (Redis for production, memory for the demo)
+/// pass one contract test suite. Every method that changes a delivery changes its counters in the same atomic
+/// step, and every claimed delivery is protected by a lease: a worker that lost its lease cannot record an outcome.
+/// </summary>
+public interface IMailingStore
+{
+    /// <summary>Stores a new mailing (state Preparing). With an idempotency key already used by the same owner,
+    /// stores nothing and returns the first mailing.</summary>
+    Task<Mailing> CreateAsync(Mailing mailing, CancellationToken cancellationToken);
+
+    Task<Mailing?> GetAsync(string mailingId, CancellationToken cancellationToken);
+
+    /// <summary>The owner's mailings, newest first.</summary>
+    Task<IReadOnlyList<Mailing>> ListAsync(string owner, int max, CancellationToken cancellationToken);
+
+    Task<MailingCounts> GetCountsAsync(string mailingId, CancellationToken cancellationToken);
+
+    /// <summary>Mailings that may need a worker: Preparing, Queued or Sending.</summary>
+    Task<IReadOnlyList<string>> ActiveMailingIdsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Changes the state if the current one is in <paramref name="from"/>; returns the mailing after the
+    /// attempt and whether it changed.</summary>
+    Task<(Mailing? Mailing, bool Changed)> TransitionAsync(string mailingId, IReadOnlyCollection<MailingState> from, MailingState to,
+        string? reason, DateTimeOffset now, CancellationToken cancellationToken);
+
+    // ---- expansion of the scope into deliveries (resumable after a crash)
+
+    Task<ExpansionCursor> GetExpansionAsync(string mailingId, CancellationToken cancellationToken);
+
+    /// <summary>Takes (or renews) the right to expand this mailing for a while.</summary>
+    Task<bool> TryLeaseExpansionAsync(string mailingId, string token, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends one page of deliveries and moves the cursor, atomically, only if the cursor is still at
+    /// <paramref name="expectedPosition"/> and the caller holds the expansion lease (a page is stored once or not at
+    /// all). Seq numbers must continue from the current total. With <paramref name="done"/>, the mailing becomes Queued
+    /// (or Completed when nothing is left to send).
+    /// </summary>
+    Task<bool> AppendDeliveriesAsync(string mailingId, string token, int expectedPosition, int newPosition,
+        IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken);
+
+    // ---- sending
+
+    /// <summary>Claims the next ready delivery of a Queued/Sending mailing under a lease. Deliveries whose lease
+    /// expired (a worker died) come back first, with their recorded draft id, so their outcome is looked up.</summary>
+    Task<ClaimResult> ClaimAsync(string mailingId, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Records progress (e.g. the draft id) and renews the lease; false when the lease was lost.</summary>
+    Task<bool> UpdateClaimedAsync(DeliveryClaim claim, Delivery updated, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Records a final outcome (Sent, Failed, Skipped, Cancelled) and counts it. A Failed outcome extends the
+    /// run of failures; at <paramref name="maxFailureStreak"/> the mailing pauses itself. When nothing is left the
+    /// mailing completes. False when the lease was lost.</summary>
+    Task<bool> CompleteAsync(DeliveryClaim claim, Delivery final, int maxFailureStreak, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Puts a claimed delivery back in the queue, ready at <paramref name="notBefore"/>.</summary>
+    Task<bool> ReleaseAsync(DeliveryClaim claim, Delivery updated, DateTimeOffset notBefore, CancellationToken cancellationToken);
+
+    /// <summary>Changes an unclaimed, finished delivery (phase update outcome, bounce); moves counters when the status changes.</summary>
+    Task UpdateDeliveryAsync(string mailingId, Delivery updated, CancellationToken cancellationToken);
+
+    // ---- control
+
+    /// <summary>Marks every queued (unclaimed) delivery Cancelled; returns how many.</summary>
+    Task<int> CancelQueuedAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Puts every Failed delivery back in the queue (attempts reset) and the mailing back to Sending.</summary>
+    Task<int> RequeueFailedAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    // ---- reading
+
+    Task<Delivery?> GetDeliveryAsync(string mailingId, int seq, CancellationToken cancellationToken);
+
+    /// <summary>Every delivery in seq order, read in batches (never all in memory).</summary>
+    IAsyncEnumerable<Delivery> ReadDeliveriesAsync(string mailingId, CancellationToken cancellationToken);
+}

@@ -1,0 +1,401 @@
+using System.Runtime.CompilerServices;
+
+namespace BulkMail.Api.Mailings;
+
+/// <summary>
+/// The mailing store in process memory, for the demo only (no Redis): one lock, the same rules as
+/// <see cref="RedisMailingStore"/>, checked by the same contract tests. Lost on restart.
+/// </summary>
+public sealed class InMemoryMailingStore : IMailingStore
+{
+    private sealed class Entry
+    {
+        public required Mailing Mailing;
+        public readonly SortedDictionary<int, Delivery> Deliveries = [];
+        public readonly Dictionary<int, long> Queue = [];       // seq → ready-at ms
+        public readonly Dictionary<int, (long Until, string Token)> Leases = [];
+        public readonly HashSet<int> Failed = [];
+        public int Sent, FailedCount, Skipped, Bounced, Cancelled, Streak, Cursor;
+        public bool ExpansionDone;
+        public string? ExpansionToken;
+        public long ExpansionUntil;
+        public int Total => Deliveries.Count;
+    }
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Entry> _mailings = [];
+    private readonly Dictionary<(string Owner, string Key), string> _idempotency = [];
+
+    public Task<Mailing> CreateAsync(Mailing mailing, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (mailing.IdempotencyKey is { Length: > 0 } key)
+            {
+                if (_idempotency.TryGetValue((mailing.Owner, key), out var existing))
+                {
+                    return Task.FromResult(_mailings[existing].Mailing);
+                }
+                _idempotency[(mailing.Owner, key)] = mailing.Id;
+            }
+            var stored = mailing with { State = MailingState.Preparing };
+            _mailings[mailing.Id] = new Entry { Mailing = stored };
+            return Task.FromResult(stored);
+        }
+    }
+
+    public Task<Mailing?> GetAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_mailings.TryGetValue(mailingId, out var e) ? e.Mailing : null);
+        }
+    }
+
+    public Task<IReadOnlyList<Mailing>> ListAsync(string owner, int max, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<Mailing>>([.. _mailings.Values.Select(e => e.Mailing)
+                .Where(m => m.Owner == owner).OrderByDescending(m => m.CreatedAt).Take(max)]);
+        }
+    }
+
+    public Task<MailingCounts> GetCountsAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_mailings.TryGetValue(mailingId, out var e)
+                ? new MailingCounts(e.Total, e.Sent, e.FailedCount, e.Skipped, e.Bounced, e.Cancelled)
+                : new MailingCounts(0, 0, 0, 0, 0, 0));
+        }
+    }
+
+    public Task<IReadOnlyList<string>> ActiveMailingIdsAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<string>>([.. _mailings.Values
+                .Where(e => e.Mailing.State is MailingState.Preparing or MailingState.Queued or MailingState.Sending)
+                .Select(e => e.Mailing.Id)]);
+        }
+    }
+
+    public Task<(Mailing? Mailing, bool Changed)> TransitionAsync(string mailingId, IReadOnlyCollection<MailingState> from, MailingState to,
+        string? reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult<(Mailing?, bool)>((null, false));
+            }
+            if (!from.Contains(e.Mailing.State))
+            {
+                return Task.FromResult<(Mailing?, bool)>((e.Mailing, false));
+            }
+            if (to == MailingState.Sending)
+            {
+                e.Streak = 0;
+            }
+            var finished = MailingStates.IsFinal(to) && !(to == MailingState.Cancelled && e.Leases.Count > 0) ? now : (DateTimeOffset?)null;
+            e.Mailing = e.Mailing with
+            {
+                State = to,
+                PausedReason = to == MailingState.Paused ? reason : null,
+                FinishedAt = finished,
+            };
+            return Task.FromResult<(Mailing?, bool)>((e.Mailing, true));
+        }
+    }
+
+    public Task<ExpansionCursor> GetExpansionAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[mailingId];
+            return Task.FromResult(new ExpansionCursor(e.Cursor, e.ExpansionDone));
+        }
+    }
+
+    public Task<bool> TryLeaseExpansionAsync(string mailingId, string token, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[mailingId];
+            var nowMs = now.ToUnixTimeMilliseconds();
+            if (e.ExpansionDone || e.ExpansionToken is not null && e.ExpansionToken != token && e.ExpansionUntil > nowMs)
+            {
+                return Task.FromResult(false);
+            }
+            e.ExpansionToken = token;
+            e.ExpansionUntil = (now + lease).ToUnixTimeMilliseconds();
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<bool> AppendDeliveriesAsync(string mailingId, string token, int expectedPosition, int newPosition,
+        IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[mailingId];
+            if (e.ExpansionToken != token || e.Cursor != expectedPosition
+                || deliveries.Count > 0 && deliveries[0].Seq != e.Total + 1)
+            {
+                return Task.FromResult(false);
+            }
+            foreach (var d in deliveries)
+            {
+                e.Deliveries[d.Seq] = d;
+                if (d.Status == DeliveryStatus.Pending)
+                {
+                    if (e.Mailing.State == MailingState.Cancelled)
+                    {
+                        e.Cancelled++;
+                    }
+                    else
+                    {
+                        e.Queue[d.Seq] = 0;
+                    }
+                }
+                else
+                {
+                    Count(e, d.Status, +1);
+                }
+            }
+            e.Cursor = newPosition;
+            if (done)
+            {
+                e.ExpansionDone = true;
+                if (e.Mailing.State == MailingState.Preparing)
+                {
+                    e.Mailing = e.Mailing with { State = MailingState.Queued };
+                }
+                CheckDone(e, now);
+            }
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<ClaimResult> ClaimAsync(string mailingId, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_mailings.TryGetValue(mailingId, out var e) || e.Mailing.State is not (MailingState.Queued or MailingState.Sending))
+            {
+                return Task.FromResult(new ClaimResult(null, null));
+            }
+            var nowMs = now.ToUnixTimeMilliseconds();
+            foreach (var (seq, held) in e.Leases.Where(l => l.Value.Until <= nowMs).ToList())
+            {
+                e.Leases.Remove(seq);
+                e.Queue[seq] = 0;
+            }
+            if (e.Queue.Count == 0)
+            {
+                return Task.FromResult(new ClaimResult(null, null));
+            }
+            var (next, readyAt) = e.Queue.OrderBy(q => q.Value).ThenBy(q => q.Key).First();
+            if (readyAt > nowMs)
+            {
+                return Task.FromResult(new ClaimResult(null, DateTimeOffset.FromUnixTimeMilliseconds(readyAt)));
+            }
+            e.Queue.Remove(next);
+            var token = Guid.NewGuid().ToString("N");
+            e.Leases[next] = ((now + lease).ToUnixTimeMilliseconds(), token);
+            if (e.Mailing.State == MailingState.Queued)
+            {
+                e.Mailing = e.Mailing with { State = MailingState.Sending, StartedAt = now };
+            }
+            return Task.FromResult(new ClaimResult(new DeliveryClaim(mailingId, e.Deliveries[next], token), null));
+        }
+    }
+
+    public Task<bool> UpdateClaimedAsync(DeliveryClaim claim, Delivery updated, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[claim.MailingId];
+            if (!Holds(e, updated.Seq, claim.LeaseToken))
+            {
+                return Task.FromResult(false);
+            }
+            e.Deliveries[updated.Seq] = updated;
+            e.Leases[updated.Seq] = ((now + lease).ToUnixTimeMilliseconds(), claim.LeaseToken);
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<bool> CompleteAsync(DeliveryClaim claim, Delivery final, int maxFailureStreak, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[claim.MailingId];
+            if (!Holds(e, final.Seq, claim.LeaseToken))
+            {
+                return Task.FromResult(false);
+            }
+            e.Leases.Remove(final.Seq);
+            e.Deliveries[final.Seq] = final;
+            Count(e, final.Status, +1);
+            if (final.Status == DeliveryStatus.Failed)
+            {
+                e.Failed.Add(final.Seq);
+                if (++e.Streak >= maxFailureStreak && e.Mailing.State is MailingState.Sending or MailingState.Queued)
+                {
+                    e.Mailing = e.Mailing with { State = MailingState.Paused, PausedReason = RedisMailingStore.PauseReason(maxFailureStreak) };
+                }
+            }
+            else if (final.Status == DeliveryStatus.Sent)
+            {
+                e.Streak = 0;
+            }
+            CheckDone(e, now);
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<bool> ReleaseAsync(DeliveryClaim claim, Delivery updated, DateTimeOffset notBefore, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[claim.MailingId];
+            if (!Holds(e, updated.Seq, claim.LeaseToken))
+            {
+                return Task.FromResult(false);
+            }
+            e.Leases.Remove(updated.Seq);
+            if (e.Mailing.State == MailingState.Cancelled)
+            {
+                e.Deliveries[updated.Seq] = updated with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent" };
+                e.Cancelled++;
+                CheckDone(e, notBefore);
+            }
+            else
+            {
+                e.Deliveries[updated.Seq] = updated;
+                e.Queue[updated.Seq] = notBefore.ToUnixTimeMilliseconds();
+            }
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task UpdateDeliveryAsync(string mailingId, Delivery updated, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[mailingId];
+            if (e.Deliveries.TryGetValue(updated.Seq, out var old))
+            {
+                if (old.Status != updated.Status)
+                {
+                    Count(e, old.Status, -1);
+                    Count(e, updated.Status, +1);
+                    if (old.Status == DeliveryStatus.Failed)
+                    {
+                        e.Failed.Remove(updated.Seq);
+                    }
+                    if (updated.Status == DeliveryStatus.Failed)
+                    {
+                        e.Failed.Add(updated.Seq);
+                    }
+                }
+                e.Deliveries[updated.Seq] = updated;
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    public Task<int> CancelQueuedAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[mailingId];
+            var n = e.Queue.Count;
+            foreach (var seq in e.Queue.Keys)
+            {
+                e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent" };
+            }
+            e.Queue.Clear();
+            e.Cancelled += n;
+            CheckDone(e, now);
+            return Task.FromResult(n);
+        }
+    }
+
+    public Task<int> RequeueFailedAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[mailingId];
+            var n = e.Failed.Count;
+            foreach (var seq in e.Failed)
+            {
+                e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Pending, Reason = null, Attempts = 0, DraftId = null };
+                e.Queue[seq] = 0;
+            }
+            e.Failed.Clear();
+            e.FailedCount -= n;
+            if (n > 0 && e.Mailing.State is MailingState.Completed or MailingState.Paused or MailingState.Sending or MailingState.Queued)
+            {
+                e.Streak = 0;
+                e.Mailing = e.Mailing with { State = MailingState.Sending, FinishedAt = null, PausedReason = null };
+            }
+            return Task.FromResult(n);
+        }
+    }
+
+    public Task<Delivery?> GetDeliveryAsync(string mailingId, int seq, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_mailings.TryGetValue(mailingId, out var e) && e.Deliveries.TryGetValue(seq, out var d) ? d : null);
+        }
+    }
+
+    public async IAsyncEnumerable<Delivery> ReadDeliveriesAsync(string mailingId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        List<Delivery> snapshot;
+        lock (_gate)
+        {
+            snapshot = _mailings.TryGetValue(mailingId, out var e) ? [.. e.Deliveries.Values] : [];
+        }
+        foreach (var d in snapshot)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return d;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static bool Holds(Entry e, int seq, string token) => e.Leases.TryGetValue(seq, out var l) && l.Token == token;
+
+    private static void Count(Entry e, DeliveryStatus status, int delta)
+    {
+        switch (status)
+        {
+            case DeliveryStatus.Sent: e.Sent += delta; break;
+            case DeliveryStatus.Failed: e.FailedCount += delta; break;
+            case DeliveryStatus.Skipped: e.Skipped += delta; break;
+            case DeliveryStatus.Bounced: e.Bounced += delta; break;
+            case DeliveryStatus.Cancelled: e.Cancelled += delta; break;
+        }
+    }
+
+    private static void CheckDone(Entry e, DateTimeOffset now)
+    {
+        if (!e.ExpansionDone || e.Queue.Count > 0 || e.Leases.Count > 0)
+        {
+            return;
+        }
+        if (e.Mailing.State is MailingState.Queued or MailingState.Sending or MailingState.Preparing)
+        {
+            e.Mailing = e.Mailing with { State = MailingState.Completed, FinishedAt = now };
+        }
+        else if (e.Mailing.State == MailingState.Cancelled && e.Mailing.FinishedAt is null)
+        {
+            e.Mailing = e.Mailing with { FinishedAt = now };
+        }
+    }
+}

@@ -1,0 +1,184 @@
+using BulkMail.Api.Hrbc;
+
+namespace BulkMail.Api.Mailings;
+
+/// <summary>One page of a mailing's scope read from HRBC.</summary>
+public sealed record ScopePage(IReadOnlyList<HrbcRecord> Records, IReadOnlyList<long> MissingIds, int NextPosition, bool Done);
+
+/// <summary>Reads a mailing's scope a page (200 records) at a time: All pages the search, Displayed/Checked read the ids.</summary>
+public sealed class ScopeReader(HrbcClient hrbc)
+{
+    public const int PageSize = HrbcClient.MaxItemsPerRequest;
+
+    public async Task<ScopePage> ReadPageAsync(MailingPlan plan, int position, CancellationToken cancellationToken)
+    {
+        var spec = plan.Spec;
+        if (spec.ScopeKind == ScopeKind.All)
+        {
+            var page = await hrbc.ReadPageAsync(plan.Target, new HrbcQuery
+            {
+                Fields = plan.Fields,
+                Condition = HrbcCondition.Parse(spec.Condition),
+                Keywords = spec.Keywords,
+                Start = position,
+                Count = PageSize,
+                Order = plan.Target.IdAlias + ":asc",
+            }, cancellationToken).ConfigureAwait(false);
+            var next = position + page.Count;
+            return new ScopePage(page.Items, [], next, page.Count == 0 || next >= page.Total);
+        }
+        var ids = spec.Ids.Skip(position).Take(PageSize).ToList();
+        var records = await hrbc.ReadByIdsAsync(plan.Target, ids, plan.Fields, cancellationToken).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var byId = records.Where(r => r.Id is not null).ToDictionary(r => r.Id!.Value);
+        // Keep the order the task pane sent; a record deleted in HRBC meanwhile is reported, not dropped.
+        var ordered = ids.Where(byId.ContainsKey).Select(id => byId[id]).ToList();
+        var missing = ids.Where(id => !byId.ContainsKey(id)).ToList();
+        var nextPosition = position + ids.Count;
+        return new ScopePage(ordered, missing, nextPosition, nextPosition >= spec.Ids.Count);
+    }
+}
+
+/// <summary>Record → deliveries: one per ticked mail field holding a distinct valid address (MISSION §4.1).</summary>
+public static class DeliveryExpander
+{
+    public static List<Delivery> Expand(MailingPlan plan, HrbcRecord record, int firstSeq)
+    {
+        var values = MailingPlanner.ValuesOf(plan, record);
+        var recordId = record.Id ?? 0;
+        var name = plan.Target == HrbcResource.Resume
+            ? record.Ref("Resume.P_Candidate")?.Text("Person.P_Name") ?? record.Text("Resume.P_Name")
+            : record.Text("Recruiter.P_Name");
+        var deliveries = new List<Delivery>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var field in plan.Spec.MailFields)
+        {
+            var address = Addresses.Normalize(record.Text(field));
+            if (address is null || !seen.Add(address))
+            {
+                continue; // empty, or the same address as another ticked field of this record: one mail is enough
+            }
+            var valid = Addresses.IsValid(address);
+            deliveries.Add(new Delivery
+            {
+                Seq = firstSeq + deliveries.Count,
+                RecordType = plan.Target.Name,
+                RecordId = recordId,
+                RecordName = name,
+                MailField = field,
+                Address = address,
+                Status = valid ? DeliveryStatus.Pending : DeliveryStatus.Skipped,
+                Reason = valid ? null : "Invalid address",
+                Values = valid ? values : new Dictionary<string, string?>(),
+            });
+        }
+        if (deliveries.Count == 0)
+        {
+            deliveries.Add(new Delivery
+            {
+                Seq = firstSeq,
+                RecordType = plan.Target.Name,
+                RecordId = recordId,
+                RecordName = name,
+                Status = DeliveryStatus.Skipped,
+                Reason = "No address in the ticked mail fields",
+            });
+        }
+        return deliveries;
+    }
+
+    public static Delivery Missing(MailingPlan plan, long id, int seq) => new()
+    {
+        Seq = seq,
+        RecordType = plan.Target.Name,
+        RecordId = id,
+        Status = DeliveryStatus.Skipped,
+        Reason = "Record not found in HRBC",
+    };
+
+    /// <summary>Deliveries of one page, numbered from <paramref name="firstSeq"/>.</summary>
+    public static List<Delivery> ExpandPage(MailingPlan plan, ScopePage page, int firstSeq)
+    {
+        var result = new List<Delivery>();
+        foreach (var record in page.Records)
+        {
+            result.AddRange(Expand(plan, record, firstSeq + result.Count));
+        }
+        foreach (var id in page.MissingIds)
+        {
+            result.Add(Missing(plan, id, firstSeq + result.Count));
+        }
+        return result;
+    }
+}
+
+/// <summary>
+/// Expands a Preparing mailing into deliveries in the background, a page at a time: never all records in memory,
+/// each page stored atomically with the cursor, so a restarted process continues where the last one stopped.
+/// </summary>
+public sealed partial class MailingExpansionRunner(IMailingStore store, MailingPlanner planner, ScopeReader reader, TimeProvider time,
+    ILogger<MailingExpansionRunner> logger)
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+    private readonly string _token = Guid.NewGuid().ToString("N");
+
+    /// <summary>Expands the mailing if no other worker is; returns when done, or when another holds it.</summary>
+    public async Task RunAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        if (!await store.TryLeaseExpansionAsync(mailingId, _token, Lease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+        var mailing = await store.GetAsync(mailingId, cancellationToken).ConfigureAwait(false);
+        if (mailing is null)
+        {
+            return;
+        }
+        try
+        {
+            var plan = await planner.PlanAsync(mailing.Spec, cancellationToken).ConfigureAwait(false);
+            var cursor = await store.GetExpansionAsync(mailingId, cancellationToken).ConfigureAwait(false);
+            var position = cursor.Position;
+            var pages = 0;
+            while (!cursor.Done)
+            {
+                var page = await reader.ReadPageAsync(plan, position, cancellationToken).ConfigureAwait(false);
+                var total = (await store.GetCountsAsync(mailingId, cancellationToken).ConfigureAwait(false)).Total;
+                var deliveries = DeliveryExpander.ExpandPage(plan, page, total + 1);
+                if (!await store.AppendDeliveriesAsync(mailingId, _token, position, page.NextPosition, deliveries, page.Done,
+                    time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+                {
+                    Log.LostExpansion(logger, mailingId, position);
+                    return;
+                }
+                pages++;
+                if (page.Done)
+                {
+                    break;
+                }
+                position = page.NextPosition;
+                if (!await store.TryLeaseExpansionAsync(mailingId, _token, Lease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            Log.Expanded(logger, mailingId, pages);
+        }
+        catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException)
+        {
+            // HRBC is down or refused: the lease runs out and the next poll tries again from the cursor.
+            Log.ExpansionFailed(logger, mailingId, e.GetType().Name, (e as HrbcException)?.Code ?? 0);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(40, LogLevel.Information, "Mailing {MailingId}: scope expanded in {Pages} pages")]
+        public static partial void Expanded(ILogger logger, string mailingId, int pages);
+
+        [LoggerMessage(41, LogLevel.Warning, "Mailing {MailingId}: expansion handed over at position {Position}")]
+        public static partial void LostExpansion(ILogger logger, string mailingId, int position);
+
+        [LoggerMessage(42, LogLevel.Warning, "Mailing {MailingId}: expansion paused by {Error} (HRBC code {Code}); it resumes later")]
+        public static partial void ExpansionFailed(ILogger logger, string mailingId, string error, int code);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json.Serialization;
+
+namespace BulkMail.Api.Mailings;
+
+[JsonConverter(typeof(JsonStringEnumConverter<MailingMode>))]
+public enum MailingMode { Resumes, Recruiters, JobToResumes, ResumesToRecruiter, JobsToResume, ResumeToRecruiters }
+
+[JsonConverter(typeof(JsonStringEnumConverter<ScopeKind>))]
+public enum ScopeKind { All, Displayed, Checked }
+
+[JsonConverter(typeof(JsonStringEnumConverter<MailingState>))]
+public enum MailingState { Preparing, Queued, Sending, Paused, Completed, Cancelled, Failed }
+
+[JsonConverter(typeof(JsonStringEnumConverter<DeliveryStatus>))]
+public enum DeliveryStatus { Pending, Sent, Failed, Skipped, Bounced, Cancelled }
+
+public static class MailingStates
+{
+    public static bool IsFinal(MailingState s) => s is MailingState.Completed or MailingState.Cancelled or MailingState.Failed;
+}
+
+/// <summary>What a mailing covers and says: fixed at submit time.</summary>
+public sealed record MailingSpec
+{
+    public required MailingMode Mode { get; init; }
+    public long? AnchorId { get; init; }
+    public required ScopeKind ScopeKind { get; init; }
+    public string? Keywords { get; init; }
+    public string? Condition { get; init; }
+    /// <summary>The ids sent for Displayed/Checked, in the order sent.</summary>
+    public IReadOnlyList<long> Ids { get; init; } = [];
+    public required IReadOnlyList<string> MailFields { get; init; }
+    public required string Subject { get; init; }
+    public required string Body { get; init; }
+    public string? PhaseAlias { get; init; }
+    public string? PhaseMemo { get; init; }
+    public bool LogActivity { get; init; }
+    public IReadOnlyList<string> UploadIds { get; init; } = [];
+    public IReadOnlyList<long> RecordAttachmentIds { get; init; } = [];
+    /// <summary>Sender values for <c>{{User.*}}</c> tags.</summary>
+    public IReadOnlyDictionary<string, string?> SenderValues { get; init; } = new Dictionary<string, string?>();
+}
+
+/// <summary>A mailing as stored: its spec plus the moving parts.</summary>
+public sealed record Mailing
+{
+    public required string Id { get; init; }
+    /// <summary>The user who submitted it; only they can see it.</summary>
+    public required string Owner { get; init; }
+    /// <summary>The mailbox it is sent from (the owner's, for delegated sending).</summary>
+    public required string Mailbox { get; init; }
+    public required MailingSpec Spec { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public MailingState State { get; init; }
+    public string? PausedReason { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+    public string? IdempotencyKey { get; init; }
+}
+
+/// <summary>One intended message: a record × mail field (or a skipped record), and what became of it.</summary>
+public sealed record Delivery
+{
+    /// <summary>1-based position within the mailing; the delivery id is <c>{mailingId}-{Seq}</c>.</summary>
+    public required int Seq { get; init; }
+    public required string RecordType { get; init; }
+    public required long RecordId { get; init; }
+    public string? RecordName { get; init; }
+    public long? JobId { get; init; }
+    public string? MailField { get; init; }
+    public string? Address { get; init; }
+    public DeliveryStatus Status { get; init; }
+    public string? Reason { get; init; }
+    public int Attempts { get; init; }
+    /// <summary>The Graph draft's immutable id, recorded before the draft is sent.</summary>
+    public string? DraftId { get; init; }
+    public DateTimeOffset? SentAt { get; init; }
+    public string? PhaseUpdate { get; init; }
+    public DateTimeOffset? BouncedAt { get; init; }
+    public string? BounceReason { get; init; }
+    /// <summary>The tag values of this delivery (only the aliases the template uses).</summary>
+    public IReadOnlyDictionary<string, string?> Values { get; init; } = new Dictionary<string, string?>();
+
+    public static string IdOf(string mailingId, int seq) => $"{mailingId}-{seq}";
+}
+
+/// <summary>Counts by outcome, kept by the store in the same step that changes a delivery.</summary>
+public sealed record MailingCounts(int Total, int Sent, int Failed, int Skipped, int Bounced, int Cancelled)
+{
+    public int Pending => Math.Max(0, Total - Sent - Failed - Skipped - Bounced - Cancelled);
+}
+
+/// <summary>A delivery claimed by a worker under a lease; only the lease holder may record its outcome.</summary>
+public sealed record DeliveryClaim(string MailingId, Delivery Delivery, string LeaseToken);
+
+/// <summary>The answer to a claim: a delivery, or when the next one will be ready (null = none queued).</summary>
+public sealed record ClaimResult(DeliveryClaim? Claim, DateTimeOffset? NextReadyAt);
+
+/// <summary>Where the expansion of a large scope stands, so that a restarted process continues it.</summary>
+public sealed record ExpansionCursor(int Position, bool Done);

@@ -1,0 +1,274 @@
+using System.Globalization;
+using System.Text;
+using BulkMail.Api.Hrbc;
+using BulkMail.Api.Templates;
+
+namespace BulkMail.Api.Mailings;
+
+/// <summary>A validated mailing, ready to expand: the compiled template and what to read from HRBC.</summary>
+public sealed record MailingPlan(
+    MailingSpec Spec,
+    MailTemplate Template,
+    HrbcResource Target,
+    HrbcFieldList Fields,
+    IReadOnlyDictionary<string, HrbcField> Tags,
+    IReadOnlyDictionary<string, string> OptionNames);
+
+/// <summary>The signed-in user as the mailing sees them: who owns it, which mailbox sends, and the <c>User.*</c> tags.</summary>
+public sealed record Sender(string Id, string Mailbox, string DisplayName);
+
+/// <summary>
+/// Turns a request into a stored spec (every check that can fail happens here, before anything is stored), and a
+/// stored spec into a plan (template compiled once per mailing, fields to read). Also used by background expansion
+/// after a restart, from the spec alone.
+/// </summary>
+public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplateEngine templates, ITemplateStore savedTemplates)
+{
+    public const int MaxIds = 100_000;
+    public const int MaxBodyBytes = 1024 * 1024;
+    public const int MaxSubjectLength = 255;
+
+    public async Task<MailingSpec> ValidateAsync(MailingRequest request, Sender sender, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (!Enum.TryParse<MailingMode>(request.Mode, ignoreCase: false, out var mode) || !Enum.IsDefined(mode) || int.TryParse(request.Mode, out _))
+        {
+            throw MailingValidationException.One("mode", $"mode must be one of {string.Join(", ", Enum.GetNames<MailingMode>())}.");
+        }
+        if (mode is not (MailingMode.Resumes or MailingMode.Recruiters))
+        {
+            throw MailingValidationException.One("mode", $"The {mode} mode is not available in this version; use Resumes or Recruiters.");
+        }
+        var scope = request.Scope;
+        if (scope is null || !Enum.TryParse<ScopeKind>(scope.Kind, out var kind) || int.TryParse(scope.Kind, out _))
+        {
+            throw MailingValidationException.One("scope.kind", "scope.kind must be All, Displayed or Checked.");
+        }
+        var ids = scope.Ids ?? [];
+        if (kind is ScopeKind.Displayed or ScopeKind.Checked)
+        {
+            if (ids.Count == 0)
+            {
+                errors["scope.ids"] = [$"The {kind} scope has no records: check at least one."];
+            }
+            else if (ids.Count > MaxIds)
+            {
+                errors["scope.ids"] = [$"At most {MaxIds:N0} records can be mailed at once ({ids.Count:N0} sent)."];
+            }
+            else if (ids.Any(id => id <= 0))
+            {
+                errors["scope.ids"] = ["Record ids must be positive."];
+            }
+        }
+        HrbcCondition? condition = null;
+        if (kind == ScopeKind.All)
+        {
+            try
+            {
+                condition = HrbcCondition.Parse(scope.Query?.Condition);
+            }
+            catch (FormatException e)
+            {
+                errors["scope.query.condition"] = [e.Message];
+            }
+            if (scope.Query?.Keywords is { Length: > HrbcQuery.MaxKeywordsLength })
+            {
+                errors["scope.query.keywords"] = ["keywords must be at most 100 characters."];
+            }
+        }
+
+        var subject = request.Subject;
+        var body = request.Body;
+        if (!string.IsNullOrEmpty(request.TemplateId))
+        {
+            var saved = await savedTemplates.GetAsync(sender.Id, request.TemplateId, cancellationToken).ConfigureAwait(false);
+            if (saved is null)
+            {
+                errors["templateId"] = [$"Template {request.TemplateId} does not exist."];
+            }
+            else
+            {
+                subject = string.IsNullOrEmpty(subject) ? saved.Subject : subject;
+                body = string.IsNullOrEmpty(body) ? saved.Body : body;
+            }
+        }
+        if (string.IsNullOrWhiteSpace(subject))
+        {
+            errors["subject"] = ["The subject is required."];
+        }
+        else if (subject.Length > MaxSubjectLength)
+        {
+            errors["subject"] = [$"The subject can be at most {MaxSubjectLength} characters."];
+        }
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            errors["body"] = ["The body is required."];
+        }
+        else if (Encoding.UTF8.GetByteCount(body) > MaxBodyBytes)
+        {
+            errors["body"] = [$"The body is {Encoding.UTF8.GetByteCount(body):N0} bytes; at most 1 MB (1,048,576 bytes) is allowed."];
+        }
+
+        var target = TargetOf(mode);
+        var mailFields = request.MailFields ?? [];
+        if (mailFields.Count == 0)
+        {
+            errors["mailFields"] = ["Tick at least one mail field to send to."];
+        }
+        else
+        {
+            var known = (await hrbc.GetMailFieldsAsync(target, cancellationToken).ConfigureAwait(false)).Select(m => m.Alias).ToHashSet();
+            var unknown = mailFields.Where(f => !known.Contains(f)).ToList();
+            if (unknown.Count > 0)
+            {
+                errors["mailFields"] = [$"Not a mail field of {target.Name}: {string.Join(", ", unknown)}. Mail fields: {string.Join(", ", known)}."];
+            }
+        }
+        if (request.Phase is { OptionAlias: { Length: > 0 } })
+        {
+            errors["phase"] = ["Phase updates come with the matching modes in a later version."];
+        }
+        if (request.Attachments is { } a && ((a.UploadIds?.Count ?? 0) > 0 || (a.RecordAttachmentIds?.Count ?? 0) > 0))
+        {
+            errors["attachments"] = ["Attachments come in a later version."];
+        }
+        if (request.IdempotencyKey is { Length: > 200 })
+        {
+            errors["idempotencyKey"] = ["idempotencyKey can be at most 200 characters."];
+        }
+
+        MailTemplate? compiled = null;
+        IReadOnlyDictionary<string, HrbcField>? tagFields = null;
+        if (!errors.ContainsKey("subject") && !errors.ContainsKey("body"))
+        {
+            tagFields = await tags.TagsAsync(mode, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                compiled = templates.Compile(subject!, body!, tagFields.ContainsKey);
+            }
+            catch (TemplateException e)
+            {
+                errors[e.Errors.Any(x => x.Part == "subject") && e.Errors.All(x => x.Part == "subject") ? "subject" : "body"] = [.. e.Errors.Select(x => x.Message)];
+                throw new MailingValidationException(errors, new { templateErrors = e.Errors });
+            }
+        }
+        if (errors.Count > 0)
+        {
+            throw new MailingValidationException(errors);
+        }
+
+        if (kind == ScopeKind.All)
+        {
+            // An All scope that matches nothing is refused now rather than stored as an empty mailing.
+            var probe = await hrbc.ReadPageAsync(target, new HrbcQuery
+            {
+                Fields = HrbcFieldList.Of(target.IdAlias),
+                Condition = condition,
+                Keywords = scope.Query?.Keywords,
+                Count = 1,
+            }, cancellationToken).ConfigureAwait(false);
+            if (probe.Total == 0)
+            {
+                throw MailingValidationException.One("scope", "No record matches the search: the All scope is empty.");
+            }
+        }
+
+        return new MailingSpec
+        {
+            Mode = mode,
+            AnchorId = request.AnchorId,
+            ScopeKind = kind,
+            Keywords = kind == ScopeKind.All ? scope.Query?.Keywords : null,
+            Condition = kind == ScopeKind.All ? condition?.ToString() : null,
+            Ids = kind == ScopeKind.All ? [] : [.. ids.Distinct()],
+            MailFields = [.. mailFields.Distinct()],
+            Subject = subject!,
+            Body = body!,
+            LogActivity = request.LogActivity,
+            SenderValues = new Dictionary<string, string?> { ["User.P_Name"] = sender.DisplayName, ["User.P_Mail"] = sender.Mailbox },
+        };
+    }
+
+    /// <summary>Rebuilds the plan of a stored spec (template compiled once per mailing).</summary>
+    public async Task<MailingPlan> PlanAsync(MailingSpec spec, CancellationToken cancellationToken)
+    {
+        var tagFields = await tags.TagsAsync(spec.Mode, cancellationToken).ConfigureAwait(false);
+        var template = templates.Compile(spec.Subject, spec.Body, tagFields.ContainsKey);
+        var target = TargetOf(spec.Mode);
+        var paths = template.Paths;
+        var fields = HrbcFieldList.Of(target.IdAlias);
+        var own = paths.Where(p => p.StartsWith(target.Prefix + ".", StringComparison.Ordinal)).Concat(spec.MailFields).Distinct().ToList();
+        if (target == HrbcResource.Resume)
+        {
+            fields.Add("Resume.P_Name");
+            fields.Add("Resume.P_Candidate", [.. new[] { "Person.P_Id", "Person.P_Name" }
+                .Concat(paths.Where(p => p.StartsWith("Person.", StringComparison.Ordinal))).Distinct()]);
+        }
+        else
+        {
+            fields.Add("Recruiter.P_Name");
+            fields.Add("Recruiter.P_Client", [.. new[] { "Client.P_Id", "Client.P_Name" }
+                .Concat(paths.Where(p => p.StartsWith("Client.", StringComparison.Ordinal))).Distinct()]);
+        }
+        foreach (var alias in own.Where(a => !fields.Contains(a)))
+        {
+            if (tagFields.TryGetValue(alias, out var f) && f.Type == HrbcFieldType.User)
+            {
+                fields.Add(alias, "User.P_Id", "User.P_Name");
+            }
+            else
+            {
+                fields.Add(alias);
+            }
+        }
+        var needsOptionNames = paths.Any(p => tagFields.TryGetValue(p, out var f) && HrbcFieldType.IsOption(f.Type));
+        var optionNames = needsOptionNames
+            ? await hrbc.GetOptionNamesAsync(cancellationToken).ConfigureAwait(false)
+            : new Dictionary<string, string>();
+        return new MailingPlan(spec, template, target, fields, tagFields, optionNames);
+    }
+
+    public static HrbcResource TargetOf(MailingMode mode) => mode switch
+    {
+        MailingMode.Recruiters => HrbcResource.Recruiter,
+        _ => HrbcResource.Resume,
+    };
+
+    private static readonly TimeZoneInfo Japan = FindJapan();
+
+    private static TimeZoneInfo FindJapan()
+    {
+        try
+        {
+            return TimeZoneInfo.FindSystemTimeZoneById("Asia/Tokyo");
+        }
+        catch (TimeZoneNotFoundException)
+        {
+            return TimeZoneInfo.CreateCustomTimeZone("JST", TimeSpan.FromHours(9), "JST", "JST");
+        }
+    }
+
+    /// <summary>The tag values of one record: only the aliases the template uses; DateTime values in Japan time.</summary>
+    public static Dictionary<string, string?> ValuesOf(MailingPlan plan, HrbcRecord record)
+    {
+        var flat = HrbcDisplay.Flatten(record, plan.OptionNames);
+        var values = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var path in plan.Template.Paths)
+        {
+            if (plan.Spec.SenderValues.TryGetValue(path, out var senderValue))
+            {
+                values[path] = senderValue;
+                continue;
+            }
+            var value = flat.GetValueOrDefault(path);
+            if (value is not null && plan.Tags.TryGetValue(path, out var f) && f.Type is HrbcFieldType.DateTime or HrbcFieldType.System
+                && DateTime.TryParseExact(value, HrbcRecord.DateTimeFormat, CultureInfo.InvariantCulture,
+                    DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var utc))
+            {
+                value = TimeZoneInfo.ConvertTimeFromUtc(utc, Japan).ToString("yyyy/MM/dd HH:mm", CultureInfo.InvariantCulture);
+            }
+            values[path] = value;
+        }
+        return values;
+    }
+}

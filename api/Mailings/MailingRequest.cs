@@ -1,0 +1,59 @@
+namespace BulkMail.Api.Mailings;
+
+/// <summary>The body of submit, preview and test (ARCHITECTURE §5). Strings, not enums, so that a wrong value gets a
+/// problem naming the field instead of a binding failure.</summary>
+public sealed record MailingRequest
+{
+    public string? Mode { get; init; }
+    public long? AnchorId { get; init; }
+    public ScopeRequest? Scope { get; init; }
+    public IReadOnlyList<string>? MailFields { get; init; }
+    public string? TemplateId { get; init; }
+    public string? Subject { get; init; }
+    public string? Body { get; init; }
+    public AttachmentsRequest? Attachments { get; init; }
+    public PhaseRequest? Phase { get; init; }
+    public bool LogActivity { get; init; }
+    public string? IdempotencyKey { get; init; }
+    /// <summary>Preview only: render the deliveries of this record instead of the first ones.</summary>
+    public long? PreviewRecordId { get; init; }
+}
+
+public sealed record ScopeRequest
+{
+    public string? Kind { get; init; }
+    public QueryRequest? Query { get; init; }
+    public IReadOnlyList<long>? Ids { get; init; }
+}
+
+public sealed record QueryRequest
+{
+    public string? Keywords { get; init; }
+    public string? Condition { get; init; }
+}
+
+public sealed record AttachmentsRequest
+{
+    public IReadOnlyList<long>? RecordAttachmentIds { get; init; }
+    public IReadOnlyList<string>? UploadIds { get; init; }
+    public string? ZipPassword { get; init; }
+    public string? ZipEncryption { get; init; }
+}
+
+public sealed record PhaseRequest
+{
+    public string? OptionAlias { get; init; }
+    public string? Memo { get; init; }
+}
+
+/// <summary>Invalid input: field name → messages, answered as a 400 validation problem. Nothing is stored.</summary>
+public sealed class MailingValidationException(IDictionary<string, string[]> errors, object? details = null)
+    : Exception(string.Join(" ", errors.SelectMany(e => e.Value)))
+{
+    public IDictionary<string, string[]> Errors { get; } = errors;
+
+    /// <summary>Extra machine-readable detail (e.g. template errors with positions).</summary>
+    public object? Details { get; } = details;
+
+    public static MailingValidationException One(string field, string message) => new(new Dictionary<string, string[]> { [field] = [message] });
+}

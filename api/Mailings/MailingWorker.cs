@@ -1,0 +1,295 @@
+using System.Collections.Concurrent;
+using BulkMail.Api.Mail;
+using Microsoft.Extensions.Options;
+
+namespace BulkMail.Api.Mailings;
+
+/// <summary>Wakes the worker of this process at once (after a submit or resume) instead of at the next poll.</summary>
+public sealed class MailingSignal
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Notify()
+    {
+        try
+        {
+            _signal.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // already signalled
+        }
+    }
+
+    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(timeout, time, cts.Token);
+        var signal = _signal.WaitAsync(cts.Token);
+        await Task.WhenAny(delay, signal).ConfigureAwait(false);
+        await cts.CancelAsync().ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+}
+
+/// <summary>
+/// Sends mailings: any number of these (one per API process) share one store and one per-mailbox limiter.
+/// Per mailing, up to <c>Sending:MaxConcurrency</c> lanes each take a pacing grant, claim a delivery under a lease
+/// and run the exactly-once protocol of ARCHITECTURE §2 step 3.
+/// </summary>
+public sealed partial class MailingWorker(
+    IMailingStore store,
+    IMailboxLimiter limiter,
+    IMailSender sender,
+    IServiceScopeFactory scopes,
+    MailingSignal signal,
+    IOptions<SendingOptions> options,
+    TimeProvider time,
+    ILogger<MailingWorker> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, Task> _running = new();
+    private SendingOptions O => options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var id in await store.ActiveMailingIdsAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    if (!_running.ContainsKey(id))
+                    {
+                        _running[id] = Task.Run(async () =>
+                        {
+                            try
+                            {
+                                await RunMailingAsync(id, stoppingToken).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                _running.TryRemove(id, out _);
+                            }
+                        }, CancellationToken.None);
+                    }
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.PollFailed(logger, e.GetType().Name);
+            }
+            try
+            {
+                await signal.WaitAsync(O.PollInterval, time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        await Task.WhenAll(_running.Values).ConfigureAwait(false);
+    }
+
+    private async Task RunMailingAsync(string id, CancellationToken cancellationToken)
+    {
+        // HRBC clients are typed HttpClients: resolved per run, never held by this singleton.
+        await using var scope = scopes.CreateAsyncScope();
+        var planner = scope.ServiceProvider.GetRequiredService<MailingPlanner>();
+        var expansion = scope.ServiceProvider.GetRequiredService<MailingExpansionRunner>();
+        try
+        {
+            var mailing = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            if (mailing?.State == MailingState.Preparing)
+            {
+                await expansion.RunAsync(id, cancellationToken).ConfigureAwait(false);
+                mailing = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            }
+            if (mailing is null || mailing.State is not (MailingState.Queued or MailingState.Sending))
+            {
+                return;
+            }
+            var plan = await planner.PlanAsync(mailing.Spec, cancellationToken).ConfigureAwait(false);
+            var lanes = Enumerable.Range(0, O.MaxConcurrency).Select(_ => LaneAsync(mailing, plan, cancellationToken));
+            await Task.WhenAll(lanes).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // shutting down: leases run out and another worker (or this one after restart) continues
+        }
+        catch (Exception e)
+        {
+            Log.MailingRunFailed(logger, id, e.GetType().Name);
+        }
+    }
+
+    private async Task LaneAsync(Mailing mailing, MailingPlan plan, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var grant = await limiter.TryAcquireAsync(mailing.Mailbox, O.Limits with { InFlightLease = O.DeliveryLease }, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            if (!grant.Granted)
+            {
+                if (!await StillSendingAsync(mailing.Id, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+                await Task.Delay(Min(grant.Wait, TimeSpan.FromSeconds(5)), time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            ClaimResult claimed;
+            try
+            {
+                claimed = await store.ClaimAsync(mailing.Id, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await limiter.CancelAsync(mailing.Mailbox, grant.Token!, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+            if (claimed.Claim is not { } claim)
+            {
+                await limiter.CancelAsync(mailing.Mailbox, grant.Token!, cancellationToken).ConfigureAwait(false);
+                if (claimed.NextReadyAt is not { } next)
+                {
+                    return; // nothing queued: the mailing is done, paused, cancelled — or others hold the rest
+                }
+                await Task.Delay(Min(Max(next - time.GetUtcNow(), TimeSpan.FromMilliseconds(20)), TimeSpan.FromSeconds(1)), time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            try
+            {
+                await ProcessAsync(mailing, plan, claim, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await limiter.ReleaseAsync(mailing.Mailbox, grant.Token!, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<bool> StillSendingAsync(string id, CancellationToken cancellationToken) =>
+        (await store.GetAsync(id, cancellationToken).ConfigureAwait(false))?.State is MailingState.Queued or MailingState.Sending;
+
+    /// <summary>
+    /// One delivery: look up any earlier attempt first (by the recorded draft id, or by the delivery id when an
+    /// earlier attempt may have created a draft it could not record), then create the draft, record its id, send it.
+    /// A send whose answer was lost is looked up before anything is retried, so no address gets the mail twice.
+    /// </summary>
+    private async Task ProcessAsync(Mailing mailing, MailingPlan plan, DeliveryClaim claim, CancellationToken cancellationToken)
+    {
+        var mailbox = mailing.Mailbox;
+        var deliveryId = Delivery.IdOf(mailing.Id, claim.Delivery.Seq);
+        var current = claim.Delivery;
+        try
+        {
+            if (current.DraftId is { } recorded)
+            {
+                var found = await sender.GetMessageAsync(mailbox, recorded, cancellationToken).ConfigureAwait(false);
+                if (found.State == MessageState.Sent)
+                {
+                    await CompleteSentAsync(claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                if (found.State == MessageState.Missing)
+                {
+                    current = current with { DraftId = null };
+                }
+            }
+            else if (current.Attempts > 0)
+            {
+                var found = await sender.FindByDeliveryAsync(mailbox, deliveryId, cancellationToken).ConfigureAwait(false);
+                if (found?.State == MessageState.Sent)
+                {
+                    await CompleteSentAsync(claim, current with { DraftId = found.Id }, found.SentAt, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                current = current with { DraftId = found?.Id };
+            }
+            if (current.Attempts >= O.MaxAttempts)
+            {
+                await CompleteAsync(claim, current with
+                {
+                    Status = DeliveryStatus.Failed,
+                    Reason = $"Gave up after {current.Attempts} attempts: {current.Reason ?? "no answer from Microsoft 365"}",
+                }, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            current = current with { Attempts = current.Attempts + 1 };
+            if (current.DraftId is null)
+            {
+                var mail = plan.Template.Render(current.Values);
+                var draftId = await sender.CreateDraftAsync(mailbox,
+                    new OutgoingMail(deliveryId, current.Address!, current.RecordName, mail.Subject, mail.HtmlBody), cancellationToken).ConfigureAwait(false);
+                current = current with { DraftId = draftId };
+            }
+            // The draft id is stored before the send: whatever happens next, the outcome can be looked up.
+            if (!await store.UpdateClaimedAsync(claim, current, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+            {
+                Log.LeaseLost(logger, mailing.Id, current.Seq);
+                return;
+            }
+            await sender.SendDraftAsync(mailbox, current.DraftId!, cancellationToken).ConfigureAwait(false);
+            await CompleteSentAsync(claim, current, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (GraphSendException e) when (e.Kind == GraphFailureKind.Throttled)
+        {
+            var retryAfter = e.RetryAfter ?? TimeSpan.FromSeconds(5);
+            await limiter.BlockAsync(mailbox, time.GetUtcNow() + retryAfter, cancellationToken).ConfigureAwait(false);
+            // Throttling is not the recipient's fault: it does not use up an attempt.
+            // A 429 means the request was refused, so nothing new exists unknown to us; a draft made before it is recorded.
+            var back = current with { Attempts = claim.Delivery.Attempts, Reason = $"Throttled ({e.Code})" };
+            await store.ReleaseAsync(claim, back, time.GetUtcNow() + retryAfter, cancellationToken).ConfigureAwait(false);
+            Log.Throttled(logger, mailing.Id, (int)retryAfter.TotalSeconds);
+        }
+        catch (GraphSendException e) when (e.Kind == GraphFailureKind.Transient)
+        {
+            var delay = Backoff(current.Attempts, e.RetryAfter);
+            await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}" }, time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
+            Log.Transient(logger, mailing.Id, current.Seq, e.Code, e.OutcomeUnknown);
+        }
+        catch (GraphSendException e)
+        {
+            await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}" }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private Task CompleteSentAsync(DeliveryClaim claim, Delivery current, DateTimeOffset? sentAt, CancellationToken cancellationToken) =>
+        CompleteAsync(claim, current with { Status = DeliveryStatus.Sent, SentAt = sentAt ?? time.GetUtcNow(), Reason = null }, cancellationToken);
+
+    private async Task CompleteAsync(DeliveryClaim claim, Delivery final, CancellationToken cancellationToken)
+    {
+        if (!await store.CompleteAsync(claim, final, O.MaxFailureStreak, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        {
+            Log.LeaseLost(logger, claim.MailingId, final.Seq);
+        }
+    }
+
+    /// <summary>Exponential backoff with full jitter, at least Graph's Retry-After.</summary>
+    private TimeSpan Backoff(int attempts, TimeSpan? retryAfter)
+    {
+        var cap = O.RetryBaseDelay * Math.Pow(2, Math.Max(0, attempts - 1));
+        var jittered = cap * (0.5 + Random.Shared.NextDouble() / 2);
+        return retryAfter is { } ra && ra > jittered ? ra : jittered;
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static partial class Log
+    {
+        [LoggerMessage(50, LogLevel.Warning, "Worker poll failed: {Error}")]
+        public static partial void PollFailed(ILogger logger, string error);
+
+        [LoggerMessage(51, LogLevel.Error, "Mailing {MailingId}: the run stopped with {Error}; it is picked up again at the next poll")]
+        public static partial void MailingRunFailed(ILogger logger, string mailingId, string error);
+
+        [LoggerMessage(52, LogLevel.Warning, "Mailing {MailingId}: lease of delivery {Seq} lost; another worker continues it")]
+        public static partial void LeaseLost(ILogger logger, string mailingId, int seq);
+
+        [LoggerMessage(53, LogLevel.Information, "Mailing {MailingId}: mailbox throttled for {Seconds} s")]
+        public static partial void Throttled(ILogger logger, string mailingId, int seconds);
+
+        [LoggerMessage(54, LogLevel.Information, "Mailing {MailingId}: delivery {Seq} will be retried after {Code} (outcome unknown: {Unknown})")]
+        public static partial void Transient(ILogger logger, string mailingId, int seq, string code, bool unknown);
+    }
+}

@@ -1,0 +1,116 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using BulkMail.Api.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace BulkMail.Api.Mailings;
+
+/// <summary>Mailings: submit, preview, test, status (also as server-sent events), control and the result CSV.</summary>
+public static class MailingsApi
+{
+    public static RouteGroupBuilder MapMailingsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/mailings").WithTags("Mailings").RequireAuthorization();
+        group.MapPost("/preview", PreviewAsync).WithSummary("Counts per mail field, rendered samples and warnings; stores nothing");
+        group.MapPost("/test", TestAsync).WithSummary("Sends the first rendered message to the signed-in user only");
+        group.MapPost("/", SubmitAsync).WithSummary("Submits a mailing: 202 with its id");
+        group.MapGet("/", ListAsync).WithSummary("The caller's mailings, newest first");
+        group.MapGet("/{id}", GetAsync).WithSummary("The status of one mailing");
+        group.MapGet("/{id}/events", EventsAsync).WithSummary("The status as server-sent events, on every change");
+        group.MapPost("/{id}/{action:regex(^(pause|resume|cancel|retry-failed)$)}", ControlAsync).WithSummary("pause, resume, cancel or retry-failed");
+        group.MapGet("/{id}/results.csv", ResultsAsync).WithSummary("The result file (?lang=ja for Japanese headers)");
+        return group;
+    }
+
+    public static async Task<Ok<PreviewResponse>> PreviewAsync(MailingRequest request, HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await mailings.PreviewAsync(request, http.User.Sender(), cancellationToken).ConfigureAwait(false));
+
+    public static async Task<Accepted<TestSendResponse>> TestAsync(MailingRequest request, HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
+        TypedResults.Accepted((string?)null, await mailings.TestAsync(request, http.User.Sender(), cancellationToken).ConfigureAwait(false));
+
+    public static async Task<Accepted<SubmitResponse>> SubmitAsync(MailingRequest request, HttpContext http, MailingService mailings, CancellationToken cancellationToken)
+    {
+        var mailing = await mailings.SubmitAsync(request, http.User.Sender(), cancellationToken).ConfigureAwait(false);
+        return TypedResults.Accepted($"/api/mailings/{mailing.Id}", new SubmitResponse(mailing.Id, mailing.State));
+    }
+
+    public static async Task<Ok<IReadOnlyList<MailingStatus>>> ListAsync(HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await mailings.ListAsync(http.User.Sender(), cancellationToken).ConfigureAwait(false));
+
+    public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> GetAsync(string id, HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
+        await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false) is { } m
+            ? TypedResults.Ok(await mailings.StatusAsync(m, cancellationToken).ConfigureAwait(false))
+            : NotFound(id);
+
+    public static async Task<Results<ServerSentEventsResult<MailingStatus>, ProblemHttpResult>> EventsAsync(string id, HttpContext http,
+        MailingService mailings, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
+        return mailing is null ? NotFound(id) : TypedResults.ServerSentEvents(Stream(mailing, mailings, time, cancellationToken));
+    }
+
+    private static async IAsyncEnumerable<SseItem<MailingStatus>> Stream(Mailing mailing, MailingService mailings, TimeProvider time,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        MailingStatus? last = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var current = await mailings.GetOwnedAsync(mailing.Id, new Sender(mailing.Owner, mailing.Mailbox, ""), cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                yield break;
+            }
+            var status = await mailings.StatusAsync(current, cancellationToken).ConfigureAwait(false);
+            if (status != last)
+            {
+                yield return new SseItem<MailingStatus>(status, "status");
+                last = status;
+            }
+            if (MailingStates.IsFinal(status.State) && status.FinishedAt is not null)
+            {
+                yield break;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> ControlAsync(string id, string action, HttpContext http,
+        MailingService mailings, CancellationToken cancellationToken)
+    {
+        var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
+        if (mailing is null)
+        {
+            return NotFound(id);
+        }
+        var changed = await mailings.ControlAsync(mailing, action, cancellationToken).ConfigureAwait(false);
+        return changed is null
+            ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible in this state",
+                detail: action == "retry-failed"
+                    ? $"Mailing {id} is {mailing.State} and has no failed deliveries to retry."
+                    : $"Mailing {id} is {mailing.State}; it cannot {action}.")
+            : TypedResults.Ok(await mailings.StatusAsync(changed, cancellationToken).ConfigureAwait(false));
+    }
+
+    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> ResultsAsync(string id, string? lang, HttpContext http,
+        MailingService mailings, IMailingStore store, CancellationToken cancellationToken)
+    {
+        var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
+        if (mailing is null)
+        {
+            return NotFound(id);
+        }
+        var japanese = string.Equals(lang, "ja", StringComparison.OrdinalIgnoreCase);
+        var final = MailingStates.IsFinal(mailing.State) && mailing.FinishedAt is not null;
+        http.Response.ContentType = "text/csv; charset=utf-8";
+        http.Response.Headers.ContentDisposition =
+            $"attachment; filename=\"bulkmail-{id}{(final ? "" : "-partial")}.csv\"";
+        http.Response.Headers["X-BulkMail-Final"] = final ? "true" : "false";
+        await ResultCsv.WriteAsync(http.Response.Body, id, store.ReadDeliveriesAsync(id, cancellationToken), japanese, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Empty;
+    }
+
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Mailing not found", detail: $"There is no mailing {id} of yours.");
+}
+
+public sealed record SubmitResponse(string Id, MailingState State);

@@ -1,0 +1,103 @@
+using BulkMail.Api.Mail;
+using BulkMail.Api.Sandbox;
+using BulkMail.Api.Templates;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Microsoft.Kiota.Abstractions.Authentication;
+using StackExchange.Redis;
+
+namespace BulkMail.Api.Mailings;
+
+public static class MailingsSetup
+{
+    /// <summary>Store (Redis, or memory for the demo), pacing, Graph sender, templates, planner and the worker.</summary>
+    public static WebApplicationBuilder AddMailings(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var config = builder.Configuration;
+        var sandbox = config.GetSection(SandboxOptions.Section).Get<SandboxOptions>() ?? new SandboxOptions();
+        var production = builder.Environment.IsProduction();
+
+        services.AddOptions<SendingOptions>().BindConfiguration(SendingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MailingStoreOptions>().BindConfiguration("Store");
+        services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.Section)
+            .PostConfigure(o =>
+            {
+                if (sandbox.Enabled && config["Graph:Auth"] is null)
+                {
+                    o.Auth = GraphAuthMode.None; // the sandbox mailbox takes no token
+                }
+            })
+            .ValidateDataAnnotations()
+            .Validate(o => !(production && o.Auth == GraphAuthMode.None), "Graph:Auth=None sends without a token: for the sandbox and tests only, refused in Production.")
+            .Validate(o => o.Auth == GraphAuthMode.None,
+                "Graph:Auth=OnBehalfOf and ClientCredentials (sending as the signed-in user through Entra ID) are not available in this version; use Graph:Auth=None with the sandbox.")
+            .ValidateOnStart();
+
+        var redis = config.GetConnectionString("Redis");
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            if (production)
+            {
+                throw new InvalidOperationException("ConnectionStrings:Redis is required in Production: the in-memory store loses mailings on restart and cannot be shared.");
+            }
+            services.AddSingleton<IMailingStore, InMemoryMailingStore>();
+            services.AddSingleton<IMailboxLimiter, InMemoryMailboxLimiter>();
+            services.AddSingleton<ITemplateStore, InMemoryTemplateStore>();
+        }
+        else
+        {
+            services.AddSingleton<IConnectionMultiplexer>(_ =>
+            {
+                var options = ConfigurationOptions.Parse(redis);
+                options.AbortOnConnectFail = false; // start even if Redis is briefly away; commands fail until it is back
+                return ConnectionMultiplexer.Connect(options);
+            });
+            services.AddSingleton<IMailingStore, RedisMailingStore>();
+            services.AddSingleton<IMailboxLimiter, RedisMailboxLimiter>();
+            services.AddSingleton<ITemplateStore, RedisTemplateStore>();
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<MailTemplateEngine>();
+        services.AddSingleton<MailingSignal>();
+        services.AddSingleton(sp => new GraphClientAccessor(() =>
+        {
+            var options = sp.GetRequiredService<IOptions<GraphOptions>>().Value;
+            var baseUrl = config["Graph:BaseUrl"] is null && sandbox.Enabled ? SelfUrl(sp, sandbox.GraphPath) : options.BaseUrl;
+            return GraphClientSetup.Create(new GraphOptions { BaseUrl = baseUrl, Auth = options.Auth, RequestTimeout = options.RequestTimeout },
+                new AnonymousAuthenticationProvider());
+        }));
+        services.AddSingleton<IMailSender, GraphMailSender>();
+        services.AddTransient<TagCatalog>();
+        services.AddTransient<MailingPlanner>();
+        services.AddTransient<ScopeReader>();
+        services.AddTransient<MailingExpansionRunner>();
+        services.AddTransient<MailingService>();
+        if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
+        {
+            services.AddHostedService<MailingWorker>();
+        }
+        return builder;
+    }
+
+    public static WebApplication MapMailings(this WebApplication app)
+    {
+        app.MapMailingsApi();
+        app.MapTemplatesApi();
+        return app;
+    }
+
+    private static Uri SelfUrl(IServiceProvider services, string path)
+    {
+        var addresses = services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses;
+        var self = addresses?.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? addresses?.FirstOrDefault()
+            ?? throw new InvalidOperationException("Graph:BaseUrl is not set and the server has no address yet.");
+        var uri = new UriBuilder(self.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://0.0.0.0", "://127.0.0.1").Replace("://[::]", "://127.0.0.1"))
+        {
+            Path = path.TrimEnd('/') + "/v1.0",
+        };
+        return uri.Uri;
+    }
+}

@@ -1,0 +1,472 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace BulkMail.Api.Mailings;
+
+/// <summary>
+/// The mailing store on Redis. Each mailing's keys share the hash tag <c>{m:ID}</c> (one cluster slot), so every
+/// change of a delivery and its counters is one Lua script: atomic across workers and processes.
+/// Keys: <c>meta</c> (hash: spec, state, counters, expansion cursor), <c>d</c> (hash seq → delivery JSON),
+/// <c>q</c> (zset seq → ready-at ms), <c>l</c> (zset seq → lease expiry ms), <c>o</c> (hash seq → lease token),
+/// <c>f</c> (set of failed seqs). Outside the tag: <c>active</c>, <c>user:OWNER</c>, <c>idem:OWNER:KEY</c>.
+/// </summary>
+public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : IMailingStore
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private IDatabase Db => redis.GetDatabase();
+    private string P => options.Value.KeyPrefix;
+    private long TtlMs => (long)options.Value.Retention.TotalMilliseconds;
+
+    private RedisKey Meta(string id) => $"{P}{{m:{id}}}:meta";
+    private RedisKey D(string id) => $"{P}{{m:{id}}}:d";
+    private RedisKey Q(string id) => $"{P}{{m:{id}}}:q";
+    private RedisKey L(string id) => $"{P}{{m:{id}}}:l";
+    private RedisKey O(string id) => $"{P}{{m:{id}}}:o";
+    private RedisKey F(string id) => $"{P}{{m:{id}}}:f";
+    private RedisKey[] All(string id) => [Meta(id), D(id), Q(id), L(id), O(id), F(id)];
+    private RedisKey Active => $"{P}active";
+    private RedisKey User(string owner) => $"{P}user:{owner}";
+    private RedisKey Idem(string owner, string key) => $"{P}idem:{owner}:{key}";
+
+    // Shared Lua: KEYS = meta, d, q, l, o, f (All(id)); ARGV[1] = ttl ms.
+    private const string Prelude = """
+        local meta, d, q, l, o, f = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+        local ttl = tonumber(ARGV[1])
+        local function touch()
+          for i = 1, 6 do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end end
+        end
+        -- a mailing is done when its scope is expanded and nothing is queued or leased
+        local function checkDone(now)
+          if redis.call('HGET', meta, 'expDone') ~= '1' then return end
+          if redis.call('ZCARD', q) > 0 or redis.call('ZCARD', l) > 0 then return end
+          local state = redis.call('HGET', meta, 'state')
+          if state == 'Queued' or state == 'Sending' or state == 'Preparing' then
+            redis.call('HSET', meta, 'state', 'Completed', 'finishedAt', now)
+          elseif state == 'Cancelled' and redis.call('HEXISTS', meta, 'finishedAt') == 0 then
+            redis.call('HSET', meta, 'finishedAt', now)
+          end
+        end
+        local counterOf = { Sent = 'sent', Failed = 'failed', Skipped = 'skipped', Bounced = 'bounced', Cancelled = 'cancelled' }
+        """;
+
+    private const string CreateScript = Prelude + """
+        if redis.call('EXISTS', meta) == 1 then return 0 end
+        redis.call('HSET', meta, 'doc', ARGV[2], 'state', 'Preparing', 'createdAt', ARGV[3],
+          'total', 0, 'sent', 0, 'failed', 0, 'skipped', 0, 'bounced', 0, 'cancelled', 0, 'streak', 0,
+          'cursor', 0, 'expDone', 0)
+        touch()
+        return 1
+        """;
+
+    private const string TransitionScript = Prelude + """
+        local state = redis.call('HGET', meta, 'state')
+        if not state then return nil end
+        local to, reason, now = ARGV[2], ARGV[3], ARGV[4]
+        for i = 5, #ARGV do
+          if ARGV[i] == state then
+            redis.call('HSET', meta, 'state', to)
+            if to == 'Paused' then redis.call('HSET', meta, 'reason', reason) else redis.call('HDEL', meta, 'reason') end
+            if to == 'Sending' then redis.call('HSET', meta, 'streak', 0) end
+            if to == 'Completed' or to == 'Failed' or to == 'Cancelled' then redis.call('HSET', meta, 'finishedAt', now) end
+            if to == 'Cancelled' and redis.call('ZCARD', l) > 0 then redis.call('HDEL', meta, 'finishedAt') end
+            touch()
+            return 1
+          end
+        end
+        return 0
+        """;
+
+    private const string LeaseExpansionScript = Prelude + """
+        local token, now, untilMs = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+        local holder = redis.call('HGET', meta, 'expToken')
+        local heldUntil = tonumber(redis.call('HGET', meta, 'expUntil') or '0')
+        if redis.call('HGET', meta, 'expDone') == '1' then return 0 end
+        if holder and holder ~= token and heldUntil > now then return 0 end
+        redis.call('HSET', meta, 'expToken', token, 'expUntil', untilMs)
+        return 1
+        """;
+
+    // ARGV: ttl, token, expectedPosition, newPosition, done, now, firstSeq, then (json, status) pairs
+    private const string AppendScript = Prelude + """
+        if redis.call('HGET', meta, 'expToken') ~= ARGV[2] then return -1 end
+        if redis.call('HGET', meta, 'cursor') ~= ARGV[3] then return -2 end
+        local total = tonumber(redis.call('HGET', meta, 'total'))
+        local seq = tonumber(ARGV[7])
+        if total + 1 ~= seq then return -3 end
+        local state = redis.call('HGET', meta, 'state')
+        local n = 0
+        for i = 8, #ARGV, 2 do
+          redis.call('HSET', d, seq, ARGV[i])
+          local status = ARGV[i + 1]
+          if status == 'Pending' then
+            if state == 'Cancelled' then
+              redis.call('HINCRBY', meta, 'cancelled', 1)
+            else
+              redis.call('ZADD', q, 0, seq)
+            end
+          elseif counterOf[status] then
+            redis.call('HINCRBY', meta, counterOf[status], 1)
+          end
+          seq = seq + 1
+          n = n + 1
+        end
+        redis.call('HSET', meta, 'total', total + n, 'cursor', ARGV[4])
+        if ARGV[5] == '1' then
+          redis.call('HSET', meta, 'expDone', 1)
+          if state == 'Preparing' then redis.call('HSET', meta, 'state', 'Queued') end
+          checkDone(ARGV[6])
+        end
+        touch()
+        return n
+        """;
+
+    // ARGV: ttl, now, leaseMs, token
+    private const string ClaimScript = Prelude + """
+        local now, lease, token = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+        local state = redis.call('HGET', meta, 'state')
+        if state ~= 'Queued' and state ~= 'Sending' then return { '', '' } end
+        -- deliveries whose worker died come back first; their draft id makes the next worker look them up
+        local expired = redis.call('ZRANGEBYSCORE', l, '-inf', now, 'LIMIT', 0, 100)
+        for _, s in ipairs(expired) do
+          redis.call('ZREM', l, s)
+          redis.call('HDEL', o, s)
+          redis.call('ZADD', q, 0, s)
+        end
+        local first = redis.call('ZRANGE', q, 0, 0, 'WITHSCORES')
+        if #first == 0 then return { '', '' } end
+        if tonumber(first[2]) > now then return { '', first[2] } end
+        local s = first[1]
+        redis.call('ZREM', q, s)
+        redis.call('ZADD', l, now + lease, s)
+        redis.call('HSET', o, s, token)
+        if state == 'Queued' then redis.call('HSET', meta, 'state', 'Sending', 'startedAt', now) end
+        touch()
+        return { s, redis.call('HGET', d, s) }
+        """;
+
+    // ARGV: ttl, seq, token, json, leaseUntil
+    private const string UpdateClaimedScript = Prelude + """
+        if redis.call('HGET', o, ARGV[2]) ~= ARGV[3] then return 0 end
+        redis.call('HSET', d, ARGV[2], ARGV[4])
+        redis.call('ZADD', l, 'XX', ARGV[5], ARGV[2])
+        touch()
+        return 1
+        """;
+
+    // ARGV: ttl, seq, token, json, status, maxStreak, now, pauseReason
+    private const string CompleteScript = Prelude + """
+        local seq, status = ARGV[2], ARGV[5]
+        if redis.call('HGET', o, seq) ~= ARGV[3] then return 0 end
+        redis.call('HDEL', o, seq)
+        redis.call('ZREM', l, seq)
+        redis.call('HSET', d, seq, ARGV[4])
+        if counterOf[status] then redis.call('HINCRBY', meta, counterOf[status], 1) end
+        if status == 'Failed' then
+          redis.call('SADD', f, seq)
+          local streak = redis.call('HINCRBY', meta, 'streak', 1)
+          local state = redis.call('HGET', meta, 'state')
+          if streak >= tonumber(ARGV[6]) and (state == 'Sending' or state == 'Queued') then
+            redis.call('HSET', meta, 'state', 'Paused', 'reason', ARGV[8])
+          end
+        elseif status == 'Sent' then
+          redis.call('HSET', meta, 'streak', 0)
+        end
+        checkDone(ARGV[7])
+        touch()
+        return 1
+        """;
+
+    // ARGV: ttl, seq, token, json, notBefore, now, cancelledJson
+    private const string ReleaseScript = Prelude + """
+        local seq = ARGV[2]
+        if redis.call('HGET', o, seq) ~= ARGV[3] then return 0 end
+        redis.call('HDEL', o, seq)
+        redis.call('ZREM', l, seq)
+        if redis.call('HGET', meta, 'state') == 'Cancelled' then
+          redis.call('HSET', d, seq, ARGV[7])
+          redis.call('HINCRBY', meta, 'cancelled', 1)
+          checkDone(ARGV[6])
+        else
+          redis.call('HSET', d, seq, ARGV[4])
+          redis.call('ZADD', q, ARGV[5], seq)
+        end
+        touch()
+        return 1
+        """;
+
+    // ARGV: ttl, seq, json, newStatus
+    private const string UpdateDeliveryScript = Prelude + """
+        local seq, status = ARGV[2], ARGV[4]
+        local old = redis.call('HGET', d, seq)
+        if not old then return 0 end
+        local oldStatus = cjson.decode(old)['status']
+        redis.call('HSET', d, seq, ARGV[3])
+        if oldStatus ~= status then
+          if counterOf[oldStatus] then redis.call('HINCRBY', meta, counterOf[oldStatus], -1) end
+          if counterOf[status] then redis.call('HINCRBY', meta, counterOf[status], 1) end
+          if oldStatus == 'Failed' then redis.call('SREM', f, seq) end
+          if status == 'Failed' then redis.call('SADD', f, seq) end
+        end
+        touch()
+        return 1
+        """;
+
+    // ARGV: ttl, now, reason
+    private const string CancelQueuedScript = Prelude + """
+        local seqs = redis.call('ZRANGE', q, 0, -1)
+        for _, s in ipairs(seqs) do
+          local delivery = cjson.decode(redis.call('HGET', d, s))
+          delivery['status'] = 'Cancelled'
+          delivery['reason'] = ARGV[3]
+          redis.call('HSET', d, s, cjson.encode(delivery))
+        end
+        redis.call('DEL', q)
+        redis.call('HINCRBY', meta, 'cancelled', #seqs)
+        checkDone(ARGV[2])
+        touch()
+        return #seqs
+        """;
+
+    // ARGV: ttl, now
+    private const string RequeueFailedScript = Prelude + """
+        local seqs = redis.call('SMEMBERS', f)
+        for _, s in ipairs(seqs) do
+          local delivery = cjson.decode(redis.call('HGET', d, s))
+          delivery['status'] = 'Pending'
+          delivery['reason'] = cjson.null
+          delivery['attempts'] = 0
+          delivery['draftId'] = cjson.null
+          redis.call('HSET', d, s, cjson.encode(delivery))
+          redis.call('ZADD', q, 0, s)
+        end
+        redis.call('DEL', f)
+        redis.call('HINCRBY', meta, 'failed', -#seqs)
+        if #seqs > 0 then
+          local state = redis.call('HGET', meta, 'state')
+          if state == 'Completed' or state == 'Paused' or state == 'Sending' or state == 'Queued' then
+            redis.call('HSET', meta, 'state', 'Sending', 'streak', 0)
+            redis.call('HDEL', meta, 'finishedAt', 'reason')
+          end
+        end
+        touch()
+        return #seqs
+        """;
+
+    public async Task<Mailing> CreateAsync(Mailing mailing, CancellationToken cancellationToken)
+    {
+        var db = Db;
+        var id = mailing.Id;
+        if (mailing.IdempotencyKey is { Length: > 0 } key)
+        {
+            // The key is claimed first and separately (it lives outside the mailing's slot). If an earlier
+            // attempt claimed it and died before storing the mailing, that mailing id is reused.
+            var idem = Idem(mailing.Owner, key);
+            if (!await db.StringSetAsync(idem, id, options.Value.Retention, When.NotExists).ConfigureAwait(false))
+            {
+                id = (string?)await db.StringGetAsync(idem).ConfigureAwait(false) ?? id;
+                if (await GetAsync(id, cancellationToken).ConfigureAwait(false) is { } existing)
+                {
+                    return existing;
+                }
+                mailing = mailing with { Id = id };
+            }
+        }
+        var doc = JsonSerializer.Serialize(mailing with { State = MailingState.Preparing }, Json);
+        await db.ScriptEvaluateAsync(CreateScript, All(id), [TtlMs, doc, Ms(mailing.CreatedAt)]).ConfigureAwait(false);
+        await AddActiveAsync(db, id).ConfigureAwait(false);
+        await db.SortedSetAddAsync(User(mailing.Owner), id, mailing.CreatedAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        await db.KeyExpireAsync(User(mailing.Owner), options.Value.Retention).ConfigureAwait(false);
+        return (await GetAsync(id, cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public async Task<Mailing?> GetAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        var values = await Db.HashGetAsync(Meta(mailingId), ["doc", "state", "reason", "startedAt", "finishedAt"]).ConfigureAwait(false);
+        if (values[0].IsNull)
+        {
+            return null;
+        }
+        var mailing = JsonSerializer.Deserialize<Mailing>((string)values[0]!, Json)!;
+        return mailing with
+        {
+            State = Enum.Parse<MailingState>((string)values[1]!),
+            PausedReason = values[2].IsNull ? null : (string?)values[2],
+            StartedAt = FromMs(values[3]),
+            FinishedAt = FromMs(values[4]),
+        };
+    }
+
+    public async Task<IReadOnlyList<Mailing>> ListAsync(string owner, int max, CancellationToken cancellationToken)
+    {
+        var ids = await Db.SortedSetRangeByRankAsync(User(owner), 0, max - 1, Order.Descending).ConfigureAwait(false);
+        var list = new List<Mailing>();
+        foreach (var id in ids)
+        {
+            if (await GetAsync(id!, cancellationToken).ConfigureAwait(false) is { } m)
+            {
+                list.Add(m);
+            }
+        }
+        return list;
+    }
+
+    public async Task<MailingCounts> GetCountsAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        var v = await Db.HashGetAsync(Meta(mailingId), ["total", "sent", "failed", "skipped", "bounced", "cancelled"]).ConfigureAwait(false);
+        return new MailingCounts(Int(v[0]), Int(v[1]), Int(v[2]), Int(v[3]), Int(v[4]), Int(v[5]));
+    }
+
+    public async Task<IReadOnlyList<string>> ActiveMailingIdsAsync(CancellationToken cancellationToken)
+    {
+        var db = Db;
+        var ids = await db.SetMembersAsync(Active).ConfigureAwait(false);
+        var active = new List<string>();
+        foreach (var id in ids)
+        {
+            var state = await db.HashGetAsync(Meta(id!), "state").ConfigureAwait(false);
+            if (state.IsNull || MailingStates.IsFinal(Enum.Parse<MailingState>((string)state!)))
+            {
+                await db.SetRemoveAsync(Active, id).ConfigureAwait(false); // finished: stop looking at it
+            }
+            else if ((string)state! != nameof(MailingState.Paused))
+            {
+                active.Add(id!);
+            }
+        }
+        return active;
+    }
+
+    public async Task<(Mailing? Mailing, bool Changed)> TransitionAsync(string mailingId, IReadOnlyCollection<MailingState> from, MailingState to,
+        string? reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        RedisValue[] args = [TtlMs, to.ToString(), reason ?? "", Ms(now), .. from.Select(s => (RedisValue)s.ToString())];
+        var result = await Db.ScriptEvaluateAsync(TransitionScript, All(mailingId), args).ConfigureAwait(false);
+        var changed = !result.IsNull && (int)result == 1;
+        if (changed && !MailingStates.IsFinal(to))
+        {
+            await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
+        }
+        return (await GetAsync(mailingId, cancellationToken).ConfigureAwait(false), changed);
+    }
+
+    public async Task<ExpansionCursor> GetExpansionAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        var v = await Db.HashGetAsync(Meta(mailingId), ["cursor", "expDone"]).ConfigureAwait(false);
+        return new ExpansionCursor(Int(v[0]), (string?)v[1] == "1");
+    }
+
+    public async Task<bool> TryLeaseExpansionAsync(string mailingId, string token, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (int)await Db.ScriptEvaluateAsync(LeaseExpansionScript, All(mailingId),
+            [TtlMs, token, Ms(now), Ms(now + lease)]).ConfigureAwait(false) == 1;
+
+    public async Task<bool> AppendDeliveriesAsync(string mailingId, string token, int expectedPosition, int newPosition,
+        IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var counts = await GetCountsAsync(mailingId, cancellationToken).ConfigureAwait(false);
+        var firstSeq = deliveries.Count > 0 ? deliveries[0].Seq : counts.Total + 1;
+        var args = new List<RedisValue> { TtlMs, token, expectedPosition, newPosition, done ? 1 : 0, Ms(now), firstSeq };
+        foreach (var d in deliveries)
+        {
+            args.Add(JsonSerializer.Serialize(d, Json));
+            args.Add(d.Status.ToString());
+        }
+        var n = (int)await Db.ScriptEvaluateAsync(AppendScript, All(mailingId), [.. args]).ConfigureAwait(false);
+        return n >= 0;
+    }
+
+    public async Task<ClaimResult> ClaimAsync(string mailingId, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(ClaimScript, All(mailingId),
+            [TtlMs, now.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, token]).ConfigureAwait(false))!;
+        var seq = (string?)r[0];
+        if (string.IsNullOrEmpty(seq))
+        {
+            var next = (string?)r[1];
+            return new ClaimResult(null, string.IsNullOrEmpty(next) ? null
+                : DateTimeOffset.FromUnixTimeMilliseconds((long)double.Parse(next, CultureInfo.InvariantCulture)));
+        }
+        var delivery = JsonSerializer.Deserialize<Delivery>((string)r[1]!, Json)!;
+        return new ClaimResult(new DeliveryClaim(mailingId, delivery, token), null);
+    }
+
+    public async Task<bool> UpdateClaimedAsync(DeliveryClaim claim, Delivery updated, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (int)await Db.ScriptEvaluateAsync(UpdateClaimedScript, All(claim.MailingId),
+            [TtlMs, updated.Seq, claim.LeaseToken, JsonSerializer.Serialize(updated, Json), Ms(now + lease)]).ConfigureAwait(false) == 1;
+
+    public async Task<bool> CompleteAsync(DeliveryClaim claim, Delivery final, int maxFailureStreak, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (int)await Db.ScriptEvaluateAsync(CompleteScript, All(claim.MailingId),
+            [TtlMs, final.Seq, claim.LeaseToken, JsonSerializer.Serialize(final, Json), final.Status.ToString(),
+             maxFailureStreak, Ms(now), PauseReason(maxFailureStreak)]).ConfigureAwait(false) == 1;
+
+    public async Task<bool> ReleaseAsync(DeliveryClaim claim, Delivery updated, DateTimeOffset notBefore, CancellationToken cancellationToken)
+    {
+        var cancelled = updated with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent" };
+        return (int)await Db.ScriptEvaluateAsync(ReleaseScript, All(claim.MailingId),
+            [TtlMs, updated.Seq, claim.LeaseToken, JsonSerializer.Serialize(updated, Json), notBefore.ToUnixTimeMilliseconds(),
+             Ms(notBefore), JsonSerializer.Serialize(cancelled, Json)]).ConfigureAwait(false) == 1;
+    }
+
+    public async Task UpdateDeliveryAsync(string mailingId, Delivery updated, CancellationToken cancellationToken) =>
+        await Db.ScriptEvaluateAsync(UpdateDeliveryScript, All(mailingId),
+            [TtlMs, updated.Seq, JsonSerializer.Serialize(updated, Json), updated.Status.ToString()]).ConfigureAwait(false);
+
+    public async Task<int> CancelQueuedAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (int)await Db.ScriptEvaluateAsync(CancelQueuedScript, All(mailingId), [TtlMs, Ms(now), "Cancelled before it was sent"]).ConfigureAwait(false);
+
+    public async Task<int> RequeueFailedAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var n = (int)await Db.ScriptEvaluateAsync(RequeueFailedScript, All(mailingId), [TtlMs, Ms(now)]).ConfigureAwait(false);
+        if (n > 0)
+        {
+            await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
+        }
+        return n;
+    }
+
+    public async Task<Delivery?> GetDeliveryAsync(string mailingId, int seq, CancellationToken cancellationToken)
+    {
+        var json = await Db.HashGetAsync(D(mailingId), seq).ConfigureAwait(false);
+        return json.IsNull ? null : JsonSerializer.Deserialize<Delivery>((string)json!, Json);
+    }
+
+    public async IAsyncEnumerable<Delivery> ReadDeliveriesAsync(string mailingId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var total = (await GetCountsAsync(mailingId, cancellationToken).ConfigureAwait(false)).Total;
+        const int batch = 500;
+        for (var from = 1; from <= total; from += batch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var seqs = Enumerable.Range(from, Math.Min(batch, total - from + 1)).Select(s => (RedisValue)s).ToArray();
+            var values = await Db.HashGetAsync(D(mailingId), seqs).ConfigureAwait(false);
+            foreach (var v in values)
+            {
+                if (!v.IsNull)
+                {
+                    yield return JsonSerializer.Deserialize<Delivery>((string)v!, Json)!;
+                }
+            }
+        }
+    }
+
+    // The active set is global (not one mailing's); it expires too, renewed whenever a mailing joins it.
+    private async Task AddActiveAsync(IDatabase db, string id)
+    {
+        await db.SetAddAsync(Active, id).ConfigureAwait(false);
+        await db.KeyExpireAsync(Active, options.Value.Retention).ConfigureAwait(false);
+    }
+
+    internal static string PauseReason(int streak) =>
+        $"Paused after {streak} failures in a row. Check the failures in the result file, then resume or retry failed.";
+
+    private static string Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset? FromMs(RedisValue v) =>
+        v.IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)double.Parse((string)v!, CultureInfo.InvariantCulture));
+
+    private static int Int(RedisValue v) => v.IsNull ? 0 : (int)v;
+}

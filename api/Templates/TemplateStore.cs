@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using BulkMail.Api.Mailings;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace BulkMail.Api.Templates;
+
+/// <summary>A saved subject + body pair of one user, listed per mode.</summary>
+public sealed record SavedTemplate(string Id, string Owner, string Name, MailingMode? Mode, string Subject, string Body,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public interface ITemplateStore
+{
+    Task<IReadOnlyList<SavedTemplate>> ListAsync(string owner, CancellationToken cancellationToken);
+    Task<SavedTemplate?> GetAsync(string owner, string id, CancellationToken cancellationToken);
+    Task SaveAsync(SavedTemplate template, CancellationToken cancellationToken);
+    Task<bool> DeleteAsync(string owner, string id, CancellationToken cancellationToken);
+}
+
+/// <summary>Templates in one Redis hash per user (id → JSON). Saved templates do not expire.</summary>
+public sealed class RedisTemplateStore(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : ITemplateStore
+{
+    private RedisKey Key(string owner) => $"{options.Value.KeyPrefix}templates:{owner}";
+
+    public async Task<IReadOnlyList<SavedTemplate>> ListAsync(string owner, CancellationToken cancellationToken) =>
+        [.. (await redis.GetDatabase().HashValuesAsync(Key(owner)).ConfigureAwait(false))
+            .Select(v => JsonSerializer.Deserialize<SavedTemplate>((string)v!, RedisMailingStore.Json)!)
+            .OrderBy(t => t.Name, StringComparer.CurrentCulture)];
+
+    public async Task<SavedTemplate?> GetAsync(string owner, string id, CancellationToken cancellationToken)
+    {
+        var v = await redis.GetDatabase().HashGetAsync(Key(owner), id).ConfigureAwait(false);
+        return v.IsNull ? null : JsonSerializer.Deserialize<SavedTemplate>((string)v!, RedisMailingStore.Json);
+    }
+
+    public Task SaveAsync(SavedTemplate template, CancellationToken cancellationToken) =>
+        redis.GetDatabase().HashSetAsync(Key(template.Owner), template.Id, JsonSerializer.Serialize(template, RedisMailingStore.Json));
+
+    public Task<bool> DeleteAsync(string owner, string id, CancellationToken cancellationToken) =>
+        redis.GetDatabase().HashDeleteAsync(Key(owner), id);
+}
+
+public sealed class InMemoryTemplateStore : ITemplateStore
+{
+    private readonly ConcurrentDictionary<(string Owner, string Id), SavedTemplate> _templates = new();
+
+    public Task<IReadOnlyList<SavedTemplate>> ListAsync(string owner, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<SavedTemplate>>([.. _templates.Values.Where(t => t.Owner == owner).OrderBy(t => t.Name, StringComparer.CurrentCulture)]);
+
+    public Task<SavedTemplate?> GetAsync(string owner, string id, CancellationToken cancellationToken) =>
+        Task.FromResult(_templates.GetValueOrDefault((owner, id)));
+
+    public Task SaveAsync(SavedTemplate template, CancellationToken cancellationToken)
+    {
+        _templates[(template.Owner, template.Id)] = template;
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> DeleteAsync(string owner, string id, CancellationToken cancellationToken) =>
+        Task.FromResult(_templates.TryRemove((owner, id), out _));
+}

@@ -1,0 +1,120 @@
+using System.Security.Cryptography;
+using BulkMail.Api.Auth;
+using BulkMail.Api.Mailings;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace BulkMail.Api.Templates;
+
+/// <summary>Saved templates per user: subject + body, optionally for one mode; tags are checked when saved.</summary>
+public static class TemplatesApi
+{
+    public static RouteGroupBuilder MapTemplatesApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/templates").WithTags("Templates").RequireAuthorization();
+        group.MapGet("/", ListAsync);
+        group.MapGet("/{id}", GetAsync);
+        group.MapPost("/", CreateAsync);
+        group.MapPut("/{id}", UpdateAsync);
+        group.MapDelete("/{id}", DeleteAsync);
+        return group;
+    }
+
+    public static async Task<Ok<IReadOnlyList<SavedTemplate>>> ListAsync(string? mode, HttpContext http, ITemplateStore store, CancellationToken cancellationToken)
+    {
+        var all = await store.ListAsync(http.User.Sender().Id, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok<IReadOnlyList<SavedTemplate>>(Enum.TryParse<MailingMode>(mode, out var m)
+            ? [.. all.Where(t => t.Mode is null || t.Mode == m)]
+            : all);
+    }
+
+    public static async Task<Results<Ok<SavedTemplate>, ProblemHttpResult>> GetAsync(string id, HttpContext http, ITemplateStore store, CancellationToken cancellationToken) =>
+        await store.GetAsync(http.User.Sender().Id, id, cancellationToken).ConfigureAwait(false) is { } t ? TypedResults.Ok(t) : NotFound(id);
+
+    public static async Task<Results<Created<SavedTemplate>, ValidationProblem>> CreateAsync(TemplateRequest request, HttpContext http,
+        ITemplateStore store, TagCatalog tags, MailTemplateEngine engine, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var (mode, errors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        var now = time.GetUtcNow();
+        var t = new SavedTemplate(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), http.User.Sender().Id, request.Name!.Trim(), mode,
+            request.Subject!, request.Body!, now, now);
+        await store.SaveAsync(t, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Created($"/api/templates/{t.Id}", t);
+    }
+
+    public static async Task<Results<Ok<SavedTemplate>, ValidationProblem, ProblemHttpResult>> UpdateAsync(string id, TemplateRequest request, HttpContext http,
+        ITemplateStore store, TagCatalog tags, MailTemplateEngine engine, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var existing = await store.GetAsync(http.User.Sender().Id, id, cancellationToken).ConfigureAwait(false);
+        if (existing is null)
+        {
+            return NotFound(id);
+        }
+        var (mode, errors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        var updated = existing with { Name = request.Name!.Trim(), Mode = mode, Subject = request.Subject!, Body = request.Body!, UpdatedAt = time.GetUtcNow() };
+        await store.SaveAsync(updated, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(updated);
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, ITemplateStore store, CancellationToken cancellationToken) =>
+        await store.DeleteAsync(http.User.Sender().Id, id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : NotFound(id);
+
+    private static async Task<(MailingMode? Mode, Dictionary<string, string[]> Errors)> ValidateAsync(TemplateRequest r, TagCatalog tags,
+        MailTemplateEngine engine, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        MailingMode? mode = null;
+        if (string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > 100)
+        {
+            errors["name"] = ["A name of 1 to 100 characters is required."];
+        }
+        if (string.IsNullOrWhiteSpace(r.Subject))
+        {
+            errors["subject"] = ["The subject is required."];
+        }
+        if (string.IsNullOrWhiteSpace(r.Body))
+        {
+            errors["body"] = ["The body is required."];
+        }
+        else if (System.Text.Encoding.UTF8.GetByteCount(r.Body) > MailingPlanner.MaxBodyBytes)
+        {
+            errors["body"] = ["The body can be at most 1 MB."];
+        }
+        if (r.Mode is { Length: > 0 })
+        {
+            if (Enum.TryParse<MailingMode>(r.Mode, out var m) && !int.TryParse(r.Mode, out _))
+            {
+                mode = m;
+            }
+            else
+            {
+                errors["mode"] = [$"mode must be one of {string.Join(", ", Enum.GetNames<MailingMode>())}."];
+            }
+        }
+        if (errors.Count == 0)
+        {
+            var known = await tags.TagsAsync(mode ?? MailingMode.JobToResumes, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                engine.Compile(r.Subject!, r.Body!, known.ContainsKey);
+            }
+            catch (TemplateException e)
+            {
+                errors["template"] = [.. e.Errors.Select(x => x.Message)];
+            }
+        }
+        return (mode, errors);
+    }
+
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Template not found", detail: $"There is no template {id} of yours.");
+}
+
+public sealed record TemplateRequest(string? Name, string? Mode, string? Subject, string? Body);

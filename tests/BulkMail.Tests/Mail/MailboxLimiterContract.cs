@@ -1,0 +1,124 @@
+using BulkMail.Api.Mail;
+using BulkMail.Api.Mailings;
+using BulkMail.Tests.Support;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BulkMail.Tests.Mail;
+
+/// <summary>Pacing rules, driven by a fake clock; run against Redis and memory.</summary>
+public abstract class MailboxLimiterContract
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private static readonly MailboxLimits Limits = new(10, 4, 10_000, TimeSpan.FromMinutes(2));
+
+    protected abstract IMailboxLimiter CreateLimiter();
+
+    [Fact]
+    public async Task Never_more_than_the_rate_in_any_60_seconds()
+    {
+        var limiter = CreateLimiter();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero));
+        var start = clock.GetUtcNow();
+        var grants = new List<DateTimeOffset>();
+
+        while (clock.GetUtcNow() - start < TimeSpan.FromMinutes(5))
+        {
+            var d = await limiter.TryAcquireAsync("alice@example.com", Limits, clock.GetUtcNow(), Ct);
+            if (d.Granted)
+            {
+                grants.Add(clock.GetUtcNow());
+                await limiter.ReleaseAsync("alice@example.com", d.Token!, Ct);
+                clock.Advance(TimeSpan.FromMilliseconds(137));
+            }
+            else
+            {
+                Assert.Equal(LimitReason.Rate, d.Reason);
+                clock.Advance(d.Wait);
+            }
+        }
+
+        for (var i = 0; i + Limits.MessagesPerMinute < grants.Count; i++)
+        {
+            Assert.True(grants[i + Limits.MessagesPerMinute] - grants[i] >= TimeSpan.FromSeconds(60),
+                $"grants {i} and {i + Limits.MessagesPerMinute} are {grants[i + Limits.MessagesPerMinute] - grants[i]} apart");
+        }
+        // and the allowed rate is used: 5 minutes of 10 a minute
+        Assert.InRange(grants.Count, 50, 51);
+    }
+
+    [Fact]
+    public async Task At_most_max_concurrency_requests_in_flight_per_mailbox()
+    {
+        var limiter = CreateLimiter();
+        var now = new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero);
+        var tokens = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            tokens.Add((await limiter.TryAcquireAsync("bob@example.com", Limits, now, Ct)).Token!);
+        }
+
+        var fifth = await limiter.TryAcquireAsync("bob@example.com", Limits, now, Ct);
+        var otherMailbox = await limiter.TryAcquireAsync("carol@example.com", Limits, now, Ct);
+        await limiter.ReleaseAsync("bob@example.com", tokens[0], Ct);
+        var afterRelease = await limiter.TryAcquireAsync("bob@example.com", Limits, now, Ct);
+
+        Assert.Equal(LimitReason.Concurrency, fifth.Reason);
+        Assert.True(otherMailbox.Granted);
+        Assert.True(afterRelease.Granted);
+    }
+
+    [Fact]
+    public async Task The_daily_recipient_limit_defers_until_the_oldest_send_is_24_hours_old()
+    {
+        var limiter = CreateLimiter();
+        var limits = Limits with { DailyRecipientLimit = 5 };
+        var t0 = new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero);
+        for (var i = 0; i < 5; i++)
+        {
+            var g = await limiter.TryAcquireAsync("dave@example.com", limits, t0.AddMinutes(i), Ct);
+            await limiter.ReleaseAsync("dave@example.com", g.Token!, Ct);
+        }
+
+        var refused = await limiter.TryAcquireAsync("dave@example.com", limits, t0.AddHours(1), Ct);
+        var usage = await limiter.DailyUsageAsync("dave@example.com", t0.AddHours(1), Ct);
+        var nextDay = await limiter.TryAcquireAsync("dave@example.com", limits, t0.AddHours(24), Ct);
+
+        Assert.Equal(LimitReason.Daily, refused.Reason);
+        Assert.Equal(TimeSpan.FromHours(23), refused.Wait);
+        Assert.Equal((5, (DateTimeOffset?)t0.AddHours(24)), usage);
+        Assert.True(nextDay.Granted);
+    }
+
+    [Fact]
+    public async Task A_retry_after_blocks_the_whole_mailbox_and_a_cancelled_grant_is_uncounted()
+    {
+        var limiter = CreateLimiter();
+        var limits = Limits with { MessagesPerMinute = 1 };
+        var t0 = new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero);
+
+        var g = await limiter.TryAcquireAsync("erin@example.com", limits, t0, Ct);
+        await limiter.CancelAsync("erin@example.com", g.Token!, Ct);
+        var again = await limiter.TryAcquireAsync("erin@example.com", limits, t0, Ct);
+        await limiter.ReleaseAsync("erin@example.com", again.Token!, Ct);
+        await limiter.BlockAsync("erin@example.com", t0.AddSeconds(70), Ct);
+        await limiter.BlockAsync("erin@example.com", t0.AddSeconds(5), Ct); // an earlier Retry-After does not shorten the block
+        var blocked = await limiter.TryAcquireAsync("erin@example.com", limits, t0.AddSeconds(61), Ct);
+        var free = await limiter.TryAcquireAsync("erin@example.com", limits, t0.AddSeconds(70), Ct);
+
+        Assert.True(again.Granted);
+        Assert.Equal((LimitReason.Throttled, TimeSpan.FromSeconds(9)), (blocked.Reason, blocked.Wait));
+        Assert.True(free.Granted);
+    }
+}
+
+public sealed class RedisMailboxLimiterTests(RedisServerFixture redis) : MailboxLimiterContract
+{
+    protected override IMailboxLimiter CreateLimiter() =>
+        new RedisMailboxLimiter(redis.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = RedisServerFixture.NewPrefix() }));
+}
+
+public sealed class InMemoryMailboxLimiterTests : MailboxLimiterContract
+{
+    protected override IMailboxLimiter CreateLimiter() => new InMemoryMailboxLimiter();
+}

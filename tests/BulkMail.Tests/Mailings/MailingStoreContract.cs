@@ -1,0 +1,291 @@
+using BulkMail.Api.Mailings;
+using BulkMail.Tests.Support;
+using Microsoft.Extensions.Options;
+
+namespace BulkMail.Tests.Mailings;
+
+/// <summary>The rules every mailing store must keep; run against Redis and against memory.</summary>
+public abstract class MailingStoreContract
+{
+    protected static readonly DateTimeOffset T0 = new(2026, 11, 27, 0, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+
+    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    protected abstract IMailingStore CreateStore();
+
+    protected static Mailing NewMailing(string? idempotencyKey = null, string owner = "alice@example.com") => new()
+    {
+        Id = Guid.NewGuid().ToString("N")[..12],
+        Owner = owner,
+        Mailbox = owner,
+        CreatedAt = T0,
+        IdempotencyKey = idempotencyKey,
+        Spec = new MailingSpec
+        {
+            Mode = MailingMode.Resumes,
+            ScopeKind = ScopeKind.Checked,
+            Ids = [10001, 10002],
+            MailFields = ["Resume.P_Mail"],
+            Subject = "件名 {{Person.P_Name}}",
+            Body = "<p>{{Person.P_Name}}様</p>",
+        },
+    };
+
+    protected static List<Delivery> NewDeliveries(int firstSeq, int count, Func<int, DeliveryStatus>? status = null) =>
+        [.. Enumerable.Range(firstSeq, count).Select(seq => new Delivery
+        {
+            Seq = seq,
+            RecordType = "Resume",
+            RecordId = 10000 + seq,
+            RecordName = $"山田 太郎{seq}",
+            MailField = "Resume.P_Mail",
+            Address = $"user{seq}@example.jp",
+            Status = status?.Invoke(seq) ?? DeliveryStatus.Pending,
+            Reason = status?.Invoke(seq) == DeliveryStatus.Skipped ? "no address" : null,
+            Values = new Dictionary<string, string?> { ["Person.P_Name"] = $"山田 太郎{seq}", ["Job.P_Position"] = null },
+        })];
+
+    private static async Task<(IMailingStore Store, Mailing Mailing)> QueuedAsync(IMailingStore store, int count)
+    {
+        var m = await store.CreateAsync(NewMailing(), Ct);
+        Assert.True(await store.TryLeaseExpansionAsync(m.Id, "x", Lease, T0, Ct));
+        Assert.True(await store.AppendDeliveriesAsync(m.Id, "x", 0, count, NewDeliveries(1, count), true, T0, Ct));
+        return (store, m);
+    }
+
+    [Fact]
+    public async Task A_repeated_idempotency_key_returns_the_first_mailing()
+    {
+        var store = CreateStore();
+        var first = await store.CreateAsync(NewMailing("key-1"), Ct);
+        var again = await store.CreateAsync(NewMailing("key-1"), Ct);
+        var otherOwner = await store.CreateAsync(NewMailing("key-1", owner: "bob@example.com"), Ct);
+
+        Assert.Equal(first.Id, again.Id);
+        Assert.NotEqual(first.Id, otherOwner.Id);
+        Assert.Equal(MailingState.Preparing, first.State);
+        Assert.Single(await store.ListAsync("alice@example.com", 10, Ct));
+        Assert.Equal("<p>{{Person.P_Name}}様</p>", (await store.GetAsync(first.Id, Ct))!.Spec.Body);
+    }
+
+    [Fact]
+    public async Task Pages_are_appended_once_and_the_mailing_is_queued_when_expanded()
+    {
+        var store = CreateStore();
+        var m = await store.CreateAsync(NewMailing(), Ct);
+        Assert.True(await store.TryLeaseExpansionAsync(m.Id, "worker-a", Lease, T0, Ct));
+        Assert.False(await store.TryLeaseExpansionAsync(m.Id, "worker-b", Lease, T0, Ct));
+
+        Assert.True(await store.AppendDeliveriesAsync(m.Id, "worker-a", 0, 200, NewDeliveries(1, 3, s => s == 2 ? DeliveryStatus.Skipped : DeliveryStatus.Pending), false, T0, Ct));
+        // the same page again (a retry after a lost answer) is refused: nothing is stored twice
+        Assert.False(await store.AppendDeliveriesAsync(m.Id, "worker-a", 0, 200, NewDeliveries(1, 3), false, T0, Ct));
+        Assert.Equal(MailingState.Preparing, (await store.GetAsync(m.Id, Ct))!.State);
+        Assert.True(await store.AppendDeliveriesAsync(m.Id, "worker-a", 200, 400, NewDeliveries(4, 2), true, T0, Ct));
+
+        Assert.Equal(new MailingCounts(5, 0, 0, 1, 0, 0), await store.GetCountsAsync(m.Id, Ct));
+        Assert.Equal(new ExpansionCursor(400, true), await store.GetExpansionAsync(m.Id, Ct));
+        Assert.Equal(MailingState.Queued, (await store.GetAsync(m.Id, Ct))!.State);
+        Assert.Equal([1, 2, 3, 4, 5], (await store.ReadDeliveriesAsync(m.Id, Ct).ToListAsync(Ct)).Select(d => d.Seq));
+    }
+
+    [Fact]
+    public async Task An_expansion_lease_passes_to_another_worker_once_it_expires()
+    {
+        var store = CreateStore();
+        var m = await store.CreateAsync(NewMailing(), Ct);
+        Assert.True(await store.TryLeaseExpansionAsync(m.Id, "a", Lease, T0, Ct));
+
+        Assert.False(await store.TryLeaseExpansionAsync(m.Id, "b", Lease, T0.AddSeconds(59), Ct));
+        Assert.True(await store.TryLeaseExpansionAsync(m.Id, "b", Lease, T0.AddSeconds(61), Ct));
+        Assert.False(await store.AppendDeliveriesAsync(m.Id, "a", 0, 1, NewDeliveries(1, 1), true, T0, Ct));
+    }
+
+    [Fact]
+    public async Task Claims_complete_deliveries_and_the_mailing_completes_when_none_is_left()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 2);
+
+        var first = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        Assert.Equal(MailingState.Sending, (await store.GetAsync(m.Id, Ct))!.State);
+        Assert.True(await store.UpdateClaimedAsync(first, first.Delivery with { DraftId = "draft-1", Attempts = 1 }, Lease, T0, Ct));
+        Assert.True(await store.CompleteAsync(first, first.Delivery with { Status = DeliveryStatus.Sent, DraftId = "draft-1", SentAt = T0 }, 10, T0, Ct));
+        var second = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        Assert.Null((await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim);
+        Assert.True(await store.CompleteAsync(second, second.Delivery with { Status = DeliveryStatus.Failed, Reason = "ErrorInvalidRecipients" }, 10, T0.AddSeconds(5), Ct));
+
+        var done = (await store.GetAsync(m.Id, Ct))!;
+        Assert.Equal(MailingState.Completed, done.State);
+        Assert.Equal(T0.AddSeconds(5), done.FinishedAt);
+        Assert.Equal(T0, done.StartedAt);
+        Assert.Equal(new MailingCounts(2, 1, 1, 0, 0, 0), await store.GetCountsAsync(m.Id, Ct));
+        Assert.Equal("draft-1", (await store.GetDeliveryAsync(m.Id, first.Delivery.Seq, Ct))!.DraftId);
+        Assert.DoesNotContain(m.Id, await store.ActiveMailingIdsAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_delivery_whose_lease_expired_comes_back_with_its_draft_id_and_the_old_holder_is_refused()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 1);
+        var dead = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        Assert.True(await store.UpdateClaimedAsync(dead, dead.Delivery with { DraftId = "AAMk-1", Attempts = 1 }, Lease, T0, Ct));
+
+        Assert.Null((await store.ClaimAsync(m.Id, Lease, T0.AddSeconds(30), Ct)).Claim);
+        var again = (await store.ClaimAsync(m.Id, Lease, T0.AddSeconds(61), Ct)).Claim!;
+
+        Assert.Equal(dead.Delivery.Seq, again.Delivery.Seq);
+        Assert.Equal("AAMk-1", again.Delivery.DraftId);
+        Assert.False(await store.CompleteAsync(dead, dead.Delivery with { Status = DeliveryStatus.Sent }, 10, T0.AddSeconds(62), Ct));
+        Assert.False(await store.UpdateClaimedAsync(dead, dead.Delivery, Lease, T0.AddSeconds(62), Ct));
+        Assert.True(await store.CompleteAsync(again, again.Delivery with { Status = DeliveryStatus.Sent }, 10, T0.AddSeconds(62), Ct));
+        Assert.Equal(1, (await store.GetCountsAsync(m.Id, Ct)).Sent);
+    }
+
+    [Fact]
+    public async Task A_released_delivery_waits_until_its_time()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 1);
+        var claim = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+
+        Assert.True(await store.ReleaseAsync(claim, claim.Delivery with { Attempts = 1, Reason = "503" }, T0.AddSeconds(10), Ct));
+        var early = await store.ClaimAsync(m.Id, Lease, T0.AddSeconds(5), Ct);
+        var onTime = await store.ClaimAsync(m.Id, Lease, T0.AddSeconds(10), Ct);
+
+        Assert.Null(early.Claim);
+        Assert.Equal(T0.AddSeconds(10), early.NextReadyAt);
+        Assert.Equal(1, onTime.Claim!.Delivery.Attempts);
+    }
+
+    [Fact]
+    public async Task Ten_failures_in_a_row_pause_the_mailing_with_a_reason()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 12);
+        for (var i = 0; i < 10; i++)
+        {
+            var c = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+            await store.CompleteAsync(c, c.Delivery with { Status = DeliveryStatus.Failed, Reason = "x" }, 10, T0, Ct);
+        }
+
+        var paused = (await store.GetAsync(m.Id, Ct))!;
+        Assert.Equal(MailingState.Paused, paused.State);
+        Assert.Contains("10", paused.PausedReason);
+        Assert.Null((await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim);
+        Assert.DoesNotContain(m.Id, await store.ActiveMailingIdsAsync(Ct));
+
+        var (resumed, changed) = await store.TransitionAsync(m.Id, [MailingState.Paused], MailingState.Sending, null, T0, Ct);
+        Assert.True(changed);
+        Assert.Null(resumed!.PausedReason);
+        Assert.NotNull((await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim);
+    }
+
+    [Fact]
+    public async Task Cancel_marks_queued_deliveries_and_lets_in_flight_ones_finish()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 5);
+        var inFlight = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+
+        var (_, changed) = await store.TransitionAsync(m.Id, [MailingState.Queued, MailingState.Sending, MailingState.Paused], MailingState.Cancelled, null, T0, Ct);
+        var cancelled = await store.CancelQueuedAsync(m.Id, T0, Ct);
+        Assert.True(changed);
+        Assert.Equal(4, cancelled);
+        Assert.Null((await store.GetAsync(m.Id, Ct))!.FinishedAt);
+        Assert.True(await store.CompleteAsync(inFlight, inFlight.Delivery with { Status = DeliveryStatus.Sent }, 10, T0.AddSeconds(1), Ct));
+
+        var final = (await store.GetAsync(m.Id, Ct))!;
+        Assert.Equal(MailingState.Cancelled, final.State);
+        Assert.Equal(T0.AddSeconds(1), final.FinishedAt);
+        Assert.Equal(new MailingCounts(5, 1, 0, 0, 0, 4), await store.GetCountsAsync(m.Id, Ct));
+        var rows = await store.ReadDeliveriesAsync(m.Id, Ct).ToListAsync(Ct);
+        var row = rows.First(d => d.Status == DeliveryStatus.Cancelled);
+        // the stored JSON survives the server-side rewrite intact
+        Assert.Equal($"山田 太郎{row.Seq}", row.Values["Person.P_Name"]);
+        Assert.Null(row.Values["Job.P_Position"]);
+        Assert.Equal(10000 + row.Seq, row.RecordId);
+    }
+
+    [Fact]
+    public async Task Retry_failed_puts_failures_back_and_the_mailing_sends_again()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 3);
+        for (var i = 0; i < 3; i++)
+        {
+            var c = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+            var status = i == 1 ? DeliveryStatus.Sent : DeliveryStatus.Failed;
+            await store.CompleteAsync(c, c.Delivery with { Status = status, Attempts = 5, DraftId = "d" }, 10, T0, Ct);
+        }
+        Assert.Equal(MailingState.Completed, (await store.GetAsync(m.Id, Ct))!.State);
+
+        Assert.Equal(2, await store.RequeueFailedAsync(m.Id, T0, Ct));
+
+        Assert.Equal(MailingState.Sending, (await store.GetAsync(m.Id, Ct))!.State);
+        Assert.Equal(new MailingCounts(3, 1, 0, 0, 0, 0), await store.GetCountsAsync(m.Id, Ct));
+        var again = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        Assert.Equal((DeliveryStatus.Pending, 0, (string?)null), (again.Delivery.Status, again.Delivery.Attempts, again.Delivery.DraftId));
+        Assert.Contains(m.Id, await store.ActiveMailingIdsAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_later_bounce_moves_the_counters()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 1);
+        var c = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        await store.CompleteAsync(c, c.Delivery with { Status = DeliveryStatus.Sent }, 10, T0, Ct);
+
+        await store.UpdateDeliveryAsync(m.Id, c.Delivery with { Status = DeliveryStatus.Bounced, BouncedAt = T0, BounceReason = "5.1.1" }, Ct);
+
+        Assert.Equal(new MailingCounts(1, 0, 0, 0, 1, 0), await store.GetCountsAsync(m.Id, Ct));
+    }
+
+    [Fact]
+    public async Task Parallel_claimers_get_each_delivery_exactly_once()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 300);
+        var seen = new System.Collections.Concurrent.ConcurrentBag<int>();
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while ((await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim is { } c)
+            {
+                seen.Add(c.Delivery.Seq);
+                Assert.True(await store.CompleteAsync(c, c.Delivery with { Status = DeliveryStatus.Sent }, 10, T0, Ct));
+            }
+        }, Ct)));
+
+        Assert.Equal(Enumerable.Range(1, 300), seen.Order());
+        Assert.Equal(300, (await store.GetCountsAsync(m.Id, Ct)).Sent);
+        Assert.Equal(MailingState.Completed, (await store.GetAsync(m.Id, Ct))!.State);
+    }
+}
+
+public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingStoreContract
+{
+    protected override IMailingStore CreateStore() =>
+        new RedisMailingStore(redis.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = RedisServerFixture.NewPrefix() }));
+
+    [Fact]
+    public async Task Every_key_of_a_mailing_expires()
+    {
+        var prefix = RedisServerFixture.NewPrefix();
+        var connection = redis.Require();
+        var store = new RedisMailingStore(connection, Options.Create(new MailingStoreOptions { KeyPrefix = prefix, Retention = TimeSpan.FromDays(30) }));
+        var m = await store.CreateAsync(NewMailing("k"), Ct);
+        await store.TryLeaseExpansionAsync(m.Id, "x", TimeSpan.FromMinutes(1), T0, Ct);
+        await store.AppendDeliveriesAsync(m.Id, "x", 0, 2, NewDeliveries(1, 2), true, T0, Ct);
+        await store.ClaimAsync(m.Id, TimeSpan.FromMinutes(1), T0, Ct);
+
+        var server = connection.GetServer(connection.GetEndPoints()[0]);
+        var keys = server.Keys(pattern: prefix + "*").ToList();
+        Assert.NotEmpty(keys);
+        foreach (var key in keys)
+        {
+            var ttl = await connection.GetDatabase().KeyTimeToLiveAsync(key);
+            Assert.True(ttl is { TotalDays: > 29 }, $"{key} has TTL {ttl}");
+        }
+        Assert.Contains(keys, k => k.ToString().Contains($"{{m:{m.Id}}}", StringComparison.Ordinal));
+    }
+}
+
+public sealed class InMemoryMailingStoreTests : MailingStoreContract
+{
+    protected override IMailingStore CreateStore() => new InMemoryMailingStore();
+}
