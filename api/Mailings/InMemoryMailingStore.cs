@@ -332,7 +332,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             var n = e.Failed.Count;
             foreach (var seq in e.Failed)
             {
-                e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Pending, Reason = null, Attempts = 0, DraftId = null };
+                e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Pending, Reason = null, Attempts = 0, DraftId = null, NeedsLookup = false };
                 e.Queue[seq] = 0;
             }
             e.Failed.Clear();

@@ -74,6 +74,10 @@ public sealed record Delivery
     public int Attempts { get; init; }
     /// <summary>The Graph draft's immutable id, recorded before the draft is sent.</summary>
     public string? DraftId { get; init; }
+    /// <summary>An earlier attempt may have had effects in the mailbox that were not recorded (a crash, a timeout, a
+    /// lost answer): the next attempt looks the message up first — by <see cref="DraftId"/>, or by the delivery id.
+    /// Stored as true before every call that can create or send, cleared when the outcome is known.</summary>
+    public bool NeedsLookup { get; init; }
     public DateTimeOffset? SentAt { get; init; }
     public string? PhaseUpdate { get; init; }
     public DateTimeOffset? BouncedAt { get; init; }

@@ -171,39 +171,43 @@ public sealed partial class MailingWorker(
         (await store.GetAsync(id, cancellationToken).ConfigureAwait(false))?.State is MailingState.Queued or MailingState.Sending;
 
     /// <summary>
-    /// One delivery: look up any earlier attempt first (by the recorded draft id, or by the delivery id when an
-    /// earlier attempt may have created a draft it could not record), then create the draft, record its id, send it.
-    /// A send whose answer was lost is looked up before anything is retried, so no address gets the mail twice.
+    /// One delivery: look up the outcome of any earlier attempt that may have had unrecorded effects first (by the
+    /// recorded draft id, or by the delivery id for a draft that was created but not recorded), then create the draft,
+    /// record its id, send it. A send whose answer was lost is looked up before anything is retried, so no address gets
+    /// the mail twice; a 429 is a definite refusal, so after one the next attempt needs no lookup.
     /// </summary>
     private async Task ProcessAsync(Mailing mailing, MailingPlan plan, DeliveryClaim claim, CancellationToken cancellationToken)
     {
         var mailbox = mailing.Mailbox;
         var deliveryId = Delivery.IdOf(mailing.Id, claim.Delivery.Seq);
         var current = claim.Delivery;
+        var known = !current.NeedsLookup; // whether the mailbox's state for this delivery is known
+        var sending = false;
         try
         {
-            if (current.DraftId is { } recorded)
+            if (current.NeedsLookup)
             {
-                var found = await sender.GetMessageAsync(mailbox, recorded, cancellationToken).ConfigureAwait(false);
-                if (found.State == MessageState.Sent)
+                if (current.DraftId is { } recorded)
                 {
-                    await CompleteSentAsync(claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
-                    return;
+                    var found = await sender.GetMessageAsync(mailbox, recorded, cancellationToken).ConfigureAwait(false);
+                    if (found.State == MessageState.Sent)
+                    {
+                        await CompleteSentAsync(claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+                    current = found.State == MessageState.Missing ? current with { DraftId = null } : current;
                 }
-                if (found.State == MessageState.Missing)
+                else
                 {
-                    current = current with { DraftId = null };
+                    var found = await sender.FindByDeliveryAsync(mailbox, deliveryId, cancellationToken).ConfigureAwait(false);
+                    if (found?.State == MessageState.Sent)
+                    {
+                        await CompleteSentAsync(claim, current with { DraftId = found.Id }, found.SentAt, cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+                    current = current with { DraftId = found?.Id };
                 }
-            }
-            else if (current.Attempts > 0)
-            {
-                var found = await sender.FindByDeliveryAsync(mailbox, deliveryId, cancellationToken).ConfigureAwait(false);
-                if (found?.State == MessageState.Sent)
-                {
-                    await CompleteSentAsync(claim, current with { DraftId = found.Id }, found.SentAt, cancellationToken).ConfigureAwait(false);
-                    return;
-                }
-                current = current with { DraftId = found?.Id };
+                known = true;
             }
             if (current.Attempts >= O.MaxAttempts)
             {
@@ -214,9 +218,16 @@ public sealed partial class MailingWorker(
                 }, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            current = current with { Attempts = current.Attempts + 1 };
+            current = current with { Attempts = current.Attempts + 1, NeedsLookup = true };
             if (current.DraftId is null)
             {
+                // Stored before the create: if this process dies with the draft made but not recorded, the next
+                // worker finds the draft by its delivery id instead of making a second one.
+                if (!await store.UpdateClaimedAsync(claim, current, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+                {
+                    Log.LeaseLost(logger, mailing.Id, current.Seq);
+                    return;
+                }
                 var mail = plan.Template.Render(current.Values);
                 var draftId = await sender.CreateDraftAsync(mailbox,
                     new OutgoingMail(deliveryId, current.Address!, current.RecordName, mail.Subject, mail.HtmlBody), cancellationToken).ConfigureAwait(false);
@@ -228,6 +239,7 @@ public sealed partial class MailingWorker(
                 Log.LeaseLost(logger, mailing.Id, current.Seq);
                 return;
             }
+            sending = true;
             await sender.SendDraftAsync(mailbox, current.DraftId!, cancellationToken).ConfigureAwait(false);
             await CompleteSentAsync(claim, current, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }
@@ -235,26 +247,48 @@ public sealed partial class MailingWorker(
         {
             var retryAfter = e.RetryAfter ?? TimeSpan.FromSeconds(5);
             await limiter.BlockAsync(mailbox, time.GetUtcNow() + retryAfter, cancellationToken).ConfigureAwait(false);
-            // Throttling is not the recipient's fault: it does not use up an attempt.
-            // A 429 means the request was refused, so nothing new exists unknown to us; a draft made before it is recorded.
-            var back = current with { Attempts = claim.Delivery.Attempts, Reason = $"Throttled ({e.Code})" };
+            // A 429 refused the call: it changed nothing, so what was known before it still holds, and throttling is
+            // not the recipient's fault (no attempt used up).
+            var back = current with { Attempts = claim.Delivery.Attempts, Reason = $"Throttled ({e.Code})", NeedsLookup = !known };
             await store.ReleaseAsync(claim, back, time.GetUtcNow() + retryAfter, cancellationToken).ConfigureAwait(false);
             Log.Throttled(logger, mailing.Id, (int)retryAfter.TotalSeconds);
         }
         catch (GraphSendException e) when (e.Kind == GraphFailureKind.Transient)
         {
             var delay = Backoff(current.Attempts, e.RetryAfter);
-            await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}" }, time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
+            await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}", NeedsLookup = true }, time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
             Log.Transient(logger, mailing.Id, current.Seq, e.Code, e.OutcomeUnknown);
+        }
+        catch (GraphSendException e) when (sending && current.DraftId is { } draftId)
+        {
+            // A refused send may be the echo of one that went through: HttpClient resends a request on its own when a
+            // pooled connection drops before the answer, and Graph then says "already sent". Look before failing.
+            FoundMessage found;
+            try
+            {
+                found = await sender.GetMessageAsync(mailbox, draftId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (GraphSendException lookup)
+            {
+                await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}", NeedsLookup = true },
+                    time.GetUtcNow() + Backoff(current.Attempts, lookup.RetryAfter), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            if (found.State == MessageState.Sent)
+            {
+                await CompleteSentAsync(claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
         }
         catch (GraphSendException e)
         {
-            await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}" }, cancellationToken).ConfigureAwait(false);
+            await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
         }
     }
 
     private Task CompleteSentAsync(DeliveryClaim claim, Delivery current, DateTimeOffset? sentAt, CancellationToken cancellationToken) =>
-        CompleteAsync(claim, current with { Status = DeliveryStatus.Sent, SentAt = sentAt ?? time.GetUtcNow(), Reason = null }, cancellationToken);
+        CompleteAsync(claim, current with { Status = DeliveryStatus.Sent, SentAt = sentAt ?? time.GetUtcNow(), Reason = null, NeedsLookup = false }, cancellationToken);
 
     private async Task CompleteAsync(DeliveryClaim claim, Delivery final, CancellationToken cancellationToken)
     {

@@ -240,6 +240,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           delivery['reason'] = cjson.null
           delivery['attempts'] = 0
           delivery['draftId'] = cjson.null
+          delivery['needsLookup'] = false
           redis.call('HSET', d, s, cjson.encode(delivery))
           redis.call('ZADD', q, 0, s)
         end

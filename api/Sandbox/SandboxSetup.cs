@@ -1,3 +1,4 @@
+using BulkMail.Api.Sandbox.Graph;
 using BulkMail.Api.Sandbox.Hrbc;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -18,7 +19,10 @@ public static partial class SandboxSetup
         {
             throw new InvalidOperationException("Sandbox:Enabled is for the demo and tests; it is refused in Production.");
         }
+        // The in-process HRBC sandbox must see requests up to HRBC's own length limit, past Kestrel's 8 KB default.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestLineSize = 64 * 1024);
         builder.Services.AddHrbcSandbox();
+        builder.Services.AddGraphSandbox();
         return builder;
     }
 
@@ -30,6 +34,7 @@ public static partial class SandboxSetup
             return app;
         }
         app.MapHrbcSandbox(options.HrbcPath);
+        app.MapGraphSandbox(options.GraphPath);
         app.MapGet("/", () => Results.Content(DemoPage, "text/html; charset=utf-8")).ExcludeFromDescription();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
@@ -57,7 +62,8 @@ public static partial class SandboxSetup
           <li><a href="/api/hrbc/jobs/30004">/api/hrbc/jobs/30004</a> — one job with its attachments</li>
           <li><a href="/api/hrbc/Resume/fields">/api/hrbc/Resume/fields</a> · <a href="/api/hrbc/phases">/api/hrbc/phases</a></li>
           <li><a href="/openapi/v1.json">/openapi/v1.json</a> · <a href="/healthz">/healthz</a></li>
-          <li>HRBC sandbox itself: <code>/sandbox/hrbc/v1/…</code></li>
+          <li><a href="/sandbox/mailbox">/sandbox/mailbox</a> — what the Graph sandbox mailbox has sent / 送信済みメール</li>
+          <li>Sandboxes: HRBC at <code>/sandbox/hrbc/v1/…</code>, Microsoft Graph at <code>/sandbox/graph/v1.0/…</code></li>
         </ul>
         </body></html>
         """;

@@ -182,6 +182,8 @@ public sealed class HrbcSandboxHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        // Kestrel's 8 KB request line would answer 414 before HRBC's own ~15,000-character rule could apply.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestLineSize = 64 * 1024);
         var sandbox = new HrbcSandbox(options ?? new HrbcSandboxOptions(), time ?? TimeProvider.System);
         builder.Services.AddSingleton(sandbox);
         builder.Services.AddRouting();

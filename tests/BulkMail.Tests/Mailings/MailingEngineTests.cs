@@ -111,7 +111,7 @@ public partial class MailingEngineTests(RedisServerFixture redis)
         e.Graph.Faults.ServiceUnavailableRate = 0.05;
 
         var id = await e.SubmitAsync(EngineHarness.Newsletter(chosen));
-        var status = await e.WaitForAsync(id, TimeSpan.FromMinutes(25), "Completed", "Paused");
+        var status = await e.WaitForAsync(id, TimeSpan.FromMinutes(45), "Completed", "Paused");
 
         Assert.Equal("Completed", status.GetProperty("state").GetString());
         var sent = e.Graph.Sent(EngineHarness.User).Select(m => m.To[0]).ToList();
@@ -133,11 +133,13 @@ public partial class MailingEngineTests(RedisServerFixture redis)
         e.Graph.Faults.LostAnswerRate = 0.10;
 
         var id = await e.SubmitAsync(EngineHarness.Newsletter(ids));
-        await e.WaitForAsync(id, TimeSpan.FromMinutes(5), "Completed");
+        var status = await e.WaitForAsync(id, TimeSpan.FromMinutes(5), "Completed");
 
         var sent = e.Graph.Sent(EngineHarness.User).Select(m => m.To[0]).ToList();
+        var rows = Csv.Parse(await e.CsvAsync(id)).Skip(1).Where(r => r[8] != "Sent" && r[8] != "Skipped").Select(r => string.Join("|", r));
+        Assert.True(status.GetProperty("failed").GetInt32() == 0, string.Join("\n", rows));
         Assert.Equal(expected.Select(x => x.Address).Order(StringComparer.OrdinalIgnoreCase), sent.Order(StringComparer.OrdinalIgnoreCase));
-        Assert.Equal(sent.Count, sent.Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.Contains(e.Graph.Requests, r => r.Status == -1);
     }
 
     [Fact]
@@ -173,20 +175,26 @@ public partial class MailingEngineTests(RedisServerFixture redis)
     [Fact]
     public async Task Pause_resume_and_retry_failed_work_through_the_api()
     {
-        await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?> { ["Sending:MessagesPerMinute"] = "60" });
+        await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?> { ["Sending:MaxConcurrency"] = "1" });
+        e.Graph.Faults.Latency = TimeSpan.FromMilliseconds(150); // about 3 messages a second, so there is time to pause
         var ids = Enumerable.Range(10301, 30).Select(i => (long)i).ToList();
         var victim = (await e.Hrbc.Client.GetResumeAsync(10305, Ct))!;
         await e.Hrbc.Client.WriteAsync(HrbcResource.Candidate, [new HrbcWriteItem(victim.CandidateId!.Value).Set("Person.P_Mail", "gone@invalid.example")], Ct);
         var expected = await ExpectedAsync(e.Hrbc, ids, "Resume.P_Mail");
 
         var id = await e.SubmitAsync(EngineHarness.Newsletter(ids));
-        await e.WaitForAsync(id, TimeSpan.FromSeconds(30), "Sending");
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (e.Graph.Sent(EngineHarness.User).Count < 3 && DateTime.UtcNow < until)
+        {
+            await Task.Delay(20, Ct);
+        }
         var pause = await e.Http.PostAsync($"/api/mailings/{id}/pause", null, Ct);
         Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
         await Task.Delay(1500, Ct);
         var sentWhilePaused = e.Graph.Sent(EngineHarness.User).Count;
         await Task.Delay(1500, Ct);
-        Assert.InRange(e.Graph.Sent(EngineHarness.User).Count, sentWhilePaused, sentWhilePaused + 4); // in-flight ones may finish
+        Assert.Equal(sentWhilePaused, e.Graph.Sent(EngineHarness.User).Count);
+        Assert.True(sentWhilePaused < expected.Count, "the pause came before the end");
         Assert.Equal("Paused", (await e.StatusAsync(id)).GetProperty("state").GetString());
 
         Assert.Equal(HttpStatusCode.OK, (await e.Http.PostAsync($"/api/mailings/{id}/resume", null, Ct)).StatusCode);
@@ -198,9 +206,9 @@ public partial class MailingEngineTests(RedisServerFixture redis)
         Assert.Equal(HttpStatusCode.OK, (await e.Http.PostAsync($"/api/mailings/{id}/retry-failed", null, Ct)).StatusCode);
         var again = await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Completed");
         Assert.Equal(1, again.GetProperty("failed").GetInt32()); // the stored address of the delivery is still the invalid one
+        // two records may share an address (a family): each record gets its own message, nobody gets one twice
         var sent = e.Graph.Sent(EngineHarness.User).Select(m => m.To[0]).ToList();
-        Assert.Equal(sent.Count, sent.Distinct().Count());
-        Assert.Equal(expected.Count(x => x.Address != "gone@invalid.example"), sent.Count);
+        Assert.Equal(expected.Where(x => x.Address != "gone@invalid.example").Select(x => x.Address).Order(), sent.Order());
     }
 
     [Fact]

@@ -1,0 +1,87 @@
+namespace BulkMail.Api.Sandbox.Graph;
+
+/// <summary>How the Graph mailbox sandbox behaves (limits after Microsoft's documented Outlook service limits).</summary>
+public sealed class GraphSandboxOptions
+{
+    /// <summary>Who <c>/me</c> is when the bearer token does not say (<c>Bearer sandbox:{upn}</c> does).</summary>
+    public string DefaultMailbox { get; set; } = "demo@bulkmail.example";
+
+    public int MaxConcurrentRequestsPerMailbox { get; set; } = 4;
+
+    public long MaxRequestBytes { get; set; } = 4 * 1024 * 1024;
+
+    public long UploadBudgetBytesPer5Minutes { get; set; } = 150L * 1024 * 1024;
+
+    /// <summary>Recipients here get a non-delivery report in the sender's Inbox after the send.</summary>
+    public string[] BouncingDomains { get; set; } = ["bounce.example"];
+
+    /// <summary>Recipients here make the send fail 400 ErrorInvalidRecipients.</summary>
+    public string[] RejectedDomains { get; set; } = ["invalid.example"];
+
+    /// <summary>A request arriving this soon after a 429 was answered left before the client could know of it:
+    /// it is not counted as ignoring Retry-After.</summary>
+    public TimeSpan InFlightGrace { get; set; } = TimeSpan.FromMilliseconds(200);
+}
+
+/// <summary>Faults switched on by tests at run time. Thread-safe; choices are deterministic for a given seed.</summary>
+public sealed class GraphSandboxFaults
+{
+    private readonly Lock _gate = new();
+    private Random _random = new(1);
+    private int _seed = 1;
+
+    public double ThrottleRate { get; set; }
+    public int MinRetryAfterSeconds { get; set; } = 1;
+    public int MaxRetryAfterSeconds { get; set; } = 2;
+    public double ServiceUnavailableRate { get; set; }
+    public double LostAnswerRate { get; set; }
+    public TimeSpan Latency { get; set; }
+
+    public int Seed
+    {
+        get { lock (_gate) { return _seed; } }
+        set { lock (_gate) { _seed = value; _random = new Random(value); } }
+    }
+
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            ThrottleRate = ServiceUnavailableRate = LostAnswerRate = 0;
+            MinRetryAfterSeconds = 1;
+            MaxRetryAfterSeconds = 2;
+            Latency = TimeSpan.Zero;
+            _random = new Random(_seed);
+        }
+    }
+
+    internal bool Roll(double rate)
+    {
+        if (rate <= 0)
+        {
+            return false;
+        }
+        lock (_gate)
+        {
+            return _random.NextDouble() < rate;
+        }
+    }
+
+    internal int RetryAfterSeconds()
+    {
+        lock (_gate)
+        {
+            return _random.Next(MinRetryAfterSeconds, Math.Max(MinRetryAfterSeconds, MaxRetryAfterSeconds) + 1);
+        }
+    }
+}
+
+public sealed record SandboxAttachment(string Name, string ContentType, byte[] Content);
+
+/// <summary>A message as the sandbox keeps it (a snapshot).</summary>
+public sealed record SandboxMessage(string Id, string InternetMessageId, string Mailbox, string From, IReadOnlyList<string> To,
+    IReadOnlyList<string> Cc, IReadOnlyList<string> Bcc, string Subject, string BodyContentType, string Body,
+    IReadOnlyList<SandboxAttachment> Attachments, IReadOnlyDictionary<string, string> Headers,
+    IReadOnlyDictionary<string, string> ExtendedProperties, DateTimeOffset? SentAt, bool IsDraft, string Folder);
+
+public sealed record GraphSandboxRequest(DateTimeOffset At, string Mailbox, string Method, string Path, int Status, TimeSpan? RetryAfter);
