@@ -47,7 +47,7 @@ public interface IMailSender
     /// <summary>Looks a message up by its immutable id.</summary>
     Task<FoundMessage> GetMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken);
 
-    /// <summary>Finds the message of a delivery by its extended property: in Sent Items first, then Drafts.</summary>
+    /// <summary>Finds the message of a delivery by its extended property, in any folder.</summary>
     Task<FoundMessage?> FindByDeliveryAsync(string mailbox, string deliveryId, CancellationToken cancellationToken);
 
     /// <summary>Sends a message directly (no draft): for a test send to oneself, where no retry bookkeeping is needed.</summary>
@@ -99,23 +99,17 @@ public sealed class GraphMailSender(GraphClientAccessor accessor) : IMailSender
 
     public async Task<FoundMessage?> FindByDeliveryAsync(string mailbox, string deliveryId, CancellationToken cancellationToken)
     {
+        // /messages covers every folder (Drafts, Outbox, Sent Items), so one query finds the message wherever it is.
         var filter = $"singleValueExtendedProperties/Any(ep: ep/id eq '{DeliveryPropertyId}' and ep/value eq '{deliveryId.Replace("'", "''", StringComparison.Ordinal)}')";
-        foreach (var folder in new[] { "sentitems", "drafts" })
+        var page = await CallAsync(() => Graph.Users[mailbox].Messages.GetAsync(rc =>
         {
-            var page = await CallAsync(() => Graph.Users[mailbox].MailFolders[folder].Messages.GetAsync(rc =>
-            {
-                Configure(rc);
-                rc.QueryParameters.Filter = filter;
-                rc.QueryParameters.Select = ["id", "isDraft", "sentDateTime"];
-                rc.QueryParameters.Top = 5;
-            }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
-            if (page?.Value is { Count: > 0 } found)
-            {
-                // A sent copy wins over a leftover draft.
-                return found.Select(Found).OrderByDescending(f => f.State).First();
-            }
-        }
-        return null;
+            Configure(rc);
+            rc.QueryParameters.Filter = filter;
+            rc.QueryParameters.Select = ["id", "isDraft", "sentDateTime"];
+            rc.QueryParameters.Top = 5;
+        }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
+        // A sent copy wins over a leftover draft.
+        return page?.Value is { Count: > 0 } found ? found.Select(Found).OrderByDescending(f => f.State).First() : null;
     }
 
     public Task SendDirectAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken) =>

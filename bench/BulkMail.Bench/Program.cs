@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using Process = System.Diagnostics.Process;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using BulkMail.Api.Sandbox.Graph;
+using BulkMail.Api.Sandbox.Hrbc;
+using Microsoft.Graph;
+using Microsoft.Graph.Models;
+using Microsoft.Kiota.Abstractions.Authentication;
+using Microsoft.Kiota.Http.HttpClientLibrary.Middleware.Options;
+
+// End-to-end benchmarks of the mailing engine (docs/benchmarks.md): the API runs as its own process against the
+// HRBC and Graph sandboxes and a real redis-server, all on loopback. Usage: dotnet run -c Release -- [a|b|c|d|all]
+var which = args.FirstOrDefault() ?? "all";
+var results = new List<string>();
+using var redis = Redis.Start();
+
+if (which is "a" or "all")
+{
+    await using var hrbc = await HrbcSandboxHost.StartAsync();
+    await using var graph = await GraphSandboxHost.StartAsync();
+    var ids = Enumerable.Range(10001, 1200).Select(i => (long)i).ToList();
+    using var api = Api.Start(hrbc, graph, redis, new() { ["Sending:MessagesPerMinute"] = "10000", ["Sending:DailyRecipientLimit"] = "1000000" });
+    var sw = Stopwatch.StartNew();
+    var id = await api.SubmitAsync(Api.Newsletter(ids));
+    var status = await api.WaitAsync(id, "Completed", TimeSpan.FromMinutes(10));
+    var engineSeconds = sw.Elapsed.TotalSeconds;
+    var sent = status.GetProperty("sent").GetInt32();
+    var engineRate = sent / engineSeconds;
+
+    // The same protocol (draft with immutable id + send, SDK retry off) in a bare loop, 4 in parallel.
+    var client = new GraphServiceClient(GraphClientFactory.Create(GraphClientFactory.CreateDefaultHandlers()), new AnonymousAuthenticationProvider(),
+        graph.BaseUrl.AbsoluteUri.TrimEnd('/'));
+    var queue = new System.Collections.Concurrent.ConcurrentQueue<int>(Enumerable.Range(0, sent));
+    sw.Restart();
+    await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+    {
+        while (queue.TryDequeue(out var n))
+        {
+            var draft = await client.Users["bare@bulkmail.example"].Messages.PostAsync(new Message
+            {
+                Subject = $"bare {n}",
+                Body = new ItemBody { ContentType = BodyType.Html, Content = "<p>bare</p>" },
+                ToRecipients = [new Recipient { EmailAddress = new EmailAddress { Address = $"bare{n}@example.jp" } }],
+            }, rc => { rc.Headers.Add("Prefer", "IdType=\"ImmutableId\""); rc.Options.Add(new RetryHandlerOption { MaxRetry = 0 }); });
+            await client.Users["bare@bulkmail.example"].Messages[draft!.Id].Send.PostAsync(rc => rc.Options.Add(new RetryHandlerOption { MaxRetry = 0 }));
+        }
+    }));
+    var bareRate = sent / sw.Elapsed.TotalSeconds;
+    results.Add(string.Create(CultureInfo.InvariantCulture,
+        $"(a) throughput, pacing off, concurrency 4, {sent} messages: engine {engineRate:F1} msg/s (incl. expansion, {engineSeconds:F1} s), bare SDK loop {bareRate:F1} msg/s, ratio {engineRate / bareRate:F2} (goal ≥ 0.8)"));
+}
+
+if (which is "b" or "all")
+{
+    await using var hrbc = await HrbcSandboxHost.StartAsync();
+    await using var graph = await GraphSandboxHost.StartAsync();
+    var ids = Enumerable.Range(10001, 1200).Select(i => (long)i).ToList();
+    using var api = Api.Start(hrbc, graph, redis, new() { ["Sending:MessagesPerMinute"] = "600", ["Sending:DailyRecipientLimit"] = "1000000" });
+    var id = await api.SubmitAsync(Api.Newsletter(ids));
+    await api.WaitAsync(id, "Sending", TimeSpan.FromMinutes(1));
+    await Task.Delay(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(5));
+    var times = graph.Sandbox.Sent().Select(m => m.SentAt!.Value).Order().ToList();
+    var first = times[0];
+    var inTwoMinutes = times.Count(t => t < first + TimeSpan.FromMinutes(2));
+    var maxWindow = 0;
+    for (int i = 0, j = 0; i < times.Count; i++)
+    {
+        while (times[i] - times[j] >= TimeSpan.FromMinutes(1)) { j++; }
+        maxWindow = Math.Max(maxWindow, i - j + 1);
+    }
+    results.Add(string.Create(CultureInfo.InvariantCulture,
+        $"(b) pacing at 600/min: {inTwoMinutes} sent in the first 2 minutes = {inTwoMinutes / 1200.0:P1} of the allowed 1,200 (goal ≥ 98 %); most in any 60 s window: {maxWindow} (limit 600)"));
+}
+
+if (which is "c" or "all")
+{
+    await using var hrbc = await HrbcSandboxHost.StartAsync(new HrbcSandboxOptions { ResumeCount = 10_000 });
+    await using var graph = await GraphSandboxHost.StartAsync();
+    using var api = Api.Start(hrbc, graph, redis, new() { ["Sending:WorkerEnabled"] = "true", ["Sending:MessagesPerMinute"] = "1" });
+    // Warm the metadata caches and the token first: the measure is the scope's expansion.
+    await api.PreviewAsync(Api.Newsletter([10001]));
+    hrbc.Sandbox.ClearRequests();
+    var sw = Stopwatch.StartNew();
+    var id = await api.SubmitAsync(new
+    {
+        mode = "Resumes", scope = new { kind = "All", query = new { keywords = "" } }, mailFields = new[] { "Resume.P_Mail" },
+        subject = "{{Person.P_Name}}様", body = "<p>{{Person.P_Name}}様</p>",
+    });
+    await api.WaitAsync(id, "Sending", TimeSpan.FromMinutes(5), "Completed", "Queued");
+    var seconds = sw.Elapsed.TotalSeconds;
+    var reads = hrbc.Sandbox.Requests.Count(r => r.Resource == "resume");
+    var all = hrbc.Sandbox.Requests.Count;
+    var total = (await api.StatusAsync(id)).GetProperty("total").GetInt32();
+    results.Add(string.Create(CultureInfo.InvariantCulture,
+        $"(c) expansion of a 10,000-record All scope: {reads} resume reads ({all} HRBC requests in all, incl. the submit probe) in {seconds:F1} s, {total} deliveries (goal ≤ 51 requests)"));
+}
+
+if (which is "d" or "all")
+{
+    await using var hrbc = await HrbcSandboxHost.StartAsync(new HrbcSandboxOptions { ResumeCount = 100_000, ReadsPerMinute = 100_000 });
+    await using var graph = await GraphSandboxHost.StartAsync();
+    using var api = Api.Start(hrbc, graph, redis, new()
+    {
+        ["Sending:MessagesPerMinute"] = "100000", ["Sending:DailyRecipientLimit"] = "1000000", ["Hrbc:ReadsPerMinute"] = "2000",
+    });
+    var sw = Stopwatch.StartNew();
+    var id = await api.SubmitAsync(new
+    {
+        mode = "Resumes", scope = new { kind = "All", query = new { keywords = "" } }, mailFields = new[] { "Resume.P_Mail" },
+        subject = "{{Person.P_Name}}様", body = "<p>{{Person.P_Name}}様、こんにちは。</p>",
+    });
+    var status = await api.WaitAsync(id, "Completed", TimeSpan.FromMinutes(30));
+    results.Add(string.Create(CultureInfo.InvariantCulture,
+        $"(d) 100,000-record mailing ({status.GetProperty("total").GetInt32()} deliveries, {status.GetProperty("sent").GetInt32()} sent) in {sw.Elapsed.TotalSeconds:F0} s: peak RSS of the API process {api.PeakRssMb():F0} MB (goal ≤ 200 MB)"));
+}
+
+foreach (var r in results)
+{
+    Console.WriteLine(r);
+}
+
+sealed class Redis : IDisposable
+{
+    private readonly Process _process;
+    public string ConnectionString { get; }
+
+    private Redis(Process p, string cs) { _process = p; ConnectionString = cs; }
+
+    public static Redis Start()
+    {
+        var port = Api.FreePort();
+        var p = Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
+        { RedirectStandardOutput = true, UseShellExecute = false })!;
+        Thread.Sleep(500);
+        return new Redis(p, $"127.0.0.1:{port}");
+    }
+
+    public void Dispose() { _process.Kill(); _process.Dispose(); }
+}
+
+sealed class Api : IDisposable
+{
+    private readonly Process _process;
+    private readonly HttpClient _http;
+
+    private Api(Process process, HttpClient http) { _process = process; _http = http; }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public static Api Start(HrbcSandboxHost hrbc, GraphSandboxHost graph, Redis redis, Dictionary<string, string> extra)
+    {
+        var port = FreePort();
+        var dll = Path.Combine(AppContext.BaseDirectory, "BulkMail.Api.dll");
+        var info = new ProcessStartInfo("dotnet", $"\"{dll}\"") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var settings = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["ASPNETCORE_ENVIRONMENT"] = "Development", ["Logging__LogLevel__Default"] = "Warning",
+            ["Hrbc__BaseUrl"] = hrbc.BaseUrl.ToString(), ["Hrbc__AppId"] = "bulkmail-demo", ["Hrbc__Secret"] = "sandbox-secret", ["Hrbc__Partition"] = "1234",
+            ["Graph__BaseUrl"] = graph.BaseUrl.ToString(), ["Graph__Auth"] = "None", ["Auth__Mode"] = "Development",
+            ["ConnectionStrings__Redis"] = redis.ConnectionString, ["Store__KeyPrefix"] = $"bench:{Guid.NewGuid():N}:",
+        };
+        foreach (var (k, v) in extra)
+        {
+            settings[k.Replace(":", "__", StringComparison.Ordinal)] = v;
+        }
+        foreach (var (k, v) in settings)
+        {
+            info.Environment[k] = v;
+        }
+        var p = Process.Start(info)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(5) };
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                if (http.GetAsync("/openapi/v1.json").Result.IsSuccessStatusCode) { break; }
+            }
+            catch (Exception e) when (e is HttpRequestException or AggregateException) { }
+            Thread.Sleep(200);
+        }
+        return new Api(p, http);
+    }
+
+    public static object Newsletter(IEnumerable<long> ids) => new
+    {
+        mode = "Resumes", scope = new { kind = "Checked", ids }, mailFields = new[] { "Resume.P_Mail" },
+        subject = "{{Person.P_Name}}様へ お知らせ", body = "<p>{{Person.P_Name}}様</p><p>{{User.P_Name}}です。</p>",
+    };
+
+    public async Task<string> SubmitAsync(object body)
+    {
+        var r = await _http.PostAsJsonAsync("/api/mailings", body);
+        var text = await r.Content.ReadAsStringAsync();
+        if (r.StatusCode != HttpStatusCode.Accepted) { throw new InvalidOperationException(text); }
+        return JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+    }
+
+    public async Task PreviewAsync(object body) => (await _http.PostAsJsonAsync("/api/mailings/preview", body)).EnsureSuccessStatusCode();
+
+    public async Task<JsonElement> StatusAsync(string id) => await _http.GetFromJsonAsync<JsonElement>($"/api/mailings/{id}");
+
+    public async Task<JsonElement> WaitAsync(string id, string state, TimeSpan timeout, params string[] orStates)
+    {
+        var until = DateTime.UtcNow + timeout;
+        JsonElement s;
+        do
+        {
+            s = await StatusAsync(id);
+            var now = s.GetProperty("state").GetString();
+            if (now == state || orStates.Contains(now)) { return s; }
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < until);
+        throw new TimeoutException(s.ToString());
+    }
+
+    /// <summary>VmHWM: the most resident memory the process has had.</summary>
+    public double PeakRssMb() =>
+        File.ReadLines($"/proc/{_process.Id}/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+            .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).First();
+
+    public void Dispose()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+        _process.Dispose();
+        _http.Dispose();
+    }
+}
