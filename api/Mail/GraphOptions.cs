@@ -52,7 +52,12 @@ public sealed class SendingOptions
     /// <summary>Off: the worker does not run in this process (an API-only instance).</summary>
     public bool WorkerEnabled { get; set; } = true;
 
-    public MailboxLimits Limits => new(MessagesPerMinute, MaxConcurrency, DailyRecipientLimit, RequestTimeoutLease);
+    /// <summary>Added to the minute of <see cref="MessagesPerMinute"/>: a send reaches Microsoft a little after its pacing
+    /// grant, so grants a minute apart alone could arrive slightly less than a minute apart.</summary>
+    public TimeSpan PacingMargin { get; set; } = TimeSpan.FromSeconds(1);
 
-    internal TimeSpan RequestTimeoutLease { get; set; } = TimeSpan.FromMinutes(2);
+    public MailboxLimits Limits => new(MessagesPerMinute, MaxConcurrency, DailyRecipientLimit, DeliveryLease)
+    {
+        RateWindow = TimeSpan.FromMinutes(1) + PacingMargin,
+    };
 }

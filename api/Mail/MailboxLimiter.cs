@@ -14,7 +14,12 @@ public sealed record LimiterDecision(string? Token, TimeSpan Wait, LimitReason R
 }
 
 /// <summary>The pace of one sender mailbox, from <c>Sending:*</c>.</summary>
-public sealed record MailboxLimits(int MessagesPerMinute, int MaxConcurrency, int DailyRecipientLimit, TimeSpan InFlightLease);
+/// <param name="RateWindow">The window of <paramref name="MessagesPerMinute"/>: a minute plus a margin, because a send
+/// reaches Microsoft a little after its grant and two grants exactly a minute apart could arrive a little less.</param>
+public sealed record MailboxLimits(int MessagesPerMinute, int MaxConcurrency, int DailyRecipientLimit, TimeSpan InFlightLease)
+{
+    public TimeSpan RateWindow { get; init; } = TimeSpan.FromMinutes(1);
+}
 
 /// <summary>
 /// Paces every send of one mailbox, across all workers and processes: at most N messages in any 60 s, at most
@@ -42,13 +47,14 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
 {
     private const long Minute = 60_000, Day = 86_400_000;
 
-    // KEYS: sends, inflight, daily, blocked. ARGV: now, perMinute, maxConcurrency, dailyLimit, token, leaseMs, retentionMs
+    // KEYS: sends, inflight, daily, blocked. ARGV: now, perMinute, maxConcurrency, dailyLimit, token, leaseMs, retentionMs, windowMs
     private const string AcquireScript = """
         local sends, inflight, daily, blocked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
         local now = tonumber(ARGV[1])
         local blockedUntil = tonumber(redis.call('GET', blocked) or '0')
         if blockedUntil > now then return { 0, blockedUntil - now, 'Throttled' } end
-        redis.call('ZREMRANGEBYSCORE', sends, '-inf', now - 60000)
+        local window = tonumber(ARGV[8])
+        redis.call('ZREMRANGEBYSCORE', sends, '-inf', now - window)
         redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
         redis.call('ZREMRANGEBYSCORE', daily, '-inf', now - 86400000)
         if redis.call('ZCARD', inflight) >= tonumber(ARGV[3]) then
@@ -61,7 +67,7 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
         end
         if redis.call('ZCARD', sends) >= tonumber(ARGV[2]) then
           local first = redis.call('ZRANGE', sends, 0, 0, 'WITHSCORES')
-          return { 0, tonumber(first[2]) + 60000 - now, 'Rate' }
+          return { 0, tonumber(first[2]) + window - now, 'Rate' }
         end
         redis.call('ZADD', sends, now, ARGV[5])
         redis.call('ZADD', daily, now, ARGV[5])
@@ -79,7 +85,7 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
         var token = Guid.NewGuid().ToString("N");
         var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, Keys(mailbox),
             [now.ToUnixTimeMilliseconds(), limits.MessagesPerMinute, limits.MaxConcurrency, limits.DailyRecipientLimit, token,
-             (long)limits.InFlightLease.TotalMilliseconds, Day * 2]).ConfigureAwait(false))!;
+             (long)limits.InFlightLease.TotalMilliseconds, Day * 2, (long)limits.RateWindow.TotalMilliseconds]).ConfigureAwait(false))!;
         return (int)r[0] == 1
             ? new LimiterDecision(token, TimeSpan.Zero, LimitReason.None)
             : new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, (long)r[1])), Enum.Parse<LimitReason>((string)r[2]!));
@@ -144,7 +150,8 @@ public sealed class InMemoryMailboxLimiter : IMailboxLimiter
             {
                 return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(s.BlockedUntil - t), LimitReason.Throttled));
             }
-            s.Sends.RemoveAll(x => x.At <= t - 60_000);
+            var window = (long)limits.RateWindow.TotalMilliseconds;
+            s.Sends.RemoveAll(x => x.At <= t - window);
             s.Daily.RemoveAll(x => x.At <= t - 86_400_000);
             foreach (var expired in s.InFlight.Where(x => x.Value <= t).Select(x => x.Key).ToList())
             {
@@ -160,7 +167,7 @@ public sealed class InMemoryMailboxLimiter : IMailboxLimiter
             }
             if (s.Sends.Count >= limits.MessagesPerMinute)
             {
-                return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, s.Sends[0].At + 60_000 - t)), LimitReason.Rate));
+                return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, s.Sends[0].At + window - t)), LimitReason.Rate));
             }
             var token = Guid.NewGuid().ToString("N");
             s.Sends.Add((t, token));

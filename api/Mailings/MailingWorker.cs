@@ -126,7 +126,7 @@ public sealed partial class MailingWorker(
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            var grant = await limiter.TryAcquireAsync(mailing.Mailbox, O.Limits with { InFlightLease = O.DeliveryLease }, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            var grant = await limiter.TryAcquireAsync(mailing.Mailbox, O.Limits, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             if (!grant.Granted)
             {
                 if (!await StillSendingAsync(mailing.Id, cancellationToken).ConfigureAwait(false))
