@@ -74,6 +74,37 @@ public partial class MailingEngineTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_notice_to_client_contacts_goes_to_each_ticked_mail_field_including_custom_ones()
+    {
+        await using var e = await EngineHarness.StartAsync(redis);
+        var ids = Enumerable.Range(50001, 20).Select(i => (long)i).ToList();
+        var records = await e.Hrbc.Client.ReadByIdsAsync(HrbcResource.Recruiter, ids,
+            HrbcFieldList.Of("Recruiter.P_Id", "Recruiter.P_Mail", "Recruiter.U_SubMail"), Ct).ToListAsync(Ct);
+        var expected = records.SelectMany(r => new[] { r.Text("Recruiter.P_Mail"), r.Text("Recruiter.U_SubMail") })
+            .Where(a => !string.IsNullOrEmpty(a)).Select(a => a!).ToList();
+        Assert.Contains(records, r => r.Text("Recruiter.U_SubMail") is not null && r.Text("Recruiter.P_Mail") is not null);
+
+        var id = await e.SubmitAsync(new
+        {
+            mode = "Recruiters",
+            scope = new { kind = "Displayed", ids },
+            mailFields = new[] { "Recruiter.P_Mail", "Recruiter.U_SubMail" },
+            subject = "事務所移転のお知らせ（{{Client.P_Name}} {{Recruiter.P_Name}}様）",
+            body = "<p>{{Client.P_Name}}<br>{{Recruiter.P_Division}} {{Recruiter.P_Name}}様</p>",
+        });
+        await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Completed");
+
+        var sent = e.Graph.Sent(EngineHarness.User);
+        Assert.Equal(expected.Order(), sent.Select(m => m.To[0]).Order());
+        var first = records[0];
+        var client = (await e.Hrbc.Client.GetRecruiterAsync(first.Id!.Value, Ct))!.Client!.Text("Client.P_Name");
+        Assert.Contains(sent, m => m.Subject.StartsWith($"事務所移転のお知らせ（{client} ", StringComparison.Ordinal));
+        var rows = Csv.Parse(await e.CsvAsync(id)).Skip(1).ToList();
+        Assert.All(rows, r => Assert.Equal("Recruiter", r[2]));
+        Assert.Contains(rows, r => r[6] == "Recruiter.U_SubMail" && r[8] == "Sent");
+    }
+
+    [Fact]
     public async Task The_csv_in_japanese_keeps_the_columns_and_neutralises_formulas()
     {
         await using var e = await EngineHarness.StartAsync(redis);
