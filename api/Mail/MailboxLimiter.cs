@@ -91,8 +91,9 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
             : new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, (long)r[1])), Enum.Parse<LimitReason>((string)r[2]!));
     }
 
+    // Fire and forget: the slot also frees itself when its lease runs out, so the send need not wait for this.
     public Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken) =>
-        redis.GetDatabase().SortedSetRemoveAsync(Keys(mailbox)[1], token);
+        redis.GetDatabase().SortedSetRemoveAsync(Keys(mailbox)[1], token, CommandFlags.FireAndForget);
 
     public async Task CancelAsync(string mailbox, string token, CancellationToken cancellationToken)
     {

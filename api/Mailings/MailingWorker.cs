@@ -221,13 +221,8 @@ public sealed partial class MailingWorker(
             current = current with { Attempts = current.Attempts + 1, NeedsLookup = true };
             if (current.DraftId is null)
             {
-                // Stored before the create: if this process dies with the draft made but not recorded, the next
-                // worker finds the draft by its delivery id instead of making a second one.
-                if (!await store.UpdateClaimedAsync(claim, current, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
-                {
-                    Log.LeaseLost(logger, mailing.Id, current.Seq);
-                    return;
-                }
+                // Not recorded before the create (a round trip per message): a process that dies right after creating
+                // leaves an unsent draft behind, and the next worker makes a new one — never a second send.
                 var mail = plan.Template.Render(current.Values);
                 var draftId = await sender.CreateDraftAsync(mailbox,
                     new OutgoingMail(deliveryId, current.Address!, current.RecordName, mail.Subject, mail.HtmlBody), cancellationToken).ConfigureAwait(false);

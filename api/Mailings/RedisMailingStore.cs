@@ -144,7 +144,9 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         redis.call('ZADD', l, now + lease, s)
         redis.call('HSET', o, s, token)
         if state == 'Queued' then redis.call('HSET', meta, 'state', 'Sending', 'startedAt', now) end
-        touch()
+        -- the lease keys may be new; the others were given their TTL when stored and get it again on completion
+        redis.call('PEXPIRE', l, ttl)
+        redis.call('PEXPIRE', o, ttl)
         return { s, redis.call('HGET', d, s) }
         """;
 
@@ -153,7 +155,6 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         if redis.call('HGET', o, ARGV[2]) ~= ARGV[3] then return 0 end
         redis.call('HSET', d, ARGV[2], ARGV[4])
         redis.call('ZADD', l, 'XX', ARGV[5], ARGV[2])
-        touch()
         return 1
         """;
 

@@ -29,7 +29,10 @@ if (which is "a" or "all")
     var status = await api.WaitAsync(id, "Completed", TimeSpan.FromMinutes(10));
     var engineSeconds = sw.Elapsed.TotalSeconds;
     var sent = status.GetProperty("sent").GetInt32();
-    var engineRate = sent / engineSeconds;
+    // Throughput while sending: from the first to the last message the sandbox received (expansion excluded).
+    static double Rate(IReadOnlyList<SandboxMessage> m) =>
+        (m.Count - 1) / (m.Max(x => x.SentAt!.Value) - m.Min(x => x.SentAt!.Value)).TotalSeconds;
+    var engineRate = Rate(graph.Sandbox.Sent("demo@bulkmail.example"));
 
     // The same protocol (draft with immutable id + send, SDK retry off) in a bare loop, 4 in parallel.
     var client = new GraphServiceClient(GraphClientFactory.Create(GraphClientFactory.CreateDefaultHandlers()), new AnonymousAuthenticationProvider(),
@@ -49,9 +52,9 @@ if (which is "a" or "all")
             await client.Users["bare@bulkmail.example"].Messages[draft!.Id].Send.PostAsync(rc => rc.Options.Add(new RetryHandlerOption { MaxRetry = 0 }));
         }
     }));
-    var bareRate = sent / sw.Elapsed.TotalSeconds;
+    var bareRate = Rate(graph.Sandbox.Sent("bare@bulkmail.example"));
     results.Add(string.Create(CultureInfo.InvariantCulture,
-        $"(a) throughput, pacing off, concurrency 4, {sent} messages: engine {engineRate:F1} msg/s (incl. expansion, {engineSeconds:F1} s), bare SDK loop {bareRate:F1} msg/s, ratio {engineRate / bareRate:F2} (goal ≥ 0.8)"));
+        $"(a) throughput, pacing off, concurrency 4, {sent} messages: engine {engineRate:F1} msg/s while sending (submit to Completed {engineSeconds:F1} s incl. expansion), bare SDK loop {bareRate:F1} msg/s, ratio {engineRate / bareRate:F2} (goal ≥ 0.8)"));
 }
 
 if (which is "b" or "all")
