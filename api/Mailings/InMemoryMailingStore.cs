@@ -156,7 +156,7 @@ public sealed class InMemoryMailingStore : IMailingStore
                     }
                     else
                     {
-                        e.Queue[d.Seq] = 0;
+                        e.Queue[d.Seq] = now.ToUnixTimeMilliseconds();
                     }
                 }
                 else
@@ -333,7 +333,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             foreach (var seq in e.Failed)
             {
                 e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Pending, Reason = null, Attempts = 0, DraftId = null, NeedsLookup = false };
-                e.Queue[seq] = 0;
+                e.Queue[seq] = now.ToUnixTimeMilliseconds();
             }
             e.Failed.Clear();
             e.FailedCount -= n;

@@ -106,7 +106,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             if state == 'Cancelled' then
               redis.call('HINCRBY', meta, 'cancelled', 1)
             else
-              redis.call('ZADD', q, 0, seq)
+              -- queued by ready time: a delivery put back after a 429 goes before those appended after it
+              redis.call('ZADD', q, ARGV[6], seq)
             end
           elseif counterOf[status] then
             redis.call('HINCRBY', meta, counterOf[status], 1)
@@ -243,7 +244,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           delivery['draftId'] = cjson.null
           delivery['needsLookup'] = false
           redis.call('HSET', d, s, cjson.encode(delivery))
-          redis.call('ZADD', q, 0, s)
+          redis.call('ZADD', q, ARGV[2], s)
         end
         redis.call('DEL', f)
         redis.call('HINCRBY', meta, 'failed', -#seqs)
