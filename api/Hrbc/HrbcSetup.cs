@@ -1,6 +1,5 @@
 using BulkMail.Api.Sandbox;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using BulkMail.Api.Infrastructure;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
@@ -110,16 +109,7 @@ public sealed class HrbcEndpoint(IOptions<HrbcOptions> options, IOptions<Sandbox
             {
                 return WithSlash(configured);
             }
-            var addresses = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses;
-            var self = addresses?.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
-                ?? addresses?.FirstOrDefault()
-                ?? throw new InvalidOperationException("Hrbc:BaseUrl is not set and the server has no address yet.");
-            // A wildcard listen address is not something to connect to.
-            var uri = new UriBuilder(self.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://0.0.0.0", "://127.0.0.1").Replace("://[::]", "://127.0.0.1"))
-            {
-                Path = sandbox.Value.HrbcPath.TrimEnd('/') + "/",
-            };
-            return uri.Uri;
+            return SelfAddress.Resolve(services, sandbox.Value.HrbcPath.TrimEnd('/') + "/");
         }
     }
 

@@ -216,7 +216,7 @@ public sealed class MailingService(
             eta = (int)Math.Ceiling(seconds);
         }
         return new MailingStatus(mailing.Id, mailing.Spec.Mode, mailing.State, counts.Total, counts.Sent, counts.Failed, counts.Skipped,
-            counts.Bounced, mailing.State == MailingState.Preparing ? counts.Pending : counts.Pending, mailing.CreatedAt, mailing.StartedAt,
+            counts.Bounced, counts.Pending, mailing.CreatedAt, mailing.StartedAt,
             mailing.FinishedAt, eta, mailing.PausedReason, counts.Cancelled, mailing.Spec.Subject, waitReason, resumesAt);
     }
 

@@ -1,7 +1,7 @@
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using BulkMail.Api.Sandbox;
 using BulkMail.Api.Templates;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Kiota.Abstractions.Authentication;
@@ -65,7 +65,7 @@ public static class MailingsSetup
         services.AddSingleton(sp => new GraphClientAccessor(() =>
         {
             var options = sp.GetRequiredService<IOptions<GraphOptions>>().Value;
-            var baseUrl = config["Graph:BaseUrl"] is null && sandbox.Enabled ? SelfUrl(sp, sandbox.GraphPath) : options.BaseUrl;
+            var baseUrl = config["Graph:BaseUrl"] is null && sandbox.Enabled ? SelfAddress.Resolve(sp, sandbox.GraphPath.TrimEnd('/') + "/v1.0") : options.BaseUrl;
             return GraphClientSetup.Create(new GraphOptions { BaseUrl = baseUrl, Auth = options.Auth, RequestTimeout = options.RequestTimeout },
                 new AnonymousAuthenticationProvider());
         }));
@@ -87,17 +87,5 @@ public static class MailingsSetup
         app.MapMailingsApi();
         app.MapTemplatesApi();
         return app;
-    }
-
-    private static Uri SelfUrl(IServiceProvider services, string path)
-    {
-        var addresses = services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses;
-        var self = addresses?.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? addresses?.FirstOrDefault()
-            ?? throw new InvalidOperationException("Graph:BaseUrl is not set and the server has no address yet.");
-        var uri = new UriBuilder(self.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://0.0.0.0", "://127.0.0.1").Replace("://[::]", "://127.0.0.1"))
-        {
-            Path = path.TrimEnd('/') + "/v1.0",
-        };
-        return uri.Uri;
     }
 }
