@@ -24,7 +24,8 @@ public sealed class SendingOptions
 {
     public const string Section = "Sending";
 
-    [Range(1, 10_000)]
+    /// <summary>Exchange Online's own limit is 30; higher values are for tenants with raised limits and for benchmarks.</summary>
+    [Range(1, 1_000_000)]
     public int MessagesPerMinute { get; set; } = 30;
 
     [Range(1, 4)]
