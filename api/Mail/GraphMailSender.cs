@@ -58,7 +58,7 @@ public interface IMailSender
 /// Sends through the Microsoft Graph SDK, always as <c>/users/{mailbox}</c>. The SDK's retry handler is turned
 /// off for every call: a retried send can duplicate mail, and the worker retries only after looking the outcome up.
 /// </summary>
-public sealed class GraphMailSender(GraphClientAccessor accessor) : IMailSender
+public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider time) : IMailSender
 {
     private GraphServiceClient Graph => accessor.Client;
 
@@ -141,7 +141,7 @@ public sealed class GraphMailSender(GraphClientAccessor accessor) : IMailSender
         rc.Options.Add(new RetryHandlerOption { MaxRetry = 0, ShouldRetry = (_, _, _) => false });
     }
 
-    private static async Task<T> CallAsync<T>(Func<Task<T>> call, bool unknownOutcome)
+    private async Task<T> CallAsync<T>(Func<Task<T>> call, bool unknownOutcome)
     {
         try
         {
@@ -175,7 +175,7 @@ public sealed class GraphMailSender(GraphClientAccessor accessor) : IMailSender
         }
     }
 
-    private static TimeSpan? RetryAfter(ApiException e)
+    private TimeSpan? RetryAfter(ApiException e)
     {
         if (e.ResponseHeaders is null || !e.ResponseHeaders.TryGetValue("Retry-After", out var values))
         {
@@ -192,7 +192,7 @@ public sealed class GraphMailSender(GraphClientAccessor accessor) : IMailSender
             return TimeSpan.FromSeconds(seconds);
         }
         return DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
-            ? at - DateTimeOffset.UtcNow
+            ? at - time.GetUtcNow()
             : null;
     }
 }
