@@ -13,6 +13,9 @@ public interface IMailingStore
 
     Task<Mailing?> GetAsync(string mailingId, CancellationToken cancellationToken);
 
+    /// <summary>The owner's mailing submitted with this idempotency key, if any.</summary>
+    Task<Mailing?> FindByIdempotencyKeyAsync(string owner, string key, CancellationToken cancellationToken);
+
     /// <summary>The owner's mailings, newest first.</summary>
     Task<IReadOnlyList<Mailing>> ListAsync(string owner, int max, CancellationToken cancellationToken);
 

@@ -52,6 +52,14 @@ public sealed class InMemoryMailingStore : IMailingStore
         }
     }
 
+    public Task<Mailing?> FindByIdempotencyKeyAsync(string owner, string key, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_idempotency.TryGetValue((owner, key), out var id) ? _mailings[id].Mailing : null);
+        }
+    }
+
     public Task<IReadOnlyList<Mailing>> ListAsync(string owner, int max, CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -44,7 +44,7 @@ public sealed class MailingService(
     public async Task<Mailing> SubmitAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
     {
         if (request.IdempotencyKey is { Length: > 0 } key
-            && await FindByIdempotencyAsync(user, key, cancellationToken).ConfigureAwait(false) is { } earlier)
+            && await store.FindByIdempotencyKeyAsync(user.Id, key, cancellationToken).ConfigureAwait(false) is { } earlier)
         {
             return earlier;
         }
@@ -61,9 +61,6 @@ public sealed class MailingService(
         signal.Notify();
         return mailing;
     }
-
-    private async Task<Mailing?> FindByIdempotencyAsync(Sender user, string key, CancellationToken cancellationToken) =>
-        (await store.ListAsync(user.Id, 50, cancellationToken).ConfigureAwait(false)).FirstOrDefault(m => m.IdempotencyKey == key);
 
     public async Task<PreviewResponse> PreviewAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
     {

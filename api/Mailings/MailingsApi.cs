@@ -43,19 +43,20 @@ public static class MailingsApi
             : NotFound(id);
 
     public static async Task<Results<ServerSentEventsResult<MailingStatus>, ProblemHttpResult>> EventsAsync(string id, HttpContext http,
-        MailingService mailings, TimeProvider time, CancellationToken cancellationToken)
+        MailingService mailings, IMailingStore store, TimeProvider time, CancellationToken cancellationToken)
     {
         var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
-        return mailing is null ? NotFound(id) : TypedResults.ServerSentEvents(Stream(mailing, mailings, time, cancellationToken));
+        return mailing is null ? NotFound(id) : TypedResults.ServerSentEvents(Stream(mailing.Id, mailings, store, time, cancellationToken));
     }
 
-    private static async IAsyncEnumerable<SseItem<MailingStatus>> Stream(Mailing mailing, MailingService mailings, TimeProvider time,
+    private static async IAsyncEnumerable<SseItem<MailingStatus>> Stream(string id, MailingService mailings, IMailingStore store, TimeProvider time,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         MailingStatus? last = null;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var current = await mailings.GetOwnedAsync(mailing.Id, new Sender(mailing.Owner, mailing.Mailbox, ""), cancellationToken).ConfigureAwait(false);
+            // Ownership was checked when the stream opened.
+            var current = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
             if (current is null)
             {
                 yield break;

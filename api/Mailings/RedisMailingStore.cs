@@ -303,6 +303,11 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         };
     }
 
+    public async Task<Mailing?> FindByIdempotencyKeyAsync(string owner, string key, CancellationToken cancellationToken) =>
+        (string?)await Db.StringGetAsync(Idem(owner, key)).ConfigureAwait(false) is { } id
+            ? await GetAsync(id, cancellationToken).ConfigureAwait(false)
+            : null;
+
     public async Task<IReadOnlyList<Mailing>> ListAsync(string owner, int max, CancellationToken cancellationToken)
     {
         var ids = await Db.SortedSetRangeByRankAsync(User(owner), 0, max - 1, Order.Descending).ConfigureAwait(false);

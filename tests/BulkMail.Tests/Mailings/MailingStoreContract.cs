@@ -63,6 +63,8 @@ public abstract class MailingStoreContract
         var otherOwner = await store.CreateAsync(NewMailing("key-1", owner: "bob@example.com"), Ct);
 
         Assert.Equal(first.Id, again.Id);
+        Assert.Equal(first.Id, (await store.FindByIdempotencyKeyAsync("alice@example.com", "key-1", Ct))!.Id);
+        Assert.Null(await store.FindByIdempotencyKeyAsync("alice@example.com", "key-2", Ct));
         Assert.NotEqual(first.Id, otherOwner.Id);
         Assert.Equal(MailingState.Preparing, first.State);
         Assert.Single(await store.ListAsync("alice@example.com", 10, Ct));
