@@ -1,3 +1,4 @@
+using BulkMail.Api.Addin;
 using BulkMail.Api.Auth;
 using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
@@ -15,6 +16,7 @@ builder.AddMailings();
 var app = builder.Build();
 
 app.UseServiceDefaults();
+app.MapAddin();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapSandbox();

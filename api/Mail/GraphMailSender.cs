@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Graph;
 using Microsoft.Graph.Models;
 using Microsoft.Graph.Models.ODataErrors;
+using BulkMail.Api.Mailings;
 using Microsoft.Kiota.Abstractions;
 using Microsoft.Kiota.Abstractions.Authentication;
 using Microsoft.Kiota.Http.HttpClientLibrary.Middleware.Options;
@@ -10,7 +11,45 @@ using Microsoft.Kiota.Http.HttpClientLibrary.Middleware.Options;
 namespace BulkMail.Api.Mail;
 
 /// <summary>A message to send to one recipient; <see cref="DeliveryId"/> tags it for later lookups.</summary>
-public sealed record OutgoingMail(string DeliveryId, string To, string? ToName, string Subject, string HtmlBody);
+public sealed record OutgoingMail(string DeliveryId, string To, string? ToName, string Subject, string HtmlBody)
+{
+    public IReadOnlyList<MailAttachment> Attachments { get; init; } = [];
+}
+
+/// <summary>
+/// How a message's attachments travel, given Graph's 4 MB cap on any one request (base64 adds a third): inline in the
+/// draft when everything fits one request; otherwise each file is added to the draft on its own — a plain POST when
+/// it fits, an upload session in ranges under 4 MB when not (3 MB and up, as Graph's guide says).
+/// </summary>
+public static class MailSizing
+{
+    public const long MaxRequestBytes = 4L * 1024 * 1024;
+    /// <summary>Room for the JSON around the content and the headers.</summary>
+    public const long Overhead = 64 * 1024;
+    public const long UploadSessionThreshold = 3L * 1024 * 1024;
+    /// <summary>A multiple of 320 KiB under 4 MB (the SDK's default 5 MB slice is over Graph's cap).</summary>
+    public const int SliceBytes = 10 * 320 * 1024;
+
+    public static long Base64Length(long bytes) => (bytes + 2) / 3 * 4;
+
+    public static bool FitsInline(OutgoingMail mail) =>
+        mail.Attachments.Count == 0
+        || Base64Length(mail.Attachments.Sum(a => a.Content.LongLength)) + System.Text.Encoding.UTF8.GetByteCount(mail.HtmlBody) + Overhead <= MaxRequestBytes;
+
+    public static bool NeedsUploadSession(MailAttachment a) =>
+        a.Content.LongLength >= UploadSessionThreshold || Base64Length(a.Content.LongLength) + Overhead > MaxRequestBytes;
+
+    /// <summary>What one message spends of the mailbox's upload budget (150 MB per 5 minutes, counted on request bytes).</summary>
+    public static long UploadCost(IReadOnlyList<MailAttachment> attachments, int bodyBytes)
+    {
+        var raw = attachments.Sum(a => a.Content.LongLength);
+        if (attachments.Count == 0 || Base64Length(raw) + bodyBytes + Overhead <= MaxRequestBytes)
+        {
+            return Base64Length(raw) + bodyBytes;
+        }
+        return bodyBytes + attachments.Sum(a => NeedsUploadSession(a) ? a.Content.LongLength : Base64Length(a.Content.LongLength));
+    }
+}
 
 /// <summary>Where a message stands in the sender's mailbox.</summary>
 public enum MessageState { Missing, Draft, Sent }
@@ -52,6 +91,12 @@ public interface IMailSender
 
     /// <summary>Sends a message directly (no draft): for a test send to oneself, where no retry bookkeeping is needed.</summary>
     Task SendDirectAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken);
+
+    /// <summary>The names of a message's attachments (to tell a complete draft from one whose uploads were cut short).</summary>
+    Task<IReadOnlyList<string>> AttachmentNamesAsync(string mailbox, string messageId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a draft (one left incomplete by an interrupted attempt).</summary>
+    Task DeleteMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -69,9 +114,74 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
 
     public async Task<string> CreateDraftAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken)
     {
-        var created = await CallAsync(() => Graph.Users[mailbox].Messages.PostAsync(ToMessage(mail), Configure, cancellationToken), unknownOutcome: true).ConfigureAwait(false);
-        return created?.Id ?? throw new GraphSendException(GraphFailureKind.Transient, "NoId", "Graph created a draft without an id.", null, true);
+        var inline = MailSizing.FitsInline(mail);
+        var created = await CallAsync(() => Graph.Users[mailbox].Messages.PostAsync(ToMessage(mail, inline), Configure, cancellationToken), unknownOutcome: true).ConfigureAwait(false);
+        var id = created?.Id ?? throw new GraphSendException(GraphFailureKind.Transient, "NoId", "Graph created a draft without an id.", null, true);
+        if (inline)
+        {
+            return id;
+        }
+        try
+        {
+            foreach (var a in mail.Attachments)
+            {
+                await AddAttachmentAsync(mailbox, id, a, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // An incomplete draft must never be sent: remove it (best effort; a leftover is found and checked by lookups).
+            try
+            {
+                await DeleteMessageAsync(mailbox, id, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (GraphSendException)
+            {
+            }
+            throw;
+        }
+        return id;
     }
+
+    private async Task AddAttachmentAsync(string mailbox, string messageId, MailAttachment a, CancellationToken cancellationToken)
+    {
+        if (!MailSizing.NeedsUploadSession(a))
+        {
+            await CallAsync(() => Graph.Users[mailbox].Messages[messageId].Attachments.PostAsync(ToAttachment(a), Configure, cancellationToken),
+                unknownOutcome: false).ConfigureAwait(false);
+            return;
+        }
+        var session = await CallAsync(() => Graph.Users[mailbox].Messages[messageId].Attachments.CreateUploadSession.PostAsync(
+            new Microsoft.Graph.Users.Item.Messages.Item.Attachments.CreateUploadSession.CreateUploadSessionPostRequestBody
+            {
+                AttachmentItem = new AttachmentItem { AttachmentType = AttachmentType.File, Name = a.Name, Size = a.Content.LongLength, ContentType = a.ContentType },
+            }, Configure, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
+        using var stream = new MemoryStream(a.Content, writable: false);
+        // The upload URL is pre-authenticated: ranges go through a client that adds no token.
+        var task = new LargeFileUploadTask<FileAttachment>(session!, stream, MailSizing.SliceBytes, accessor.UploadAdapter);
+        var result = await CallAsync(() => task.UploadAsync(null, 3, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
+        if (!result.UploadSucceeded)
+        {
+            throw new GraphSendException(GraphFailureKind.Transient, "UploadIncomplete", $"The upload of {a.Name} did not complete.", null, false);
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> AttachmentNamesAsync(string mailbox, string messageId, CancellationToken cancellationToken)
+    {
+        var page = await CallAsync(() => Graph.Users[mailbox].Messages[messageId].Attachments.GetAsync(rc =>
+        {
+            Configure(rc);
+            rc.QueryParameters.Select = ["id", "name", "size"];
+        }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
+        return [.. (page?.Value ?? []).Select(a => a.Name ?? "")];
+    }
+
+    public Task DeleteMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken) =>
+        CallAsync(async () =>
+        {
+            await Graph.Users[mailbox].Messages[messageId].DeleteAsync(Configure, cancellationToken).ConfigureAwait(false);
+            return true;
+        }, unknownOutcome: false);
 
     public Task SendDraftAsync(string mailbox, string draftId, CancellationToken cancellationToken) =>
         CallAsync(async () =>
@@ -112,24 +222,42 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
         return page?.Value is { Count: > 0 } found ? found.Select(Found).OrderByDescending(f => f.State).First() : null;
     }
 
-    public Task SendDirectAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken) =>
-        CallAsync(async () =>
+    public async Task SendDirectAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken)
+    {
+        if (!MailSizing.FitsInline(mail))
+        {
+            // Too big for one sendMail request: the draft path carries the attachments.
+            var id = await CreateDraftAsync(mailbox, mail, cancellationToken).ConfigureAwait(false);
+            await SendDraftAsync(mailbox, id, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await CallAsync(async () =>
         {
             await Graph.Users[mailbox].SendMail.PostAsync(new Microsoft.Graph.Users.Item.SendMail.SendMailPostRequestBody
             {
-                Message = ToMessage(mail),
+                Message = ToMessage(mail, inlineAttachments: true),
                 SaveToSentItems = true,
             }, Configure, cancellationToken).ConfigureAwait(false);
             return true;
-        }, unknownOutcome: true);
+        }, unknownOutcome: true).ConfigureAwait(false);
+    }
 
-    private static Message ToMessage(OutgoingMail mail) => new()
+    private static Message ToMessage(OutgoingMail mail, bool inlineAttachments) => new()
     {
         Subject = mail.Subject,
         Body = new ItemBody { ContentType = BodyType.Html, Content = mail.HtmlBody },
         ToRecipients = [new Recipient { EmailAddress = new EmailAddress { Address = mail.To, Name = mail.ToName } }],
         InternetMessageHeaders = [new InternetMessageHeader { Name = DeliveryHeader, Value = mail.DeliveryId }],
         SingleValueExtendedProperties = [new SingleValueLegacyExtendedProperty { Id = DeliveryPropertyId, Value = mail.DeliveryId }],
+        Attachments = inlineAttachments && mail.Attachments.Count > 0 ? [.. mail.Attachments.Select(ToAttachment)] : null,
+    };
+
+    private static FileAttachment ToAttachment(MailAttachment a) => new()
+    {
+        OdataType = "#microsoft.graph.fileAttachment",
+        Name = a.Name,
+        ContentType = a.ContentType,
+        ContentBytes = a.Content,
     };
 
     private static FoundMessage Found(Message m) =>
@@ -202,8 +330,13 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
 public sealed class GraphClientAccessor(Func<GraphServiceClient> create)
 {
     private readonly Lazy<GraphServiceClient> _client = new(create);
+    private readonly Lazy<IRequestAdapter> _upload = new(() => new Microsoft.Kiota.Http.HttpClientLibrary.HttpClientRequestAdapter(
+        new AnonymousAuthenticationProvider(), httpClient: GraphClientFactory.Create()));
 
     public GraphServiceClient Client => _client.Value;
+
+    /// <summary>For upload-session ranges: the URL carries its own authorization, so no token is added.</summary>
+    public IRequestAdapter UploadAdapter => _upload.Value;
 }
 
 /// <summary>Builds the process's one GraphServiceClient: the SDK's middleware kept, pointed at <c>Graph:BaseUrl</c>.</summary>

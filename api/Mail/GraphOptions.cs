@@ -57,8 +57,14 @@ public sealed class SendingOptions
     /// grant, so grants a minute apart alone could arrive slightly less than a minute apart.</summary>
     public TimeSpan PacingMargin { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Attachment bytes a mailbox may upload per 5 minutes: under Outlook's 150 MB, leaving room for the JSON
+    /// around them and for the user's own Outlook.</summary>
+    [Range(1, 150L * 1024 * 1024)]
+    public long UploadBudgetBytes { get; set; } = 140L * 1024 * 1024;
+
     public MailboxLimits Limits => new(MessagesPerMinute, MaxConcurrency, DailyRecipientLimit, DeliveryLease)
     {
         RateWindow = TimeSpan.FromMinutes(1) + PacingMargin,
+        UploadBudgetBytes = UploadBudgetBytes,
     };
 }

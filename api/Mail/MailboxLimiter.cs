@@ -5,7 +5,7 @@ using BulkMail.Api.Mailings;
 namespace BulkMail.Api.Mail;
 
 /// <summary>Why a send has to wait.</summary>
-public enum LimitReason { None, Throttled, Concurrency, Rate, Daily }
+public enum LimitReason { None, Throttled, Concurrency, Rate, Daily, Upload }
 
 /// <summary>A grant (with its token) or how long to wait and why.</summary>
 public sealed record LimiterDecision(string? Token, TimeSpan Wait, LimitReason Reason)
@@ -19,6 +19,11 @@ public sealed record LimiterDecision(string? Token, TimeSpan Wait, LimitReason R
 public sealed record MailboxLimits(int MessagesPerMinute, int MaxConcurrency, int DailyRecipientLimit, TimeSpan InFlightLease)
 {
     public TimeSpan RateWindow { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Bytes a mailbox may upload in <see cref="UploadWindow"/> (Outlook: 150 MB per 5 minutes, POST/PUT/PATCH).</summary>
+    public long UploadBudgetBytes { get; init; } = 140L * 1024 * 1024;
+
+    public TimeSpan UploadWindow { get; init; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>
@@ -28,7 +33,8 @@ public sealed record MailboxLimits(int MessagesPerMinute, int MaxConcurrency, in
 /// </summary>
 public interface IMailboxLimiter
 {
-    Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <param name="uploadBytes">What the send will upload (attachments); counted against the upload budget.</param>
+    Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken, long uploadBytes = 0);
 
     /// <summary>The request finished: frees its concurrency slot (the send stays counted).</summary>
     Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken);
@@ -47,9 +53,10 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
 {
     private const long Minute = 60_000, Day = 86_400_000;
 
-    // KEYS: sends, inflight, daily, blocked. ARGV: now, perMinute, maxConcurrency, dailyLimit, token, leaseMs, retentionMs, windowMs
+    // KEYS: sends, inflight, daily, blocked, uploads (zset token → time), uploadBytes (hash token → bytes).
+    // ARGV: now, perMinute, maxConcurrency, dailyLimit, token, leaseMs, retentionMs, windowMs, bytes, budget, uploadWindowMs
     private const string AcquireScript = """
-        local sends, inflight, daily, blocked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+        local sends, inflight, daily, blocked, uploads, uploadBytes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
         local now = tonumber(ARGV[1])
         local blockedUntil = tonumber(redis.call('GET', blocked) or '0')
         if blockedUntil > now then return { 0, blockedUntil - now, 'Throttled' } end
@@ -69,6 +76,22 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
           local first = redis.call('ZRANGE', sends, 0, 0, 'WITHSCORES')
           return { 0, tonumber(first[2]) + window - now, 'Rate' }
         end
+        local bytes, uploadWindow = tonumber(ARGV[9]), tonumber(ARGV[11])
+        if bytes > 0 then
+          local expired = redis.call('ZRANGEBYSCORE', uploads, '-inf', now - uploadWindow)
+          for _, t in ipairs(expired) do redis.call('HDEL', uploadBytes, t) end
+          redis.call('ZREMRANGEBYSCORE', uploads, '-inf', now - uploadWindow)
+          local used = 0
+          for _, v in ipairs(redis.call('HVALS', uploadBytes)) do used = used + tonumber(v) end
+          if used > 0 and used + bytes > tonumber(ARGV[10]) then
+            local first = redis.call('ZRANGE', uploads, 0, 0, 'WITHSCORES')
+            return { 0, math.max(1, tonumber(first[2]) + uploadWindow - now), 'Upload' }
+          end
+          redis.call('ZADD', uploads, now, ARGV[5])
+          redis.call('HSET', uploadBytes, ARGV[5], bytes)
+          redis.call('PEXPIRE', uploads, ARGV[7])
+          redis.call('PEXPIRE', uploadBytes, ARGV[7])
+        end
         redis.call('ZADD', sends, now, ARGV[5])
         redis.call('ZADD', daily, now, ARGV[5])
         redis.call('ZADD', inflight, now + tonumber(ARGV[6]), ARGV[5])
@@ -78,14 +101,16 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
 
     private string P => options.Value.KeyPrefix;
     private RedisKey[] Keys(string mailbox) =>
-        [$"{P}{{mb:{mailbox}}}:sends", $"{P}{{mb:{mailbox}}}:inflight", $"{P}{{mb:{mailbox}}}:daily", $"{P}{{mb:{mailbox}}}:blocked"];
+        [$"{P}{{mb:{mailbox}}}:sends", $"{P}{{mb:{mailbox}}}:inflight", $"{P}{{mb:{mailbox}}}:daily", $"{P}{{mb:{mailbox}}}:blocked",
+         $"{P}{{mb:{mailbox}}}:uploads", $"{P}{{mb:{mailbox}}}:uploadBytes"];
 
-    public async Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken, long uploadBytes = 0)
     {
         var token = Guid.NewGuid().ToString("N");
         var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, Keys(mailbox),
             [now.ToUnixTimeMilliseconds(), limits.MessagesPerMinute, limits.MaxConcurrency, limits.DailyRecipientLimit, token,
-             (long)limits.InFlightLease.TotalMilliseconds, Day * 2, (long)limits.RateWindow.TotalMilliseconds]).ConfigureAwait(false))!;
+             (long)limits.InFlightLease.TotalMilliseconds, Day * 2, (long)limits.RateWindow.TotalMilliseconds,
+             uploadBytes, limits.UploadBudgetBytes, (long)limits.UploadWindow.TotalMilliseconds]).ConfigureAwait(false))!;
         return (int)r[0] == 1
             ? new LimiterDecision(token, TimeSpan.Zero, LimitReason.None)
             : new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, (long)r[1])), Enum.Parse<LimitReason>((string)r[2]!));
@@ -102,6 +127,8 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
         await db.SortedSetRemoveAsync(keys[0], token).ConfigureAwait(false);
         await db.SortedSetRemoveAsync(keys[1], token).ConfigureAwait(false);
         await db.SortedSetRemoveAsync(keys[2], token).ConfigureAwait(false);
+        await db.SortedSetRemoveAsync(keys[4], token).ConfigureAwait(false);
+        await db.HashDeleteAsync(keys[5], token).ConfigureAwait(false);
     }
 
     public async Task BlockAsync(string mailbox, DateTimeOffset until, CancellationToken cancellationToken)
@@ -135,13 +162,14 @@ public sealed class InMemoryMailboxLimiter : IMailboxLimiter
         public readonly List<(long At, string Token)> Sends = [];
         public readonly List<(long At, string Token)> Daily = [];
         public readonly Dictionary<string, long> InFlight = [];
+        public readonly List<(long At, string Token, long Bytes)> Uploads = [];
         public long BlockedUntil;
     }
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, State> _mailboxes = new(StringComparer.OrdinalIgnoreCase);
 
-    public Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken, long uploadBytes = 0)
     {
         lock (_gate)
         {
@@ -170,7 +198,21 @@ public sealed class InMemoryMailboxLimiter : IMailboxLimiter
             {
                 return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, s.Sends[0].At + window - t)), LimitReason.Rate));
             }
+            var uploadWindow = (long)limits.UploadWindow.TotalMilliseconds;
+            if (uploadBytes > 0)
+            {
+                s.Uploads.RemoveAll(x => x.At <= t - uploadWindow);
+                var used = s.Uploads.Sum(x => x.Bytes);
+                if (used > 0 && used + uploadBytes > limits.UploadBudgetBytes)
+                {
+                    return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, s.Uploads[0].At + uploadWindow - t)), LimitReason.Upload));
+                }
+            }
             var token = Guid.NewGuid().ToString("N");
+            if (uploadBytes > 0)
+            {
+                s.Uploads.Add((t, token, uploadBytes));
+            }
             s.Sends.Add((t, token));
             s.Daily.Add((t, token));
             s.InFlight[token] = t + (long)limits.InFlightLease.TotalMilliseconds;
@@ -195,6 +237,7 @@ public sealed class InMemoryMailboxLimiter : IMailboxLimiter
             s.InFlight.Remove(token);
             s.Sends.RemoveAll(x => x.Token == token);
             s.Daily.RemoveAll(x => x.Token == token);
+            s.Uploads.RemoveAll(x => x.Token == token);
         }
         return Task.CompletedTask;
     }

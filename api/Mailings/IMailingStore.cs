@@ -57,13 +57,37 @@ public interface IMailingStore
     /// <summary>Records a final outcome (Sent, Failed, Skipped, Cancelled) and counts it. A Failed outcome extends the
     /// run of failures; at <paramref name="maxFailureStreak"/> the mailing pauses itself. When nothing is left the
     /// mailing completes. False when the lease was lost.</summary>
-    Task<bool> CompleteAsync(DeliveryClaim claim, Delivery final, int maxFailureStreak, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <remarks>With <paramref name="followUp"/>, a Sent delivery is queued for its HRBC follow-up in the same step, and
+    /// the mailing completes only when that is written.</remarks>
+    Task<bool> CompleteAsync(DeliveryClaim claim, Delivery final, int maxFailureStreak, DateTimeOffset now, CancellationToken cancellationToken,
+        bool followUp = false);
 
     /// <summary>Puts a claimed delivery back in the queue, ready at <paramref name="notBefore"/>.</summary>
     Task<bool> ReleaseAsync(DeliveryClaim claim, Delivery updated, DateTimeOffset notBefore, CancellationToken cancellationToken);
 
     /// <summary>Changes an unclaimed, finished delivery (phase update outcome, bounce); moves counters when the status changes.</summary>
     Task UpdateDeliveryAsync(string mailingId, Delivery updated, CancellationToken cancellationToken);
+
+    // ---- attachments (written before the mailing is created; the same bytes for every message)
+
+    Task SaveAttachmentsAsync(string mailingId, IReadOnlyList<MailAttachment> files, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<MailAttachment>> GetAttachmentsAsync(string mailingId, CancellationToken cancellationToken);
+
+    // ---- follow-ups: HRBC phase and activity writes after a delivery is sent (never a reason to send again)
+
+    /// <summary>Takes (or renews) the right to write this mailing's follow-ups for a while.</summary>
+    Task<bool> TryLeaseFollowUpsAsync(string mailingId, string token, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Sent deliveries whose follow-up is due, oldest first.</summary>
+    Task<IReadOnlyList<Delivery>> DueFollowUpsAsync(string mailingId, int max, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>When the next follow-up is due (null: none pending).</summary>
+    Task<DateTimeOffset?> NextFollowUpAtAsync(string mailingId, CancellationToken cancellationToken);
+
+    /// <summary>Records follow-up outcomes (only the follow-up fields of each delivery change); those with a retry time
+    /// stay pending. False when the caller does not hold the follow-up lease.</summary>
+    Task<bool> RecordFollowUpsAsync(string mailingId, string token, IReadOnlyList<FollowUpOutcome> outcomes, DateTimeOffset now, CancellationToken cancellationToken);
 
     // ---- control
 

@@ -15,6 +15,9 @@ public sealed class InMemoryMailingStore : IMailingStore
         public readonly Dictionary<int, long> Queue = [];       // seq → ready-at ms
         public readonly Dictionary<int, (long Until, string Token)> Leases = [];
         public readonly HashSet<int> Failed = [];
+        public readonly Dictionary<int, long> FollowUps = [];   // seq → due ms
+        public string? FollowUpToken;
+        public long FollowUpUntil;
         public int Sent, FailedCount, Skipped, Bounced, Cancelled, Streak, Cursor;
         public bool ExpansionDone;
         public string? ExpansionToken;
@@ -25,6 +28,7 @@ public sealed class InMemoryMailingStore : IMailingStore
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _mailings = [];
     private readonly Dictionary<(string Owner, string Key), string> _idempotency = [];
+    private readonly Dictionary<string, IReadOnlyList<MailAttachment>> _attachments = [];
 
     public Task<Mailing> CreateAsync(Mailing mailing, CancellationToken cancellationToken)
     {
@@ -74,7 +78,7 @@ public sealed class InMemoryMailingStore : IMailingStore
         lock (_gate)
         {
             return Task.FromResult(_mailings.TryGetValue(mailingId, out var e)
-                ? new MailingCounts(e.Total, e.Sent, e.FailedCount, e.Skipped, e.Bounced, e.Cancelled)
+                ? new MailingCounts(e.Total, e.Sent, e.FailedCount, e.Skipped, e.Bounced, e.Cancelled) { FollowUpsPending = e.FollowUps.Count }
                 : new MailingCounts(0, 0, 0, 0, 0, 0));
         }
     }
@@ -84,7 +88,7 @@ public sealed class InMemoryMailingStore : IMailingStore
         lock (_gate)
         {
             return Task.FromResult<IReadOnlyList<string>>([.. _mailings.Values
-                .Where(e => e.Mailing.State is MailingState.Preparing or MailingState.Queued or MailingState.Sending)
+                .Where(e => e.Mailing.State is MailingState.Preparing or MailingState.Queued or MailingState.Sending || e.FollowUps.Count > 0)
                 .Select(e => e.Mailing.Id)]);
         }
     }
@@ -235,7 +239,8 @@ public sealed class InMemoryMailingStore : IMailingStore
         }
     }
 
-    public Task<bool> CompleteAsync(DeliveryClaim claim, Delivery final, int maxFailureStreak, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<bool> CompleteAsync(DeliveryClaim claim, Delivery final, int maxFailureStreak, DateTimeOffset now, CancellationToken cancellationToken,
+        bool followUp = false)
     {
         lock (_gate)
         {
@@ -246,6 +251,10 @@ public sealed class InMemoryMailingStore : IMailingStore
             }
             e.Leases.Remove(final.Seq);
             e.Deliveries[final.Seq] = final;
+            if (followUp && final.Status == DeliveryStatus.Sent)
+            {
+                e.FollowUps[final.Seq] = now.ToUnixTimeMilliseconds();
+            }
             Count(e, final.Status, +1);
             if (final.Status == DeliveryStatus.Failed)
             {
@@ -391,9 +400,90 @@ public sealed class InMemoryMailingStore : IMailingStore
         }
     }
 
+    public Task SaveAttachmentsAsync(string mailingId, IReadOnlyList<MailAttachment> files, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _attachments[mailingId] = files;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<MailAttachment>> GetAttachmentsAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_attachments.GetValueOrDefault(mailingId) ?? []);
+        }
+    }
+
+    public Task<bool> TryLeaseFollowUpsAsync(string mailingId, string token, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[mailingId];
+            if (e.FollowUpToken is not null && e.FollowUpToken != token && e.FollowUpUntil > now.ToUnixTimeMilliseconds())
+            {
+                return Task.FromResult(false);
+            }
+            e.FollowUpToken = token;
+            e.FollowUpUntil = (now + lease).ToUnixTimeMilliseconds();
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<IReadOnlyList<Delivery>> DueFollowUpsAsync(string mailingId, int max, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[mailingId];
+            var nowMs = now.ToUnixTimeMilliseconds();
+            return Task.FromResult<IReadOnlyList<Delivery>>([.. e.FollowUps.Where(f => f.Value <= nowMs).OrderBy(f => f.Value).ThenBy(f => f.Key)
+                .Take(max).Select(f => e.Deliveries[f.Key])]);
+        }
+    }
+
+    public Task<DateTimeOffset?> NextFollowUpAtAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[mailingId];
+            return Task.FromResult(e.FollowUps.Count == 0 ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(e.FollowUps.Values.Min()));
+        }
+    }
+
+    public Task<bool> RecordFollowUpsAsync(string mailingId, string token, IReadOnlyList<FollowUpOutcome> outcomes, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var e = _mailings[mailingId];
+            if (e.FollowUpToken != token)
+            {
+                return Task.FromResult(false);
+            }
+            foreach (var o in outcomes)
+            {
+                if (e.Deliveries.TryGetValue(o.Seq, out var d))
+                {
+                    e.Deliveries[o.Seq] = d with { PhaseUpdate = o.PhaseUpdate, FollowUpAttempts = o.Attempts };
+                }
+                if (o.RetryAt is { } at && d is not null)
+                {
+                    e.FollowUps[o.Seq] = at.ToUnixTimeMilliseconds();
+                }
+                else
+                {
+                    e.FollowUps.Remove(o.Seq);
+                }
+            }
+            CheckDone(e, now);
+            return Task.FromResult(true);
+        }
+    }
+
     private static void CheckDone(Entry e, DateTimeOffset now)
     {
-        if (!e.ExpansionDone || e.Queue.Count > 0 || e.Leases.Count > 0)
+        if (!e.ExpansionDone || e.Queue.Count > 0 || e.Leases.Count > 0 || (e.FollowUps.Count > 0 && e.Mailing.State != MailingState.Cancelled))
         {
             return;
         }

@@ -38,32 +38,53 @@ public sealed class ScopeReader(HrbcClient hrbc)
     }
 }
 
-/// <summary>Record → deliveries: one per ticked mail field holding a distinct valid address (MISSION §4.1).</summary>
+/// <summary>Record → deliveries: one per ticked mail field holding a distinct valid address (MISSION §4.1), the
+/// address taken from the listed record or, in ResumesToRecruiter/JobsToResume, from the anchor's side (§2.3).</summary>
 public static class DeliveryExpander
 {
     public static List<Delivery> Expand(MailingPlan plan, HrbcRecord record, int firstSeq)
     {
-        var values = MailingPlanner.ValuesOf(plan, record);
+        var shape = plan.Shape;
+        var flat = MailingPlanner.FlatOf(plan, record);
         var recordId = record.Id ?? 0;
-        var name = plan.Target == HrbcResource.Resume
-            ? record.Ref("Resume.P_Candidate")?.Text("Person.P_Name") ?? record.Text("Resume.P_Name")
-            : record.Text("Recruiter.P_Name");
+        var name = ModeShape.NameOf(plan.Target, record);
+        var anchorId = plan.Spec.AnchorId;
+        var (jobId, resumeId) = plan.Spec.Mode switch
+        {
+            MailingMode.Resumes => ((long?)null, (long?)recordId),
+            MailingMode.JobToResumes or MailingMode.ResumesToRecruiter => (anchorId, recordId),
+            MailingMode.JobsToResume or MailingMode.ResumeToRecruiters => (recordId, anchorId),
+            _ => (null, null),
+        };
+        var template = new Delivery
+        {
+            Seq = firstSeq,
+            RecordType = plan.Target.Name,
+            RecordId = recordId,
+            RecordName = name,
+            JobId = jobId,
+            ResumeId = resumeId,
+            RecipientName = ModeShape.RecipientNameOf(shape.Recipient, flat),
+            Status = DeliveryStatus.Skipped,
+        };
+        if (plan.AnchorMissing)
+        {
+            return [template with { Reason = $"The {shape.Anchor?.Name} the mailing started from no longer exists in HRBC" }];
+        }
+        var values = MailingPlanner.ValuesOf(plan, flat);
         var deliveries = new List<Delivery>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var field in plan.Spec.MailFields)
         {
-            var address = Addresses.Normalize(record.Text(field));
+            var address = Addresses.Normalize(flat.GetValueOrDefault(field));
             if (address is null || !seen.Add(address))
             {
                 continue; // empty, or the same address as another ticked field of this record: one mail is enough
             }
             var valid = Addresses.IsValid(address);
-            deliveries.Add(new Delivery
+            deliveries.Add(template with
             {
                 Seq = firstSeq + deliveries.Count,
-                RecordType = plan.Target.Name,
-                RecordId = recordId,
-                RecordName = name,
                 MailField = field,
                 Address = address,
                 Status = valid ? DeliveryStatus.Pending : DeliveryStatus.Skipped,
@@ -73,17 +94,16 @@ public static class DeliveryExpander
         }
         if (deliveries.Count == 0)
         {
-            deliveries.Add(new Delivery
-            {
-                Seq = firstSeq,
-                RecordType = plan.Target.Name,
-                RecordId = recordId,
-                RecordName = name,
-                Status = DeliveryStatus.Skipped,
-                Reason = "No address in the ticked mail fields",
-            });
+            deliveries.Add(template with { Reason = "No address in the ticked mail fields" });
         }
         return deliveries;
+    }
+
+    /// <summary>Which ticked mail fields of a record hold a value (for the per-field counts of the compose step).</summary>
+    public static IEnumerable<string> FilledMailFields(MailingPlan plan, HrbcRecord record)
+    {
+        var flat = MailingPlanner.FlatOf(plan, record);
+        return plan.Spec.MailFields.Where(f => Addresses.Normalize(flat.GetValueOrDefault(f)) is not null);
     }
 
     public static Delivery Missing(MailingPlan plan, long id, int seq) => new()

@@ -33,10 +33,19 @@ public sealed record MailingSpec
     public required string Subject { get; init; }
     public required string Body { get; init; }
     public string? PhaseAlias { get; init; }
+    /// <summary>The phase's name at submit time, for the confirmation and the result file.</summary>
+    public string? PhaseName { get; init; }
     public string? PhaseMemo { get; init; }
     public bool LogActivity { get; init; }
     public IReadOnlyList<string> UploadIds { get; init; } = [];
     public IReadOnlyList<long> RecordAttachmentIds { get; init; } = [];
+    /// <summary>The files every message carries, as prepared at submit (zipped when a password was given; the
+    /// password itself is never stored). Their bytes live in the store next to the mailing.</summary>
+    public IReadOnlyList<AttachmentInfo> Attachments { get; init; } = [];
+    /// <summary>Set when the files travel as one password-protected zip: <c>Aes256</c> or <c>ZipCrypto</c>.</summary>
+    public string? ZipEncryption { get; init; }
+    /// <summary>Whether follow-up writes to HRBC (phase, activity) are due after each sent delivery.</summary>
+    public bool HasFollowUps => PhaseAlias is not null || LogActivity;
     /// <summary>Sender values for <c>{{User.*}}</c> tags.</summary>
     public IReadOnlyDictionary<string, string?> SenderValues { get; init; } = new Dictionary<string, string?>();
 }
@@ -67,6 +76,10 @@ public sealed record Delivery
     public required long RecordId { get; init; }
     public string? RecordName { get; init; }
     public long? JobId { get; init; }
+    /// <summary>The resume involved (the listed resume, or the anchor resume of JobsToResume/ResumeToRecruiters).</summary>
+    public long? ResumeId { get; init; }
+    /// <summary>The recipient's display name (the listed record's, or the anchor side's in ResumesToRecruiter/JobsToResume).</summary>
+    public string? RecipientName { get; init; }
     public string? MailField { get; init; }
     public string? Address { get; init; }
     public DeliveryStatus Status { get; init; }
@@ -79,7 +92,10 @@ public sealed record Delivery
     /// Stored as true before every call that can create or send, cleared when the outcome is known.</summary>
     public bool NeedsLookup { get; init; }
     public DateTimeOffset? SentAt { get; init; }
+    /// <summary>The outcome of the follow-up writes to HRBC: <c>Pending</c> until written, then what happened.</summary>
     public string? PhaseUpdate { get; init; }
+    /// <summary>Failed follow-up write attempts so far.</summary>
+    public int FollowUpAttempts { get; init; }
     public DateTimeOffset? BouncedAt { get; init; }
     public string? BounceReason { get; init; }
     /// <summary>The tag values of this delivery (only the aliases the template uses).</summary>
@@ -91,6 +107,9 @@ public sealed record Delivery
 /// <summary>Counts by outcome, kept by the store in the same step that changes a delivery.</summary>
 public sealed record MailingCounts(int Total, int Sent, int Failed, int Skipped, int Bounced, int Cancelled)
 {
+    /// <summary>Sent deliveries whose HRBC phase update or activity is not yet written.</summary>
+    public int FollowUpsPending { get; init; }
+
     public int Pending => Math.Max(0, Total - Sent - Failed - Skipped - Bounced - Cancelled);
 }
 
@@ -102,3 +121,10 @@ public sealed record ClaimResult(DeliveryClaim? Claim, DateTimeOffset? NextReady
 
 /// <summary>Where the expansion of a large scope stands, so that a restarted process continues it.</summary>
 public sealed record ExpansionCursor(int Position, bool Done);
+
+/// <summary>One file a mailing's messages carry.</summary>
+public sealed record AttachmentInfo(string Name, string ContentType, long Size);
+
+/// <summary>What became of one delivery's follow-up: its <see cref="Delivery.PhaseUpdate"/> text, and a retry time while
+/// it should be tried again.</summary>
+public sealed record FollowUpOutcome(int Seq, string PhaseUpdate, int Attempts, DateTimeOffset? RetryAt);

@@ -6,13 +6,22 @@ using BulkMail.Api.Templates;
 namespace BulkMail.Api.Mailings;
 
 /// <summary>A validated mailing, ready to expand: the compiled template and what to read from HRBC.</summary>
+/// <param name="Target">The resource of the listed records (what the scope reads).</param>
+/// <param name="AnchorValues">The anchor record's values (matching modes), flattened with its references; merged into
+/// every delivery's tag values.</param>
+/// <param name="AnchorMissing">The anchor was deleted in HRBC after the submit: every delivery is skipped.</param>
 public sealed record MailingPlan(
     MailingSpec Spec,
     MailTemplate Template,
     HrbcResource Target,
     HrbcFieldList Fields,
     IReadOnlyDictionary<string, HrbcField> Tags,
-    IReadOnlyDictionary<string, string> OptionNames);
+    IReadOnlyDictionary<string, string> OptionNames)
+{
+    public ModeShape Shape { get; init; } = ModeShape.Of(Spec.Mode);
+    public IReadOnlyDictionary<string, string?> AnchorValues { get; init; } = new Dictionary<string, string?>();
+    public bool AnchorMissing { get; init; }
+}
 
 /// <summary>The signed-in user as the mailing sees them: who owns it, which mailbox sends, and the <c>User.*</c> tags.</summary>
 public sealed record Sender(string Id, string Mailbox, string DisplayName);
@@ -27,6 +36,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
     public const int MaxIds = 100_000;
     public const int MaxBodyBytes = 1024 * 1024;
     public const int MaxSubjectLength = 255;
+    public const int MaxPhaseMemoLength = 1000;
 
     public async Task<MailingSpec> ValidateAsync(MailingRequest request, Sender sender, CancellationToken cancellationToken)
     {
@@ -35,9 +45,17 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         {
             throw MailingValidationException.One("mode", $"mode must be one of {string.Join(", ", Enum.GetNames<MailingMode>())}.");
         }
-        if (mode is not (MailingMode.Resumes or MailingMode.Recruiters))
+        var shape = ModeShape.Of(mode);
+        if (shape.Anchor is { } anchorResource)
         {
-            throw MailingValidationException.One("mode", $"The {mode} mode is not available in this version; use Resumes or Recruiters.");
+            if (request.AnchorId is not > 0)
+            {
+                errors["anchorId"] = [$"The {mode} mode needs anchorId: the {anchorResource.Name} the matching list started from."];
+            }
+            else if (await hrbc.FirstAsync(anchorResource, request.AnchorId.Value, HrbcFieldList.Of(anchorResource.IdAlias), cancellationToken).ConfigureAwait(false) is null)
+            {
+                errors["anchorId"] = [$"{anchorResource.Name} {request.AnchorId} does not exist in HRBC."];
+            }
         }
         var scope = request.Scope;
         if (scope is null || !Enum.TryParse<ScopeKind>(scope.Kind, out var kind) || int.TryParse(scope.Kind, out _))
@@ -109,7 +127,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             errors["body"] = [$"The body is {Encoding.UTF8.GetByteCount(body):N0} bytes; at most 1 MB (1,048,576 bytes) is allowed."];
         }
 
-        var target = TargetOf(mode);
+        var target = shape.Recipient;
         var mailFields = request.MailFields ?? [];
         if (mailFields.Count == 0)
         {
@@ -124,13 +142,36 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
                 errors["mailFields"] = [$"Not a mail field of {target.Name}: {string.Join(", ", unknown)}. Mail fields: {string.Join(", ", known)}."];
             }
         }
-        if (request.Phase is { OptionAlias: { Length: > 0 } })
+        string? phaseName = null;
+        if (request.Phase is { OptionAlias: { Length: > 0 } phaseAlias })
         {
-            errors["phase"] = ["Phase updates come with the matching modes in a later version."];
+            var phases = await hrbc.GetPhaseOptionsAsync(shape.PhaseResource, cancellationToken).ConfigureAwait(false);
+            if (phases.FirstOrDefault(o => o.Alias == phaseAlias) is { } phase)
+            {
+                phaseName = phase.Name;
+            }
+            else
+            {
+                errors["phase.optionAlias"] = [$"{phaseAlias} is not a {shape.PhaseResource.Name} phase, which is what the {mode} mode updates. " +
+                    $"{shape.PhaseResource.Name} phases: {string.Join(", ", phases.Select(o => $"{o.Alias} ({o.Name})"))}."];
+            }
+            if (request.Phase.Memo is { Length: > MaxPhaseMemoLength })
+            {
+                errors["phase.memo"] = [$"The phase memo can be at most {MaxPhaseMemoLength} characters."];
+            }
         }
-        if (request.Attachments is { } a && ((a.UploadIds?.Count ?? 0) > 0 || (a.RecordAttachmentIds?.Count ?? 0) > 0))
+        else if (request.Phase is { Memo: { Length: > 0 } })
         {
-            errors["attachments"] = ["Attachments come in a later version."];
+            errors["phase.optionAlias"] = ["A phase memo was given without a phase: choose the phase to set."];
+        }
+        if (request.Attachments?.RecordAttachmentIds is { Count: > 0 } && !shape.AnchorAttachments)
+        {
+            errors["attachments.recordAttachmentIds"] = [shape.Mode switch
+            {
+                MailingMode.ResumesToRecruiter => "A recommendation to a recruiter may not carry the resumes' HRBC files; attach uploads only.",
+                MailingMode.JobsToResume => "Offering several jobs to one candidate may not carry the jobs' HRBC files; attach uploads only.",
+                _ => $"The {mode} mode has no record files to attach; attach uploads only.",
+            }];
         }
         if (request.IdempotencyKey is { Length: > 200 })
         {
@@ -160,9 +201,9 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         if (kind == ScopeKind.All)
         {
             // An All scope that matches nothing is refused now rather than stored as an empty mailing.
-            var probe = await hrbc.ReadPageAsync(target, new HrbcQuery
+            var probe = await hrbc.ReadPageAsync(shape.List, new HrbcQuery
             {
-                Fields = HrbcFieldList.Of(target.IdAlias),
+                Fields = HrbcFieldList.Of(shape.List.IdAlias),
                 Condition = condition,
                 Keywords = scope.Query?.Keywords,
                 Count = 1,
@@ -176,7 +217,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         return new MailingSpec
         {
             Mode = mode,
-            AnchorId = request.AnchorId,
+            AnchorId = shape.IsMatching ? request.AnchorId : null,
             ScopeKind = kind,
             Keywords = kind == ScopeKind.All ? scope.Query?.Keywords : null,
             Condition = kind == ScopeKind.All ? condition?.ToString() : null,
@@ -185,54 +226,49 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             Subject = subject!,
             Body = body!,
             LogActivity = request.LogActivity,
+            PhaseAlias = phaseName is null ? null : request.Phase!.OptionAlias,
+            PhaseName = phaseName,
+            PhaseMemo = phaseName is null ? null : request.Phase!.Memo,
+            UploadIds = [.. (request.Attachments?.UploadIds ?? []).Distinct()],
+            RecordAttachmentIds = [.. (request.Attachments?.RecordAttachmentIds ?? []).Distinct()],
             SenderValues = new Dictionary<string, string?> { ["User.P_Name"] = sender.DisplayName, ["User.P_Mail"] = sender.Mailbox },
         };
     }
 
-    /// <summary>Rebuilds the plan of a stored spec (template compiled once per mailing).</summary>
+    /// <summary>Rebuilds the plan of a stored spec (template compiled once per mailing; the anchor read once).</summary>
     public async Task<MailingPlan> PlanAsync(MailingSpec spec, CancellationToken cancellationToken)
     {
         var tagFields = await tags.TagsAsync(spec.Mode, cancellationToken).ConfigureAwait(false);
         var template = templates.Compile(spec.Subject, spec.Body, tagFields.ContainsKey);
-        var target = TargetOf(spec.Mode);
+        var shape = ModeShape.Of(spec.Mode);
         var paths = template.Paths;
-        var fields = HrbcFieldList.Of(target.IdAlias);
-        var own = paths.Where(p => p.StartsWith(target.Prefix + ".", StringComparison.Ordinal)).Concat(spec.MailFields).Distinct().ToList();
-        if (target == HrbcResource.Resume)
-        {
-            fields.Add("Resume.P_Name");
-            fields.Add("Resume.P_Candidate", [.. new[] { "Person.P_Id", "Person.P_Name" }
-                .Concat(paths.Where(p => p.StartsWith("Person.", StringComparison.Ordinal))).Distinct()]);
-        }
-        else
-        {
-            fields.Add("Recruiter.P_Name");
-            fields.Add("Recruiter.P_Client", [.. new[] { "Client.P_Id", "Client.P_Name" }
-                .Concat(paths.Where(p => p.StartsWith("Client.", StringComparison.Ordinal))).Distinct()]);
-        }
-        foreach (var alias in own.Where(a => !fields.Contains(a)))
-        {
-            if (tagFields.TryGetValue(alias, out var f) && f.Type == HrbcFieldType.User)
-            {
-                fields.Add(alias, "User.P_Id", "User.P_Name");
-            }
-            else
-            {
-                fields.Add(alias);
-            }
-        }
+        var fields = ModeShape.FieldsFor(shape.List, paths, shape.RecipientIsAnchor ? [] : spec.MailFields, tagFields);
         var needsOptionNames = paths.Any(p => tagFields.TryGetValue(p, out var f) && HrbcFieldType.IsOption(f.Type));
         var optionNames = needsOptionNames
             ? await hrbc.GetOptionNamesAsync(cancellationToken).ConfigureAwait(false)
             : new Dictionary<string, string>();
-        return new MailingPlan(spec, template, target, fields, tagFields, optionNames);
+        IReadOnlyDictionary<string, string?> anchorValues = new Dictionary<string, string?>();
+        var anchorMissing = false;
+        if (shape.Anchor is { } anchorResource && spec.AnchorId is { } anchorId)
+        {
+            var anchorFields = ModeShape.FieldsFor(anchorResource, paths, shape.RecipientIsAnchor ? spec.MailFields : [], tagFields);
+            var anchor = await hrbc.FirstAsync(anchorResource, anchorId, anchorFields, cancellationToken).ConfigureAwait(false);
+            anchorMissing = anchor is null;
+            if (anchor is not null)
+            {
+                anchorValues = HrbcDisplay.Flatten(anchor, optionNames);
+            }
+        }
+        return new MailingPlan(spec, template, shape.List, fields, tagFields, optionNames)
+        {
+            Shape = shape,
+            AnchorValues = anchorValues,
+            AnchorMissing = anchorMissing,
+        };
     }
 
-    public static HrbcResource TargetOf(MailingMode mode) => mode switch
-    {
-        MailingMode.Recruiters => HrbcResource.Recruiter,
-        _ => HrbcResource.Resume,
-    };
+    /// <summary>The resource whose records the scope lists.</summary>
+    public static HrbcResource TargetOf(MailingMode mode) => ModeShape.Of(mode).List;
 
     private static readonly TimeZoneInfo Japan = FindJapan();
 
@@ -248,10 +284,22 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         }
     }
 
-    /// <summary>The tag values of one record: only the aliases the template uses; DateTime values in Japan time.</summary>
-    public static Dictionary<string, string?> ValuesOf(MailingPlan plan, HrbcRecord record)
+    /// <summary>A listed record's values with its references and the anchor's, flattened alias → text.</summary>
+    public static Dictionary<string, string?> FlatOf(MailingPlan plan, HrbcRecord record)
     {
         var flat = HrbcDisplay.Flatten(record, plan.OptionNames);
+        foreach (var (alias, value) in plan.AnchorValues)
+        {
+            flat.TryAdd(alias, value);
+        }
+        return flat;
+    }
+
+    /// <summary>The tag values of one record: only the aliases the template uses; DateTime values in Japan time.</summary>
+    public static Dictionary<string, string?> ValuesOf(MailingPlan plan, HrbcRecord record) => ValuesOf(plan, FlatOf(plan, record));
+
+    public static Dictionary<string, string?> ValuesOf(MailingPlan plan, IReadOnlyDictionary<string, string?> flat)
+    {
         var values = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var path in plan.Template.Paths)
         {

@@ -9,7 +9,12 @@ namespace BulkMail.Api.Mailings;
 public sealed record MailingStatus(
     string Id, MailingMode Mode, MailingState State, int Total, int Sent, int Failed, int Skipped, int Bounced, int Pending,
     DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, int? EtaSeconds, string? PausedReason,
-    int Cancelled, string Subject, string? WaitReason, DateTimeOffset? ResumesAt);
+    int Cancelled, string Subject, string? WaitReason, DateTimeOffset? ResumesAt)
+{
+    /// <summary>Sent mail whose HRBC phase update or activity is still being written; the mailing completes after them.</summary>
+    public int FollowUpsPending { get; init; }
+    public long? AnchorId { get; init; }
+}
 
 public sealed record MailFieldCount(string Alias, string Label, int Count);
 
@@ -21,7 +26,19 @@ public sealed record PreviewWarning(string Code, string Message, int Count, IRea
 /// <summary>What the confirmation dialog shows. <see cref="Complete"/> is false when only the first
 /// <see cref="Records"/> records of a large All scope were counted.</summary>
 public sealed record PreviewResponse(int Records, int ScopeTotal, bool Complete, int Messages, int Skipped,
-    IReadOnlyList<MailFieldCount> MailFields, IReadOnlyList<PreviewMessage> Samples, IReadOnlyList<PreviewWarning> Warnings);
+    IReadOnlyList<MailFieldCount> MailFields, IReadOnlyList<PreviewMessage> Samples, IReadOnlyList<PreviewWarning> Warnings)
+{
+    public Confirmation? Confirmation { get; init; }
+}
+
+/// <summary>What the confirmation dialog states (MISSION §4.6): how many messages, the phase update, the files.</summary>
+/// <param name="Messages">Messages to send (for a partially counted All scope, those counted so far; see <c>Complete</c>).</param>
+/// <param name="PhaseUpdates">HRBC records whose phase is set (one per resume × job, resume or recruiter).</param>
+/// <param name="Attachments">What each message carries (the zip when zipped).</param>
+/// <param name="Sources">The files picked (inside the zip when zipped).</param>
+public sealed record Confirmation(int Messages, string Mode, int PhaseUpdates, string? PhaseResource, string? PhaseAlias, string? PhaseName,
+    bool LogActivity, IReadOnlyList<AttachmentInfo> Attachments, IReadOnlyList<AttachmentInfo> Sources, bool Zipped, string? ZipEncryption,
+    long AttachmentBytes);
 
 public sealed record TestSendResponse(string To, string Subject, long RecordId);
 
@@ -33,6 +50,7 @@ public sealed class MailingService(
     HrbcClient hrbc,
     IMailSender sender,
     IMailboxLimiter limiter,
+    MailingAttachmentBuilder attachments,
     MailingSignal signal,
     IOptions<SendingOptions> sending,
     TimeProvider time)
@@ -49,9 +67,17 @@ public sealed class MailingService(
             return earlier;
         }
         var spec = await planner.ValidateAsync(request, user, cancellationToken).ConfigureAwait(false);
+        var files = await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false);
+        spec = spec with { Attachments = [.. files.Files.Select(f => f.Info)], ZipEncryption = files.ZipEncryption };
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        if (files.Files.Count > 0)
+        {
+            // Stored before the mailing exists, so no worker can see the mailing without its files.
+            await store.SaveAttachmentsAsync(id, files.Files, cancellationToken).ConfigureAwait(false);
+        }
         var mailing = await store.CreateAsync(new Mailing
         {
-            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
+            Id = id,
             Owner = user.Id,
             Mailbox = user.Mailbox,
             Spec = spec,
@@ -65,8 +91,9 @@ public sealed class MailingService(
     public async Task<PreviewResponse> PreviewAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
     {
         var spec = await planner.ValidateAsync(request, user, cancellationToken).ConfigureAwait(false);
+        var files = await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false);
         var plan = await planner.PlanAsync(spec, cancellationToken).ConfigureAwait(false);
-        var mailFieldNames = (await hrbc.GetMailFieldsAsync(plan.Target, cancellationToken).ConfigureAwait(false)).ToDictionary(m => m.Alias, m => m.Name);
+        var mailFieldNames = (await hrbc.GetMailFieldsAsync(plan.Shape.Recipient, cancellationToken).ConfigureAwait(false)).ToDictionary(m => m.Alias, m => m.Name);
         var fieldCounts = spec.MailFields.ToDictionary(f => f, _ => 0);
         var deliveries = new List<Delivery>();
         var records = 0;
@@ -78,12 +105,9 @@ public sealed class MailingService(
             var page = await reader.ReadPageAsync(plan, position, cancellationToken).ConfigureAwait(false);
             foreach (var record in page.Records)
             {
-                foreach (var f in spec.MailFields)
+                foreach (var f in DeliveryExpander.FilledMailFields(plan, record))
                 {
-                    if (Addresses.Normalize(record.Text(f)) is not null)
-                    {
-                        fieldCounts[f]++;
-                    }
+                    fieldCounts[f]++;
                 }
             }
             deliveries.AddRange(DeliveryExpander.ExpandPage(plan, page, deliveries.Count + 1));
@@ -140,22 +164,33 @@ public sealed class MailingService(
             warnings.Add(new PreviewWarning("RecordNotFound", $"{missing.Count} record(s) no longer exist in HRBC.", missing.Count,
                 [.. missing.Take(5).Select(d => "#" + d.RecordId)]));
         }
-        var duplicates = pending.GroupBy(d => d.Address!, StringComparer.OrdinalIgnoreCase).Where(g => g.Select(d => d.RecordId).Distinct().Count() > 1).ToList();
+        // In ResumesToRecruiter and JobsToResume every mail goes to one person by design: no warning for that.
+        var duplicates = plan.Shape.RecipientIsAnchor ? []
+            : pending.GroupBy(d => d.Address!, StringComparer.OrdinalIgnoreCase).Where(g => g.Select(d => d.RecordId).Distinct().Count() > 1).ToList();
         if (duplicates.Count > 0)
         {
             warnings.Add(new PreviewWarning("DuplicateAddress",
                 $"{duplicates.Count} address(es) belong to more than one record; each record gets its own message.",
                 duplicates.Count, [.. duplicates.Take(5).Select(g => $"{g.Key}: {string.Join(", ", g.Select(d => d.RecordName))}")]));
         }
+        var phaseUpdates = spec.PhaseAlias is null ? 0
+            : plan.Shape.IsMatching ? pending.Select(d => (d.JobId, d.ResumeId)).Distinct().Count()
+            : pending.Select(d => d.RecordId).Distinct().Count();
         return new PreviewResponse(records, scopeTotal, complete, pending.Count, deliveries.Count - pending.Count,
             [.. spec.MailFields.Select(f => new MailFieldCount(f, mailFieldNames.GetValueOrDefault(f, f), fieldCounts[f]))],
-            samples, warnings);
+            samples, warnings)
+        {
+            Confirmation = new Confirmation(pending.Count, spec.Mode.ToString(), phaseUpdates,
+                spec.PhaseAlias is null ? null : plan.Shape.PhaseResource.Name, spec.PhaseAlias, spec.PhaseName, spec.LogActivity,
+                [.. files.Files.Select(f => f.Info)], files.Sources, files.ZipEncryption is not null, files.ZipEncryption, files.TotalBytes),
+        };
     }
 
     /// <summary>Renders the first sendable delivery and sends it to the signed-in user only.</summary>
     public async Task<TestSendResponse> TestAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
     {
         var spec = await planner.ValidateAsync(request, user, cancellationToken).ConfigureAwait(false);
+        var files = await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false);
         var plan = await planner.PlanAsync(spec, cancellationToken).ConfigureAwait(false);
         var position = 0;
         while (true)
@@ -166,8 +201,10 @@ public sealed class MailingService(
             {
                 var mail = plan.Template.Render(first.Values);
                 var subject = "[TEST] " + mail.Subject;
-                await sender.SendDirectAsync(user.Mailbox, new OutgoingMail($"test-{Guid.NewGuid():N}", user.Mailbox, user.DisplayName, subject, mail.HtmlBody),
-                    cancellationToken).ConfigureAwait(false);
+                await sender.SendDirectAsync(user.Mailbox, new OutgoingMail($"test-{Guid.NewGuid():N}", user.Mailbox, user.DisplayName, subject, mail.HtmlBody)
+                {
+                    Attachments = files.Files,
+                }, cancellationToken).ConfigureAwait(false);
                 return new TestSendResponse(user.Mailbox, subject, first.RecordId);
             }
             if (page.Done || position >= PreviewRecordLimit)
@@ -214,7 +251,11 @@ public sealed class MailingService(
         }
         return new MailingStatus(mailing.Id, mailing.Spec.Mode, mailing.State, counts.Total, counts.Sent, counts.Failed, counts.Skipped,
             counts.Bounced, counts.Pending, mailing.CreatedAt, mailing.StartedAt,
-            mailing.FinishedAt, eta, mailing.PausedReason, counts.Cancelled, mailing.Spec.Subject, waitReason, resumesAt);
+            mailing.FinishedAt, eta, mailing.PausedReason, counts.Cancelled, mailing.Spec.Subject, waitReason, resumesAt)
+        {
+            FollowUpsPending = counts.FollowUpsPending,
+            AnchorId = mailing.Spec.AnchorId,
+        };
     }
 
     public async Task<IReadOnlyList<MailingStatus>> ListAsync(Sender user, CancellationToken cancellationToken)

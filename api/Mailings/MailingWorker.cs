@@ -96,6 +96,7 @@ public sealed partial class MailingWorker(
         await using var scope = scopes.CreateAsyncScope();
         var planner = scope.ServiceProvider.GetRequiredService<MailingPlanner>();
         var expansion = scope.ServiceProvider.GetRequiredService<MailingExpansionRunner>();
+        var followUps = scope.ServiceProvider.GetRequiredService<FollowUpRunner>();
         try
         {
             var mailing = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
@@ -104,13 +105,30 @@ public sealed partial class MailingWorker(
                 await expansion.RunAsync(id, cancellationToken).ConfigureAwait(false);
                 mailing = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
             }
-            if (mailing is null || mailing.State is not (MailingState.Queued or MailingState.Sending))
+            if (mailing is null || mailing.State == MailingState.Preparing)
             {
                 return;
             }
             var plan = await planner.PlanAsync(mailing.Spec, cancellationToken).ConfigureAwait(false);
-            var lanes = Enumerable.Range(0, O.MaxConcurrency).Select(_ => LaneAsync(mailing, plan, cancellationToken));
-            await Task.WhenAll(lanes).ConfigureAwait(false);
+            var sending = Task.CompletedTask;
+            if (mailing.State is MailingState.Queued or MailingState.Sending)
+            {
+                var attachments = mailing.Spec.Attachments.Count > 0
+                    ? await store.GetAttachmentsAsync(mailing.Id, cancellationToken).ConfigureAwait(false)
+                    : [];
+                if (attachments.Count != mailing.Spec.Attachments.Count)
+                {
+                    // Never send without the files the user confirmed.
+                    await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
+                        "The mailing's attachments are missing from the store (expired?); cancel it and submit again.", time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                var run = new MailingRun(mailing, plan, attachments,
+                    attachments.Count == 0 ? 0 : MailSizing.UploadCost(attachments, System.Text.Encoding.UTF8.GetByteCount(mailing.Spec.Body) + 4096));
+                sending = Task.WhenAll(Enumerable.Range(0, O.MaxConcurrency).Select(_ => LaneAsync(run, cancellationToken)));
+            }
+            // Follow-ups (HRBC phase, activity) are written alongside, and after the last send.
+            await Task.WhenAll(sending, followUps.RunAsync(mailing, plan, sending, cancellationToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -122,11 +140,15 @@ public sealed partial class MailingWorker(
         }
     }
 
-    private async Task LaneAsync(Mailing mailing, MailingPlan plan, CancellationToken cancellationToken)
+    /// <summary>What every lane of one mailing's run shares: the plan, the files (read once) and what each send uploads.</summary>
+    private sealed record MailingRun(Mailing Mailing, MailingPlan Plan, IReadOnlyList<MailAttachment> Attachments, long UploadBytes);
+
+    private async Task LaneAsync(MailingRun run, CancellationToken cancellationToken)
     {
+        var mailing = run.Mailing;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var grant = await limiter.TryAcquireAsync(mailing.Mailbox, O.Limits, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            var grant = await limiter.TryAcquireAsync(mailing.Mailbox, O.Limits, time.GetUtcNow(), cancellationToken, run.UploadBytes).ConfigureAwait(false);
             if (!grant.Granted)
             {
                 if (!await StillSendingAsync(mailing.Id, cancellationToken).ConfigureAwait(false))
@@ -158,7 +180,7 @@ public sealed partial class MailingWorker(
             }
             try
             {
-                await ProcessAsync(mailing, plan, claim, cancellationToken).ConfigureAwait(false);
+                await ProcessAsync(run, claim, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -176,8 +198,9 @@ public sealed partial class MailingWorker(
     /// record its id, send it. A send whose answer was lost is looked up before anything is retried, so no address gets
     /// the mail twice; a 429 is a definite refusal, so after one the next attempt needs no lookup.
     /// </summary>
-    private async Task ProcessAsync(Mailing mailing, MailingPlan plan, DeliveryClaim claim, CancellationToken cancellationToken)
+    private async Task ProcessAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken)
     {
+        var (mailing, plan) = (run.Mailing, run.Plan);
         var mailbox = mailing.Mailbox;
         var deliveryId = Delivery.IdOf(mailing.Id, claim.Delivery.Seq);
         var current = claim.Delivery;
@@ -192,7 +215,7 @@ public sealed partial class MailingWorker(
                     var found = await sender.GetMessageAsync(mailbox, recorded, cancellationToken).ConfigureAwait(false);
                     if (found.State == MessageState.Sent)
                     {
-                        await CompleteSentAsync(claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
+                        await CompleteSentAsync(run, claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
                         return;
                     }
                     current = found.State == MessageState.Missing ? current with { DraftId = null } : current;
@@ -202,8 +225,15 @@ public sealed partial class MailingWorker(
                     var found = await sender.FindByDeliveryAsync(mailbox, deliveryId, cancellationToken).ConfigureAwait(false);
                     if (found?.State == MessageState.Sent)
                     {
-                        await CompleteSentAsync(claim, current with { DraftId = found.Id }, found.SentAt, cancellationToken).ConfigureAwait(false);
+                        await CompleteSentAsync(run, claim, current with { DraftId = found.Id }, found.SentAt, cancellationToken).ConfigureAwait(false);
                         return;
+                    }
+                    if (found is not null && run.Attachments.Count > 0
+                        && !await HasAllAttachmentsAsync(mailbox, found.Id, run.Attachments, cancellationToken).ConfigureAwait(false))
+                    {
+                        // An unrecorded draft may be one whose uploads were cut short: it is replaced, never sent.
+                        await sender.DeleteMessageAsync(mailbox, found.Id, cancellationToken).ConfigureAwait(false);
+                        found = null;
                     }
                     current = current with { DraftId = found?.Id };
                 }
@@ -225,7 +255,10 @@ public sealed partial class MailingWorker(
                 // leaves an unsent draft behind, and the next worker makes a new one — never a second send.
                 var mail = plan.Template.Render(current.Values);
                 var draftId = await sender.CreateDraftAsync(mailbox,
-                    new OutgoingMail(deliveryId, current.Address!, current.RecordName, mail.Subject, mail.HtmlBody), cancellationToken).ConfigureAwait(false);
+                    new OutgoingMail(deliveryId, current.Address!, current.RecipientName ?? current.RecordName, mail.Subject, mail.HtmlBody)
+                    {
+                        Attachments = run.Attachments,
+                    }, cancellationToken).ConfigureAwait(false);
                 current = current with { DraftId = draftId };
             }
             // The draft id is stored before the send: whatever happens next, the outcome can be looked up.
@@ -236,7 +269,7 @@ public sealed partial class MailingWorker(
             }
             sending = true;
             await sender.SendDraftAsync(mailbox, current.DraftId!, cancellationToken).ConfigureAwait(false);
-            await CompleteSentAsync(claim, current, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            await CompleteSentAsync(run, claim, current, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }
         catch (GraphSendException e) when (e.Kind == GraphFailureKind.Throttled)
         {
@@ -271,7 +304,7 @@ public sealed partial class MailingWorker(
             }
             if (found.State == MessageState.Sent)
             {
-                await CompleteSentAsync(claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
+                await CompleteSentAsync(run, claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
                 return;
             }
             await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
@@ -282,12 +315,29 @@ public sealed partial class MailingWorker(
         }
     }
 
-    private Task CompleteSentAsync(DeliveryClaim claim, Delivery current, DateTimeOffset? sentAt, CancellationToken cancellationToken) =>
-        CompleteAsync(claim, current with { Status = DeliveryStatus.Sent, SentAt = sentAt ?? time.GetUtcNow(), Reason = null, NeedsLookup = false }, cancellationToken);
-
-    private async Task CompleteAsync(DeliveryClaim claim, Delivery final, CancellationToken cancellationToken)
+    private async Task<bool> HasAllAttachmentsAsync(string mailbox, string messageId, IReadOnlyList<MailAttachment> expected, CancellationToken cancellationToken)
     {
-        if (!await store.CompleteAsync(claim, final, O.MaxFailureStreak, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        var names = (await sender.AttachmentNamesAsync(mailbox, messageId, cancellationToken).ConfigureAwait(false)).ToList();
+        return expected.All(a => names.Remove(a.Name));
+    }
+
+    /// <summary>Sent: recorded with its follow-up queued in the same step when the mailing updates HRBC afterwards.</summary>
+    private Task CompleteSentAsync(MailingRun run, DeliveryClaim claim, Delivery current, DateTimeOffset? sentAt, CancellationToken cancellationToken)
+    {
+        var followUp = run.Mailing.Spec.HasFollowUps;
+        return CompleteAsync(claim, current with
+        {
+            Status = DeliveryStatus.Sent,
+            SentAt = sentAt ?? time.GetUtcNow(),
+            Reason = null,
+            NeedsLookup = false,
+            PhaseUpdate = followUp ? "Pending" : null,
+        }, cancellationToken, followUp);
+    }
+
+    private async Task CompleteAsync(DeliveryClaim claim, Delivery final, CancellationToken cancellationToken, bool followUp = false)
+    {
+        if (!await store.CompleteAsync(claim, final, O.MaxFailureStreak, time.GetUtcNow(), cancellationToken, followUp).ConfigureAwait(false))
         {
             Log.LeaseLost(logger, claim.MailingId, final.Seq);
         }

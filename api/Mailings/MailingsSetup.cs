@@ -2,6 +2,7 @@ using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using BulkMail.Api.Sandbox;
 using BulkMail.Api.Templates;
+using BulkMail.Api.Uploads;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Kiota.Abstractions.Authentication;
@@ -21,6 +22,10 @@ public static class MailingsSetup
 
         services.AddOptions<SendingOptions>().BindConfiguration(SendingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MailingStoreOptions>().BindConfiguration("Store");
+        services.AddOptions<UploadOptions>().BindConfiguration(UploadOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.MaxFileBytes <= o.MaxMessageBytes, "Uploads:MaxFileBytes cannot be larger than Uploads:MaxMessageBytes.")
+            .ValidateOnStart();
+        services.AddOptions<FollowUpOptions>().BindConfiguration(FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.Section)
             .PostConfigure(o =>
             {
@@ -45,6 +50,7 @@ public static class MailingsSetup
             services.AddSingleton<IMailingStore, InMemoryMailingStore>();
             services.AddSingleton<IMailboxLimiter, InMemoryMailboxLimiter>();
             services.AddSingleton<ITemplateStore, InMemoryTemplateStore>();
+            services.AddSingleton<IUploadStore, InMemoryUploadStore>();
         }
         else
         {
@@ -57,6 +63,7 @@ public static class MailingsSetup
             services.AddSingleton<IMailingStore, RedisMailingStore>();
             services.AddSingleton<IMailboxLimiter, RedisMailboxLimiter>();
             services.AddSingleton<ITemplateStore, RedisTemplateStore>();
+            services.AddSingleton<IUploadStore, RedisUploadStore>();
         }
 
         services.TryAddSingleton(TimeProvider.System);
@@ -74,6 +81,8 @@ public static class MailingsSetup
         services.AddTransient<MailingPlanner>();
         services.AddTransient<ScopeReader>();
         services.AddTransient<MailingExpansionRunner>();
+        services.AddTransient<MailingAttachmentBuilder>();
+        services.AddTransient<FollowUpRunner>();
         services.AddTransient<MailingService>();
         if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
         {
@@ -86,6 +95,7 @@ public static class MailingsSetup
     {
         app.MapMailingsApi();
         app.MapTemplatesApi();
+        app.MapUploadsApi();
         return app;
     }
 }

@@ -11,7 +11,8 @@ namespace BulkMail.Api.Mailings;
 /// change of a delivery and its counters is one Lua script: atomic across workers and processes.
 /// Keys: <c>meta</c> (hash: spec, state, counters, expansion cursor), <c>d</c> (hash seq → delivery JSON),
 /// <c>q</c> (zset seq → ready-at ms), <c>l</c> (zset seq → lease expiry ms), <c>o</c> (hash seq → lease token),
-/// <c>f</c> (set of failed seqs). Outside the tag: <c>active</c>, <c>user:OWNER</c>, <c>idem:OWNER:KEY</c>.
+/// <c>f</c> (set of failed seqs), <c>p</c> (zset seq → due ms: sent deliveries whose HRBC follow-up is not yet written),
+/// <c>a</c> (hash: the attachments every message carries, written before the mailing). Outside the tag: <c>active</c>, <c>user:OWNER</c>, <c>idem:OWNER:KEY</c>.
 /// </summary>
 public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : IMailingStore
 {
@@ -27,23 +28,26 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     private RedisKey L(string id) => $"{P}{{m:{id}}}:l";
     private RedisKey O(string id) => $"{P}{{m:{id}}}:o";
     private RedisKey F(string id) => $"{P}{{m:{id}}}:f";
-    private RedisKey[] All(string id) => [Meta(id), D(id), Q(id), L(id), O(id), F(id)];
+    private RedisKey Fu(string id) => $"{P}{{m:{id}}}:p";
+    private RedisKey A(string id) => $"{P}{{m:{id}}}:a";
+    private RedisKey[] All(string id) => [Meta(id), D(id), Q(id), L(id), O(id), F(id), Fu(id), A(id)];
     private RedisKey Active => $"{P}active";
     private RedisKey User(string owner) => $"{P}user:{owner}";
     private RedisKey Idem(string owner, string key) => $"{P}idem:{owner}:{key}";
 
-    // Shared Lua: KEYS = meta, d, q, l, o, f (All(id)); ARGV[1] = ttl ms.
+    // Shared Lua: KEYS = meta, d, q, l, o, f, p, a (All(id)); ARGV[1] = ttl ms.
     private const string Prelude = """
-        local meta, d, q, l, o, f = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+        local meta, d, q, l, o, f, p = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
         local ttl = tonumber(ARGV[1])
         local function touch()
-          for i = 1, 6 do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end end
+          for i = 1, #KEYS do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end end
         end
-        -- a mailing is done when its scope is expanded and nothing is queued or leased
+        -- a mailing is done when its scope is expanded, nothing is queued or leased and every follow-up is written
         local function checkDone(now)
           if redis.call('HGET', meta, 'expDone') ~= '1' then return end
           if redis.call('ZCARD', q) > 0 or redis.call('ZCARD', l) > 0 then return end
           local state = redis.call('HGET', meta, 'state')
+          if redis.call('ZCARD', p) > 0 and state ~= 'Cancelled' then return end
           if state == 'Queued' or state == 'Sending' or state == 'Preparing' then
             redis.call('HSET', meta, 'state', 'Completed', 'finishedAt', now)
           elseif state == 'Cancelled' and redis.call('HEXISTS', meta, 'finishedAt') == 0 then
@@ -78,6 +82,38 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           end
         end
         return 0
+        """;
+
+    // ARGV: ttl, token, now, until
+    private const string LeaseFollowUpScript = Prelude + """
+        local token, now, untilMs = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+        local holder = redis.call('HGET', meta, 'fuToken')
+        local heldUntil = tonumber(redis.call('HGET', meta, 'fuUntil') or '0')
+        if holder and holder ~= token and heldUntil > now then return 0 end
+        redis.call('HSET', meta, 'fuToken', token, 'fuUntil', untilMs)
+        return 1
+        """;
+
+    // ARGV: ttl, token, now, n, then (seq, phaseUpdate, attempts, retryAtMs or '') per delivery. Only the follow-up
+    // fields change, so a bounce recorded meanwhile is kept.
+    private const string RecordFollowUpsScript = Prelude + """
+        if redis.call('HGET', meta, 'fuToken') ~= ARGV[2] then return 0 end
+        local n = tonumber(ARGV[4])
+        for i = 0, n - 1 do
+          local seq = ARGV[5 + i * 4]
+          local json = redis.call('HGET', d, seq)
+          if json then
+            local delivery = cjson.decode(json)
+            delivery['phaseUpdate'] = ARGV[6 + i * 4]
+            delivery['followUpAttempts'] = tonumber(ARGV[7 + i * 4])
+            redis.call('HSET', d, seq, cjson.encode(delivery))
+          end
+          local retryAt = ARGV[8 + i * 4]
+          if retryAt == '' or not json then redis.call('ZREM', p, seq) else redis.call('ZADD', p, retryAt, seq) end
+        end
+        checkDone(ARGV[3])
+        touch()
+        return 1
         """;
 
     private const string LeaseExpansionScript = Prelude + """
@@ -159,13 +195,14 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         return 1
         """;
 
-    // ARGV: ttl, seq, token, json, status, maxStreak, now, pauseReason
+    // ARGV: ttl, seq, token, json, status, maxStreak, now, pauseReason, followUp (1 = queue the HRBC follow-up)
     private const string CompleteScript = Prelude + """
         local seq, status = ARGV[2], ARGV[5]
         if redis.call('HGET', o, seq) ~= ARGV[3] then return 0 end
         redis.call('HDEL', o, seq)
         redis.call('ZREM', l, seq)
         redis.call('HSET', d, seq, ARGV[4])
+        if status == 'Sent' and ARGV[9] == '1' then redis.call('ZADD', p, ARGV[7], seq) end
         if counterOf[status] then redis.call('HINCRBY', meta, counterOf[status], 1) end
         if status == 'Failed' then
           redis.call('SADD', f, seq)
@@ -325,7 +362,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     public async Task<MailingCounts> GetCountsAsync(string mailingId, CancellationToken cancellationToken)
     {
         var v = await Db.HashGetAsync(Meta(mailingId), ["total", "sent", "failed", "skipped", "bounced", "cancelled"]).ConfigureAwait(false);
-        return new MailingCounts(Int(v[0]), Int(v[1]), Int(v[2]), Int(v[3]), Int(v[4]), Int(v[5]));
+        var followUps = await Db.SortedSetLengthAsync(Fu(mailingId)).ConfigureAwait(false);
+        return new MailingCounts(Int(v[0]), Int(v[1]), Int(v[2]), Int(v[3]), Int(v[4]), Int(v[5])) { FollowUpsPending = (int)followUps };
     }
 
     public async Task<IReadOnlyList<string>> ActiveMailingIdsAsync(CancellationToken cancellationToken)
@@ -336,11 +374,13 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         foreach (var id in ids)
         {
             var state = await db.HashGetAsync(Meta(id!), "state").ConfigureAwait(false);
-            if (state.IsNull || MailingStates.IsFinal(Enum.Parse<MailingState>((string)state!)))
+            // Follow-ups of sent mail are written even when the mailing is paused or cancelled.
+            var followUps = !state.IsNull && await db.SortedSetLengthAsync(Fu(id!)).ConfigureAwait(false) > 0;
+            if (state.IsNull || (MailingStates.IsFinal(Enum.Parse<MailingState>((string)state!)) && !followUps))
             {
                 await db.SetRemoveAsync(Active, id).ConfigureAwait(false); // finished: stop looking at it
             }
-            else if ((string)state! != nameof(MailingState.Paused))
+            else if ((string)state! != nameof(MailingState.Paused) || followUps)
             {
                 active.Add(id!);
             }
@@ -406,10 +446,11 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         (int)await Db.ScriptEvaluateAsync(UpdateClaimedScript, All(claim.MailingId),
             [TtlMs, updated.Seq, claim.LeaseToken, JsonSerializer.Serialize(updated, Json), Ms(now + lease)]).ConfigureAwait(false) == 1;
 
-    public async Task<bool> CompleteAsync(DeliveryClaim claim, Delivery final, int maxFailureStreak, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public async Task<bool> CompleteAsync(DeliveryClaim claim, Delivery final, int maxFailureStreak, DateTimeOffset now, CancellationToken cancellationToken,
+        bool followUp = false) =>
         (int)await Db.ScriptEvaluateAsync(CompleteScript, All(claim.MailingId),
             [TtlMs, final.Seq, claim.LeaseToken, JsonSerializer.Serialize(final, Json), final.Status.ToString(),
-             maxFailureStreak, Ms(now), PauseReason(maxFailureStreak)]).ConfigureAwait(false) == 1;
+             maxFailureStreak, Ms(now), PauseReason(maxFailureStreak), followUp ? 1 : 0]).ConfigureAwait(false) == 1;
 
     public async Task<bool> ReleaseAsync(DeliveryClaim claim, Delivery updated, DateTimeOffset notBefore, CancellationToken cancellationToken)
     {
@@ -434,6 +475,61 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
         }
         return n;
+    }
+
+    public async Task SaveAttachmentsAsync(string mailingId, IReadOnlyList<MailAttachment> files, CancellationToken cancellationToken)
+    {
+        var entries = new List<HashEntry> { new("index", JsonSerializer.Serialize(files.Select(f => f.Info).ToList(), Json)) };
+        entries.AddRange(files.Select((f, i) => new HashEntry(i.ToString(CultureInfo.InvariantCulture), f.Content)));
+        var tx = Db.CreateTransaction();
+        _ = tx.HashSetAsync(A(mailingId), [.. entries]);
+        _ = tx.KeyExpireAsync(A(mailingId), options.Value.Retention);
+        await tx.ExecuteAsync().ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<MailAttachment>> GetAttachmentsAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        var index = await Db.HashGetAsync(A(mailingId), "index").ConfigureAwait(false);
+        if (index.IsNull)
+        {
+            return [];
+        }
+        var infos = JsonSerializer.Deserialize<List<AttachmentInfo>>((string)index!, Json)!;
+        var contents = await Db.HashGetAsync(A(mailingId), [.. infos.Select((_, i) => (RedisValue)i.ToString(CultureInfo.InvariantCulture))]).ConfigureAwait(false);
+        return [.. infos.Select((info, i) => new MailAttachment(info.Name, info.ContentType, (byte[])contents[i]!))];
+    }
+
+    public async Task<bool> TryLeaseFollowUpsAsync(string mailingId, string token, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (int)await Db.ScriptEvaluateAsync(LeaseFollowUpScript, All(mailingId), [TtlMs, token, Ms(now), Ms(now + lease)]).ConfigureAwait(false) == 1;
+
+    public async Task<IReadOnlyList<Delivery>> DueFollowUpsAsync(string mailingId, int max, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var seqs = await Db.SortedSetRangeByScoreAsync(Fu(mailingId), double.NegativeInfinity, now.ToUnixTimeMilliseconds(), take: max).ConfigureAwait(false);
+        if (seqs.Length == 0)
+        {
+            return [];
+        }
+        var jsons = await Db.HashGetAsync(D(mailingId), seqs).ConfigureAwait(false);
+        return [.. jsons.Where(j => !j.IsNull).Select(j => JsonSerializer.Deserialize<Delivery>((string)j!, Json)!)];
+    }
+
+    public async Task<DateTimeOffset?> NextFollowUpAtAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        var first = await Db.SortedSetRangeByRankWithScoresAsync(Fu(mailingId), 0, 0).ConfigureAwait(false);
+        return first.Length == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)first[0].Score);
+    }
+
+    public async Task<bool> RecordFollowUpsAsync(string mailingId, string token, IReadOnlyList<FollowUpOutcome> outcomes, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var args = new List<RedisValue> { TtlMs, token, Ms(now), outcomes.Count };
+        foreach (var o in outcomes)
+        {
+            args.Add(o.Seq);
+            args.Add(o.PhaseUpdate);
+            args.Add(o.Attempts);
+            args.Add(o.RetryAt is { } at ? Ms(at) : "");
+        }
+        return (int)await Db.ScriptEvaluateAsync(RecordFollowUpsScript, All(mailingId), [.. args]).ConfigureAwait(false) == 1;
     }
 
     public async Task<Delivery?> GetDeliveryAsync(string mailingId, int seq, CancellationToken cancellationToken)

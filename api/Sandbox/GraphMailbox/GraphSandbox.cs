@@ -398,6 +398,14 @@ public sealed class GraphSandbox
         }
     }
 
+    internal IReadOnlyList<SandboxAttachment> AttachmentsOf(Stored m)
+    {
+        lock (_gate)
+        {
+            return [.. m.Attachments];
+        }
+    }
+
     internal void CompleteSession(string token, UploadSession session)
     {
         lock (_gate)

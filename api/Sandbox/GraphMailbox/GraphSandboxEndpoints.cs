@@ -110,6 +110,12 @@ public static partial class GraphSandboxEndpoints
                 case ("POST", ["messages"]):
                 {
                     var body = await ReadJsonAsync(ctx);
+                    // Outlook's upload budget counts the bytes of every POST/PATCH/PUT, inline attachments included.
+                    if (!sandbox.SpendUpload(mailbox, Encoding.UTF8.GetByteCount(body.ToJsonString())))
+                    {
+                        await ErrorAsync(sandbox, ctx, mailbox, rest, 429, "ApplicationThrottled", "The mailbox's upload budget (150 MB per 5 minutes) is used up.", TimeSpan.FromSeconds(60));
+                        return;
+                    }
                     var m = sandbox.CreateMessage(mailbox, body, draft: true, immutable);
                     if (m.Headers.Keys.Any(h => !h.StartsWith("x-", StringComparison.OrdinalIgnoreCase)))
                     {
@@ -166,8 +172,9 @@ public static partial class GraphSandboxEndpoints
                         await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The draft was not found.");
                         return;
                     }
-                    var a = GraphSandbox.FileAttachment(await ReadJsonAsync(ctx));
-                    if (!sandbox.SpendUpload(mailbox, a.Content.Length))
+                    var attachmentJson = await ReadJsonAsync(ctx);
+                    var a = GraphSandbox.FileAttachment(attachmentJson);
+                    if (!sandbox.SpendUpload(mailbox, Encoding.UTF8.GetByteCount(attachmentJson.ToJsonString())))
                     {
                         await ErrorAsync(sandbox, ctx, mailbox, rest, 429, "ApplicationThrottled", "Upload budget exceeded.", TimeSpan.FromSeconds(60));
                         return;
@@ -180,6 +187,27 @@ public static partial class GraphSandboxEndpoints
                         ["name"] = a.Name,
                         ["contentType"] = a.ContentType,
                         ["size"] = a.Content.Length,
+                    });
+                    return;
+                }
+                case ("GET", ["messages", var id, "attachments"]):
+                {
+                    if (sandbox.Find(mailbox, id) is not { } m)
+                    {
+                        await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+                        return;
+                    }
+                    await JsonAsync(sandbox, ctx, mailbox, rest, 200, new JsonObject
+                    {
+                        ["value"] = new JsonArray([.. sandbox.AttachmentsOf(m).Select((a, i) => (JsonNode)new JsonObject
+                        {
+                            ["@odata.type"] = "#microsoft.graph.fileAttachment",
+                            ["id"] = $"{m.Id}-a{i}",
+                            ["name"] = a.Name,
+                            ["contentType"] = a.ContentType,
+                            // Graph's size counts the MIME part, a little more than the file itself.
+                            ["size"] = a.Content.Length + 512,
+                        })]),
                     });
                     return;
                 }
@@ -243,6 +271,11 @@ public static partial class GraphSandboxEndpoints
         if (Json.Get(body, "message") is not JsonObject message)
         {
             await ErrorAsync(sandbox, ctx, mailbox, rest, 400, "ErrorInvalidRequest", "The message is missing.");
+            return;
+        }
+        if (!sandbox.SpendUpload(mailbox, Encoding.UTF8.GetByteCount(body.ToJsonString())))
+        {
+            await ErrorAsync(sandbox, ctx, mailbox, rest, 429, "ApplicationThrottled", "The mailbox's upload budget (150 MB per 5 minutes) is used up.", TimeSpan.FromSeconds(60));
             return;
         }
         var m = sandbox.CreateMessage(mailbox, message, draft: true, immutable: true);
@@ -438,6 +471,10 @@ public static partial class GraphSandboxEndpoints
     {
         sandbox.Record(mailbox, ctx.Request.Method, rest, status, retryAfter);
         ctx.Response.StatusCode = status;
+        if (retryAfter is { } ra && !ctx.Response.Headers.ContainsKey("Retry-After"))
+        {
+            ctx.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(ra.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
         ctx.Response.ContentType = "application/json; charset=utf-8";
         var error = new JsonObject
         {

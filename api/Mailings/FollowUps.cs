@@ -1,0 +1,307 @@
+using System.Globalization;
+using BulkMail.Api.Hrbc;
+using Microsoft.Extensions.Options;
+
+namespace BulkMail.Api.Mailings;
+
+/// <summary>The <c>FollowUps</c> section: how HRBC phase updates and activities are written after sending.</summary>
+public sealed class FollowUpOptions
+{
+    public const string Section = "FollowUps";
+
+    /// <summary>While a mailing sends, sent deliveries are collected this long and written together (≤ 200 per request).</summary>
+    public TimeSpan BatchInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Attempts per delivery before its follow-up is recorded as failed.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 20)]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>First wait before a failed write is tried again; doubles each attempt, at most 5 minutes.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// Writes what HRBC should know after a delivery was sent (ARCHITECTURE §2 step 5): the phase — the Process of resume ×
+/// job (created if missing) in the matching modes, the Resume's or Recruiter's phase otherwise, dated at the send time —
+/// and optionally one Activity per mail. Batched up to 200 items per HRBC write; a failed write is retried with
+/// backoff and finally recorded in the delivery's <c>PhaseUpdate</c>. Nothing here can make a mail go out again:
+/// these deliveries are already Sent in the store.
+/// </summary>
+public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc, IOptions<FollowUpOptions> options, TimeProvider time,
+    ILogger<FollowUpRunner> logger)
+{
+    public const int BatchSize = HrbcClient.MaxItemsPerRequest;
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+    private static readonly HashSet<int> TransientCodes = [8, 9, 302, 1000];
+    private readonly string _token = Guid.NewGuid().ToString("N");
+    private FollowUpOptions O => options.Value;
+
+    /// <summary>Writes follow-ups until none is pending and <paramref name="sending"/> has finished (no more can come).</summary>
+    public async Task RunAsync(Mailing mailing, MailingPlan plan, Task sending, CancellationToken cancellationToken)
+    {
+        if (!mailing.Spec.HasFollowUps)
+        {
+            return;
+        }
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (!sending.IsCompleted)
+            {
+                // Let sent deliveries gather so that one HRBC request carries many.
+                await Task.WhenAny(sending, Task.Delay(O.BatchInterval, time, cancellationToken)).ConfigureAwait(false);
+            }
+            if (!await store.TryLeaseFollowUpsAsync(mailing.Id, _token, Lease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+            {
+                if (sending.IsCompleted)
+                {
+                    return; // another worker holds them
+                }
+                continue;
+            }
+            var due = await store.DueFollowUpsAsync(mailing.Id, BatchSize, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            if (due.Count > 0)
+            {
+                var outcomes = await WriteAsync(mailing, plan, due, cancellationToken).ConfigureAwait(false);
+                if (!await store.RecordFollowUpsAsync(mailing.Id, _token, outcomes, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+                {
+                    Log.LeaseLost(logger, mailing.Id);
+                }
+                continue;
+            }
+            var next = await store.NextFollowUpAtAsync(mailing.Id, cancellationToken).ConfigureAwait(false);
+            if (next is null && sending.IsCompleted)
+            {
+                return;
+            }
+            if (next is { } at && sending.IsCompleted)
+            {
+                var wait = at - time.GetUtcNow();
+                await Task.Delay(wait > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(10),
+                    time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>One batch: the phase writes, then the activities; an outcome per delivery.</summary>
+    public async Task<IReadOnlyList<FollowUpOutcome>> WriteAsync(Mailing mailing, MailingPlan plan, IReadOnlyList<Delivery> batch, CancellationToken cancellationToken)
+    {
+        var spec = mailing.Spec;
+        var notes = batch.ToDictionary(d => d.Seq, _ => new List<string>());
+        var retry = new HashSet<int>();
+        var failedAt = new Dictionary<int, string>();
+        var processOf = new Dictionary<int, long>();
+
+        if (spec.PhaseAlias is { } alias)
+        {
+            try
+            {
+                await WritePhasesAsync(spec, plan, alias, batch, notes, retry, failedAt, processOf, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+            {
+                Log.WriteFailed(logger, mailing.Id, "phase", e.GetType().Name, (e as HrbcException)?.Code ?? 0);
+                foreach (var d in batch)
+                {
+                    retry.Add(d.Seq);
+                    failedAt[d.Seq] = Describe(e);
+                }
+            }
+        }
+        if (spec.LogActivity)
+        {
+            // Deliveries whose phase write is to be retried get their activity with the retry, not twice.
+            var ready = batch.Where(d => !retry.Contains(d.Seq) && !HasActivity(d)).ToList();
+            try
+            {
+                if (ready.Count > 0)
+                {
+                    var entries = ready.Select(d => ActivityOf(mailing, plan, d, processOf.TryGetValue(d.Seq, out var p) ? p : null, time.GetUtcNow())).ToList();
+                    var results = await hrbc.CreateActivitiesAsync(entries, cancellationToken).ConfigureAwait(false);
+                    foreach (var r in results)
+                    {
+                        var d = ready[r.Index];
+                        if (r.Succeeded)
+                        {
+                            notes[d.Seq].Add($"Activity {r.Id}");
+                        }
+                        else if (TransientCodes.Contains(r.Code))
+                        {
+                            retry.Add(d.Seq);
+                            failedAt[d.Seq] = $"activity: HRBC code {r.Code} {r.Message}";
+                        }
+                        else
+                        {
+                            notes[d.Seq].Add($"Activity failed: HRBC code {r.Code} {r.Message}");
+                        }
+                    }
+                }
+            }
+            catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+            {
+                Log.WriteFailed(logger, mailing.Id, "activity", e.GetType().Name, (e as HrbcException)?.Code ?? 0);
+                foreach (var d in ready)
+                {
+                    retry.Add(d.Seq);
+                    failedAt[d.Seq] = "activity: " + Describe(e);
+                }
+            }
+        }
+
+        var now = time.GetUtcNow();
+        var outcomes = new List<FollowUpOutcome>();
+        foreach (var d in batch)
+        {
+            var done = string.Join("; ", notes[d.Seq]);
+            if (retry.Contains(d.Seq))
+            {
+                var attempts = d.FollowUpAttempts + 1;
+                var reason = failedAt.GetValueOrDefault(d.Seq, "HRBC did not answer");
+                if (attempts < O.MaxAttempts)
+                {
+                    var delay = O.RetryBaseDelay * Math.Pow(2, attempts - 1);
+                    delay = delay > TimeSpan.FromMinutes(5) ? TimeSpan.FromMinutes(5) : delay;
+                    // Keep what already succeeded (e.g. the phase) so the retry does not repeat it.
+                    outcomes.Add(new FollowUpOutcome(d.Seq, Join($"Pending (attempt {attempts} failed: {reason})", done, d.PhaseUpdate), attempts, now + delay));
+                }
+                else
+                {
+                    outcomes.Add(new FollowUpOutcome(d.Seq, Join($"Failed after {attempts} attempts: {reason}", done, d.PhaseUpdate), attempts, null));
+                }
+            }
+            else
+            {
+                outcomes.Add(new FollowUpOutcome(d.Seq, Join(null, done, d.PhaseUpdate), d.FollowUpAttempts, null));
+            }
+        }
+        return outcomes;
+    }
+
+    private async Task WritePhasesAsync(MailingSpec spec, MailingPlan plan, string alias, IReadOnlyList<Delivery> batch,
+        Dictionary<int, List<string>> notes, HashSet<int> retry, Dictionary<int, string> failedAt, Dictionary<int, long> processOf, CancellationToken cancellationToken)
+    {
+        var name = spec.PhaseName ?? alias;
+        // A delivery whose phase is already written (an earlier attempt failed only on the activity) is not written again.
+        var todo = batch.Where(d => !HasPhase(d)).ToList();
+        foreach (var d in batch.Where(HasPhase))
+        {
+            notes[d.Seq].Add(PhasePart(d.PhaseUpdate!));
+            if (ProcessIdIn(d.PhaseUpdate!) is { } pid)
+            {
+                processOf[d.Seq] = pid;
+            }
+        }
+        if (plan.Shape.IsMatching)
+        {
+            // Two mail fields of one resume are one process: written once, the outcome shared.
+            var groups = todo.Where(d => d.JobId is not null && d.ResumeId is not null)
+                .GroupBy(d => (Job: d.JobId!.Value, Resume: d.ResumeId!.Value)).ToList();
+            if (groups.Count == 0)
+            {
+                return;
+            }
+            var changes = groups.Select(g => new HrbcProcessPhaseChange(g.Key.Job, g.Key.Resume, alias,
+                g.Min(d => d.SentAt ?? time.GetUtcNow()), spec.PhaseMemo)).ToList();
+            var results = await hrbc.SetProcessPhasesAsync(changes, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < groups.Count; i++)
+            {
+                var r = results[i];
+                foreach (var d in groups[i])
+                {
+                    if (r.Succeeded)
+                    {
+                        notes[d.Seq].Add($"Process {r.ProcessId} {(r.Created ? "created" : "updated")}: {name} ({Date(r.PhaseDate)})");
+                        processOf[d.Seq] = r.ProcessId!.Value;
+                    }
+                    else if (TransientCodes.Contains(r.Code))
+                    {
+                        retry.Add(d.Seq);
+                        failedAt[d.Seq] = $"phase: HRBC code {r.Code} {r.Message}";
+                    }
+                    else
+                    {
+                        notes[d.Seq].Add($"Phase failed: HRBC code {r.Code} {r.Message}");
+                    }
+                }
+            }
+            return;
+        }
+        var resource = plan.Shape.PhaseResource;
+        var byRecord = todo.GroupBy(d => d.RecordId).ToList();
+        if (byRecord.Count == 0)
+        {
+            return;
+        }
+        var phaseResults = await hrbc.SetPhasesAsync(resource, [.. byRecord.Select(g => new HrbcPhaseChange(g.Key, alias,
+            g.Min(d => d.SentAt ?? time.GetUtcNow()), spec.PhaseMemo))], cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < byRecord.Count; i++)
+        {
+            var r = phaseResults[i];
+            foreach (var d in byRecord[i])
+            {
+                if (r.Succeeded)
+                {
+                    notes[d.Seq].Add($"{resource.Name} phase updated: {name} ({Date(r.PhaseDate)})");
+                }
+                else if (TransientCodes.Contains(r.Code))
+                {
+                    retry.Add(d.Seq);
+                    failedAt[d.Seq] = $"phase: HRBC code {r.Code} {r.Message}";
+                }
+                else
+                {
+                    notes[d.Seq].Add($"Phase failed: HRBC code {r.Code} {r.Message}");
+                }
+            }
+        }
+    }
+
+    private static HrbcActivityEntry ActivityOf(Mailing mailing, MailingPlan plan, Delivery d, long? processId, DateTimeOffset now)
+    {
+        var subject = plan.Template.Render(d.Values).Subject;
+        var (resource, id) = processId is { } p ? (HrbcResource.Process.Value, p)
+            : d.ResumeId is { } r ? (HrbcResource.Resume.Value, r)
+            : (HrbcResource.Find(d.RecordType)?.Value ?? HrbcResource.Recruiter.Value, d.RecordId);
+        var memo = $"BulkMail: sent to {d.Address} ({d.MailField}) from {mailing.Mailbox}; mailing {mailing.Id}, delivery {Delivery.IdOf(mailing.Id, d.Seq)}.";
+        return new HrbcActivityEntry(resource, id, subject.Length > 200 ? subject[..200] : subject, memo, d.SentAt ?? now);
+    }
+
+    private static bool HasPhase(Delivery d) => d.PhaseUpdate is { } p && (p.Contains(" created: ", StringComparison.Ordinal)
+        || p.Contains(" updated: ", StringComparison.Ordinal) || p.Contains("phase updated", StringComparison.Ordinal));
+
+    private static bool HasActivity(Delivery d) => d.PhaseUpdate?.Contains("Activity ", StringComparison.Ordinal) == true
+        && d.PhaseUpdate.Contains("Activity failed", StringComparison.Ordinal) == false;
+
+    private static string PhasePart(string text) => text.Split("; ").First(p => p.Contains(" created: ", StringComparison.Ordinal)
+        || p.Contains(" updated: ", StringComparison.Ordinal) || p.Contains("phase updated", StringComparison.Ordinal));
+
+    private static long? ProcessIdIn(string text) =>
+        text.Split("; ").Select(p => p.StartsWith("Process ", StringComparison.Ordinal) && long.TryParse(p.Split(' ')[1], CultureInfo.InvariantCulture, out var id) ? id : (long?)null)
+            .FirstOrDefault(x => x is not null);
+
+    private static string Join(string? head, string done, string? previous)
+    {
+        var parts = new List<string>();
+        if (head is not null)
+        {
+            parts.Add(head);
+        }
+        if (done.Length > 0)
+        {
+            parts.Add(done);
+        }
+        return parts.Count == 0 ? previous ?? "" : string.Join("; ", parts);
+    }
+
+    private static string Date(DateTimeOffset? at) => at?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "";
+
+    private static string Describe(Exception e) => e is HrbcException h ? $"HRBC code {h.Code}: {h.Message}" : e.GetType().Name;
+
+    private static partial class Log
+    {
+        [LoggerMessage(60, LogLevel.Warning, "Mailing {MailingId}: {What} write to HRBC failed with {Error} (code {Code}); it is retried")]
+        public static partial void WriteFailed(ILogger logger, string mailingId, string what, string error, int code);
+
+        [LoggerMessage(61, LogLevel.Warning, "Mailing {MailingId}: follow-up lease lost; another worker continues")]
+        public static partial void LeaseLost(ILogger logger, string mailingId);
+    }
+}
