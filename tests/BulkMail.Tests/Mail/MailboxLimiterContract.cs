@@ -48,6 +48,44 @@ public abstract class MailboxLimiterContract
     }
 
     [Fact]
+    public async Task Attachment_uploads_never_exceed_the_budget_in_any_5_minutes()
+    {
+        var limiter = CreateLimiter();
+        var limits = new MailboxLimits(1000, 4, 10_000, TimeSpan.FromMinutes(2)) { UploadBudgetBytes = 150L * 1024 * 1024 };
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero));
+        var start = clock.GetUtcNow();
+        const long perMessage = 12L * 1024 * 1024;
+        var grants = new List<DateTimeOffset>();
+        var waitedForUploads = false;
+        while (clock.GetUtcNow() - start < TimeSpan.FromMinutes(30))
+        {
+            var d = await limiter.TryAcquireAsync("bob@example.com", limits, clock.GetUtcNow(), Ct, perMessage);
+            if (d.Granted)
+            {
+                grants.Add(clock.GetUtcNow());
+                await limiter.ReleaseAsync("bob@example.com", d.Token!, Ct);
+                clock.Advance(TimeSpan.FromSeconds(1));
+            }
+            else
+            {
+                Assert.Equal(LimitReason.Upload, d.Reason);
+                waitedForUploads = true;
+                clock.Advance(d.Wait);
+            }
+        }
+        Assert.True(waitedForUploads);
+        var perWindow = (int)(limits.UploadBudgetBytes / perMessage); // 12 of 12 MB in 150 MB
+        for (var i = 0; i + perWindow < grants.Count; i++)
+        {
+            Assert.True(grants[i + perWindow] - grants[i] >= TimeSpan.FromMinutes(5), $"{perWindow + 1} uploads of 12 MB within {grants[i + perWindow] - grants[i]}");
+        }
+        // and the budget is used: 6 windows of 12
+        Assert.InRange(grants.Count, 6 * perWindow, 6 * perWindow + perWindow);
+        // sends without attachments are not held back by the upload budget
+        Assert.True((await limiter.TryAcquireAsync("bob@example.com", limits, clock.GetUtcNow(), Ct)).Granted);
+    }
+
+    [Fact]
     public async Task At_most_max_concurrency_requests_in_flight_per_mailbox()
     {
         var limiter = CreateLimiter();
