@@ -231,7 +231,14 @@ public sealed class MailingService(
         {
             var o = sending.Value;
             var now = time.GetUtcNow();
-            var seconds = counts.Pending * 60.0 / o.MessagesPerMinute;
+            var perMinute = (double)o.MessagesPerMinute;
+            if (mailing.Spec.Attachments.Count > 0)
+            {
+                // Each message re-uploads its files: Outlook's upload budget per 5 minutes may be the tighter limit.
+                var bytes = Math.Max(1, mailing.Spec.Attachments.Sum(a => a.Size));
+                perMinute = Math.Min(perMinute, Math.Max(1.0 / 5, Math.Floor((double)o.UploadBudgetBytes / bytes) / 5));
+            }
+            var seconds = counts.Pending * 60.0 / perMinute;
             var (used, oldestLeavesAt) = await limiter.DailyUsageAsync(mailing.Mailbox, now, cancellationToken).ConfigureAwait(false);
             var remaining = Math.Max(0, o.DailyRecipientLimit - used);
             if (counts.Pending > remaining)
@@ -240,7 +247,7 @@ public sealed class MailingService(
                 var beyond = counts.Pending - remaining;
                 var days = (int)Math.Ceiling(beyond / (double)o.DailyRecipientLimit);
                 var firstWait = oldestLeavesAt is { } t ? Math.Max(0, (t - now).TotalSeconds) : 0;
-                seconds = Math.Max(seconds, firstWait + (days - 1) * 86_400 + Math.Min(beyond, o.DailyRecipientLimit) * 60.0 / o.MessagesPerMinute);
+                seconds = Math.Max(seconds, firstWait + (days - 1) * 86_400 + Math.Min(beyond, o.DailyRecipientLimit) * 60.0 / perMinute);
                 if (remaining == 0)
                 {
                     waitReason = $"The daily limit of {o.DailyRecipientLimit:N0} recipients per 24 hours is reached; sending continues when earlier sends leave the window.";

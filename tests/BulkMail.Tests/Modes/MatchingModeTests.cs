@@ -226,6 +226,33 @@ public partial class MatchingModeTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task The_all_scope_of_a_matching_list_pages_the_job_search_like_the_newsletter()
+    {
+        await using var e = await EngineHarness.StartAsync(redis);
+        var (picked, _) = await PickResumesAsync(e, 1);
+        var condition = "Job.P_Id:ge=30001,Job.P_Id:le=30012";
+        var matching = await e.Hrbc.Client.ReadAllAsync(HrbcResource.Job, new HrbcQuery
+        {
+            Fields = HrbcFieldList.Of("Job.P_Id"),
+            Condition = HrbcCondition.Parse(condition),
+        }, Ct).ToListAsync(Ct);
+        Assert.Equal(12, matching.Count);
+        var id = await e.SubmitAsync(new
+        {
+            mode = "JobsToResume",
+            anchorId = picked[0],
+            scope = new { kind = "All", query = new { condition } },
+            mailFields = new[] { "Resume.P_Mail" },
+            subject = "{{Job.P_Position}}のご案内",
+            body = "<p>{{Person.P_Name}}様</p>",
+        });
+        await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Completed");
+        Assert.Equal(12, e.Graph.Sent(EngineHarness.User).Count);
+        var rows = Csv.Parse(await e.CsvAsync(id)).Skip(1).ToList();
+        Assert.Equal(matching.Select(j => j.Id!.Value.ToString(CultureInfo.InvariantCulture)), rows.Select(r => r[3]));
+    }
+
+    [Fact]
     public async Task A_matching_mode_needs_an_existing_anchor_and_the_anchors_own_files()
     {
         await using var e = await EngineHarness.StartAsync(redis);
