@@ -5,6 +5,11 @@ using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mailings;
 using BulkMail.Api.Sandbox;
 
+if (args is ["write-manifest", ..])
+{
+    return AddinManifestCommand.Run(args[1..], Console.Out, Console.Error);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
@@ -24,6 +29,7 @@ app.MapHrbcApi();
 app.MapMailings();
 
 app.Run();
+return 0;
 
 /// <summary>The entry point, visible to the tests' WebApplicationFactory.</summary>
 public partial class Program;

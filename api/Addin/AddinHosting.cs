@@ -6,10 +6,27 @@ namespace BulkMail.Api.Addin;
 /// Serves the built task pane (<c>addin/dist</c>) at <c>/addin/</c> from the API's own origin, so the pane calls
 /// the API without CORS. <c>Addin:Path</c> points elsewhere (a deployment copies dist next to the API).
 /// </summary>
-public static class AddinHosting
+public static partial class AddinHosting
 {
     public static WebApplication MapAddin(this WebApplication app)
     {
+        // The manifest for this deployment: IT downloads it and uploads it in the Microsoft 365 admin center.
+        app.MapGet("/addin/manifest.xml", (HttpContext http, IConfiguration config) =>
+        {
+            var configured = config["Addin:PublicBaseUrl"];
+            var origin = new Uri(configured ?? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}");
+            if (origin.Scheme != Uri.UriSchemeHttps)
+            {
+                return Results.Problem(title: "The manifest needs an HTTPS address",
+                    detail: "Outlook loads add-ins only over HTTPS. Set Addin:PublicBaseUrl to the HTTPS address users reach this server at, " +
+                        "or write one with scripts/manifest.sh <https-base-url> [api-app-id].",
+                    statusCode: StatusCodes.Status409Conflict);
+            }
+            var appId = config["Addin:ApiAppId"] ?? config["AzureAd:ClientId"];
+            var xml = AddinManifest.ToXml(AddinManifest.Create(new ManifestSettings(origin, string.IsNullOrEmpty(appId) ? null : appId)));
+            return Results.Text(xml, "application/xml; charset=utf-8");
+        }).WithTags("Add-in").WithSummary("The Outlook add-in manifest for this deployment (Addin:PublicBaseUrl)");
+
         var configured = app.Configuration["Addin:Path"];
         var path = !string.IsNullOrEmpty(configured)
             ? Path.GetFullPath(configured, app.Environment.ContentRootPath)
@@ -32,12 +49,18 @@ public static class AddinHosting
             RequestPath = "/addin",
             OnPrepareResponse = ctx =>
             {
-                // Hashed assets can be cached for ever; the HTML must be fresh so a deployment takes effect.
-                ctx.Context.Response.Headers.CacheControl = ctx.File.Name.EndsWith(".html", StringComparison.OrdinalIgnoreCase)
-                    ? "no-cache"
-                    : "public, max-age=31536000, immutable";
+                // Hashed build assets can be cached for ever; icons (which Office caches and which must not be no-cache)
+                // for a day; the HTML must be fresh so that a deployment takes effect.
+                var name = ctx.File.Name;
+                ctx.Context.Response.Headers.CacheControl = name.EndsWith(".html", StringComparison.OrdinalIgnoreCase) ? "no-cache"
+                    : HashedName().IsMatch(name) ? "public, max-age=31536000, immutable"
+                    : "public, max-age=86400";
             },
         });
         return app;
     }
+
+    // Vite names built chunks name-HASH.ext (8 characters of base64url).
+    [System.Text.RegularExpressions.GeneratedRegex(@"-[A-Za-z0-9_-]{8}\.(js|css)$")]
+    private static partial System.Text.RegularExpressions.Regex HashedName();
 }
