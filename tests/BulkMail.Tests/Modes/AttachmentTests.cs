@@ -145,6 +145,44 @@ public class AttachmentTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task With_failing_graph_calls_every_recipient_gets_exactly_one_message_with_all_its_files()
+    {
+        await using var e = await EngineHarness.StartAsync(redis);
+        var big = new byte[3_500_000]; // above 3 MB: a bare draft, then an upload session
+        new Random(7).NextBytes(big);
+        var small = "小さいファイル"u8.ToArray();
+        var uploads = new[] { await UploadIdAsync(e, "資料.pdf", big), await UploadIdAsync(e, "メモ.txt", small) };
+        var ids = Enumerable.Range(10002, 12).Select(i => (long)i).ToList();
+        var expected = await Mailings.MailingEngineTests.ExpectedAsync(e.Hrbc, ids, "Resume.P_Mail");
+        var graphFaults = e.Graph.Faults;
+        graphFaults.Seed = 11;
+        graphFaults.ServiceUnavailableRate = 0.25;
+
+        var id = await e.SubmitAsync(new
+        {
+            mode = "Resumes",
+            scope = new { kind = "Checked", ids },
+            mailFields = new[] { "Resume.P_Mail" },
+            subject = "資料送付",
+            body = "<p>{{Person.P_Name}}様</p>",
+            attachments = new { uploadIds = uploads },
+        });
+        var status = await e.WaitForAsync(id, TimeSpan.FromMinutes(3), "Completed", "Paused");
+        Assert.Equal("Completed", status.GetProperty("state").GetString());
+        Assert.True(e.Graph.Requests.Count(r => r.Status == 503) > 0, "the fault was not exercised");
+
+        var sent = e.Graph.Sent(EngineHarness.User);
+        Assert.Equal(expected.Select(x => x.Address).Order(StringComparer.OrdinalIgnoreCase), sent.Select(m => m.To.Single()).Order(StringComparer.OrdinalIgnoreCase));
+        Assert.Equal(sent.Count, sent.Select(m => m.Headers["X-BulkMail-Delivery"]).Distinct().Count());
+        Assert.All(sent, m =>
+        {
+            Assert.Equal(2, m.Attachments.Count);
+            Assert.Equal(big, m.Attachments.Single(a => a.Name == "資料.pdf").Content);
+            Assert.Equal(small, m.Attachments.Single(a => a.Name == "メモ.txt").Content);
+        });
+    }
+
+    [Fact]
     public async Task Disallowed_or_too_large_attachments_are_refused_with_a_clear_problem_and_nothing_is_sent()
     {
         await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?>
