@@ -10,6 +10,28 @@ public static partial class AddinHosting
 {
     public static WebApplication MapAddin(this WebApplication app)
     {
+        // The pane's runtime settings come from this server's configuration, so one build serves every deployment.
+        app.Use(async (http, next) =>
+        {
+            if (!HttpMethods.IsGet(http.Request.Method) || http.Request.Path != "/addin/config.json")
+            {
+                await next(http);
+                return;
+            }
+            var config = http.RequestServices.GetRequiredService<IConfiguration>();
+            var entra = !string.Equals(config["Auth:Mode"] ?? "EntraId", "Development", StringComparison.OrdinalIgnoreCase);
+            var instance = (config["AzureAd:Instance"] ?? "https://login.microsoftonline.com/").TrimEnd('/');
+            http.Response.Headers.CacheControl = "no-cache";
+            await http.Response.WriteAsJsonAsync(new
+            {
+                environment = entra ? "Production" : "Development",
+                clientId = entra ? config["Addin:ClientId"] ?? "" : "",
+                apiAppId = entra ? config["Addin:ApiAppId"] ?? config["AzureAd:ClientId"] ?? "" : "",
+                authority = $"{instance}/{config["AzureAd:TenantId"] ?? "common"}",
+                apiBaseUrl = "",
+            }, http.RequestAborted);
+        });
+
         // The manifest for this deployment: IT downloads it and uploads it in the Microsoft 365 admin center.
         app.MapGet("/addin/manifest.xml", (HttpContext http, IConfiguration config) =>
         {

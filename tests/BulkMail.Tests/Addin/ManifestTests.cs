@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Xml;
 using System.Xml.Linq;
 using BulkMail.Api.Addin;
@@ -184,5 +185,35 @@ public class ManifestTests
         Assert.Equal(Generate(publicBase).ToString(), served.ToString());
         using var plain = await http.GetAsync("/addin/manifest.xml", Ct);
         Assert.Equal(HttpStatusCode.Conflict, plain.StatusCode); // plain HTTP test server: no manifest with http URLs
+    }
+
+    [Fact]
+    public async Task The_panes_runtime_settings_come_from_the_servers_configuration()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using (var demo = BulkMailApplication.StartWith(hrbc))
+        {
+            using var http = demo.CreateClient();
+            var config = await http.GetFromJsonAsync<System.Text.Json.JsonElement>("/addin/config.json", Ct);
+            Assert.Equal("Development", config.GetProperty("environment").GetString());
+            Assert.Equal("", config.GetProperty("clientId").GetString());
+        }
+        await using var entra = BulkMailApplication.StartWith(hrbc, new Dictionary<string, string?>
+        {
+            ["Auth:Mode"] = "EntraId",
+            ["AzureAd:Instance"] = "https://login.microsoftonline.com/",
+            ["AzureAd:TenantId"] = "0e3f5c2a-1111-4222-8333-944455556666",
+            ["AzureAd:ClientId"] = AppId,
+            ["AzureAd:Audience"] = $"api://{AppId}",
+            ["Addin:ClientId"] = "7d0c6f7e-2222-4333-8444-955566667777",
+        });
+        using var client = entra.CreateClient();
+        var settings = await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/addin/config.json", Ct);
+        Assert.Equal("Production", settings.GetProperty("environment").GetString());
+        Assert.Equal("7d0c6f7e-2222-4333-8444-955566667777", settings.GetProperty("clientId").GetString());
+        Assert.Equal(AppId, settings.GetProperty("apiAppId").GetString());
+        Assert.Equal("https://login.microsoftonline.com/0e3f5c2a-1111-4222-8333-944455556666", settings.GetProperty("authority").GetString());
+        // and the API itself now wants a bearer token
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/mailings", Ct)).StatusCode);
     }
 }
