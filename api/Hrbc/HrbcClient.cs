@@ -365,14 +365,31 @@ public sealed partial class HrbcClient(
 
     // ---------------------------------------------------------------- writes
 
-    /// <summary>Writes items (create and update mixed) in requests of at most 200; one result per item, same order.</summary>
+    /// <summary>Writes items (create and update mixed) in requests of at most 200 items whose whole request stays within
+    /// <c>Hrbc:MaxRequestLength</c> characters (HRBC refuses longer ones with HTTP 400); one result per item, same order.</summary>
     public async Task<IReadOnlyList<HrbcWriteResult>> WriteAsync(HrbcResource resource, IReadOnlyList<HrbcWriteItem> items, CancellationToken cancellationToken)
     {
         var results = new List<HrbcWriteResult>(items.Count);
-        for (var offset = 0; offset < items.Count; offset += MaxItemsPerRequest)
+        var xml = items.Select(i => i.ToXml(resource)).ToList();
+        // declaration, root element and request line
+        var fixedLength = 64 + 2 * resource.Name.Length + 5 + $"v1/{resource.Path}?partition={Partition}".Length;
+        var offset = 0;
+        while (offset < items.Count)
         {
-            var batch = items.Skip(offset).Take(MaxItemsPerRequest).ToList();
-            var body = new XElement(resource.Name, batch.Select(i => i.ToXml(resource)));
+            var length = fixedLength;
+            var count = 0;
+            while (offset + count < items.Count && count < MaxItemsPerRequest)
+            {
+                var itemLength = xml[offset + count].ToString(SaveOptions.DisableFormatting).Length;
+                if (count > 0 && length + itemLength > Options.MaxRequestLength)
+                {
+                    break;
+                }
+                length += itemLength;
+                count++;
+            }
+            var batch = xml.GetRange(offset, count);
+            var body = new XElement(resource.Name, batch);
             var root = await PostAsync(resource.Path, body, cancellationToken).ConfigureAwait(false);
             var answers = HrbcXml.ParseWriteResults(root);
             if (answers.Count != batch.Count)
@@ -380,6 +397,7 @@ public sealed partial class HrbcClient(
                 throw new HrbcProtocolException($"HRBC answered {answers.Count} items for a write of {batch.Count}.");
             }
             results.AddRange(answers.Select(a => a with { Index = a.Index + offset }));
+            offset += count;
         }
         return results;
     }

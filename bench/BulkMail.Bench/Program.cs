@@ -13,7 +13,7 @@ using Microsoft.Kiota.Abstractions.Authentication;
 using Microsoft.Kiota.Http.HttpClientLibrary.Middleware.Options;
 
 // End-to-end benchmarks of the mailing engine (docs/benchmarks.md): the API runs as its own process against the
-// HRBC and Graph sandboxes and a real redis-server, all on loopback. Usage: dotnet run -c Release -- [a|b|c|d|all]
+// HRBC and Graph sandboxes and a real redis-server, all on loopback. Usage: dotnet run -c Release -- [a|b|c|d|e|f|all]
 var which = args.FirstOrDefault() ?? "all";
 var results = new List<string>();
 using var redis = Redis.Start();
@@ -122,6 +122,66 @@ if (which is "d" or "all")
         $"(d) 100,000-record mailing ({status.GetProperty("total").GetInt32()} deliveries, {status.GetProperty("sent").GetInt32()} sent) in {sw.Elapsed.TotalSeconds:F0} s: peak RSS of the API process {api.PeakRssMb():F0} MB (goal ≤ 200 MB)"));
 }
 
+if (which is "e" or "all")
+{
+    // JOB打診 of one job to 1,000 resumes with the job's PDF, the process phase set after each send and an activity
+    // per mail: HRBC requests used by the follow-ups (batched ≤ 200 items), attachment fetches, time.
+    await using var hrbc = await HrbcSandboxHost.StartAsync();
+    await using var graph = await GraphSandboxHost.StartAsync();
+    using var api = Api.Start(hrbc, graph, redis, new()
+    {
+        ["Sending:MessagesPerMinute"] = "10000", ["Sending:DailyRecipientLimit"] = "1000000", ["FollowUps:BatchInterval"] = "00:00:02",
+    });
+    var ids = Enumerable.Range(10001, 1000).Select(i => (long)i).ToList();
+    hrbc.Sandbox.ClearRequests();
+    var sw = Stopwatch.StartNew();
+    var id = await api.SubmitAsync(new
+    {
+        mode = "JobToResumes", anchorId = 30004, scope = new { kind = "Checked", ids }, mailFields = new[] { "Resume.P_Mail" },
+        subject = "{{Job.P_Position}}のご紹介", body = "<p>{{Person.P_Name}}様</p><p>{{Client.P_Name}}の求人です。</p>",
+        attachments = new { recordAttachmentIds = new[] { 1L } },
+        phase = new { optionAlias = "Option.P_ProcessPhase_JobOffered" }, logActivity = true,
+    });
+    var status = await api.WaitAsync(id, "Completed", TimeSpan.FromMinutes(30));
+    var seconds = sw.Elapsed.TotalSeconds;
+    var sent = status.GetProperty("sent").GetInt32();
+    var byResource = hrbc.Sandbox.Requests.GroupBy(r => (r.Resource, r.Method)).ToDictionary(g => g.Key, g => g.Count());
+    int Count(string resource, string method) => byResource.GetValueOrDefault((resource, method));
+    var rows = (await api.CsvAsync(id)).Split('\n').Skip(1).Where(l => l.Contains(",Sent,", StringComparison.Ordinal)).ToList();
+    var complete = rows.Count(l => l.Contains("Process ", StringComparison.Ordinal) && l.Contains("; Activity ", StringComparison.Ordinal));
+    results.Add(string.Create(CultureInfo.InvariantCulture,
+        $"(e) JobToResumes to 1,000 resumes with the job's PDF, phase + activity: {sent} sent and followed up in {seconds:F1} s " +
+        $"({complete} of {rows.Count} sent rows with process phase and activity written); HRBC: " +
+        $"{Count("attachment", "GET")} attachment reads, {Count("process", "GET")} process reads, {Count("process", "POST")} process writes, " +
+        $"{Count("activity", "POST")} activity writes, {Count("resume", "GET")} resume reads, {Count("job", "GET")} job reads"));
+}
+
+if (which is "f" or "all")
+{
+    // 45 messages each carrying a 4 MB file (upload sessions), against the sandbox's 150 MB per 5 minutes budget:
+    // the most uploaded in any 5-minute window at the sandbox, and whether Graph had to refuse anything.
+    await using var hrbc = await HrbcSandboxHost.StartAsync();
+    await using var graph = await GraphSandboxHost.StartAsync();
+    using var api = Api.Start(hrbc, graph, redis, new() { ["Sending:MessagesPerMinute"] = "10000" });
+    var big = new byte[4 * 1024 * 1024];
+    new Random(1).NextBytes(big);
+    var upload = await api.UploadAsync("会社案内.pdf", big);
+    var ids = Enumerable.Range(10001, 60).Select(i => (long)i).ToList();
+    var sw = Stopwatch.StartNew();
+    var id = await api.SubmitAsync(new
+    {
+        mode = "Resumes", scope = new { kind = "Checked", ids }, mailFields = new[] { "Resume.P_Mail" },
+        subject = "会社案内", body = "<p>{{Person.P_Name}}様</p>", attachments = new { uploadIds = new[] { upload } },
+    });
+    var status = await api.WaitAsync(id, "Completed", TimeSpan.FromMinutes(30));
+    var sentAt = graph.Sandbox.Sent().Select(m => m.SentAt!.Value).Order().ToList();
+    var perWindow = sentAt.Select((t, i) => sentAt.Skip(i).TakeWhile(u => u - t < TimeSpan.FromMinutes(5)).Count()).Max();
+    var refused = graph.Sandbox.Requests.Count(r => r.Status == 429);
+    results.Add(string.Create(CultureInfo.InvariantCulture,
+        $"(f) {status.GetProperty("sent").GetInt32()} messages with a 4 MB file in {sw.Elapsed.TotalMinutes:F1} min: at most {perWindow} sent " +
+        $"({perWindow * 4} MB uploaded) in any 5 minutes against a 150 MB budget, {refused} requests refused with 429"));
+}
+
 foreach (var r in results)
 {
     Console.WriteLine(r);
@@ -210,6 +270,17 @@ sealed class Api : IDisposable
         var text = await r.Content.ReadAsStringAsync();
         if (r.StatusCode != HttpStatusCode.Accepted) { throw new InvalidOperationException(text); }
         return JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+    }
+
+    public async Task<string> CsvAsync(string id) => await _http.GetStringAsync($"/api/mailings/{id}/results.csv");
+
+    public async Task<string> UploadAsync(string name, byte[] content)
+    {
+        using var form = new MultipartFormDataContent();
+        form.Add(new ByteArrayContent(content), "file", name);
+        var response = await _http.PostAsync("/api/uploads", form);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
 
     public async Task PreviewAsync(object body) => (await _http.PostAsJsonAsync("/api/mailings/preview", body)).EnsureSuccessStatusCode();

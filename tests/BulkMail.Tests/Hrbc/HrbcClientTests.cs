@@ -300,6 +300,26 @@ public class HrbcClientTests
     }
 
     [Fact]
+    public async Task Writes_are_split_so_that_each_request_stays_within_the_length_limit()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        var memo = string.Concat(Enumerable.Repeat("フェーズ更新メモ。", 12));
+        var items = Enumerable.Range(10001, 200).Select(i => new HrbcWriteItem(i).Set("Resume.P_Memo", memo)).ToList();
+        await hrbc.Client.GetAppUserAsync(Ct);
+        hrbc.Sandbox.ClearRequests();
+
+        var results = await hrbc.Client.WriteAsync(HrbcResource.Resume, items, Ct);
+
+        Assert.Equal(200, results.Count);
+        Assert.All(results, r => Assert.True(r.Succeeded, r.Message));
+        Assert.Equal(Enumerable.Range(0, 200), results.Select(r => r.Index));
+        var writes = hrbc.ResourceRequests("resume");
+        Assert.True(writes.Count > 1, "200 items with a memo do not fit in 15,000 characters");
+        Assert.All(writes, w => Assert.Equal(0, w.ResultCode)); // none refused with HTTP 400 for length
+        Assert.Equal(memo, hrbc.Sandbox.Fields("resume", 10200)["Resume.P_Memo"]);
+    }
+
+    [Fact]
     public async Task More_than_200_ids_take_one_request_per_200()
     {
         await using var hrbc = await HrbcHarness.StartAsync();
