@@ -11,7 +11,10 @@ public static class ServiceDefaults
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
-            c.ProblemDetails.Extensions.TryAdd("traceId", c.HttpContext.TraceIdentifier));
+        {
+            c.ProblemDetails.Extensions.TryAdd("traceId", c.HttpContext.TraceIdentifier);
+            ProblemLocalization.Apply(c);
+        });
         builder.Services.AddExceptionHandler<UpstreamExceptionHandler>();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks().AddCheck<HrbcHealthCheck>("hrbc");

@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using BulkMail.Api.Infrastructure;
+using BulkMail.Tests.Support;
+
+namespace BulkMail.Tests.Infrastructure;
+
+/// <summary>Problems in Japanese for a client that asks for it (the task pane sends its UI language).</summary>
+public class ProblemLocalizationTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("Unknown tag {{Nope.X}} in the body at line 2, column 5: tags are field aliases such as {{Person.P_Name}}.",
+        "本文の 2 行 5 列: {{Nope.X}} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。")]
+    [InlineData("Unknown tag {{Job.P_Nope}} in the subject at line 1, column 3.",
+        "件名の 1 行 3 列: {{Job.P_Nope}} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。")]
+    [InlineData("The subject is required.", "件名を入力してください。")]
+    [InlineData("Job 39999 does not exist in HRBC.", "HRBC に Job 39999 が存在しません。")]
+    [InlineData(".exe files are blocked by Outlook for their recipients; zip it or send a link instead.",
+        ".exe ファイルは受信者の Outlook でブロックされます。zip にするか、リンクで送ってください。")]
+    [InlineData("Something the table does not know.", "Something the table does not know.")]
+    public void Messages_are_translated_from_one_table(string english, string japanese) =>
+        Assert.Equal(japanese, ProblemLocalization.Translate(english));
+
+    [Fact]
+    public async Task A_mailing_with_an_unknown_tag_is_refused_in_japanese_when_asked_and_in_english_otherwise()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+        var body = new
+        {
+            mode = "Resumes", scope = new { kind = "Checked", ids = new long[] { 10001 } }, mailFields = new[] { "Resume.P_Mail" },
+            subject = "ご案内", body = "<p>{{Person.P_Name}}様</p>\n<p>{{Nope.X}}</p>",
+        };
+        using var ja = new HttpRequestMessage(HttpMethod.Post, "/api/mailings/preview") { Content = JsonContent.Create(body) };
+        ja.Headers.AcceptLanguage.ParseAdd("ja-JP,ja;q=0.9,en;q=0.5");
+        var response = await http.SendAsync(ja, Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal("入力に誤りがあります（何も保存していません）。", problem.GetProperty("title").GetString());
+        Assert.Equal("本文の 2 行 4 列: {{Nope.X}} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。",
+            problem.GetProperty("errors").GetProperty("body")[0].GetString());
+        var templateError = problem.GetProperty("details").GetProperty("templateErrors")[0];
+        Assert.StartsWith("本文の 2 行 4 列", templateError.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(2, templateError.GetProperty("line").GetInt32());
+
+        var en = await http.PostAsJsonAsync("/api/mailings/preview", body, Ct);
+        var english = await en.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.StartsWith("Unknown tag {{Nope.X}} in the body at line 2, column 4", english.GetProperty("errors").GetProperty("body")[0].GetString(), StringComparison.Ordinal);
+    }
+}
