@@ -36,8 +36,9 @@ public interface IMailboxLimiter
     /// <param name="uploadBytes">What the send will upload (attachments); counted against the upload budget.</param>
     Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken, long uploadBytes = 0);
 
-    /// <summary>The request finished: frees its concurrency slot (the send stays counted).</summary>
-    Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken);
+    /// <summary>The request finished: frees its concurrency slot (the send stays counted). With <paramref name="now"/>, its
+    /// uploads are counted from now: Graph counts upload bytes when they arrive, which can be long after the grant.</summary>
+    Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken, DateTimeOffset? now = null);
 
     /// <summary>Nothing was sent with this grant (no delivery was ready): uncount it.</summary>
     Task CancelAsync(string mailbox, string token, CancellationToken cancellationToken);
@@ -117,8 +118,15 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
     }
 
     // Fire and forget: the slot also frees itself when its lease runs out, so the send need not wait for this.
-    public Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken) =>
-        redis.GetDatabase().SortedSetRemoveAsync(Keys(mailbox)[1], token, CommandFlags.FireAndForget);
+    public Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken, DateTimeOffset? now = null)
+    {
+        var db = redis.GetDatabase();
+        if (now is { } at)
+        {
+            _ = db.SortedSetAddAsync(Keys(mailbox)[4], token, at.ToUnixTimeMilliseconds(), SortedSetWhen.Exists, CommandFlags.FireAndForget);
+        }
+        return db.SortedSetRemoveAsync(Keys(mailbox)[1], token, CommandFlags.FireAndForget);
+    }
 
     public async Task CancelAsync(string mailbox, string token, CancellationToken cancellationToken)
     {
@@ -220,11 +228,20 @@ public sealed class InMemoryMailboxLimiter : IMailboxLimiter
         }
     }
 
-    public Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken)
+    public Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken, DateTimeOffset? now = null)
     {
         lock (_gate)
         {
-            Get(mailbox).InFlight.Remove(token);
+            var s = Get(mailbox);
+            s.InFlight.Remove(token);
+            var i = s.Uploads.FindIndex(x => x.Token == token);
+            if (now is { } at && i >= 0)
+            {
+                var entry = s.Uploads[i];
+                s.Uploads.RemoveAt(i);
+                s.Uploads.Add((at.ToUnixTimeMilliseconds(), token, entry.Bytes));
+                s.Uploads.Sort((a, b) => a.At.CompareTo(b.At));
+            }
         }
         return Task.CompletedTask;
     }

@@ -184,7 +184,7 @@ public sealed partial class MailingWorker(
             }
             finally
             {
-                await limiter.ReleaseAsync(mailing.Mailbox, grant.Token!, CancellationToken.None).ConfigureAwait(false);
+                await limiter.ReleaseAsync(mailing.Mailbox, grant.Token!, CancellationToken.None, run.UploadBytes > 0 ? time.GetUtcNow() : null).ConfigureAwait(false);
             }
         }
     }

@@ -86,6 +86,25 @@ public abstract class MailboxLimiterContract
     }
 
     [Fact]
+    public async Task Uploads_count_from_when_the_send_finished_not_from_the_grant()
+    {
+        var limiter = CreateLimiter();
+        var limits = new MailboxLimits(1000, 4, 10_000, TimeSpan.FromMinutes(10)) { UploadBudgetBytes = 100 };
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero));
+        var first = await limiter.TryAcquireAsync("carol@example.com", limits, clock.GetUtcNow(), Ct, 80);
+        Assert.True(first.Granted);
+        clock.Advance(TimeSpan.FromMinutes(2)); // a slow upload: its bytes reached Graph only now
+        await limiter.ReleaseAsync("carol@example.com", first.Token!, Ct, clock.GetUtcNow());
+        clock.Advance(TimeSpan.FromMinutes(3.5)); // 5.5 min after the grant, 3.5 after the upload
+        var second = await limiter.TryAcquireAsync("carol@example.com", limits, clock.GetUtcNow(), Ct, 80);
+        Assert.False(second.Granted);
+        Assert.Equal(LimitReason.Upload, second.Reason);
+        Assert.InRange(second.Wait, TimeSpan.FromSeconds(89), TimeSpan.FromSeconds(91));
+        clock.Advance(second.Wait);
+        Assert.True((await limiter.TryAcquireAsync("carol@example.com", limits, clock.GetUtcNow(), Ct, 80)).Granted);
+    }
+
+    [Fact]
     public async Task At_most_max_concurrency_requests_in_flight_per_mailbox()
     {
         var limiter = CreateLimiter();
