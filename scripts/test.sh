@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# Runs every test of BulkMail. Installs what the tests need first: on Debian/Ubuntu as root it installs the
-# missing system packages with apt-get; otherwise it says exactly what to install.
+# Runs every test of BulkMail: the add-in's unit tests (Vitest), the API's tests (xunit, real redis-server and
+# sandboxes) and the end-to-end tests (headless Chromium driving the task pane against the demo server).
+# Installs what the tests need first: on Debian/Ubuntu as root it installs missing system packages with apt-get;
+# otherwise it says exactly what to install. Extra arguments go to `dotnet test` and then only the API tests run,
+# e.g. `bash scripts/test.sh --filter-class '*ManifestTests'`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+chromium_path() {
+  for c in "${CHROMIUM_PATH:-}" /usr/bin/chromium /usr/bin/chromium-browser; do
+    if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; return 0; fi
+  done
+  return 1
+}
+
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+chromium_path >/dev/null || need_apt+=(chromium)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# Japanese glyphs in the end-to-end screenshots
+if command -v dpkg >/dev/null 2>&1 && ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then need_apt+=(fonts-noto-cjk); fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -23,8 +37,27 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "The tests need the .NET 10 SDK (dotnet). See https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
   exit 1
 fi
-
+export CHROMIUM_PATH="$(chromium_path)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+echo "== add-in: npm ci, build"
+bash scripts/addin.sh --ci
+
+api_only=0
+[ $# -gt 0 ] && api_only=1
+results=$(mktemp)
+overall=0
+
+if [ "$api_only" = 0 ]; then
+  echo "== add-in: unit tests (vitest)"
+  set +e
+  (cd addin && npx vitest run --reporter=default --reporter=json --outputFile="$results.vitest.json")
+  [ $? -eq 0 ] || overall=1
+  set -e
+  node -e 'const r=require(process.argv[1]);console.log(`${r.numPassedTests} ${r.numFailedTests} ${r.numPendingTests+r.numTodoTests}`)' "$results.vitest.json" >> "$results" 2>/dev/null \
+    || { echo "0 1 0" >> "$results"; overall=1; }
+fi
+
 echo "== dotnet restore"
 dotnet restore BulkMail.sln --verbosity quiet
 echo "== dotnet build"
@@ -35,15 +68,28 @@ set +e
 dotnet test --solution BulkMail.sln --no-build --configuration Release "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-
-total=$(awk '/^ *total:/ {s+=$2} END {print s+0}' "$log")
-failed=$(awk '/^ *failed:/ {s+=$2} END {print s+0}' "$log")
-passed=$(awk '/^ *succeeded:/ {s+=$2} END {print s+0}' "$log")
-skipped=$(awk '/^ *skipped:/ {s+=$2} END {print s+0}' "$log")
+[ "$status" -eq 0 ] || overall=1
+dtotal=$(awk '/^ *total:/ {s+=$2} END {print s+0}' "$log")
+awk '/^ *succeeded:/ {p+=$2} /^ *failed:/ {f+=$2} /^ *skipped:/ {s+=$2} END {print p+0, f+0, s+0}' "$log" >> "$results"
 rm -f "$log"
-if [ "$total" -eq 0 ] && [ "$status" -eq 0 ]; then
-  echo "No test ran." >&2
-  status=1
+if [ "$dtotal" -eq 0 ] && [ "$status" -eq 0 ]; then
+  echo "No API test ran." >&2
+  overall=1
 fi
+
+if [ "$api_only" = 0 ]; then
+  echo "== end-to-end (headless Chromium, demo server)"
+  elog=$(mktemp)
+  set +e
+  (cd addin && npm run --silent e2e) 2>&1 | tee "$elog"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || overall=1
+  set -e
+  sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$elog" | tail -1 >> "$results"
+  grep -q '^e2e: ' "$elog" || { echo "0 1 0" >> "$results"; overall=1; }
+  rm -f "$elog"
+fi
+
+read -r passed failed skipped < <(awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}' "$results")
+rm -f "$results" "$results.vitest.json"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
-exit "$status"
+exit "$overall"

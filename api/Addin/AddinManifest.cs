@@ -57,7 +57,8 @@ public static class AddinManifest
             throw new ArgumentException("The API's app id must be the GUID of its Entra app registration (AzureAd:ClientId).", nameof(settings));
         }
         string U(string path) => $"{baseUrl}/addin/{path}";
-        var taskpane = U("taskpane.html");
+        // ?office=1 tells the pane to load Office.js (a plain browser opens taskpane.html without it: the demo).
+        var taskpane = U("taskpane.html?office=1");
 
         XElement Localized(XNamespace ns, string name, string en, string ja) =>
             new(ns + name, new XAttribute("DefaultValue", en), new XElement(ns + "Override", new XAttribute("Locale", "ja-JP"), new XAttribute("Value", ja)));

@@ -126,7 +126,7 @@ public class ManifestTests
         Assert.Equal(2, AddinManifestCommand.Run(["http://x.example"], output, error));
         Assert.Contains("HTTPS", error.ToString());
         Assert.Equal(0, AddinManifestCommand.Run(["https://mail.contoso.co.jp/bulkmail", AppId], output, error));
-        Assert.Contains("https://mail.contoso.co.jp/bulkmail/addin/taskpane.html", output.ToString());
+        Assert.Contains("https://mail.contoso.co.jp/bulkmail/addin/taskpane.html?office=1", output.ToString());
     }
 
     [Fact]

@@ -1,0 +1,200 @@
+import { describe, expect, it, vi } from "vitest";
+import {
+  ApiError,
+  configureClient,
+  downloadResults,
+  followMailing,
+  parseSse,
+  previewMailing,
+  problemToError,
+  searchRecords,
+  submitMailing,
+  uploadFile,
+} from "./client";
+import { json, mockFetch, problem } from "../test/fetchMock";
+import type { MailingStatus } from "./types";
+
+const status = (over: Partial<MailingStatus> = {}): MailingStatus => ({
+  id: "m1",
+  mode: "Resumes",
+  state: "Sending",
+  total: 3,
+  sent: 1,
+  failed: 0,
+  skipped: 0,
+  bounced: 0,
+  pending: 2,
+  createdAt: "2026-11-27T00:00:00Z",
+  startedAt: null,
+  finishedAt: null,
+  etaSeconds: 4,
+  pausedReason: null,
+  ...over,
+});
+
+describe("problem details", () => {
+  it("reads title, detail, status and field errors", () => {
+    const e = problemToError(400, {
+      type: "https://bulkmail.example/problems/invalid-mailing",
+      title: "The mailing has invalid input; nothing was stored.",
+      status: 400,
+      detail: "Fix it",
+      errors: { subject: ["The subject is required."], body: ["The body is required."] },
+    });
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e.status).toBe(400);
+    expect(e.title).toMatch(/invalid input/);
+    expect(e.detail).toBe("Fix it");
+    expect(e.fieldErrors.subject).toEqual(["The subject is required."]);
+    expect(e.messages).toEqual(["The subject is required.", "The body is required."]);
+  });
+
+  it("reads template errors under details.templateErrors", () => {
+    const e = problemToError(400, {
+      title: "bad",
+      errors: { body: ["Unknown tag {{Nope.X}} in the subject at line 1, column 1."] },
+      details: {
+        templateErrors: [
+          { code: "UnknownTag", message: "Unknown tag {{Nope.X}} in the subject at line 1, column 1.", part: "subject", line: 1, column: 1, tag: "Nope.X" },
+        ],
+      },
+    });
+    expect(e.templateErrors).toEqual([
+      { code: "UnknownTag", message: "Unknown tag {{Nope.X}} in the subject at line 1, column 1.", part: "subject", line: 1, column: 1, tag: "Nope.X" },
+    ]);
+    expect(e.messages).toEqual(["Unknown tag {{Nope.X}} in the subject at line 1, column 1."]);
+  });
+
+  it("reads template errors at the top level too", () => {
+    const e = problemToError(400, { title: "bad", templateErrors: [{ part: "body", line: 2, column: 5, message: "'{{' inside a tag" }] });
+    expect(e.templateErrors[0]).toMatchObject({ part: "body", line: 2, column: 5, message: "'{{' inside a tag" });
+  });
+
+  it("copes with a body that is not problem details", () => {
+    const e = problemToError(502, "<html>Bad gateway</html>", "Bad Gateway");
+    expect(e.title).toBe("Bad Gateway");
+    expect(e.detail).toContain("Bad gateway");
+    expect(e.messages).toEqual(["<html>Bad gateway</html>"]);
+  });
+
+  it("turns an application/problem+json answer into a thrown ApiError", async () => {
+    mockFetch({
+      "POST /api/mailings/preview": () =>
+        problem({ title: "The mailing has invalid input; nothing was stored.", status: 400, errors: { mode: ["bad mode"] } }),
+    });
+    const err = await previewMailing({ mode: "Resumes", scope: { kind: "Checked", ids: [1] }, mailFields: [], subject: "s", body: "b" }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).fieldErrors.mode).toEqual(["bad mode"]);
+  });
+
+  it("reports a network failure as an ApiError with network set", async () => {
+    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
+    const err = (await searchRecords("resumes", {}).catch((e: unknown) => e)) as ApiError;
+    expect(err.network).toBe(true);
+    expect(err.status).toBe(0);
+  });
+});
+
+describe("requests", () => {
+  it("searches with keywords, condition, start and count", async () => {
+    const { calls } = mockFetch({ "GET /api/hrbc/resumes": () => ({ resource: "resumes", total: 0, start: 0, count: 0, items: [] }) });
+    await searchRecords("resumes", { keywords: " 鈴木 ", condition: "Resume.P_Phase:or=Option.X", start: 20, count: 20 });
+    const url = new URL(calls[0]!.url, "http://x");
+    expect(url.pathname).toBe("/api/hrbc/resumes");
+    expect(url.searchParams.get("keywords")).toBe("鈴木");
+    expect(url.searchParams.get("condition")).toBe("Resume.P_Phase:or=Option.X");
+    expect(url.searchParams.get("start")).toBe("20");
+    expect(url.searchParams.get("count")).toBe("20");
+  });
+
+  it("sends the bearer token when signed in and none in the demo", async () => {
+    const { calls } = mockFetch({ "POST /api/mailings": () => json({ id: "m1", state: "Preparing" }, 202) });
+    configureClient({ getToken: async () => "access-token" });
+    await submitMailing({ mode: "Resumes", scope: { kind: "Checked", ids: [1] }, mailFields: ["Resume.P_Mail"], subject: "s", body: "b" });
+    expect(calls[0]!.headers.get("Authorization")).toBe("Bearer access-token");
+    configureClient({ getToken: async () => null });
+    await submitMailing({ mode: "Resumes", scope: { kind: "Checked", ids: [1] }, mailFields: ["Resume.P_Mail"], subject: "s", body: "b" });
+    expect(calls[1]!.headers.get("Authorization")).toBeNull();
+    expect(calls[1]!.headers.get("Content-Type")).toBe("application/json");
+  });
+
+  it("asks for problems in the pane's language", async () => {
+    const { calls } = mockFetch({ "POST /api/mailings": () => json({ id: "m1", state: "Preparing" }, 202) });
+    configureClient({ language: "ja" });
+    await submitMailing({ mode: "Resumes", scope: { kind: "Checked", ids: [1] }, mailFields: ["Resume.P_Mail"], subject: "s", body: "b" });
+    expect(calls[0]!.headers.get("Accept-Language")).toBe("ja");
+    configureClient({ language: "en" });
+  });
+
+  it("uploads a file as multipart with the field name file", async () => {
+    const { calls } = mockFetch({ "POST /api/uploads": () => ({ id: "u1", name: "a.pdf", size: 3 }) });
+    const r = await uploadFile(new File(["abc"], "a.pdf", { type: "application/pdf" }));
+    expect(r).toEqual({ id: "u1", name: "a.pdf", size: 3 });
+    const form = calls[0]!.body as FormData;
+    expect(form).toBeInstanceOf(FormData);
+    expect((form.get("file") as File).name).toBe("a.pdf");
+    expect(calls[0]!.headers.get("Content-Type")).toBeNull(); // the browser sets the multipart boundary
+  });
+
+  it("downloads the result file with the name the server gives", async () => {
+    mockFetch({
+      "GET /api/mailings/m1/results.csv": () =>
+        new Response("\uFEFFMailingId\r\n", { headers: { "Content-Type": "text/csv", "Content-Disposition": 'attachment; filename="bulkmail-m1.csv"' } }),
+    });
+    const r = await downloadResults("m1", "ja");
+    expect(r.fileName).toBe("bulkmail-m1.csv");
+    expect(await r.blob.text()).toContain("MailingId");
+  });
+});
+
+describe("server-sent events", () => {
+  it("parses events split across chunks", () => {
+    const a = parseSse('event: status\ndata: {"id":"m1"}\n\nevent: status\ndata: {"id"');
+    expect(a.events).toEqual([{ event: "status", data: '{"id":"m1"}' }]);
+    const b = parseSse(a.rest + ':"m2"}\r\n\r\n');
+    expect(b.events).toEqual([{ event: "status", data: '{"id":"m2"}' }]);
+    expect(b.rest).toBe("");
+  });
+
+  it("follows a mailing until it is done", async () => {
+    const enc = new TextEncoder();
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(enc.encode(`event: status\ndata: ${JSON.stringify(status())}\n\n`));
+        c.enqueue(enc.encode(`event: status\ndata: ${JSON.stringify(status({ state: "Completed", sent: 3, pending: 0 }))}\n\n`));
+        c.close();
+      },
+    });
+    mockFetch({ "GET /api/mailings/m1/events": () => new Response(stream, { headers: { "Content-Type": "text/event-stream" } }) });
+    const seen: string[] = [];
+    await new Promise<void>((resolve) => {
+      followMailing("m1", (s) => {
+        seen.push(s.state);
+        if (s.state === "Completed") resolve();
+      });
+    });
+    expect(seen).toEqual(["Sending", "Completed"]);
+  });
+
+  it("falls back to polling when the stream is unavailable", async () => {
+    let n = 0;
+    mockFetch({
+      "GET /api/mailings/m1/events": () => problem({ title: "nope" }, 500),
+      "GET /api/mailings/m1": () => (++n < 2 ? status() : status({ state: "Completed", pending: 0, sent: 3 })),
+    });
+    const seen: string[] = [];
+    await new Promise<void>((resolve) => {
+      followMailing(
+        "m1",
+        (s) => {
+          seen.push(s.state);
+          if (s.state === "Completed") resolve();
+        },
+        { pollMs: 5 },
+      );
+    });
+    expect(seen).toEqual(["Sending", "Completed"]);
+  });
+});

@@ -1,0 +1,382 @@
+// Every call to the BulkMail API goes through this file. Errors come back as RFC 7807 problem details
+// (application/problem+json) and are turned into ApiError, which the screens show to the user.
+import type {
+  FieldResource,
+  HrbcField,
+  HrbcListResponse,
+  HrbcPhase,
+  HrbcRecord,
+  ListResource,
+  MailingAction,
+  MailingRequest,
+  MailingStatus,
+  PhaseResource,
+  PreviewResponse,
+  SavedTemplate,
+  SearchQuery,
+  SubmitResponse,
+  TemplateRequest,
+  TestSendResponse,
+  UploadedFile,
+} from "./types";
+
+export interface TemplateError {
+  part: string;
+  line: number | null;
+  column: number | null;
+  message: string;
+  code?: string;
+  tag?: string | null;
+}
+
+/** A failed API call: the problem details the server sent, or what went wrong on the way. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string | null;
+  readonly type: string | null;
+  /** Field → messages (validation problems). */
+  readonly fieldErrors: Record<string, string[]>;
+  /** Template syntax / unknown tag errors with their position, from `details.templateErrors` or top-level `templateErrors`. */
+  readonly templateErrors: TemplateError[];
+  /** True when the request never got an answer (network down, server stopped). */
+  readonly network: boolean;
+
+  constructor(init: {
+    status: number;
+    title: string;
+    detail?: string | null;
+    type?: string | null;
+    fieldErrors?: Record<string, string[]>;
+    templateErrors?: TemplateError[];
+    network?: boolean;
+  }) {
+    super(init.detail ? `${init.title}: ${init.detail}` : init.title);
+    this.name = "ApiError";
+    this.status = init.status;
+    this.title = init.title;
+    this.detail = init.detail ?? null;
+    this.type = init.type ?? null;
+    this.fieldErrors = init.fieldErrors ?? {};
+    this.templateErrors = init.templateErrors ?? [];
+    this.network = init.network ?? false;
+  }
+
+  /** Every message for the user, field errors first-to-last, without duplicates. */
+  get messages(): string[] {
+    const all = [
+      ...this.templateErrors.map((e) => e.message),
+      ...Object.values(this.fieldErrors).flat(),
+    ];
+    if (all.length === 0 && this.detail) all.push(this.detail);
+    return [...new Set(all)];
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+function parseTemplateErrors(v: unknown): TemplateError[] {
+  if (!Array.isArray(v)) return [];
+  return v.filter(isRecord).map((e) => ({
+    part: str(e.part) ?? "",
+    line: num(e.line),
+    column: num(e.column),
+    message: str(e.message) ?? "",
+    code: str(e.code) ?? undefined,
+    tag: str(e.tag),
+  }));
+}
+
+function parseFieldErrors(v: unknown): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  if (!isRecord(v)) return out;
+  for (const [k, msgs] of Object.entries(v)) {
+    if (Array.isArray(msgs)) out[k] = msgs.filter((m): m is string => typeof m === "string");
+    else if (typeof msgs === "string") out[k] = [msgs];
+  }
+  return out;
+}
+
+/** Builds an ApiError from a problem-details body (or anything else the server answered). */
+export function problemToError(status: number, body: unknown, statusText = ""): ApiError {
+  if (!isRecord(body)) {
+    return new ApiError({
+      status,
+      title: statusText || `HTTP ${status}`,
+      detail: typeof body === "string" && body.trim() ? body.trim().slice(0, 500) : null,
+    });
+  }
+  const details = isRecord(body.details) ? body.details : null;
+  const templateErrors = [
+    ...parseTemplateErrors(details?.templateErrors),
+    ...parseTemplateErrors(body.templateErrors),
+  ];
+  return new ApiError({
+    status: num(body.status) ?? status,
+    title: str(body.title) ?? (statusText || `HTTP ${status}`),
+    detail: str(body.detail),
+    type: str(body.type),
+    fieldErrors: parseFieldErrors(body.errors),
+    templateErrors,
+  });
+}
+
+export type TokenProvider = () => Promise<string | null>;
+
+let baseUrl = "";
+let tokenProvider: TokenProvider = async () => null;
+let language: string | null = null;
+
+/** Where the API is (same origin by default), how to get the bearer token (none in demo mode) and the UI language,
+ * sent as Accept-Language so that the server's problem details come in the pane's language. */
+export function configureClient(options: { baseUrl?: string; getToken?: TokenProvider; language?: string }): void {
+  if (options.baseUrl !== undefined) baseUrl = options.baseUrl.replace(/\/$/, "");
+  if (options.getToken) tokenProvider = options.getToken;
+  if (options.language !== undefined) language = options.language;
+}
+
+async function headers(extra?: Record<string, string>): Promise<Headers> {
+  const h = new Headers(extra);
+  const token = await tokenProvider();
+  if (token) h.set("Authorization", `Bearer ${token}`);
+  if (language) h.set("Accept-Language", language);
+  return h;
+}
+
+async function send(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const { json, ...rest } = init;
+  const extra: Record<string, string> = { Accept: "application/json, application/problem+json" };
+  if (json !== undefined) extra["Content-Type"] = "application/json";
+  const h = await headers(extra);
+  if (rest.headers) new Headers(rest.headers).forEach((v, k) => h.set(k, v));
+  let res: Response;
+  try {
+    res = await fetch(baseUrl + path, {
+      ...rest,
+      headers: h,
+      body: json !== undefined ? JSON.stringify(json) : rest.body,
+    });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === "AbortError") throw e;
+    throw new ApiError({
+      status: 0,
+      title: "Network error",
+      detail: e instanceof Error ? e.message : String(e),
+      network: true,
+    });
+  }
+  if (!res.ok) throw await errorOf(res);
+  return res;
+}
+
+async function errorOf(res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => "");
+  let body: unknown = text;
+  const type = res.headers.get("Content-Type") ?? "";
+  if (type.includes("json") || text.trimStart().startsWith("{")) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* keep the text */
+    }
+  }
+  return problemToError(res.status, body, res.statusText);
+}
+
+async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const res = await send(path, { method: "GET", signal });
+  return (await res.json()) as T;
+}
+
+async function postJson<T>(path: string, json: unknown, signal?: AbortSignal): Promise<T> {
+  const res = await send(path, { method: "POST", json, signal });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+const qs = (params: Record<string, string | number | undefined | null>): string => {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : "";
+};
+
+// ---- HRBC -----------------------------------------------------------------------------------------------------
+
+export function searchRecords(
+  resource: ListResource,
+  query: SearchQuery & { start?: number; count?: number },
+  signal?: AbortSignal,
+): Promise<HrbcListResponse> {
+  return getJson(
+    `/api/hrbc/${resource}${qs({ keywords: query.keywords?.trim(), condition: query.condition, start: query.start, count: query.count })}`,
+    signal,
+  );
+}
+
+export function getRecord(resource: "resumes" | "jobs", id: number, signal?: AbortSignal): Promise<HrbcRecord> {
+  return getJson(`/api/hrbc/${resource}/${encodeURIComponent(String(id))}`, signal);
+}
+
+export function getFields(resource: FieldResource, signal?: AbortSignal): Promise<HrbcField[]> {
+  return getJson(`/api/hrbc/${resource}/fields`, signal);
+}
+
+export function getPhases(resource: PhaseResource, signal?: AbortSignal): Promise<HrbcPhase[]> {
+  return getJson(`/api/hrbc/phases${qs({ resource })}`, signal);
+}
+
+// ---- Templates ------------------------------------------------------------------------------------------------
+
+export function listTemplates(mode?: string, signal?: AbortSignal): Promise<SavedTemplate[]> {
+  return getJson(`/api/templates${qs({ mode })}`, signal);
+}
+
+export function getTemplate(id: string): Promise<SavedTemplate> {
+  return getJson(`/api/templates/${encodeURIComponent(id)}`);
+}
+
+export function createTemplate(t: TemplateRequest): Promise<SavedTemplate> {
+  return postJson(`/api/templates`, t);
+}
+
+export async function updateTemplate(id: string, t: TemplateRequest): Promise<SavedTemplate> {
+  const res = await send(`/api/templates/${encodeURIComponent(id)}`, { method: "PUT", json: t });
+  return (await res.json()) as SavedTemplate;
+}
+
+export async function deleteTemplate(id: string): Promise<void> {
+  await send(`/api/templates/${encodeURIComponent(id)}`, { method: "DELETE" });
+}
+
+// ---- Uploads --------------------------------------------------------------------------------------------------
+
+export async function uploadFile(file: File | Blob, name?: string): Promise<UploadedFile> {
+  const form = new FormData();
+  form.append("file", file, name ?? (file instanceof File ? file.name : "attachment"));
+  const res = await send(`/api/uploads`, { method: "POST", body: form });
+  return (await res.json()) as UploadedFile;
+}
+
+// ---- Mailings -------------------------------------------------------------------------------------------------
+
+export function previewMailing(request: MailingRequest, signal?: AbortSignal): Promise<PreviewResponse> {
+  return postJson(`/api/mailings/preview`, request, signal);
+}
+
+export function testSend(request: MailingRequest): Promise<TestSendResponse> {
+  return postJson(`/api/mailings/test`, request);
+}
+
+export function submitMailing(request: MailingRequest): Promise<SubmitResponse> {
+  return postJson(`/api/mailings`, request);
+}
+
+export function listMailings(signal?: AbortSignal): Promise<MailingStatus[]> {
+  return getJson(`/api/mailings`, signal);
+}
+
+export function getMailing(id: string, signal?: AbortSignal): Promise<MailingStatus> {
+  return getJson(`/api/mailings/${encodeURIComponent(id)}`, signal);
+}
+
+export async function controlMailing(id: string, action: MailingAction): Promise<MailingStatus | undefined> {
+  return postJson(`/api/mailings/${encodeURIComponent(id)}/${action}`, undefined);
+}
+
+/** The result file as a Blob (fetched with the bearer token, so it works signed in too) and its file name. */
+export async function downloadResults(id: string, lang: "ja" | "en"): Promise<{ blob: Blob; fileName: string }> {
+  const res = await send(`/api/mailings/${encodeURIComponent(id)}/results.csv${qs({ lang })}`, { method: "GET" });
+  const disposition = res.headers.get("Content-Disposition") ?? "";
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
+  return { blob: await res.blob(), fileName: m?.[1] ? decodeURIComponent(m[1]) : `bulkmail-${id}.csv` };
+}
+
+/** Parses a text/event-stream chunk sequence; returns the events complete so far and the rest. */
+export function parseSse(buffer: string): { events: { event: string; data: string }[]; rest: string } {
+  const events: { event: string; data: string }[] = [];
+  const normalised = buffer.replace(/\r\n?/g, "\n");
+  const blocks = normalised.split("\n\n");
+  const rest = blocks.pop() ?? "";
+  for (const block of blocks) {
+    let event = "message";
+    const data: string[] = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith(":")) continue;
+      const idx = line.indexOf(":");
+      const field = idx < 0 ? line : line.slice(0, idx);
+      const value = idx < 0 ? "" : line.slice(idx + 1).replace(/^ /, "");
+      if (field === "event") event = value;
+      else if (field === "data") data.push(value);
+    }
+    if (data.length > 0) events.push({ event, data: data.join("\n") });
+  }
+  return { events, rest };
+}
+
+/**
+ * Follows GET /api/mailings/{id}/events (server-sent events). Read with fetch rather than EventSource so the
+ * bearer token can be sent when signed in. When the stream ends or fails it falls back to polling until the
+ * mailing is finished. Returns a function that stops it.
+ */
+export function followMailing(
+  id: string,
+  onStatus: (s: MailingStatus) => void,
+  options: { pollMs?: number; onError?: (e: unknown) => void } = {},
+): () => void {
+  const controller = new AbortController();
+  const pollMs = options.pollMs ?? 2000;
+  let finished = false;
+  const deliver = (s: MailingStatus) => {
+    onStatus(s);
+    if (s.state === "Completed" || s.state === "Cancelled" || s.state === "Failed") finished = true;
+  };
+  const run = async () => {
+    try {
+      const res = await send(`/api/mailings/${encodeURIComponent(id)}/events`, {
+        method: "GET",
+        signal: controller.signal,
+        headers: { Accept: "text/event-stream" },
+      });
+      if (res.body) {
+        const reader = res.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = "";
+        while (!controller.signal.aborted && !finished) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
+          const parsed = parseSse(buffer);
+          buffer = parsed.rest;
+          for (const ev of parsed.events) {
+            try {
+              deliver(JSON.parse(ev.data) as MailingStatus);
+            } catch {
+              /* not a status object: ignore */
+            }
+          }
+        }
+        if (finished) void reader.cancel().catch(() => undefined);
+      }
+    } catch (e) {
+      if (controller.signal.aborted) return;
+      options.onError?.(e);
+    }
+    // Stream closed or unavailable: poll until the mailing is done.
+    while (!controller.signal.aborted && !finished) {
+      try {
+        deliver(await getMailing(id, controller.signal));
+      } catch (e) {
+        if (controller.signal.aborted) return;
+        options.onError?.(e);
+      }
+      if (finished) break;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  };
+  void run();
+  return () => controller.abort();
+}

@@ -1,0 +1,171 @@
+import { useState, type FC } from "react";
+import { Badge, Spinner, Tab, TabList, Text, Tooltip, makeStyles, tokens } from "@fluentui/react-components";
+import { getRecord } from "../api/client";
+import type { HrbcListItem, HrbcRecord, ListResource, MailingMode } from "../api/types";
+import { useI18n } from "../i18n";
+import type { AnchorKind } from "../model/modes";
+import type { Selection } from "../model/search";
+import { useEnv } from "../state/env";
+import { AnchorHeader } from "./AnchorHeader";
+import { Composer } from "./Composer";
+import { ErrorBar } from "./ErrorBar";
+import { SearchPanel } from "./SearchPanel";
+import { StatusIndicator } from "./StatusIndicator";
+import { StatusScreen } from "./StatusScreen";
+
+const useStyles = makeStyles({
+  app: { display: "flex", flexDirection: "column", minHeight: "100vh", minWidth: 0 },
+  header: {
+    display: "flex",
+    alignItems: "center",
+    justifyContent: "space-between",
+    gap: tokens.spacingHorizontalS,
+    padding: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalM}`,
+    borderBottom: `1px solid ${tokens.colorNeutralStroke2}`,
+    backgroundColor: tokens.colorNeutralBackground2,
+    position: "sticky",
+    top: 0,
+    zIndex: 2,
+    flexWrap: "wrap",
+  },
+  brand: { display: "flex", alignItems: "center", gap: tokens.spacingHorizontalS },
+  main: {
+    display: "flex",
+    flexDirection: "column",
+    gap: tokens.spacingVerticalM,
+    padding: tokens.spacingHorizontalM,
+    minWidth: 0,
+    maxWidth: "720px",
+    width: "100%",
+    boxSizing: "border-box",
+  },
+  srOnly: { position: "absolute", width: "1px", height: "1px", overflow: "hidden", clipPath: "inset(50%)", whiteSpace: "nowrap", margin: 0 },
+  pane: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalM, minWidth: 0 },
+});
+
+type View = "search" | "compose" | "status";
+
+/** Hidden but mounted (keeps a screen's state); `hidden` alone loses to the flex display of the class. */
+const hide = (h: boolean) => (h ? { display: "none" } : undefined);
+
+export const App: FC = () => {
+  const { t } = useI18n();
+  const env = useEnv();
+  const s = useStyles();
+  const [view, setView] = useState<View>("search");
+  const [tab, setTab] = useState<ListResource>("resumes");
+  const [anchor, setAnchor] = useState<{ kind: AnchorKind; record: HrbcRecord } | null>(null);
+  const [opening, setOpening] = useState(false);
+  const [openError, setOpenError] = useState<unknown>(null);
+  const [compose, setCompose] = useState<{ mode: MailingMode; selection: Selection; anchor: HrbcRecord | null; key: number } | null>(null);
+
+  const open = async (kind: AnchorKind, item: HrbcListItem) => {
+    setOpening(true);
+    setOpenError(null);
+    try {
+      const record = await getRecord(kind === "job" ? "jobs" : "resumes", item.id);
+      setAnchor({ kind, record });
+    } catch (e) {
+      setOpenError(e);
+    } finally {
+      setOpening(false);
+    }
+  };
+
+  const startCompose = (mode: MailingMode, selection: Selection) => {
+    setCompose({ mode, selection, anchor: anchor?.record ?? null, key: Date.now() });
+    setView("compose");
+  };
+
+  const navValue = view === "status" ? "status" : "search";
+
+  return (
+    <div className={s.app}>
+      <header className={s.header}>
+        <div className={s.brand}>
+          <Text weight="bold" size={400}>
+            {t("appName")}
+          </Text>
+          {env.demo && (
+            <Tooltip content={t("demoHint")} relationship="description">
+              <Badge appearance="outline" color="informative" tabIndex={0}>
+                {t("demoBadge")}
+              </Badge>
+            </Tooltip>
+          )}
+        </div>
+        <StatusIndicator onOpen={() => setView("status")} />
+      </header>
+      <nav aria-label={t("mainNav")}>
+        <TabList
+          selectedValue={navValue}
+          onTabSelect={(_, d) => setView(d.value === "status" ? "status" : compose ? "compose" : "search")}
+          size="small"
+        >
+          <Tab value="search">{t("navSearch")}</Tab>
+          <Tab value="status" data-testid="nav-status">
+            {t("navStatus")}
+          </Tab>
+        </TabList>
+      </nav>
+      <main className={s.main}>
+        {/* The searches stay mounted (hidden) while composing, so "back" finds them as they were. */}
+        <div className={s.pane} style={hide(view !== "search")}>
+          <div className={s.pane} style={hide(anchor !== null)}>
+            <h1 className={s.srOnly}>{t("navSearch")}</h1>
+            <TabList
+              selectedValue={tab}
+              onTabSelect={(_, d) => setTab(d.value as ListResource)}
+              aria-label={t("searchTabs")}
+              data-testid="resource-tabs"
+            >
+              <Tab value="resumes">{t("tabResumes")}</Tab>
+              <Tab value="jobs">{t("tabJobs")}</Tab>
+              <Tab value="recruiters">{t("tabRecruiters")}</Tab>
+            </TabList>
+            <ErrorBar error={openError} onDismiss={() => setOpenError(null)} />
+            {opening && <Spinner size="tiny" label={t("loading")} />}
+            <SearchPanel
+              key={tab}
+              resource={tab}
+              anchor={null}
+              onOpen={tab === "recruiters" ? undefined : (item) => void open(tab === "jobs" ? "job" : "resume", item)}
+              onBulk={startCompose}
+            />
+          </div>
+          {anchor && (
+            <div className={s.pane}>
+              <AnchorHeader kind={anchor.kind} record={anchor.record} onBack={() => setAnchor(null)} />
+              <SearchPanel
+                key={`${anchor.kind}-${anchor.record.id}`}
+                resource={anchor.kind === "job" ? "resumes" : "jobs"}
+                anchor={anchor.kind}
+                heading={anchor.kind === "job" ? t("matchingResumes") : t("matchingJobs")}
+                onBulk={startCompose}
+              />
+            </div>
+          )}
+        </div>
+        {compose && (
+          <div className={s.pane} style={hide(view !== "compose")}>
+            <Composer
+              key={compose.key}
+              mode={compose.mode}
+              anchor={compose.anchor}
+              selection={compose.selection}
+              onCancel={() => {
+                setCompose(null);
+                setView("search");
+              }}
+              onSubmitted={() => {
+                setCompose(null);
+                setView("status");
+              }}
+            />
+          </div>
+        )}
+        {view === "status" && <StatusScreen />}
+      </main>
+    </div>
+  );
+};

@@ -1,0 +1,57 @@
+import type { FC } from "react";
+import { MessageBar, MessageBarBody, MessageBarTitle, MessageBarActions, Button } from "@fluentui/react-components";
+import { DismissRegular } from "@fluentui/react-icons";
+import { ApiError } from "../api/client";
+import { useI18n } from "../i18n";
+
+/** Shows an API error (problem details) or any other error in words the user can act on. */
+export const ErrorBar: FC<{ error: unknown; onDismiss?: () => void }> = ({ error, onDismiss }) => {
+  const { t } = useI18n();
+  if (!error) return null;
+  let title = t("errorTitle");
+  let lines: string[] = [];
+  if (error instanceof ApiError) {
+    if (error.network) {
+      lines = [t("networkError")];
+    } else {
+      title = error.title;
+      const positioned = new Set<string>();
+      for (const e of error.templateErrors) {
+        const part = e.part === "subject" ? t("partSubject") : e.part === "body" ? t("partBody") : e.part;
+        // The server's message usually names the place already; add it only when it does not.
+        const where =
+          e.line != null && !e.message.includes(`line ${e.line}`) ? `${t("errorAt", { part, line: e.line, column: e.column ?? 1 })}: ` : "";
+        lines.push(where + e.message);
+        positioned.add(e.message);
+      }
+      for (const msgs of Object.values(error.fieldErrors)) for (const m of msgs) if (!positioned.has(m)) lines.push(m);
+      if (lines.length === 0 && error.detail) lines.push(error.detail);
+    }
+  } else if (error instanceof Error) {
+    lines = [error.message];
+  } else {
+    lines = [String(error)];
+  }
+  lines = [...new Set(lines)];
+  return (
+    <MessageBar intent="error" layout="multiline" role="alert">
+      <MessageBarBody>
+        <MessageBarTitle>{title}</MessageBarTitle>
+        {lines.length === 1 ? (
+          <span> {lines[0]}</span>
+        ) : (
+          <ul style={{ margin: "4px 0 0", paddingInlineStart: 18 }}>
+            {lines.map((l) => (
+              <li key={l}>{l}</li>
+            ))}
+          </ul>
+        )}
+      </MessageBarBody>
+      {onDismiss && (
+        <MessageBarActions
+          containerAction={<Button appearance="transparent" aria-label={t("close")} icon={<DismissRegular />} onClick={onDismiss} />}
+        />
+      )}
+    </MessageBar>
+  );
+};

@@ -1,0 +1,23 @@
+import type { FC } from "react";
+import { Radio, RadioGroup } from "@fluentui/react-components";
+import type { ScopeKind } from "../api/types";
+import { useI18n } from "../i18n";
+import { scopeCount } from "../model/draft";
+import type { Selection } from "../model/search";
+
+/** All / Displayed / Checked, each with its number (MISSION §3). */
+export const ScopeStep: FC<{ value: ScopeKind; selection: Selection; onChange: (k: ScopeKind) => void }> = ({
+  value,
+  selection,
+  onChange,
+}) => {
+  const { t, formatNumber } = useI18n();
+  const n = (k: ScopeKind) => formatNumber(scopeCount(k, selection));
+  return (
+    <RadioGroup value={value} onChange={(_, d) => onChange(d.value as ScopeKind)} aria-label={t("scopeLabel")} data-testid="scope">
+        <Radio value="All" label={t("scopeAll", { n: n("All") })} />
+        <Radio value="Displayed" label={t("scopeDisplayed", { n: n("Displayed") })} />
+        <Radio value="Checked" label={t("scopeChecked", { n: n("Checked") })} disabled={selection.checkedIds.length === 0} />
+    </RadioGroup>
+  );
+};

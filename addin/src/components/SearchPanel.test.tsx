@@ -1,0 +1,103 @@
+import { describe, expect, it, vi } from "vitest";
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { SearchPanel } from "./SearchPanel";
+import { mockFetch } from "../test/fetchMock";
+import { renderPane } from "../test/render";
+
+const page = (start: number, count: number, total: number) => ({
+  resource: "resumes",
+  total,
+  start,
+  count,
+  items: Array.from({ length: count }, (_, i) => ({
+    id: 10001 + start + i,
+    name: `候補者 ${start + i + 1}`,
+    subtitle: `コウホシャ ${start + i + 1}`,
+    fields: {},
+  })),
+});
+
+function routes() {
+  return mockFetch({
+    "GET /api/hrbc/resumes": (c) => {
+      const u = new URL(c.url, "http://x");
+      const start = Number(u.searchParams.get("start") ?? 0);
+      return page(start, Math.min(20, 45 - start), 45);
+    },
+    "GET /api/hrbc/phases": () => [{ alias: "Option.P_ResumePhase_Active", name: "活動中", id: 1, order: 1, resource: "Resume" }],
+  });
+}
+
+describe("SearchPanel", () => {
+  it("shows a page at a time, and select all checks only what is displayed", async () => {
+    const { calls } = routes();
+    const onBulk = vi.fn();
+    const user = userEvent.setup();
+    renderPane(<SearchPanel resource="resumes" anchor={null} onBulk={onBulk} />);
+    await screen.findByText("候補者 1");
+    expect(screen.getByTestId("counts")).toHaveTextContent("0 checked · 20 displayed · 45 total");
+
+    await user.click(screen.getByRole("button", { name: "Show more" }));
+    await screen.findByText("候補者 40");
+    expect(screen.getByTestId("counts")).toHaveTextContent("0 checked · 40 displayed · 45 total");
+    expect(new URL(calls.filter((c) => c.url.includes("/resumes"))[1]!.url, "http://x").searchParams.get("start")).toBe("20");
+
+    await user.click(screen.getByRole("checkbox", { name: "Select all displayed" }));
+    expect(screen.getByTestId("counts")).toHaveTextContent("40 checked · 40 displayed · 45 total");
+
+    await user.click(screen.getByRole("checkbox", { name: "Check 候補者 2" }));
+    expect(screen.getByTestId("counts")).toHaveTextContent("39 checked");
+
+    await user.click(screen.getByRole("button", { name: /Bulk mail/ }));
+    const items = await screen.findAllByRole("menuitem");
+    expect(items.map((i) => i.textContent)).toEqual(["Newsletter to candidates"]);
+    await user.click(items[0]!);
+    expect(onBulk).toHaveBeenCalledTimes(1);
+    const [mode, sel] = onBulk.mock.calls[0]!;
+    expect(mode).toBe("Resumes");
+    expect(sel.displayedIds).toHaveLength(40);
+    expect(sel.checkedIds).toHaveLength(39);
+    expect(sel.total).toBe(45);
+  });
+
+  it("searches with keywords and the phase condition", async () => {
+    const { calls } = routes();
+    const user = userEvent.setup();
+    renderPane(<SearchPanel resource="resumes" anchor={null} onBulk={vi.fn()} />);
+    await screen.findByText("候補者 1");
+    await user.type(screen.getByRole("textbox", { name: "Keywords" }), "鈴木");
+    await user.click(screen.getByRole("combobox", { name: "Phase" }));
+    await user.click(await screen.findByRole("option", { name: "活動中" }));
+    await user.click(screen.getByRole("button", { name: "Search" }));
+    await waitFor(() => expect(calls.filter((c) => c.url.includes("/resumes")).length).toBe(2));
+    const u = new URL(calls.filter((c) => c.url.includes("/resumes"))[1]!.url, "http://x");
+    expect(u.searchParams.get("keywords")).toBe("鈴木");
+    expect(u.searchParams.get("condition")).toBe("Resume.P_Phase:or=Option.P_ResumePhase_Active");
+  });
+
+  it("offers the two matching modes in a job's resume list", async () => {
+    routes();
+    const user = userEvent.setup();
+    renderPane(<SearchPanel resource="resumes" anchor="job" onBulk={vi.fn()} />, { lang: "ja" });
+    await screen.findByText("候補者 1");
+    await user.click(screen.getByRole("button", { name: /一括メール/ }));
+    const menu = await screen.findByRole("menu");
+    expect(within(menu).getAllByRole("menuitem").map((i) => i.getAttribute("data-mode"))).toEqual(["JobToResumes", "ResumesToRecruiter"]);
+  });
+
+  it("shows the API's problem details when the search fails", async () => {
+    mockFetch({
+      "GET /api/hrbc/phases": () => [],
+      "GET /api/hrbc/resumes": () =>
+        new Response(JSON.stringify({ title: "The search has invalid parameters.", status: 400, errors: { keywords: ["keywords must be at most 100 characters"] } }), {
+          status: 400,
+          headers: { "Content-Type": "application/problem+json" },
+        }),
+    });
+    renderPane(<SearchPanel resource="resumes" anchor={null} onBulk={vi.fn()} />);
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("The search has invalid parameters.");
+    expect(alert).toHaveTextContent("keywords must be at most 100 characters");
+  });
+});

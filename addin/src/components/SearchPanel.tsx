@@ -1,0 +1,294 @@
+import { useCallback, useEffect, useId, useRef, useState, type FC, type FormEvent } from "react";
+import {
+  Button,
+  Checkbox,
+  Dropdown,
+  Field,
+  Input,
+  Menu,
+  MenuItem,
+  MenuList,
+  MenuPopover,
+  MenuTrigger,
+  Option,
+  Spinner,
+  Text,
+  makeStyles,
+  tokens,
+} from "@fluentui/react-components";
+import { MailMultipleRegular, OpenRegular, SearchRegular } from "@fluentui/react-icons";
+import { getPhases, searchRecords } from "../api/client";
+import type { HrbcListItem, HrbcPhase, ListResource, MailingMode } from "../api/types";
+import { useI18n, type StringKey } from "../i18n";
+import { modesFor, type AnchorKind } from "../model/modes";
+import { buildCondition, PAGE_SIZE, PHASE_RESOURCE, type SearchConditions, type Selection } from "../model/search";
+import { ErrorBar } from "./ErrorBar";
+
+const useStyles = makeStyles({
+  root: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalM },
+  form: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS },
+  row: { display: "flex", flexWrap: "wrap", gap: tokens.spacingHorizontalS, alignItems: "end" },
+  grow: { flexGrow: 1, minWidth: "120px" },
+  toolbar: {
+    display: "flex",
+    flexWrap: "wrap",
+    gap: tokens.spacingHorizontalS,
+    alignItems: "center",
+    justifyContent: "space-between",
+  },
+  list: { listStyleType: "none", margin: 0, padding: 0, borderTop: `1px solid ${tokens.colorNeutralStroke2}` },
+  item: {
+    display: "flex",
+    alignItems: "center",
+    gap: tokens.spacingHorizontalXS,
+    borderBottom: `1px solid ${tokens.colorNeutralStroke2}`,
+    padding: `${tokens.spacingVerticalXXS} 0`,
+    minWidth: 0,
+  },
+  itemMain: { flexGrow: 1, minWidth: 0, display: "flex", flexDirection: "column", paddingInlineStart: tokens.spacingHorizontalS },
+  name: { fontWeight: tokens.fontWeightSemibold, overflowWrap: "anywhere" },
+  sub: { color: tokens.colorNeutralForeground3, fontSize: tokens.fontSizeBase200, overflowWrap: "anywhere" },
+  checkLabel: { display: "flex", flexDirection: "column", overflowWrap: "anywhere" },
+});
+
+const MODE_LABEL: Record<MailingMode, StringKey> = {
+  Resumes: "modeResumes",
+  Recruiters: "modeRecruiters",
+  JobToResumes: "modeJobToResumes",
+  ResumesToRecruiter: "modeResumesToRecruiter",
+  JobsToResume: "modeJobsToResume",
+  ResumeToRecruiters: "modeResumeToRecruiters",
+};
+export const modeLabelKey = (m: MailingMode): StringKey => MODE_LABEL[m];
+
+const RESOURCE_LABEL: Record<ListResource, StringKey> = { resumes: "tabResumes", jobs: "tabJobs", recruiters: "tabRecruiters" };
+
+export interface SearchPanelProps {
+  resource: ListResource;
+  anchor: AnchorKind | null;
+  /** Heading of the list (a matching list names its anchor). */
+  heading?: string;
+  onOpen?: (item: HrbcListItem) => void;
+  onBulk: (mode: MailingMode, selection: Selection) => void;
+}
+
+/** A search of resumes, jobs or recruiters: keywords and a few conditions, a page at a time, with checkboxes. */
+export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, onOpen, onBulk }) => {
+  const { t, formatNumber } = useI18n();
+  const s = useStyles();
+  const ids = useId();
+  const [keywords, setKeywords] = useState("");
+  const [conditions, setConditions] = useState<SearchConditions>({});
+  const [phases, setPhases] = useState<HrbcPhase[]>([]);
+  const [query, setQuery] = useState<{ keywords?: string; condition?: string }>({});
+  const [items, setItems] = useState<HrbcListItem[]>([]);
+  const [total, setTotal] = useState(0);
+  const [checked, setChecked] = useState<Set<number>>(new Set());
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const request = useRef(0);
+
+  const modes = modesFor(resource, anchor);
+  const selectable = modes.length > 0;
+
+  useEffect(() => {
+    const ac = new AbortController();
+    getPhases(PHASE_RESOURCE[resource], ac.signal).then(setPhases, () => setPhases([]));
+    return () => ac.abort();
+  }, [resource]);
+
+  const load = useCallback(
+    async (q: { keywords?: string; condition?: string }, start: number) => {
+      const n = ++request.current;
+      setLoading(true);
+      setError(null);
+      try {
+        const page = await searchRecords(resource, { ...q, start, count: PAGE_SIZE });
+        if (n !== request.current) return;
+        setTotal(page.total);
+        setItems((prev) => (start === 0 ? page.items : [...prev, ...page.items.filter((i) => !prev.some((p) => p.id === i.id))]));
+        if (start === 0) setChecked(new Set());
+      } catch (e) {
+        if (n === request.current) setError(e);
+      } finally {
+        if (n === request.current) setLoading(false);
+      }
+    },
+    [resource],
+  );
+
+  useEffect(() => {
+    void load({}, 0);
+  }, [load]);
+
+  const submit = (e?: FormEvent) => {
+    e?.preventDefault();
+    const q = { keywords: keywords.trim() || undefined, condition: buildCondition(resource, conditions) };
+    setQuery(q);
+    void load(q, 0);
+  };
+
+  const clear = () => {
+    setKeywords("");
+    setConditions({});
+    setQuery({});
+    void load({}, 0);
+  };
+
+  const toggle = (id: number, on: boolean) =>
+    setChecked((prev) => {
+      const next = new Set(prev);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+
+  const displayedChecked = items.filter((i) => checked.has(i.id)).length;
+  const allState = items.length > 0 && displayedChecked === items.length ? true : displayedChecked > 0 ? "mixed" : false;
+  // "Select all" checks only what is displayed.
+  const toggleAll = () => setChecked(allState === true ? new Set() : new Set(items.map((i) => i.id)));
+
+  const selection = (): Selection => ({
+    resource,
+    query,
+    displayedIds: items.map((i) => i.id),
+    checkedIds: items.filter((i) => checked.has(i.id)).map((i) => i.id),
+    total,
+  });
+
+  const label = t(RESOURCE_LABEL[resource]);
+  const phaseText = phases.find((p) => p.alias === conditions.phase)?.name ?? t("anyPhase");
+
+  return (
+    <section className={s.root} aria-label={heading ?? t("searchResultsOf", { label })}>
+      <form className={s.form} onSubmit={submit} role="search" aria-label={t("search") + ": " + label}>
+        <Field label={t("keywords")}>
+          <Input
+            value={keywords}
+            onChange={(_, d) => setKeywords(d.value)}
+            placeholder={t("keywordsPlaceholder")}
+            contentBefore={<SearchRegular aria-hidden="true" />}
+            name="keywords"
+          />
+        </Field>
+        <div className={s.row}>
+          <Field label={t("phase")} className={s.grow}>
+            <Dropdown
+              value={phaseText}
+              selectedOptions={[conditions.phase ?? ""]}
+              onOptionSelect={(_, d) => setConditions((c) => ({ ...c, phase: d.optionValue || undefined }))}
+            >
+              <Option value="">{t("anyPhase")}</Option>
+              {phases.map((p) => (
+                <Option key={p.alias} value={p.alias}>
+                  {p.name}
+                </Option>
+              ))}
+            </Dropdown>
+          </Field>
+          <Field label={t("updatedSince")} className={s.grow}>
+            <Input
+              type="date"
+              value={conditions.updatedSince ?? ""}
+              onChange={(_, d) => setConditions((c) => ({ ...c, updatedSince: d.value || undefined }))}
+            />
+          </Field>
+        </div>
+        <div className={s.row}>
+          <Button type="submit" appearance="primary" icon={<SearchRegular />}>
+            {t("search")}
+          </Button>
+          <Button type="button" onClick={clear}>
+            {t("clear")}
+          </Button>
+        </div>
+      </form>
+
+      <ErrorBar error={error} onDismiss={() => setError(null)} />
+
+      <div className={s.toolbar}>
+        {selectable ? (
+          <Checkbox
+            checked={allState}
+            onChange={toggleAll}
+            label={t("selectAllDisplayed")}
+            disabled={items.length === 0}
+            data-testid="select-all"
+          />
+        ) : (
+          <Text size={200}>{resource === "jobs" ? t("jobsHint") : ""}</Text>
+        )}
+        {selectable && (
+          <Menu>
+            <MenuTrigger disableButtonEnhancement>
+              <Button appearance="primary" icon={<MailMultipleRegular />} aria-label={t("bulkActionMenu")} data-testid="bulk-action">
+                {t("bulkAction")}
+              </Button>
+            </MenuTrigger>
+            <MenuPopover>
+              <MenuList>
+                {modes.map((m) => (
+                  <MenuItem key={m} onClick={() => onBulk(m, selection())} data-mode={m}>
+                    {t(MODE_LABEL[m])}
+                  </MenuItem>
+                ))}
+              </MenuList>
+            </MenuPopover>
+          </Menu>
+        )}
+      </div>
+      <Text size={200} id={`${ids}-counts`} aria-live="polite" data-testid="counts">
+        {t("counts", {
+          checked: formatNumber(checked.size),
+          displayed: formatNumber(items.length),
+          total: formatNumber(total),
+        })}
+      </Text>
+
+      {items.length === 0 && !loading && !error ? <Text>{t("noResults")}</Text> : null}
+      <ul className={s.list} aria-labelledby={`${ids}-counts`}>
+        {items.map((item) => (
+          <li key={item.id} className={s.item} data-record-id={item.id}>
+            {selectable ? (
+              <div className={s.itemMain} style={{ paddingInlineStart: 0 }}>
+              <Checkbox
+                checked={checked.has(item.id)}
+                onChange={(_, d) => toggle(item.id, d.checked === true)}
+                aria-label={t("checkRecord", { name: item.name })}
+                label={
+                  <span className={s.checkLabel}>
+                    <span className={s.name}>{item.name}</span>
+                    {item.subtitle && <span className={s.sub}>{item.subtitle}</span>}
+                  </span>
+                }
+              />
+              </div>
+            ) : (
+              <div className={s.itemMain}>
+                <span className={s.name}>{item.name}</span>
+                {item.subtitle && <span className={s.sub}>{item.subtitle}</span>}
+              </div>
+            )}
+            {onOpen && (
+              <Button
+                appearance="subtle"
+                size="small"
+                icon={<OpenRegular />}
+                onClick={() => onOpen(item)}
+                aria-label={t("openRecord", { name: item.name })}
+              >
+                {t("open")}
+              </Button>
+            )}
+          </li>
+        ))}
+      </ul>
+      {loading && <Spinner size="tiny" label={t("loading")} />}
+      {!loading && items.length < total && (
+        <Button onClick={() => void load(query, items.length)} data-testid="show-more">
+          {t("showMore")}
+        </Button>
+      )}
+    </section>
+  );
+};

@@ -1,0 +1,57 @@
+import type { FC } from "react";
+import { Button, makeStyles, tokens, Tooltip } from "@fluentui/react-components";
+import { useI18n } from "../i18n";
+import { useMailings } from "../state/mailings";
+
+const useStyles = makeStyles({
+  dot: {
+    display: "inline-block",
+    width: "10px",
+    height: "10px",
+    borderRadius: tokens.borderRadiusCircular,
+    flexShrink: 0,
+  },
+  idle: { backgroundColor: tokens.colorNeutralStroke1 },
+  running: {
+    backgroundColor: tokens.colorPaletteDarkOrangeBorderActive,
+    animationName: { "0%": { opacity: 1, transform: "scale(1)" }, "50%": { opacity: 0.35, transform: "scale(0.8)" }, "100%": { opacity: 1, transform: "scale(1)" } },
+    animationDuration: "1.2s",
+    animationIterationCount: "infinite",
+    "@media (prefers-reduced-motion: reduce)": { animationName: "none" },
+  },
+  paused: { backgroundColor: tokens.colorPaletteDarkOrangeBorderActive },
+  done: { backgroundColor: tokens.colorPaletteGreenBorderActive },
+  label: { overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap", maxWidth: "150px" },
+});
+
+/** Header indicator: orange and pulsing while a mailing runs, green when done. Opens the status screen. */
+export const StatusIndicator: FC<{ onOpen: () => void }> = ({ onOpen }) => {
+  const { t, formatNumber } = useI18n();
+  const { indicator } = useMailings();
+  const s = useStyles();
+  const text =
+    indicator.state === "running"
+      ? t("indicatorRunning", { done: formatNumber(indicator.done), total: formatNumber(indicator.total) })
+      : indicator.state === "paused"
+        ? t("indicatorPaused", { done: formatNumber(indicator.done), total: formatNumber(indicator.total) })
+        : indicator.state === "done"
+          ? t("indicatorDone", { sent: formatNumber(indicator.sent) })
+          : t("indicatorIdle");
+  return (
+    <Tooltip content={text} relationship="description">
+      <Button
+        appearance="subtle"
+        size="small"
+        onClick={onOpen}
+        aria-label={t("indicatorLabel", { state: text })}
+        data-testid="status-indicator"
+        data-state={indicator.state}
+        icon={<span className={`${s.dot} ${s[indicator.state]}`} aria-hidden="true" />}
+      >
+        <span className={s.label} aria-live="polite">
+          {text}
+        </span>
+      </Button>
+    </Tooltip>
+  );
+};

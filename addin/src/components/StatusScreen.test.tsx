@@ -1,0 +1,113 @@
+import { describe, expect, it, vi } from "vitest";
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { StatusScreen, formatEta } from "./StatusScreen";
+import { StatusIndicator } from "./StatusIndicator";
+import { ErrorBar } from "./ErrorBar";
+import { mockFetch } from "../test/fetchMock";
+import { renderPane } from "../test/render";
+import { summarize } from "../state/mailings";
+import { ApiError } from "../api/client";
+import { translate } from "../i18n";
+import type { MailingStatus } from "../api/types";
+
+const m = (over: Partial<MailingStatus>): MailingStatus => ({
+  id: "m1",
+  mode: "Resumes",
+  state: "Sending",
+  total: 10,
+  sent: 4,
+  failed: 0,
+  skipped: 0,
+  bounced: 0,
+  pending: 6,
+  createdAt: "2026-11-27T03:00:00Z",
+  startedAt: "2026-11-27T03:00:01Z",
+  finishedAt: null,
+  etaSeconds: 12 * 60,
+  pausedReason: null,
+  subject: "11月のお知らせ",
+  ...over,
+});
+
+describe("the running/done indicator", () => {
+  it("is running while any mailing runs, paused when only paused ones are left, done when the newest finished", () => {
+    expect(summarize([]).state).toBe("idle");
+    expect(summarize([m({}), m({ id: "m2", state: "Completed", pending: 0 })])).toEqual({ state: "running", done: 4, total: 10, sent: 4 });
+    expect(summarize([m({ state: "Paused" })]).state).toBe("paused");
+    expect(summarize([m({ state: "Completed", sent: 10, pending: 0 })])).toEqual({ state: "done", done: 10, total: 10, sent: 10 });
+  });
+
+  it("shows progress in the header and opens the status screen", async () => {
+    mockFetch({
+      "GET /api/mailings": () => [m({})],
+      "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+    });
+    const onOpen = vi.fn();
+    renderPane(<StatusIndicator onOpen={onOpen} />, { mailings: true });
+    const button = await screen.findByRole("button", { name: /Sending: 4 of 10/ });
+    expect(button).toHaveAttribute("data-state", "running");
+    await userEvent.click(button);
+    expect(onOpen).toHaveBeenCalled();
+  });
+});
+
+describe("the status screen", () => {
+  it("lists my mailings with progress, ETA, counts and the controls each state allows", async () => {
+    const { calls } = mockFetch({
+      "GET /api/mailings": () => [
+        m({}),
+        m({ id: "m2", state: "Completed", sent: 8, failed: 2, pending: 0, finishedAt: "2026-11-27T03:10:00Z", subject: "先月" }),
+      ],
+      "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+      "POST /api/mailings/m1/pause": () => m({ state: "Paused", pausedReason: "Paused by the user" }),
+      "POST /api/mailings/m2/retry-failed": () => m({ id: "m2", state: "Queued", pending: 2, sent: 8, subject: "先月" }),
+      "GET /api/mailings/m2/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+    });
+    const user = userEvent.setup();
+    renderPane(<StatusScreen />, { mailings: true, lang: "ja" });
+    const running = await screen.findByRole("group", { name: "11月のお知らせ の操作" });
+    expect(screen.getByRole("progressbar", { name: "11月のお知らせ の進捗" })).toBeInTheDocument();
+    expect(screen.getByText("残り約 12 分")).toBeInTheDocument();
+    expect(within(running).getByRole("button", { name: "一時停止" })).toBeInTheDocument();
+    expect(within(running).getByRole("button", { name: "取り消す" })).toBeInTheDocument();
+    expect(within(running).queryByRole("button", { name: "失敗分を再送" })).not.toBeInTheDocument();
+
+    const done = screen.getByRole("group", { name: "先月 の操作" });
+    expect(within(done).getByRole("button", { name: "失敗分を再送" })).toBeInTheDocument();
+    expect(within(done).queryByRole("button", { name: "一時停止" })).not.toBeInTheDocument();
+    expect(within(done).getByRole("button", { name: "結果をダウンロード（CSV）" })).toBeInTheDocument();
+
+    await user.click(within(running).getByRole("button", { name: "一時停止" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/m1/pause"))).toBe(true));
+    expect(await screen.findByText("一時停止中：Paused by the user")).toBeInTheDocument();
+  });
+
+  it("formats the ETA", () => {
+    const t = (k: Parameters<typeof translate>[1], v?: Record<string, string | number>) => translate("en", k, v);
+    expect(formatEta(20, t)).toBe("20 s");
+    expect(formatEta(125, t)).toBe("3 min");
+    expect(formatEta(3 * 3600 + 60, t)).toBe("3 h 1 min");
+  });
+});
+
+describe("ErrorBar", () => {
+  it("shows the problem's title and each template error once", () => {
+    const e = new ApiError({
+      status: 400,
+      title: "The mailing has invalid input; nothing was stored.",
+      fieldErrors: { body: ["'{{' inside a tag"] },
+      templateErrors: [{ part: "body", line: 2, column: 3, message: "'{{' inside a tag" }],
+    });
+    renderPane(<ErrorBar error={e} />);
+    const alert = screen.getByRole("alert");
+    expect(alert).toHaveTextContent("The mailing has invalid input; nothing was stored.");
+    expect(alert).toHaveTextContent("Body, line 2, column 3: '{{' inside a tag");
+    expect(alert.textContent!.match(/inside a tag/g)).toHaveLength(1);
+  });
+
+  it("explains a network failure in the user's language", () => {
+    renderPane(<ErrorBar error={new ApiError({ status: 0, title: "Network error", network: true })} />, { lang: "ja" });
+    expect(screen.getByRole("alert")).toHaveTextContent("BulkMail サーバーが応答しません");
+  });
+});

@@ -1,0 +1,113 @@
+import { useCallback, useEffect, useState, type FC } from "react";
+import { Button, Dropdown, Field, Input, Option, makeStyles, tokens } from "@fluentui/react-components";
+import { DeleteRegular, SaveRegular } from "@fluentui/react-icons";
+import { createTemplate, deleteTemplate, listTemplates } from "../api/client";
+import type { MailingMode, SavedTemplate } from "../api/types";
+import { useI18n } from "../i18n";
+
+const useStyles = makeStyles({
+  row: { display: "flex", flexWrap: "wrap", gap: tokens.spacingHorizontalS, alignItems: "end" },
+  grow: { flexGrow: 1, minWidth: "140px" },
+});
+
+/** Saved templates of this mode: pick one to fill subject and body, or save the current ones as a new template. */
+export const TemplatePicker: FC<{
+  mode: MailingMode;
+  subject: string;
+  body: string;
+  onPick: (t: SavedTemplate) => void;
+  onMessage: (text: string) => void;
+  onError: (e: unknown) => void;
+}> = ({ mode, subject, body, onPick, onMessage, onError }) => {
+  const { t } = useI18n();
+  const s = useStyles();
+  const [templates, setTemplates] = useState<SavedTemplate[]>([]);
+  const [selected, setSelected] = useState<string>("");
+  const [saving, setSaving] = useState(false);
+  const [name, setName] = useState("");
+
+  const reload = useCallback(async () => {
+    try {
+      setTemplates(await listTemplates(mode));
+    } catch (e) {
+      onError(e);
+    }
+  }, [mode, onError]);
+
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  const current = templates.find((x) => x.id === selected);
+
+  const save = async () => {
+    try {
+      const created = await createTemplate({ name: name.trim(), mode, subject, body });
+      setSaving(false);
+      setName("");
+      await reload();
+      setSelected(created.id);
+      onMessage(t("templateSaved", { name: created.name }));
+    } catch (e) {
+      onError(e);
+    }
+  };
+
+  const remove = async () => {
+    if (!current) return;
+    try {
+      await deleteTemplate(current.id);
+      setSelected("");
+      await reload();
+      onMessage(t("templateDeleted"));
+    } catch (e) {
+      onError(e);
+    }
+  };
+
+  return (
+    <div>
+      <div className={s.row}>
+        <Field label={t("template")} className={s.grow}>
+          <Dropdown
+            value={current?.name ?? t("noTemplate")}
+            selectedOptions={[selected]}
+            onOptionSelect={(_, d) => {
+              const id = d.optionValue ?? "";
+              setSelected(id);
+              const tpl = templates.find((x) => x.id === id);
+              if (tpl) onPick(tpl);
+            }}
+            data-testid="template-picker"
+          >
+            <Option value="">{t("noTemplate")}</Option>
+            {templates.map((x) => (
+              <Option key={x.id} value={x.id}>
+                {x.name}
+              </Option>
+            ))}
+          </Dropdown>
+        </Field>
+        {current && (
+          <Button icon={<DeleteRegular />} aria-label={t("deleteTemplate")} title={t("deleteTemplate")} onClick={() => void remove()} />
+        )}
+        {!saving && (
+          <Button icon={<SaveRegular />} onClick={() => setSaving(true)}>
+            {t("saveAsTemplate")}
+          </Button>
+        )}
+      </div>
+      {saving && (
+        <div className={s.row} style={{ marginTop: tokens.spacingVerticalS }}>
+          <Field label={t("templateName")} className={s.grow} required>
+            <Input value={name} onChange={(_, d) => setName(d.value)} maxLength={100} />
+          </Field>
+          <Button appearance="primary" onClick={() => void save()} disabled={!name.trim()}>
+            {t("save")}
+          </Button>
+          <Button onClick={() => setSaving(false)}>{t("cancel")}</Button>
+        </div>
+      )}
+    </div>
+  );
+};

@@ -1,0 +1,98 @@
+// The composer's state and how it becomes the mailing request of ARCHITECTURE §5.
+import type { MailingMode, MailingRequest, ScopeKind, UploadedFile, ZipEncryption } from "../api/types";
+import type { Selection } from "./search";
+
+export interface Draft {
+  scope: ScopeKind;
+  mailFields: string[];
+  templateId: string | null;
+  subject: string;
+  body: string;
+  recordAttachmentIds: number[];
+  uploads: UploadedFile[];
+  zip: boolean;
+  zipPassword: string;
+  zipEncryption: ZipEncryption;
+  phase: string | null;
+  phaseMemo: string;
+  logActivity: boolean;
+}
+
+export function initialDraft(selection: Selection): Draft {
+  return {
+    scope: selection.checkedIds.length > 0 ? "Checked" : "Displayed",
+    mailFields: [],
+    templateId: null,
+    subject: "",
+    body: "",
+    recordAttachmentIds: [],
+    uploads: [],
+    zip: false,
+    zipPassword: "",
+    zipEncryption: "Aes256",
+    phase: null,
+    phaseMemo: "",
+    logActivity: false,
+  };
+}
+
+export function scopeOf(kind: ScopeKind, selection: Selection): MailingRequest["scope"] {
+  if (kind === "All") return { kind, query: { keywords: selection.query.keywords, condition: selection.query.condition }, ids: null };
+  return { kind, ids: kind === "Checked" ? selection.checkedIds : selection.displayedIds };
+}
+
+export function scopeCount(kind: ScopeKind, selection: Selection): number {
+  return kind === "All" ? selection.total : kind === "Checked" ? selection.checkedIds.length : selection.displayedIds.length;
+}
+
+export function buildRequest(
+  mode: MailingMode,
+  anchorId: number | null,
+  selection: Selection,
+  d: Draft,
+  extra: Partial<MailingRequest> = {},
+): MailingRequest {
+  const hasFiles = d.recordAttachmentIds.length > 0 || d.uploads.length > 0;
+  return {
+    mode,
+    anchorId,
+    scope: scopeOf(d.scope, selection),
+    mailFields: d.mailFields,
+    templateId: null,
+    subject: d.subject,
+    body: d.body,
+    attachments: hasFiles
+      ? {
+          recordAttachmentIds: d.recordAttachmentIds,
+          uploadIds: d.uploads.map((u) => u.id),
+          zipPassword: d.zip && d.zipPassword ? d.zipPassword : null,
+          zipEncryption: d.zip && d.zipPassword ? d.zipEncryption : null,
+        }
+      : null,
+    phase: d.phase ? { optionAlias: d.phase, memo: d.phaseMemo.trim() || null } : null,
+    logActivity: d.logActivity,
+    ...extra,
+  };
+}
+
+export function newIdempotencyKey(): string {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === "function") return c.randomUUID();
+  const bytes = new Uint8Array(16);
+  if (c?.getRandomValues) c.getRandomValues(bytes);
+  else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Makes HTML from Outlook or a template safe to edit inside the pane: the body's content only, no scripts or styles. */
+export function sanitizeHtml(html: string): string {
+  if (!html) return "";
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  doc.querySelectorAll("script,style,link,meta,title,iframe,object,embed,base").forEach((n) => n.remove());
+  doc.querySelectorAll("*").forEach((el) => {
+    for (const a of Array.from(el.attributes)) {
+      if (/^on/i.test(a.name) || (/^(href|src)$/i.test(a.name) && /^\s*javascript:/i.test(a.value))) el.removeAttribute(a.name);
+    }
+  });
+  return doc.body.innerHTML.trim();
+}

@@ -1,0 +1,34 @@
+// The search conditions the pane offers (a few common ones) and how they become HRBC condition text.
+import type { ListResource, PhaseResource } from "../api/types";
+
+export interface SearchConditions {
+  /** Phase option alias, e.g. Option.P_ResumePhase_Active. */
+  phase?: string;
+  /** yyyy-mm-dd: updated on or after this day. */
+  updatedSince?: string;
+}
+
+export const PREFIX: Record<ListResource, string> = { resumes: "Resume", jobs: "Job", recruiters: "Recruiter" };
+export const PHASE_RESOURCE: Record<ListResource, PhaseResource> = { resumes: "Resume", jobs: "Job", recruiters: "Recruiter" };
+
+/** HRBC condition text, e.g. `Resume.P_Phase:or=Option.P_ResumePhase_Active,Resume.P_UpdateDate:ge=2025/10/01 00:00:00`. */
+export function buildCondition(resource: ListResource, c: SearchConditions): string | undefined {
+  const p = PREFIX[resource];
+  const terms: string[] = [];
+  if (c.phase) terms.push(`${p}.P_Phase:or=${c.phase}`);
+  if (c.updatedSince && /^\d{4}-\d{2}-\d{2}$/.test(c.updatedSince)) {
+    terms.push(`${p}.P_UpdateDate:ge=${c.updatedSince.replace(/-/g, "/")} 00:00:00`);
+  }
+  return terms.length > 0 ? terms.join(",") : undefined;
+}
+
+export const PAGE_SIZE = 20;
+
+/** What the search screen hands to the composer: the query (for All), what is displayed and what is checked. */
+export interface Selection {
+  resource: ListResource;
+  query: { keywords?: string; condition?: string };
+  displayedIds: number[];
+  checkedIds: number[];
+  total: number;
+}
