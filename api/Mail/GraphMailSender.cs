@@ -97,7 +97,16 @@ public interface IMailSender
 
     /// <summary>Deletes a draft (one left incomplete by an interrupted attempt).</summary>
     Task DeleteMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken);
+
+    /// <summary>Non-delivery reports (message class <c>REPORT.*.NDR</c>) received in the Inbox since a time.</summary>
+    Task<IReadOnlyList<InboxReport>> NonDeliveryReportsAsync(string mailbox, DateTimeOffset since, CancellationToken cancellationToken);
+
+    /// <summary>A message's MIME source (for an NDR: the delivery-status part and the original's headers).</summary>
+    Task<string> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken);
 }
+
+/// <summary>A report found in the sender's Inbox.</summary>
+public sealed record InboxReport(string Id, DateTimeOffset ReceivedAt, string MessageClass);
 
 /// <summary>
 /// Sends through the Microsoft Graph SDK, always as <c>/users/{mailbox}</c>. The SDK's retry handler is turned
@@ -174,6 +183,53 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
             rc.QueryParameters.Select = ["id", "name", "size"];
         }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
         return [.. (page?.Value ?? []).Select(a => a.Name ?? "")];
+    }
+
+    /// <summary>PidTagMessageClass, read as a single-value extended property.</summary>
+    public const string MessageClassProperty = "String 0x001A";
+
+    public async Task<IReadOnlyList<InboxReport>> NonDeliveryReportsAsync(string mailbox, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var reports = new List<InboxReport>();
+        var page = await CallAsync(() => Graph.Users[mailbox].MailFolders["inbox"].Messages.GetAsync(rc =>
+        {
+            Configure(rc);
+            rc.QueryParameters.Filter = $"receivedDateTime ge {since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)}";
+            rc.QueryParameters.Select = ["id", "receivedDateTime"];
+            rc.QueryParameters.Expand = [$"singleValueExtendedProperties($filter=id eq '{MessageClassProperty}')"];
+            rc.QueryParameters.Top = 100;
+        }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
+        while (page is not null)
+        {
+            foreach (var m in page.Value ?? [])
+            {
+                var messageClass = m.SingleValueExtendedProperties?.FirstOrDefault(p => string.Equals(p.Id, MessageClassProperty, StringComparison.OrdinalIgnoreCase))?.Value ?? "";
+                // REPORT.IPM.Note.NDR (and the .NDR of other item types); not delivery or read receipts
+                if (messageClass.StartsWith("REPORT.", StringComparison.OrdinalIgnoreCase) && messageClass.EndsWith(".NDR", StringComparison.OrdinalIgnoreCase))
+                {
+                    reports.Add(new InboxReport(m.Id ?? "", m.ReceivedDateTime ?? since, messageClass));
+                }
+            }
+            if (page.OdataNextLink is not { } next)
+            {
+                break;
+            }
+            page = await CallAsync(() => Graph.Users[mailbox].MailFolders["inbox"].Messages.WithUrl(next).GetAsync(Configure, cancellationToken),
+                unknownOutcome: false).ConfigureAwait(false);
+        }
+        return reports;
+    }
+
+    public async Task<string> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken)
+    {
+        await using var stream = await CallAsync(() => Graph.Users[mailbox].Messages[messageId].Content.GetAsync(Configure, cancellationToken),
+            unknownOutcome: false).ConfigureAwait(false);
+        if (stream is null)
+        {
+            return "";
+        }
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task DeleteMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken) =>

@@ -89,6 +89,14 @@ public interface IMailingStore
     /// stay pending. False when the caller does not hold the follow-up lease.</summary>
     Task<bool> RecordFollowUpsAsync(string mailingId, string token, IReadOnlyList<FollowUpOutcome> outcomes, DateTimeOffset now, CancellationToken cancellationToken);
 
+    // ---- bounces: finished mailings whose sender's mailbox is watched for non-delivery reports
+
+    /// <summary>Watches a finished mailing's mailbox for NDRs until <paramref name="until"/>.</summary>
+    Task WatchBouncesAsync(string mailingId, DateTimeOffset until, CancellationToken cancellationToken);
+
+    /// <summary>The mailings being watched now (expired watches are dropped).</summary>
+    Task<IReadOnlyList<string>> BounceWatchesAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
     // ---- control
 
     /// <summary>Marks every queued (unclaimed) delivery Cancelled; returns how many.</summary>

@@ -29,6 +29,7 @@ public sealed class InMemoryMailingStore : IMailingStore
     private readonly Dictionary<string, Entry> _mailings = [];
     private readonly Dictionary<(string Owner, string Key), string> _idempotency = [];
     private readonly Dictionary<string, IReadOnlyList<MailAttachment>> _attachments = [];
+    private readonly Dictionary<string, DateTimeOffset> _bounceWatches = [];
 
     public Task<Mailing> CreateAsync(Mailing mailing, CancellationToken cancellationToken)
     {
@@ -478,6 +479,27 @@ public sealed class InMemoryMailingStore : IMailingStore
             }
             CheckDone(e, now);
             return Task.FromResult(true);
+        }
+    }
+
+    public Task WatchBouncesAsync(string mailingId, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _bounceWatches[mailingId] = until;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> BounceWatchesAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            foreach (var expired in _bounceWatches.Where(w => w.Value <= now).Select(w => w.Key).ToList())
+            {
+                _bounceWatches.Remove(expired);
+            }
+            return Task.FromResult<IReadOnlyList<string>>([.. _bounceWatches.Keys]);
         }
     }
 

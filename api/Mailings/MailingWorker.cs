@@ -44,6 +44,7 @@ public sealed partial class MailingWorker(
     IServiceScopeFactory scopes,
     MailingSignal signal,
     IOptions<SendingOptions> options,
+    IOptions<BounceOptions> bounces,
     TimeProvider time,
     ILogger<MailingWorker> logger) : BackgroundService
 {
@@ -129,6 +130,12 @@ public sealed partial class MailingWorker(
             }
             // Follow-ups (HRBC phase, activity) are written alongside, and after the last send.
             await Task.WhenAll(sending, followUps.RunAsync(mailing, plan, sending, cancellationToken)).ConfigureAwait(false);
+            if (await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } done && MailingStates.IsFinal(done.State)
+                && (await store.GetCountsAsync(id, cancellationToken).ConfigureAwait(false)).Sent > 0)
+            {
+                // Bounces come back for days: the scanner reads this mailbox for them.
+                await store.WatchBouncesAsync(id, time.GetUtcNow() + bounces.Value.WatchFor, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -25,6 +25,7 @@ public static class MailingsSetup
         services.AddOptions<UploadOptions>().BindConfiguration(UploadOptions.Section).ValidateDataAnnotations()
             .Validate(o => o.MaxFileBytes <= o.MaxMessageBytes, "Uploads:MaxFileBytes cannot be larger than Uploads:MaxMessageBytes.")
             .ValidateOnStart();
+        services.AddOptions<BounceOptions>().BindConfiguration(BounceOptions.Section);
         services.AddOptions<FollowUpOptions>().BindConfiguration(FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.Section)
             .PostConfigure(o =>
@@ -87,6 +88,10 @@ public static class MailingsSetup
         if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
         {
             services.AddHostedService<MailingWorker>();
+            if (config.GetValue(BounceOptions.Section + ":Enabled", true))
+            {
+                services.AddHostedService<BounceScanner>();
+            }
         }
         return builder;
     }

@@ -32,6 +32,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     private RedisKey A(string id) => $"{P}{{m:{id}}}:a";
     private RedisKey[] All(string id) => [Meta(id), D(id), Q(id), L(id), O(id), F(id), Fu(id), A(id)];
     private RedisKey Active => $"{P}active";
+    private RedisKey BounceWatch => $"{P}bounce-watch";
     private RedisKey User(string owner) => $"{P}user:{owner}";
     private RedisKey Idem(string owner, string key) => $"{P}idem:{owner}:{key}";
 
@@ -530,6 +531,18 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             args.Add(o.RetryAt is { } at ? Ms(at) : "");
         }
         return (int)await Db.ScriptEvaluateAsync(RecordFollowUpsScript, All(mailingId), [.. args]).ConfigureAwait(false) == 1;
+    }
+
+    public async Task WatchBouncesAsync(string mailingId, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await Db.SortedSetAddAsync(BounceWatch, mailingId, until.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        await Db.KeyExpireAsync(BounceWatch, options.Value.Retention).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<string>> BounceWatchesAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await Db.SortedSetRemoveRangeByScoreAsync(BounceWatch, double.NegativeInfinity, now.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        return [.. (await Db.SortedSetRangeByRankAsync(BounceWatch).ConfigureAwait(false)).Select(v => (string)v!)];
     }
 
     public async Task<Delivery?> GetDeliveryAsync(string mailingId, int seq, CancellationToken cancellationToken)
