@@ -27,14 +27,37 @@ public sealed class ScopeReader(HrbcClient hrbc)
             var next = position + page.Count;
             return new ScopePage(page.Items, [], next, page.Count == 0 || next >= page.Total);
         }
-        var ids = spec.Ids.Skip(position).Take(PageSize).ToList();
+        return await ReadIdsAsync(plan, spec.Ids.Skip(position).Take(PageSize).ToList(), position, spec.Ids.Count, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One record of the scope (for previewing it): null when it is not in the scope.</summary>
+    public async Task<ScopePage?> ReadOneAsync(MailingPlan plan, long id, CancellationToken cancellationToken)
+    {
+        var spec = plan.Spec;
+        if (spec.ScopeKind != ScopeKind.All)
+        {
+            return spec.Ids.Contains(id) ? await ReadIdsAsync(plan, [id], 0, 1, cancellationToken).ConfigureAwait(false) : null;
+        }
+        // The search's own conditions AND this id: the record is previewed only if the search finds it.
+        var page = await hrbc.ReadPageAsync(plan.Target, new HrbcQuery
+        {
+            Fields = plan.Fields,
+            Condition = HrbcCondition.Parse(spec.Condition).Eq(plan.Target.IdAlias, id),
+            Keywords = spec.Keywords,
+            Count = 1,
+        }, cancellationToken).ConfigureAwait(false);
+        return page.Count == 0 ? null : new ScopePage(page.Items, [], 1, true);
+    }
+
+    private async Task<ScopePage> ReadIdsAsync(MailingPlan plan, List<long> ids, int position, int total, CancellationToken cancellationToken)
+    {
         var records = await hrbc.ReadByIdsAsync(plan.Target, ids, plan.Fields, cancellationToken).ToListAsync(cancellationToken).ConfigureAwait(false);
         var byId = records.Where(r => r.Id is not null).ToDictionary(r => r.Id!.Value);
         // Keep the order the task pane sent; a record deleted in HRBC meanwhile is reported, not dropped.
         var ordered = ids.Where(byId.ContainsKey).Select(id => byId[id]).ToList();
         var missing = ids.Where(id => !byId.ContainsKey(id)).ToList();
         var nextPosition = position + ids.Count;
-        return new ScopePage(ordered, missing, nextPosition, nextPosition >= spec.Ids.Count);
+        return new ScopePage(ordered, missing, nextPosition, nextPosition >= total);
     }
 }
 

@@ -15,7 +15,8 @@ public sealed record MailingRequest
     public PhaseRequest? Phase { get; init; }
     public bool LogActivity { get; init; }
     public string? IdempotencyKey { get; init; }
-    /// <summary>Preview only: render the deliveries of this record instead of the first ones.</summary>
+    /// <summary>Preview only: read and render just this record of the scope (its counts, warnings and messages); for
+    /// stepping through recipients without reading the whole scope again.</summary>
     public long? PreviewRecordId { get; init; }
 }
 

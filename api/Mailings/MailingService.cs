@@ -100,9 +100,16 @@ public sealed class MailingService(
         var position = 0;
         var complete = false;
         var scopeTotal = spec.ScopeKind == ScopeKind.All ? 0 : spec.Ids.Count;
+        ScopePage? only = null;
+        if (request.PreviewRecordId is { } previewId)
+        {
+            // Stepping through recipients: read just this record (counts and warnings then cover it alone).
+            only = await reader.ReadOneAsync(plan, previewId, cancellationToken).ConfigureAwait(false)
+                ?? throw MailingValidationException.One("previewRecordId", $"Record {previewId} is not in the mailing's scope.");
+        }
         while (records < PreviewRecordLimit)
         {
-            var page = await reader.ReadPageAsync(plan, position, cancellationToken).ConfigureAwait(false);
+            var page = only ?? await reader.ReadPageAsync(plan, position, cancellationToken).ConfigureAwait(false);
             foreach (var record in page.Records)
             {
                 foreach (var f in DeliveryExpander.FilledMailFields(plan, record))
@@ -117,7 +124,7 @@ public sealed class MailingService(
                 scopeTotal = Math.Max(scopeTotal, page.NextPosition);
             }
             position = page.NextPosition;
-            if (page.Done)
+            if (page.Done || only is not null)
             {
                 complete = true;
                 break;

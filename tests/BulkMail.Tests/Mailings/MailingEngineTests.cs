@@ -344,6 +344,39 @@ public partial class MailingEngineTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task Stepping_through_recipients_reads_just_that_record_and_refuses_one_outside_the_scope()
+    {
+        await using var e = await EngineHarness.StartAsync(redis);
+        var all = new
+        {
+            mode = "Resumes", scope = new { kind = "All", query = new { condition = "Resume.P_Id:ge=10001,Resume.P_Id:le=11000" } },
+            mailFields = new[] { "Resume.P_Mail" }, subject = "{{Person.P_Name}}様", body = "<p>{{Person.P_Name}}様</p>",
+        };
+        var pick = (await ExpectedAsync(e.Hrbc, Enumerable.Range(10777, 20).Select(i => (long)i), "Resume.P_Mail"))[0].Resume;
+        var resume = (await e.Hrbc.Client.GetResumeAsync(pick, Ct))!;
+        e.Hrbc.Sandbox.ClearRequests();
+        var one = await (await e.Http.PostAsJsonAsync("/api/mailings/preview", new Dictionary<string, object?>
+        {
+            ["mode"] = all.mode, ["scope"] = all.scope, ["mailFields"] = all.mailFields, ["subject"] = all.subject, ["body"] = all.body,
+            ["previewRecordId"] = pick,
+        }, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal(1, one.GetProperty("records").GetInt32());
+        var sample = Assert.Single(one.GetProperty("samples").EnumerateArray());
+        Assert.Equal(pick, sample.GetProperty("recordId").GetInt64());
+        Assert.Equal($"{resume.Person!.Text("Person.P_Name")}様", sample.GetProperty("subject").GetString());
+        // one page of one record (+ the submit-time probe of the All scope), not five pages of 200
+        Assert.InRange(e.Hrbc.ResourceRequests("resume").Count, 1, 2);
+
+        var outside = await e.Http.PostAsJsonAsync("/api/mailings/preview", new Dictionary<string, object?>
+        {
+            ["mode"] = "Resumes", ["scope"] = new { kind = "Checked", ids = new long[] { 10001, 10002 } }, ["mailFields"] = all.mailFields,
+            ["subject"] = all.subject, ["body"] = all.body, ["previewRecordId"] = 10777,
+        }, Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, outside.StatusCode);
+        Assert.Contains("previewRecordId", await outside.Content.ReadAsStringAsync(Ct));
+    }
+
+    [Fact]
     public async Task Preview_counts_mail_fields_renders_samples_and_warns()
     {
         await using var e = await EngineHarness.StartAsync(redis, worker: false);
