@@ -33,8 +33,10 @@ public static class MailSizing
     public static long Base64Length(long bytes) => (bytes + 2) / 3 * 4;
 
     public static bool FitsInline(OutgoingMail mail) =>
-        mail.Attachments.Count == 0
-        || Base64Length(mail.Attachments.Sum(a => a.Content.LongLength)) + System.Text.Encoding.UTF8.GetByteCount(mail.HtmlBody) + Overhead <= MaxRequestBytes;
+        mail.Attachments.Count == 0 || FitsInline(mail.Attachments, System.Text.Encoding.UTF8.GetByteCount(mail.HtmlBody));
+
+    private static bool FitsInline(IReadOnlyList<MailAttachment> attachments, long bodyBytes) =>
+        Base64Length(attachments.Sum(a => a.Content.LongLength)) + bodyBytes + Overhead <= MaxRequestBytes;
 
     public static bool NeedsUploadSession(MailAttachment a) =>
         a.Content.LongLength >= UploadSessionThreshold || Base64Length(a.Content.LongLength) + Overhead > MaxRequestBytes;
@@ -42,10 +44,9 @@ public static class MailSizing
     /// <summary>What one message spends of the mailbox's upload budget (150 MB per 5 minutes, counted on request bytes).</summary>
     public static long UploadCost(IReadOnlyList<MailAttachment> attachments, int bodyBytes)
     {
-        var raw = attachments.Sum(a => a.Content.LongLength);
-        if (attachments.Count == 0 || Base64Length(raw) + bodyBytes + Overhead <= MaxRequestBytes)
+        if (attachments.Count == 0 || FitsInline(attachments, bodyBytes))
         {
-            return Base64Length(raw) + bodyBytes;
+            return Base64Length(attachments.Sum(a => a.Content.LongLength)) + bodyBytes;
         }
         return bodyBytes + attachments.Sum(a => NeedsUploadSession(a) ? a.Content.LongLength : Base64Length(a.Content.LongLength));
     }

@@ -91,7 +91,11 @@ public sealed class MailingService(
     public async Task<PreviewResponse> PreviewAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
     {
         var spec = await planner.ValidateAsync(request, user, cancellationToken).ConfigureAwait(false);
-        var files = await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false);
+        // Stepping through recipients (previewRecordId) renders one record: the files (HRBC fetches, the zip) were
+        // checked by the first preview and are not gathered again for every step.
+        var files = request.PreviewRecordId is null
+            ? await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false)
+            : null;
         var plan = await planner.PlanAsync(spec, cancellationToken).ConfigureAwait(false);
         var mailFieldNames = (await hrbc.GetMailFieldsAsync(plan.Shape.Recipient, cancellationToken).ConfigureAwait(false)).ToDictionary(m => m.Alias, m => m.Name);
         var fieldCounts = spec.MailFields.ToDictionary(f => f, _ => 0);
@@ -187,7 +191,7 @@ public sealed class MailingService(
             [.. spec.MailFields.Select(f => new MailFieldCount(f, mailFieldNames.GetValueOrDefault(f, f), fieldCounts[f]))],
             samples, warnings)
         {
-            Confirmation = new Confirmation(pending.Count, spec.Mode.ToString(), phaseUpdates,
+            Confirmation = files is null ? null : new Confirmation(pending.Count, spec.Mode.ToString(), phaseUpdates,
                 spec.PhaseAlias is null ? null : plan.Shape.PhaseResource.Name, spec.PhaseAlias, spec.PhaseName, spec.LogActivity,
                 [.. files.Files.Select(f => f.Info)], files.Sources, files.ZipEncryption is not null, files.ZipEncryption, files.TotalBytes),
         };

@@ -85,16 +85,6 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         return 0
         """;
 
-    // ARGV: ttl, token, now, until
-    private const string LeaseFollowUpScript = Prelude + """
-        local token, now, untilMs = ARGV[2], tonumber(ARGV[3]), ARGV[4]
-        local holder = redis.call('HGET', meta, 'fuToken')
-        local heldUntil = tonumber(redis.call('HGET', meta, 'fuUntil') or '0')
-        if holder and holder ~= token and heldUntil > now then return 0 end
-        redis.call('HSET', meta, 'fuToken', token, 'fuUntil', untilMs)
-        return 1
-        """;
-
     // ARGV: ttl, token, now, n, then (seq, phaseUpdate, attempts, retryAtMs or '') per delivery. Only the follow-up
     // fields change, so a bounce recorded meanwhile is kept.
     private const string RecordFollowUpsScript = Prelude + """
@@ -117,13 +107,15 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         return 1
         """;
 
-    private const string LeaseExpansionScript = Prelude + """
+    // One lease per kind of background work on a mailing (expansion, follow-ups), held in meta fields.
+    // ARGV: ttl, token, now, until, tokenField, untilField, doneField ('' = none: a finished job takes no lease)
+    private const string LeaseScript = Prelude + """
         local token, now, untilMs = ARGV[2], tonumber(ARGV[3]), ARGV[4]
-        local holder = redis.call('HGET', meta, 'expToken')
-        local heldUntil = tonumber(redis.call('HGET', meta, 'expUntil') or '0')
-        if redis.call('HGET', meta, 'expDone') == '1' then return 0 end
+        local holder = redis.call('HGET', meta, ARGV[5])
+        local heldUntil = tonumber(redis.call('HGET', meta, ARGV[6]) or '0')
+        if ARGV[7] ~= '' and redis.call('HGET', meta, ARGV[7]) == '1' then return 0 end
         if holder and holder ~= token and heldUntil > now then return 0 end
-        redis.call('HSET', meta, 'expToken', token, 'expUntil', untilMs)
+        redis.call('HSET', meta, ARGV[5], token, ARGV[6], untilMs)
         return 1
         """;
 
@@ -409,8 +401,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     }
 
     public async Task<bool> TryLeaseExpansionAsync(string mailingId, string token, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (int)await Db.ScriptEvaluateAsync(LeaseExpansionScript, All(mailingId),
-            [TtlMs, token, Ms(now), Ms(now + lease)]).ConfigureAwait(false) == 1;
+        (int)await Db.ScriptEvaluateAsync(LeaseScript, All(mailingId),
+            [TtlMs, token, Ms(now), Ms(now + lease), "expToken", "expUntil", "expDone"]).ConfigureAwait(false) == 1;
 
     public async Task<bool> AppendDeliveriesAsync(string mailingId, string token, int expectedPosition, int newPosition,
         IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken)
@@ -501,7 +493,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     }
 
     public async Task<bool> TryLeaseFollowUpsAsync(string mailingId, string token, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (int)await Db.ScriptEvaluateAsync(LeaseFollowUpScript, All(mailingId), [TtlMs, token, Ms(now), Ms(now + lease)]).ConfigureAwait(false) == 1;
+        (int)await Db.ScriptEvaluateAsync(LeaseScript, All(mailingId),
+            [TtlMs, token, Ms(now), Ms(now + lease), "fuToken", "fuUntil", ""]).ConfigureAwait(false) == 1;
 
     public async Task<IReadOnlyList<Delivery>> DueFollowUpsAsync(string mailingId, int max, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -20,6 +20,9 @@ public static class AttachmentRules
         ".xll", ".xnk",
     };
 
+    // Read-only after construction: one table of extension → MIME type for every lookup.
+    private static readonly Microsoft.AspNetCore.StaticFiles.FileExtensionContentTypeProvider ContentTypes = new();
+
     private static readonly char[] Invalid = ['\\', '/', ':', '*', '?', '"', '<', '>', '|'];
 
     /// <summary>Null when the name is acceptable, else why not.</summary>
@@ -52,7 +55,7 @@ public static class AttachmentRules
         {
             return given;
         }
-        return new Microsoft.AspNetCore.StaticFiles.FileExtensionContentTypeProvider().TryGetContentType(name, out var type)
+        return ContentTypes.TryGetContentType(name, out var type)
             ? type
             : "application/octet-stream";
     }

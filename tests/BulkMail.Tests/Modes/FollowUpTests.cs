@@ -33,8 +33,8 @@ public class FollowUpTests(RedisServerFixture redis)
             }
             var mails = await e.Hrbc.Client.ReadByIdsAsync(HrbcResource.Resume, withProcess.Concat(Enumerable.Range(10001, 60).Select(i => (long)i)),
                 HrbcFieldList.Of("Resume.P_Id", "Resume.P_Mail"), Ct).ToListAsync(Ct);
-            var valid = mails.Where(r => r.Text("Resume.P_Mail") is { } a && a.Contains('@', StringComparison.Ordinal) && !a.Contains(' ', StringComparison.Ordinal)
-                && a.Trim() == a && a.Split('@')[1].Contains('.', StringComparison.Ordinal)).Select(r => r.Id!.Value).ToHashSet();
+            var valid = mails.Where(r => r.Text("Resume.P_Mail") is { } a && Mailings.MailingEngineTests.ValidAddress().IsMatch(a))
+                .Select(r => r.Id!.Value).ToHashSet();
             var with = withProcess.Where(valid.Contains).Take(2).ToList();
             var without = valid.Where(id => !withProcess.Contains(id) && e.Hrbc.Sandbox.FindProcess(job, id) is null).Order().Take(2).ToList();
             if (with.Count == 2 && without.Count == 2)

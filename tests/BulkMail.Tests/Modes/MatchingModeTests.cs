@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using BulkMail.Api.Hrbc;
 using BulkMail.Tests.Support;
 
@@ -12,12 +11,9 @@ namespace BulkMail.Tests.Modes;
 /// The four matching modes of MISSION §2.3 end to end (HTTP → Redis → worker → Graph SDK → Graph sandbox), each checked
 /// against what HRBC holds, read independently of the product.
 /// </summary>
-public partial class MatchingModeTests(RedisServerFixture redis)
+public class MatchingModeTests(RedisServerFixture redis)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    [GeneratedRegex(@"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
-    private static partial Regex ValidAddress();
 
     private static async Task<HrbcRecord> JobAsync(EngineHarness e, long id) =>
         (await e.Hrbc.Client.FirstAsync(HrbcResource.Job, id, HrbcFieldList.Of("Job.P_Id", "Job.P_Position")
@@ -27,7 +23,7 @@ public partial class MatchingModeTests(RedisServerFixture redis)
         (await e.Hrbc.Client.FirstAsync(HrbcResource.Resume, id, HrbcFieldList.Of("Resume.P_Id", "Resume.P_Mail", "Resume.P_MobileMail")
             .Add("Resume.P_Candidate", "Person.P_Id", "Person.P_Name"), Ct))!;
 
-    private static string? Valid(string? a) => a is { Length: > 0 } && ValidAddress().IsMatch(a.Trim()) ? a.Trim() : null;
+    private static string? Valid(string? a) => a is { Length: > 0 } && Mailings.MailingEngineTests.ValidAddress().IsMatch(a.Trim()) ? a.Trim() : null;
 
     /// <summary>Resumes with a valid P_Mail; one of them also with a different valid P_MobileMail.</summary>
     private static async Task<(List<long> Ids, long TwoAddresses)> PickResumesAsync(EngineHarness e, int count)
