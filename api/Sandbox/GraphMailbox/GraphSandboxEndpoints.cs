@@ -211,6 +211,21 @@ public static partial class GraphSandboxEndpoints
                     });
                     return;
                 }
+                case ("GET", ["messages", var id, "attachments", var attachmentId, "$value"]):
+                {
+                    // Graph's "get raw contents of a file attachment": the file's bytes, nothing else.
+                    var files = sandbox.Find(mailbox, id) is { } m ? sandbox.AttachmentsOf(m) : [];
+                    var index = files.Select((a, i) => (a, i)).Where(x => $"{id}-a{x.i}" == attachmentId).Select(x => (int?)x.i).FirstOrDefault();
+                    if (index is not { } i)
+                    {
+                        await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+                        return;
+                    }
+                    sandbox.Record(mailbox, method, rest, 200, null);
+                    ctx.Response.ContentType = files[i].ContentType;
+                    await ctx.Response.Body.WriteAsync(files[i].Content, ctx.RequestAborted);
+                    return;
+                }
                 case ("POST", ["messages", var id, "attachments", "createUploadSession"]):
                 {
                     if (sandbox.Find(mailbox, id) is not { IsDraft: true } m)

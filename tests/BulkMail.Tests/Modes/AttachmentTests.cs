@@ -86,6 +86,14 @@ public class AttachmentTests(RedisServerFixture redis)
         var zips = sent.Select(m => Assert.Single(m.Attachments)).ToList();
         Assert.All(zips, z => Assert.Equal("attachments.zip", z.Name));
         Assert.All(zips, z => Assert.Equal(zips[0].Content, z.Content)); // the same zip for everyone
+        // The same bytes over Graph's own routes: list the attachments, then fetch the raw contents.
+        using (var graph = new HttpClient { BaseAddress = new Uri(e.GraphHost.BaseUrl.ToString().TrimEnd('/') + "/") })
+        {
+            var path = $"users/{Uri.EscapeDataString(EngineHarness.User)}/messages/{Uri.EscapeDataString(sent[0].Id)}/attachments";
+            var listed = (await graph.GetFromJsonAsync<JsonElement>(path, Ct)).GetProperty("value");
+            var attachmentId = Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString();
+            Assert.Equal(zips[0].Content, await graph.GetByteArrayAsync($"{path}/{attachmentId}/$value", Ct));
+        }
         var files = Unzip(zips[0].Content, password, expectAes: true);
         Assert.Equal(pdfBytes, files[pdf.FileName]);
         Assert.Equal(note, files["面談のご案内.txt"]);
