@@ -28,6 +28,14 @@ public static partial class ProblemLocalization
         (R("^The file is empty$"), "ファイルが空です"),
         (R("^No file$"), "ファイルがありません"),
         (R("^One or more validation errors occurred\\.$"), "入力に誤りがあります。"),
+        (R("^Sign-in required$"), "サインインが必要です"),
+        (R("^BulkMail may not send as you$"), "BulkMail にはあなたとして送信する権限がありません"),
+        (R("^Microsoft 365 sign-in is unavailable$"), "Microsoft 365 のサインインを利用できません"),
+        // sending as the user (Graph:Auth=OnBehalfOf)
+        (R("^Sending as you needs your Microsoft 365 sign-in: open BulkMail in Outlook and sign in\\.$"), "あなたとして送信するには Microsoft 365 へのサインインが必要です。Outlook で BulkMail を開いてサインインしてください。"),
+        (R("^Microsoft 365 refused to let BulkMail send as you \\((?<m>.+)\\)\\. Sign in again; if it persists, ask your administrator to grant BulkMail the Mail\\.Send and Mail\\.ReadWrite permissions\\.$"),
+            "Microsoft 365 が BulkMail によるあなたとしての送信を拒否しました（${m}）。もう一度サインインしてください。解決しない場合は、管理者に BulkMail への Mail.Send と Mail.ReadWrite の許可（同意）を依頼してください。"),
+        (R("^Entra ID did not answer; nothing was sent or stored\\. Try again in a minute\\.$"), "Entra ID から応答がありませんでした。何も送信・保存していません。少し待ってからもう一度お試しください。"),
         // mailing input
         (R("^The subject is required\\.$"), "件名を入力してください。"),
         (R("^The body is required\\.$"), "本文を入力してください。"),

@@ -58,7 +58,15 @@ public enum MessageState { Missing, Draft, Sent }
 public sealed record FoundMessage(string Id, MessageState State, DateTimeOffset? SentAt);
 
 /// <summary>What kind of failure a Graph call ended with.</summary>
-public enum GraphFailureKind { Throttled, Transient, Permanent }
+public enum GraphFailureKind
+{
+    Throttled,
+    Transient,
+    Permanent,
+    /// <summary>No valid token for the mailbox (sign-in expired or revoked, consent missing): nothing was sent, and
+    /// nothing will be until the user opens BulkMail again or an administrator mends the app registration.</summary>
+    SignInRequired,
+}
 
 /// <summary>A Graph call failed; <see cref="RetryAfter"/> for 429/503; <see cref="OutcomeUnknown"/> when the request
 /// may have reached Graph (timeout, dropped connection, 5xx) so that the effect has to be looked up.</summary>
@@ -338,6 +346,11 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
             var code = e.Error?.Code ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var message = e.Error?.Message ?? e.Message;
             var retryAfter = RetryAfter(e);
+            if (status == (int)HttpStatusCode.Unauthorized)
+            {
+                // Graph refused the token before acting on anything.
+                throw new GraphSendException(GraphFailureKind.SignInRequired, code, message, null, false, e);
+            }
             if (status == (int)HttpStatusCode.TooManyRequests)
             {
                 throw new GraphSendException(GraphFailureKind.Throttled, code, message, retryAfter ?? TimeSpan.FromSeconds(5), false, e);

@@ -17,6 +17,24 @@ public sealed class GraphOptions
 
     /// <summary>How long one Graph request may take before its outcome counts as unknown.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The resource the scopes name; by default the scheme and host of <see cref="BaseUrl"/>
+    /// (<c>https://graph.microsoft.com</c>, or a national cloud's Graph).</summary>
+    public Uri? Resource { get; set; }
+
+    /// <summary>MSAL's instance discovery: leave on for Microsoft's clouds; off only for an authority MSAL cannot know.</summary>
+    public bool InstanceDiscovery { get; set; } = true;
+
+    /// <summary>Encrypts the shared token cache in Redis; by default derived from the client secret.</summary>
+    public string? TokenCacheKey { get; set; }
+
+    private string ResourceRoot => (Resource ?? new Uri(BaseUrl.GetLeftPart(UriPartial.Authority))).GetLeftPart(UriPartial.Authority);
+
+    /// <summary>Delegated permissions (OnBehalfOf): drafts, attachments and lookups need Mail.ReadWrite, sending Mail.Send.</summary>
+    public IReadOnlyList<string> DelegatedScopes => [$"{ResourceRoot}/Mail.ReadWrite", $"{ResourceRoot}/Mail.Send"];
+
+    /// <summary>App-only (ClientCredentials): the application permissions granted to the app registration.</summary>
+    public string AppScope => $"{ResourceRoot}/.default";
 }
 
 /// <summary>The <c>Sending</c> section: per-mailbox pacing and retries.</summary>

@@ -288,6 +288,17 @@ public sealed partial class MailingWorker(
             await store.ReleaseAsync(claim, back, time.GetUtcNow() + retryAfter, cancellationToken).ConfigureAwait(false);
             Log.Throttled(logger, mailing.Id, (int)retryAfter.TotalSeconds);
         }
+        catch (GraphSendException e) when (e.Kind == GraphFailureKind.SignInRequired)
+        {
+            // No token: the call never reached the mailbox, so nothing changed and no attempt is used up. Every other
+            // delivery would meet the same wall: the mailing waits for the user to open BulkMail and press Resume.
+            var back = current with { Attempts = claim.Delivery.Attempts, NeedsLookup = !known };
+            await store.ReleaseAsync(claim, back, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
+                $"Microsoft 365 refused BulkMail's sign-in for {mailbox} ({e.Code}: {e.GraphMessage}). Open BulkMail in Outlook and press Resume; " +
+                "if it happens again, ask your administrator to check the app's consent.", time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            Log.SignInRequired(logger, mailing.Id, e.Code);
+        }
         catch (GraphSendException e) when (e.Kind == GraphFailureKind.Transient)
         {
             var delay = Backoff(current.Attempts, e.RetryAfter);
@@ -377,5 +388,8 @@ public sealed partial class MailingWorker(
 
         [LoggerMessage(54, LogLevel.Information, "Mailing {MailingId}: delivery {Seq} will be retried after {Code} (outcome unknown: {Unknown})")]
         public static partial void Transient(ILogger logger, string mailingId, int seq, string code, bool unknown);
+
+        [LoggerMessage(55, LogLevel.Warning, "Mailing {MailingId}: paused, the sender's Graph sign-in was refused ({Code})")]
+        public static partial void SignInRequired(ILogger logger, string mailingId, string code);
     }
 }

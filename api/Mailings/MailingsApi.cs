@@ -12,12 +12,13 @@ public static class MailingsApi
     {
         var group = app.MapGroup("/api/mailings").WithTags("Mailings").RequireAuthorization();
         group.MapPost("/preview", PreviewAsync).WithSummary("Counts per mail field, rendered samples and warnings; stores nothing");
-        group.MapPost("/test", TestAsync).WithSummary("Sends the first rendered message to the signed-in user only");
-        group.MapPost("/", SubmitAsync).WithSummary("Submits a mailing: 202 with its id");
+        group.MapPost("/test", TestAsync).WithSummary("Sends the first rendered message to the signed-in user only").AddEndpointFilter<GraphSessionFilter>();
+        group.MapPost("/", SubmitAsync).WithSummary("Submits a mailing: 202 with its id").AddEndpointFilter<GraphSessionFilter>();
         group.MapGet("/", ListAsync).WithSummary("The caller's mailings, newest first");
         group.MapGet("/{id}", GetAsync).WithSummary("The status of one mailing");
         group.MapGet("/{id}/events", EventsAsync).WithSummary("The status as server-sent events, on every change");
-        group.MapPost("/{id}/{action:regex(^(pause|resume|cancel|retry-failed)$)}", ControlAsync).WithSummary("pause, resume, cancel or retry-failed");
+        group.MapPost("/{id}/{action:regex(^(pause|resume|cancel|retry-failed)$)}", ControlAsync).WithSummary("pause, resume, cancel or retry-failed")
+            .AddEndpointFilter<GraphSessionFilter>();
         group.MapGet("/{id}/results.csv", ResultsAsync).WithSummary("The result file (?lang=ja for Japanese headers)");
         return group;
     }

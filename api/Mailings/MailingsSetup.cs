@@ -1,3 +1,4 @@
+using BulkMail.Api.Auth;
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using BulkMail.Api.Sandbox;
@@ -37,9 +38,12 @@ public static class MailingsSetup
             })
             .ValidateDataAnnotations()
             .Validate(o => !(production && o.Auth == GraphAuthMode.None), "Graph:Auth=None sends without a token: for the sandbox and tests only, refused in Production.")
-            .Validate(o => o.Auth == GraphAuthMode.None,
-                "Graph:Auth=OnBehalfOf and ClientCredentials (sending as the signed-in user through Entra ID) are not available in this version; use Graph:Auth=None with the sandbox.")
             .ValidateOnStart();
+        // The app registration's credential is checked at start-up, with a message naming the keys to set.
+        services.AddOptions<EntraAppOptions>().BindConfiguration(EntraAppOptions.Section);
+        services.AddSingleton<IValidateOptions<GraphOptions>>(sp => new GraphCredentialCheck(sp.GetRequiredService<IOptions<EntraAppOptions>>()));
+        services.AddHttpClient(MsalGraphTokens.HttpClientName);
+        services.AddSingleton<IGraphTokens, MsalGraphTokens>();
 
         var redis = config.GetConnectionString("Redis");
         if (string.IsNullOrWhiteSpace(redis))
@@ -52,6 +56,7 @@ public static class MailingsSetup
             services.AddSingleton<IMailboxLimiter, InMemoryMailboxLimiter>();
             services.AddSingleton<ITemplateStore, InMemoryTemplateStore>();
             services.AddSingleton<IUploadStore, InMemoryUploadStore>();
+            services.AddSingleton<ITokenCacheStore, InMemoryTokenCacheStore>();
         }
         else
         {
@@ -65,6 +70,7 @@ public static class MailingsSetup
             services.AddSingleton<IMailboxLimiter, RedisMailboxLimiter>();
             services.AddSingleton<ITemplateStore, RedisTemplateStore>();
             services.AddSingleton<IUploadStore, RedisUploadStore>();
+            services.AddSingleton<ITokenCacheStore, RedisTokenCacheStore>();
         }
 
         services.TryAddSingleton(TimeProvider.System);
@@ -74,8 +80,10 @@ public static class MailingsSetup
         {
             var options = sp.GetRequiredService<IOptions<GraphOptions>>().Value;
             var baseUrl = config["Graph:BaseUrl"] is null && sandbox.Enabled ? SelfAddress.Resolve(sp, sandbox.GraphPath.TrimEnd('/') + "/v1.0") : options.BaseUrl;
-            return GraphClientSetup.Create(new GraphOptions { BaseUrl = baseUrl, Auth = options.Auth, RequestTimeout = options.RequestTimeout },
-                new AnonymousAuthenticationProvider());
+            IAuthenticationProvider auth = options.Auth == GraphAuthMode.None
+                ? new AnonymousAuthenticationProvider()
+                : new GraphTokenAuthenticationProvider(sp.GetRequiredService<IGraphTokens>());
+            return GraphClientSetup.Create(new GraphOptions { BaseUrl = baseUrl, Auth = options.Auth, RequestTimeout = options.RequestTimeout }, auth);
         }));
         services.AddSingleton<IMailSender, GraphMailSender>();
         services.AddTransient<TagCatalog>();

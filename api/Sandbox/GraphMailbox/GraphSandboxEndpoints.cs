@@ -68,6 +68,10 @@ public static partial class GraphSandboxEndpoints
     private static string MeOf(GraphSandbox sandbox, HttpContext ctx)
     {
         var auth = ctx.Request.Headers.Authorization.ToString();
+        if (sandbox.Options.ValidateAccessToken is { } validate && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return validate(auth["Bearer ".Length..].Trim())?.User ?? sandbox.Options.DefaultMailbox;
+        }
         return auth.StartsWith("Bearer sandbox:", StringComparison.Ordinal) ? auth["Bearer sandbox:".Length..] : sandbox.Options.DefaultMailbox;
     }
 
@@ -79,6 +83,22 @@ public static partial class GraphSandboxEndpoints
         if (latency > TimeSpan.Zero)
         {
             await Task.Delay(latency, ctx.RequestAborted);
+        }
+        if (sandbox.Options.ValidateAccessToken is { } validate)
+        {
+            var header = ctx.Request.Headers.Authorization.ToString();
+            var caller = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? validate(header["Bearer ".Length..].Trim()) : null;
+            if (caller is null)
+            {
+                await ErrorAsync(sandbox, ctx, mailbox, rest, 401, "InvalidAuthenticationToken",
+                    header.Length == 0 ? "Access token is empty." : "Lifetime validation failed, the token is expired.");
+                return;
+            }
+            if (!caller.AppOnly && !string.Equals(caller.User, mailbox, StringComparison.OrdinalIgnoreCase))
+            {
+                await ErrorAsync(sandbox, ctx, mailbox, rest, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
+                return;
+            }
         }
         if (ctx.Request.ContentLength > sandbox.Options.MaxRequestBytes)
         {

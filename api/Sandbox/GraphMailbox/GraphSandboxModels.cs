@@ -21,7 +21,15 @@ public sealed class GraphSandboxOptions
     /// <summary>A request arriving this soon after a 429 was answered left before the client could know of it:
     /// it is not counted as ignoring Retry-After.</summary>
     public TimeSpan InFlightGrace { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Unset (the demo): any or no token. Set: every Graph call needs a bearer token this accepts, as
+    /// Microsoft Graph does — none or an unknown/expired one → 401 InvalidAuthenticationToken; a delegated token of
+    /// another user → 403 ErrorAccessDenied; an app-only token may act on any mailbox.</summary>
+    public Func<string, SandboxCaller?>? ValidateAccessToken { get; set; }
 }
+
+/// <summary>Who a bearer token speaks for: a user (delegated) or the application itself (app-only).</summary>
+public sealed record SandboxCaller(string? User, bool AppOnly);
 
 /// <summary>Faults switched on by tests at run time. Thread-safe; choices are deterministic for a given seed.</summary>
 public sealed class GraphSandboxFaults

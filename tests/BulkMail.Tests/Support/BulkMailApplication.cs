@@ -1,14 +1,20 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace BulkMail.Tests.Support;
 
 /// <summary>The whole API on a real Kestrel port on loopback, configured by settings (as environment variables would).</summary>
-public sealed class BulkMailApplication(IDictionary<string, string?> settings) : WebApplicationFactory<Program>
+public sealed class BulkMailApplication(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null) : WebApplicationFactory<Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
+        }
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
@@ -16,21 +22,21 @@ public sealed class BulkMailApplication(IDictionary<string, string?> settings) :
     }
 
     /// <summary>Starts the API on an ephemeral loopback port; <see cref="WebApplicationFactory{T}.CreateClient()"/> then talks HTTP to it.</summary>
-    public static BulkMailApplication Start(IDictionary<string, string?> settings)
+    public static BulkMailApplication Start(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     {
         // Tests sign in through the Development header scheme; Entra ID cannot run here.
         settings = new Dictionary<string, string?>(settings);
         settings.TryAdd("Auth:Mode", "Development");
         settings.TryAdd("Graph:Auth", "None");
         settings.TryAdd("Sending:WorkerEnabled", "false");
-        var app = new BulkMailApplication(settings);
+        var app = new BulkMailApplication(settings, services);
         app.UseKestrel(0);
         app.StartServer();
         return app;
     }
 
     /// <summary>The API wired to a running HRBC sandbox.</summary>
-    public static BulkMailApplication StartWith(HrbcHarness hrbc, IDictionary<string, string?>? extra = null)
+    public static BulkMailApplication StartWith(HrbcHarness hrbc, IDictionary<string, string?>? extra = null, Action<IServiceCollection>? services = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -45,6 +51,6 @@ public sealed class BulkMailApplication(IDictionary<string, string?> settings) :
         {
             settings[k] = v;
         }
-        return Start(settings);
+        return Start(settings, services);
     }
 }

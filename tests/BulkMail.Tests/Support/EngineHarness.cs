@@ -33,7 +33,7 @@ public sealed class EngineHarness : IAsyncDisposable
     public const string User = "demo@bulkmail.example";
 
     public static async Task<EngineHarness> StartAsync(RedisServerFixture redis, IDictionary<string, string?>? settings = null,
-        Action<GraphSandboxOptions>? graph = null, bool worker = true)
+        Action<GraphSandboxOptions>? graph = null, bool worker = true, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         redis.Require();
         var hrbc = await HrbcHarness.StartAsync();
@@ -47,9 +47,12 @@ public sealed class EngineHarness : IAsyncDisposable
         {
             all[k] = v;
         }
-        var api = BulkMailApplication.StartWith(hrbc, all);
-        return new EngineHarness(hrbc, graphHost, api, prefix, redis.ConnectionString!);
+        var api = BulkMailApplication.StartWith(hrbc, all, services);
+        return new EngineHarness(hrbc, graphHost, api, prefix, redis.ConnectionString!) { AllSettings = all };
     }
+
+    /// <summary>Everything the API was started with (to start a second instance on the same Redis).</summary>
+    public IReadOnlyDictionary<string, string?> AllSettings { get; private init; } = new Dictionary<string, string?>();
 
     /// <summary>The configuration of an API process wired to these sandboxes and this Redis (also for child processes).</summary>
     public static Dictionary<string, string?> Settings(HrbcHarness hrbc, GraphSandboxHost graph, string redis, string prefix) => new()
