@@ -72,6 +72,16 @@ public static partial class ProblemLocalization
         (R("^(?<e>\\.\\w+) files are blocked by Outlook for their recipients; zip it or send a link instead\\.$"), "${e} ファイルは受信者の Outlook でブロックされます。zip にするか、リンクで送ってください。"),
         (R("^The file name (?<n>.+) contains a character Windows does not allow \\(.+\\)\\.$"), "ファイル名 ${n} に Windows で使えない文字（\\ / : * ? \" < > |）が含まれています。"),
         (R("^(?<f>.+) has no content\\.$"), "${f} は中身が空です。"),
+        // mailing status (pausedReason, waitReason)
+        (R("^Paused by the user\\.$"), "ユーザーが一時停止しました。"),
+        (R("^Paused after (?<n>\\d+) failures in a row\\. Check the failures in the result file, then resume or retry failed\\.$"),
+            "送信の失敗が ${n} 件続いたため一時停止しました。結果ファイルで失敗の内容を確認し、「再開」または「失敗分を再送」を押してください。"),
+        (R("^The mailing's attachments are missing from the store \\(expired\\?\\); cancel it and submit again\\.$"),
+            "添付ファイルが保存領域に見つかりません（期限切れの可能性があります）。この送信を中止し、もう一度送信してください。"),
+        (R("^Microsoft 365 refused BulkMail's sign-in for (?<mb>\\S+) \\((?<m>.+)\\)\\. Open BulkMail in Outlook and press Resume; if it happens again, ask your administrator to check the app's consent\\.$"),
+            "Microsoft 365 が ${mb} としての BulkMail のサインインを拒否しました（${m}）。Outlook で BulkMail を開き「再開」を押してください。繰り返す場合は、管理者にアプリの同意（許可）の確認を依頼してください。"),
+        (R("^The daily limit of (?<n>[\\d,]+) recipients per 24 hours is reached; sending continues when earlier sends leave the window\\.$"),
+            "24 時間あたりの宛先数の上限（${n} 件）に達しました。時間がたって送信済みの分が枠から外れると、自動で送信を再開します。"),
         // template errors
         (R("^Unknown tag (?<t>\\{\\{.*?\\}\\}) in the (?<p>subject|body) at line (?<l>\\d+), column (?<c>\\d+)(: tags are field aliases such as \\{\\{Person\\.P_Name\\}\\})?\\.$"), "${p} の ${l} 行 ${c} 列: ${t} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。"),
         (R("^An empty tag at line (?<l>\\d+), column (?<c>\\d+) of the (?<p>subject|body)\\.$"), "${p} の ${l} 行 ${c} 列: 空のタグ {{}} があります。"),

@@ -36,18 +36,19 @@ public static class MailingsApi
     }
 
     public static async Task<Ok<IReadOnlyList<MailingStatus>>> ListAsync(HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await mailings.ListAsync(http.User.Sender(), cancellationToken).ConfigureAwait(false));
+        TypedResults.Ok<IReadOnlyList<MailingStatus>>([.. (await mailings.ListAsync(http.User.Sender(), cancellationToken).ConfigureAwait(false)).Select(s => InLanguageOf(http, s))]);
 
     public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> GetAsync(string id, HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
         await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false) is { } m
-            ? TypedResults.Ok(await mailings.StatusAsync(m, cancellationToken).ConfigureAwait(false))
+            ? TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(m, cancellationToken).ConfigureAwait(false)))
             : NotFound(id);
 
     public static async Task<Results<ServerSentEventsResult<MailingStatus>, ProblemHttpResult>> EventsAsync(string id, HttpContext http,
         MailingService mailings, IMailingStore store, TimeProvider time, CancellationToken cancellationToken)
     {
         var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
-        return mailing is null ? NotFound(id) : TypedResults.ServerSentEvents(Stream(mailing.Id, mailings, store, time, cancellationToken));
+        return mailing is null ? NotFound(id) : TypedResults.ServerSentEvents(Stream(mailing.Id, mailings, store, time, cancellationToken)
+            .Select(item => new SseItem<MailingStatus>(InLanguageOf(http, item.Data), item.EventType)));
     }
 
     private static async IAsyncEnumerable<SseItem<MailingStatus>> Stream(string id, MailingService mailings, IMailingStore store, TimeProvider time,
@@ -90,7 +91,7 @@ public static class MailingsApi
                 detail: action == "retry-failed"
                     ? $"Mailing {id} is {mailing.State} and has no failed deliveries to retry."
                     : $"Mailing {id} is {mailing.State}; it cannot {action}.")
-            : TypedResults.Ok(await mailings.StatusAsync(changed, cancellationToken).ConfigureAwait(false));
+            : TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(changed, cancellationToken).ConfigureAwait(false)));
     }
 
     public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> ResultsAsync(string id, string? lang, HttpContext http,
@@ -110,6 +111,16 @@ public static class MailingsApi
         await ResultCsv.WriteAsync(http.Response.Body, id, store.ReadDeliveriesAsync(id, cancellationToken), japanese, cancellationToken).ConfigureAwait(false);
         return TypedResults.Empty;
     }
+
+    /// <summary>The status's sentences (why paused, why waiting) in the caller's language, from the same table as problems.</summary>
+    private static MailingStatus InLanguageOf(HttpContext http, MailingStatus status) =>
+        Infrastructure.ProblemLocalization.WantsJapanese(http)
+            ? status with
+            {
+                PausedReason = status.PausedReason is { } p ? Infrastructure.ProblemLocalization.Translate(p) : null,
+                WaitReason = status.WaitReason is { } w ? Infrastructure.ProblemLocalization.Translate(w) : null,
+            }
+            : status;
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Mailing not found", detail: $"There is no mailing {id} of yours.");

@@ -97,6 +97,14 @@ public class GraphAuthTests(RedisServerFixture redis)
         Assert.Contains("AADSTS50173", reason, StringComparison.Ordinal);
         Assert.Empty(e.Graph.Sent(EngineHarness.User));
         Assert.Equal(0, paused.GetProperty("failed").GetInt32());
+        // The pane in Japanese reads why, in Japanese (the list and the status alike).
+        using (var ja = new HttpRequestMessage(HttpMethod.Get, $"/api/mailings/{id}"))
+        {
+            ja.Headers.AcceptLanguage.ParseAdd("ja");
+            var japanese = (await (await e.Http.SendAsync(ja, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("pausedReason").GetString()!;
+            Assert.StartsWith("Microsoft 365 が demo@bulkmail.example としての BulkMail のサインインを拒否しました（invalid_grant: AADSTS50173", japanese, StringComparison.Ordinal);
+            Assert.Contains("「再開」", japanese, StringComparison.Ordinal);
+        }
         var csv = Csv.Parse(await e.CsvAsync(id));
         Assert.All(csv.Skip(1), row => Assert.Equal(("Pending", "0"), (row[8], row[10])));
 

@@ -20,6 +20,10 @@ public class ProblemLocalizationTests
     [InlineData("Job 39999 does not exist in HRBC.", "HRBC に Job 39999 が存在しません。")]
     [InlineData(".exe files are blocked by Outlook for their recipients; zip it or send a link instead.",
         ".exe ファイルは受信者の Outlook でブロックされます。zip にするか、リンクで送ってください。")]
+    [InlineData("Paused after 10 failures in a row. Check the failures in the result file, then resume or retry failed.",
+        "送信の失敗が 10 件続いたため一時停止しました。結果ファイルで失敗の内容を確認し、「再開」または「失敗分を再送」を押してください。")]
+    [InlineData("The daily limit of 10,000 recipients per 24 hours is reached; sending continues when earlier sends leave the window.",
+        "24 時間あたりの宛先数の上限（10,000 件）に達しました。時間がたって送信済みの分が枠から外れると、自動で送信を再開します。")]
     [InlineData("Something the table does not know.", "Something the table does not know.")]
     public void Messages_are_translated_from_one_table(string english, string japanese) =>
         Assert.Equal(japanese, ProblemLocalization.Translate(english));
