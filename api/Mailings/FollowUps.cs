@@ -87,15 +87,16 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
     {
         var spec = mailing.Spec;
         var notes = batch.ToDictionary(d => d.Seq, _ => new List<string>());
+        // What is written, carried from earlier attempts and added to below.
+        var progress = batch.ToDictionary(d => d.Seq, d => d.FollowUp ?? FollowUpProgress.None);
         var retry = new HashSet<int>();
         var failedAt = new Dictionary<int, string>();
-        var processOf = new Dictionary<int, long>();
 
         if (spec.PhaseAlias is { } alias)
         {
             try
             {
-                await WritePhasesAsync(spec, plan, alias, batch, notes, retry, failedAt, processOf, cancellationToken).ConfigureAwait(false);
+                await WritePhasesAsync(spec, plan, alias, batch, notes, progress, retry, failedAt, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
             {
@@ -110,12 +111,12 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
         if (spec.LogActivity)
         {
             // Deliveries whose phase write is to be retried get their activity with the retry, not twice.
-            var ready = batch.Where(d => !retry.Contains(d.Seq) && !HasActivity(d)).ToList();
+            var ready = batch.Where(d => !retry.Contains(d.Seq) && !progress[d.Seq].Activity).ToList();
             try
             {
                 if (ready.Count > 0)
                 {
-                    var entries = ready.Select(d => ActivityOf(mailing, plan, d, processOf.TryGetValue(d.Seq, out var p) ? p : null, time.GetUtcNow())).ToList();
+                    var entries = ready.Select(d => ActivityOf(mailing, plan, d, progress[d.Seq].ProcessId, time.GetUtcNow())).ToList();
                     var results = await hrbc.CreateActivitiesAsync(entries, cancellationToken).ConfigureAwait(false);
                     foreach (var r in results)
                     {
@@ -123,6 +124,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                         if (r.Succeeded)
                         {
                             notes[d.Seq].Add($"Activity {r.Id}");
+                            progress[d.Seq] = progress[d.Seq] with { Activity = true };
                         }
                         else if (TransientCodes.Contains(r.Code))
                         {
@@ -161,34 +163,31 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                     var delay = O.RetryBaseDelay * Math.Pow(2, attempts - 1);
                     delay = delay > TimeSpan.FromMinutes(5) ? TimeSpan.FromMinutes(5) : delay;
                     // Keep what already succeeded (e.g. the phase) so the retry does not repeat it.
-                    outcomes.Add(new FollowUpOutcome(d.Seq, Join($"Pending (attempt {attempts} failed: {reason})", done, d.PhaseUpdate), attempts, now + delay));
+                    outcomes.Add(new FollowUpOutcome(d.Seq, Join($"Pending (attempt {attempts} failed: {reason})", done, d.PhaseUpdate), attempts, now + delay, progress[d.Seq]));
                 }
                 else
                 {
-                    outcomes.Add(new FollowUpOutcome(d.Seq, Join($"Failed after {attempts} attempts: {reason}", done, d.PhaseUpdate), attempts, null));
+                    outcomes.Add(new FollowUpOutcome(d.Seq, Join($"Failed after {attempts} attempts: {reason}", done, d.PhaseUpdate), attempts, null, progress[d.Seq]));
                 }
             }
             else
             {
-                outcomes.Add(new FollowUpOutcome(d.Seq, Join(null, done, d.PhaseUpdate), d.FollowUpAttempts, null));
+                outcomes.Add(new FollowUpOutcome(d.Seq, Join(null, done, d.PhaseUpdate), d.FollowUpAttempts, null, progress[d.Seq]));
             }
         }
         return outcomes;
     }
 
     private async Task WritePhasesAsync(MailingSpec spec, MailingPlan plan, string alias, IReadOnlyList<Delivery> batch,
-        Dictionary<int, List<string>> notes, HashSet<int> retry, Dictionary<int, string> failedAt, Dictionary<int, long> processOf, CancellationToken cancellationToken)
+        Dictionary<int, List<string>> notes, Dictionary<int, FollowUpProgress> progress, HashSet<int> retry, Dictionary<int, string> failedAt,
+        CancellationToken cancellationToken)
     {
         var name = spec.PhaseName ?? alias;
         // A delivery whose phase is already written (an earlier attempt failed only on the activity) is not written again.
-        var todo = batch.Where(d => !HasPhase(d)).ToList();
-        foreach (var d in batch.Where(HasPhase))
+        var todo = batch.Where(d => progress[d.Seq].Phase is null).ToList();
+        foreach (var d in batch.Where(d => progress[d.Seq].Phase is not null))
         {
-            notes[d.Seq].Add(PhasePart(d.PhaseUpdate!));
-            if (ProcessIdIn(d.PhaseUpdate!) is { } pid)
-            {
-                processOf[d.Seq] = pid;
-            }
+            notes[d.Seq].Add(progress[d.Seq].Phase!);
         }
         if (plan.Shape.IsMatching)
         {
@@ -209,8 +208,9 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                 {
                     if (r.Succeeded)
                     {
-                        notes[d.Seq].Add($"Process {r.ProcessId} {(r.Created ? "created" : "updated")}: {name} ({Date(r.PhaseDate)})");
-                        processOf[d.Seq] = r.ProcessId!.Value;
+                        var note = $"Process {r.ProcessId} {(r.Created ? "created" : "updated")}: {name} ({Date(r.PhaseDate)})";
+                        notes[d.Seq].Add(note);
+                        progress[d.Seq] = progress[d.Seq] with { Phase = note, ProcessId = r.ProcessId };
                     }
                     else if (TransientCodes.Contains(r.Code))
                     {
@@ -240,7 +240,9 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
             {
                 if (r.Succeeded)
                 {
-                    notes[d.Seq].Add($"{resource.Name} phase updated: {name} ({Date(r.PhaseDate)})");
+                    var note = $"{resource.Name} phase updated: {name} ({Date(r.PhaseDate)})";
+                    notes[d.Seq].Add(note);
+                    progress[d.Seq] = progress[d.Seq] with { Phase = note };
                 }
                 else if (TransientCodes.Contains(r.Code))
                 {
@@ -264,19 +266,6 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
         var memo = $"BulkMail: sent to {d.Address} ({d.MailField}) from {mailing.Mailbox}; mailing {mailing.Id}, delivery {Delivery.IdOf(mailing.Id, d.Seq)}.";
         return new HrbcActivityEntry(resource, id, subject.Length > 200 ? subject[..200] : subject, memo, d.SentAt ?? now);
     }
-
-    private static bool HasPhase(Delivery d) => d.PhaseUpdate is { } p && (p.Contains(" created: ", StringComparison.Ordinal)
-        || p.Contains(" updated: ", StringComparison.Ordinal) || p.Contains("phase updated", StringComparison.Ordinal));
-
-    private static bool HasActivity(Delivery d) => d.PhaseUpdate?.Contains("Activity ", StringComparison.Ordinal) == true
-        && d.PhaseUpdate.Contains("Activity failed", StringComparison.Ordinal) == false;
-
-    private static string PhasePart(string text) => text.Split("; ").First(p => p.Contains(" created: ", StringComparison.Ordinal)
-        || p.Contains(" updated: ", StringComparison.Ordinal) || p.Contains("phase updated", StringComparison.Ordinal));
-
-    private static long? ProcessIdIn(string text) =>
-        text.Split("; ").Select(p => p.StartsWith("Process ", StringComparison.Ordinal) && long.TryParse(p.Split(' ')[1], CultureInfo.InvariantCulture, out var id) ? id : (long?)null)
-            .FirstOrDefault(x => x is not null);
 
     private static string Join(string? head, string done, string? previous)
     {

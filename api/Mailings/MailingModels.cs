@@ -96,6 +96,8 @@ public sealed record Delivery
     public string? PhaseUpdate { get; init; }
     /// <summary>Failed follow-up write attempts so far.</summary>
     public int FollowUpAttempts { get; init; }
+    /// <summary>What of the follow-up is written already (null: nothing yet).</summary>
+    public FollowUpProgress? FollowUp { get; init; }
     public DateTimeOffset? BouncedAt { get; init; }
     public string? BounceReason { get; init; }
     /// <summary>The tag values of this delivery (only the aliases the template uses).</summary>
@@ -125,6 +127,13 @@ public sealed record ExpansionCursor(int Position, bool Done);
 /// <summary>One file a mailing's messages carry.</summary>
 public sealed record AttachmentInfo(string Name, string ContentType, long Size);
 
-/// <summary>What became of one delivery's follow-up: its <see cref="Delivery.PhaseUpdate"/> text, and a retry time while
-/// it should be tried again.</summary>
-public sealed record FollowUpOutcome(int Seq, string PhaseUpdate, int Attempts, DateTimeOffset? RetryAt);
+/// <summary>What became of one delivery's follow-up: its <see cref="Delivery.PhaseUpdate"/> text (for people), what is
+/// already written (for the next attempt), and a retry time while it should be tried again.</summary>
+public sealed record FollowUpOutcome(int Seq, string PhaseUpdate, int Attempts, DateTimeOffset? RetryAt, FollowUpProgress Progress);
+
+/// <summary>The follow-up writes that succeeded, so a retry writes only the rest: <see cref="Phase"/> the note of the
+/// phase written (null: not yet), the Process it went to, and whether the activity is logged.</summary>
+public sealed record FollowUpProgress(string? Phase, long? ProcessId, bool Activity)
+{
+    public static readonly FollowUpProgress None = new(null, null, false);
+}

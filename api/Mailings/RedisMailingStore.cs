@@ -91,15 +91,16 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         if redis.call('HGET', meta, 'fuToken') ~= ARGV[2] then return 0 end
         local n = tonumber(ARGV[4])
         for i = 0, n - 1 do
-          local seq = ARGV[5 + i * 4]
+          local seq = ARGV[5 + i * 5]
           local json = redis.call('HGET', d, seq)
           if json then
             local delivery = cjson.decode(json)
-            delivery['phaseUpdate'] = ARGV[6 + i * 4]
-            delivery['followUpAttempts'] = tonumber(ARGV[7 + i * 4])
+            delivery['phaseUpdate'] = ARGV[6 + i * 5]
+            delivery['followUpAttempts'] = tonumber(ARGV[7 + i * 5])
+            delivery['followUp'] = cjson.decode(ARGV[9 + i * 5])
             redis.call('HSET', d, seq, cjson.encode(delivery))
           end
-          local retryAt = ARGV[8 + i * 4]
+          local retryAt = ARGV[8 + i * 5]
           if retryAt == '' or not json then redis.call('ZREM', p, seq) else redis.call('ZADD', p, retryAt, seq) end
         end
         checkDone(ARGV[3])
@@ -522,6 +523,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             args.Add(o.PhaseUpdate);
             args.Add(o.Attempts);
             args.Add(o.RetryAt is { } at ? Ms(at) : "");
+            args.Add(JsonSerializer.Serialize(o.Progress, Json));
         }
         return (int)await Db.ScriptEvaluateAsync(RecordFollowUpsScript, All(mailingId), [.. args]).ConfigureAwait(false) == 1;
     }

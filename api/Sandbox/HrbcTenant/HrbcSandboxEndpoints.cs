@@ -80,6 +80,7 @@ public static class HrbcSandboxEndpoints
                 if (set.DroppedConnections is { } d) { f.DroppedConnections = d; }
                 if (set.LatencyMs is { } l) { f.Latency = TimeSpan.FromMilliseconds(l); }
                 if (set.FailPhaseWrites is { } p) { f.FailPhaseWrites = p; }
+                if (set.FailActivityWrites is { } a) { f.FailActivityWrites = a; }
                 if (set.ExpireAccessTokens == true) { f.ExpireAccessTokens(); }
                 if (set.ExpireRefreshTokens == true) { f.ExpireRefreshTokens(); }
                 if (set.RevokeGrant is { } g) { if (g) { f.RevokeGrant(); } else { f.RestoreGrant(); } }
@@ -89,12 +90,12 @@ public static class HrbcSandboxEndpoints
         return app;
     }
 
-    private sealed record FaultSettings(bool? Reset, int? MaintenanceResponses, int? DroppedConnections, int? LatencyMs, int? FailPhaseWrites,
+    private sealed record FaultSettings(bool? Reset, int? MaintenanceResponses, int? DroppedConnections, int? LatencyMs, int? FailPhaseWrites, int? FailActivityWrites,
         bool? ExpireAccessTokens, bool? ExpireRefreshTokens, bool? RevokeGrant);
 
     private static object Snapshot(HrbcSandboxFaults f) => new
     {
-        f.MaintenanceResponses, f.DroppedConnections, LatencyMs = (int)f.Latency.TotalMilliseconds, f.FailPhaseWrites, GrantRevoked = f.GrantRevoked,
+        f.MaintenanceResponses, f.DroppedConnections, LatencyMs = (int)f.Latency.TotalMilliseconds, f.FailPhaseWrites, f.FailActivityWrites, GrantRevoked = f.GrantRevoked,
     };
 
     private static string RootOf(string resource) => resource.Length == 0 ? "Error" : char.ToUpperInvariant(resource[0]) + resource[1..];

@@ -47,7 +47,7 @@ public sealed class HrbcSandboxOptions
 public sealed class HrbcSandboxFaults
 {
     private readonly Lock _gate = new();
-    private int _maintenance, _dropped, _failPhaseWrites;
+    private int _maintenance, _dropped, _failPhaseWrites, _failActivityWrites;
     private TimeSpan _latency;
 
     /// <summary>The next N resource calls answer result code 9.</summary>
@@ -60,6 +60,9 @@ public sealed class HrbcSandboxFaults
 
     /// <summary>The next N written items that carry a phase get item code 1000.</summary>
     public int FailPhaseWrites { get { lock (_gate) { return _failPhaseWrites; } } set { lock (_gate) { _failPhaseWrites = value; } } }
+
+    /// <summary>The next N written Activity items get item code 1000.</summary>
+    public int FailActivityWrites { get { lock (_gate) { return _failActivityWrites; } } set { lock (_gate) { _failActivityWrites = value; } } }
 
     internal Action? OnExpireAccessTokens { get; set; }
     internal Action? OnExpireRefreshTokens { get; set; }
@@ -79,7 +82,7 @@ public sealed class HrbcSandboxFaults
     {
         lock (_gate)
         {
-            _maintenance = _dropped = _failPhaseWrites = 0;
+            _maintenance = _dropped = _failPhaseWrites = _failActivityWrites = 0;
             _latency = TimeSpan.Zero;
             GrantRevoked = false;
         }
@@ -101,6 +104,7 @@ public sealed class HrbcSandboxFaults
     internal bool TakeMaintenance() => Take(ref _maintenance);
     internal bool TakeDropped() => Take(ref _dropped);
     internal bool TakeFailPhase() => Take(ref _failPhaseWrites);
+    internal bool TakeFailActivity() => Take(ref _failActivityWrites);
 }
 
 public sealed record HrbcSandboxRequest(DateTimeOffset At, string Method, string Resource, string PathAndQuery, int ResultCode);

@@ -170,6 +170,10 @@ public sealed partial class HrbcSandbox
                 return (-1, 301, "a process for this job and resume already exists");
             }
         }
+        if (r.Name == "Activity" && Faults.TakeFailActivity())
+        {
+            return (create ? -1 : id, 1000, "processing failed");
+        }
         if (phase is not null && Faults.TakeFailPhase())
         {
             return (create ? -1 : id, 1000, "processing failed");

@@ -116,6 +116,33 @@ public class FollowUpTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_failing_activity_write_is_retried_alone_the_phase_already_written_is_not_written_again()
+    {
+        await using var e = await EngineHarness.StartAsync(redis, FastRetries);
+        var (job, _, without) = await PickAsync(e);
+        var activitiesBefore = e.Hrbc.Sandbox.Count("Activity");
+        e.Hrbc.Sandbox.Faults.FailActivityWrites = 4; // the first two attempts' activities (two resumes each)
+        var id = await e.SubmitAsync(Offer(job, without, new { optionAlias = JobOffered }, logActivity: true));
+        await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Completed");
+        Assert.Equal(0, e.Hrbc.Sandbox.Faults.FailActivityWrites);
+
+        var rows = Csv.Parse(await e.CsvAsync(id)).Skip(1).ToList();
+        Assert.Equal(without.Count, rows.Count);
+        foreach (var resume in without)
+        {
+            var row = rows.Single(r => r[3] == resume.ToString(CultureInfo.InvariantCulture));
+            var processId = e.Hrbc.Sandbox.FindProcess(job, resume)!.Value;
+            // Written once on the first attempt: one history entry, and the retries did not try to create it again.
+            Assert.Single(e.Hrbc.Sandbox.PhaseHistory(7, processId));
+            Assert.StartsWith($"Process {processId} created: JOB打診", row[12], StringComparison.Ordinal);
+            Assert.Contains("Activity ", row[12], StringComparison.Ordinal);
+            Assert.DoesNotContain("failed", row[12], StringComparison.OrdinalIgnoreCase);
+        }
+        Assert.Equal(activitiesBefore + without.Count, e.Hrbc.Sandbox.Count("Activity")); // one each, none twice
+        Assert.Equal(without.Count, e.Graph.Sent(EngineHarness.User).Count);
+    }
+
+    [Fact]
     public async Task A_failing_phase_write_is_retried_then_recorded_and_the_mail_is_sent_exactly_once()
     {
         await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?>(FastRetries) { ["FollowUps:MaxAttempts"] = "3" });
