@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using BulkMail.Api.Mailings;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.Identity.Web;
@@ -19,6 +20,9 @@ public sealed class AuthOptions
 
     /// <summary>Development mode: the user when the request names none.</summary>
     public string DevelopmentUser { get; set; } = "demo@bulkmail.example";
+
+    /// <summary>EntraId mode: the delegated scope a token must carry (the one the task pane asks for).</summary>
+    public string RequiredScope { get; set; } = "access_as_user";
 }
 
 public static class AuthSetup
@@ -52,6 +56,12 @@ public static class AuthSetup
                     "and set them, or set Auth:Mode=Development for the demo and tests.");
             }
             builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddMicrosoftIdentityWebApi(azureAd);
+            // A token for this API is not enough: it must be a user's, with the scope the pane asks for (an app-only
+            // token or one issued for another purpose gets 403).
+            builder.Services.AddRequiredScopeAuthorization();
+            builder.Services.AddAuthorizationBuilder().SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme)
+                .RequireAuthenticatedUser().RequireScope(options.RequiredScope).Build());
+            return builder;
         }
         builder.Services.AddAuthorization();
         return builder;
@@ -60,9 +70,11 @@ public static class AuthSetup
     /// <summary>The signed-in user as a sender: who owns mailings and which mailbox sends them.</summary>
     public static Sender Sender(this ClaimsPrincipal user)
     {
+        // v2.0 tokens carry preferred_username; v1.0 tokens upn (mapped to ClaimTypes.Upn unless inbound mapping is off).
         var mail = user.FindFirstValue("preferred_username") ?? user.FindFirstValue(ClaimTypes.Email) ?? user.FindFirstValue(ClaimTypes.Upn)
+            ?? user.FindFirstValue("upn") ?? user.FindFirstValue("email")
             ?? user.Identity?.Name ?? throw new InvalidOperationException("The signed-in user has no mail address claim.");
-        var id = user.FindFirstValue("oid") ?? mail;
+        var id = user.FindFirstValue("oid") ?? user.FindFirstValue("http://schemas.microsoft.com/identity/claims/objectidentifier") ?? mail;
         var name = user.FindFirstValue("name") ?? mail;
         return new Sender(id.ToLowerInvariant(), mail, name);
     }

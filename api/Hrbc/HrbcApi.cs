@@ -9,7 +9,8 @@ public static class HrbcApi
 
     public static RouteGroupBuilder MapHrbcApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/hrbc").WithTags("HRBC");
+        // HRBC holds candidates' personal data: only signed-in users of the tenant may read it through BulkMail.
+        var group = app.MapGroup("/api/hrbc").WithTags("HRBC").RequireAuthorization();
         group.MapGet("/phases", GetPhasesAsync).WithSummary("Phase options (Process by default; ?resource=Resume|Recruiter …)");
         group.MapGet("/{resource}", ListRecordsAsync).WithSummary("A page of resumes, jobs or recruiters with the total");
         group.MapGet("/{resource}/fields", GetFieldsAsync).WithSummary("Field metadata of Resume, Job, Recruiter, Client, Process or Candidate");

@@ -172,6 +172,34 @@ public class GraphAuthTests(RedisServerFixture redis)
         Assert.DoesNotContain("an-old-rotated-secret", paused.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task In_production_with_the_app_registration_and_redis_the_api_starts_and_refuses_calls_without_a_token()
+    {
+        redis.Require();
+        await using var hrbc = await HrbcHarness.StartAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["environment"] = "Production",
+            ["Auth:Mode"] = "EntraId",
+            ["Graph:Auth"] = "OnBehalfOf",
+            ["AzureAd:Instance"] = "https://login.microsoftonline.com/",
+            ["AzureAd:TenantId"] = FakeEntra.TenantId,
+            ["AzureAd:ClientId"] = FakeEntra.ClientId,
+            ["AzureAd:ClientSecret"] = FakeEntra.ClientSecret,
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Store:KeyPrefix"] = RedisServerFixture.NewPrefix(),
+        };
+        await using var api = BulkMailApplication.StartWith(hrbc, settings);
+        using var http = api.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz", Ct)).StatusCode);
+        foreach (var path in new[] { "/api/mailings", "/api/templates", "/api/hrbc/resumes" })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(path, Ct)).StatusCode);
+        }
+        // The demo's stand-ins are not there in production.
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/sandbox/mailbox", Ct)).StatusCode);
+    }
+
     [Theory]
     [InlineData("OnBehalfOf", null, "AzureAd:TenantId")]
     [InlineData("ClientCredentials", "5d2f8c41-3b6a-4e7d-8f90-1a2b3c4d5e6f", "AzureAd:ClientSecret")]
