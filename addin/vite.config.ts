@@ -2,7 +2,8 @@
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
-// The API serves addin/dist at /addin/ (api/Addin/AddinHosting.cs), so the page lives at /addin/taskpane.html.
+// The API serves addin/dist at /addin/ (api/Addin/AddinHosting.cs), so the page lives at /addin/taskpane.html
+// (and the sign-in dialog at /addin/fallbackauthdialog.html).
 export default defineConfig({
   base: "/addin/",
   plugins: [react()],
@@ -10,7 +11,8 @@ export default defineConfig({
     outDir: "dist",
     emptyOutDir: true,
     target: "es2022",
-    rollupOptions: { input: { taskpane: "taskpane.html" } },
+    // fallbackauthdialog.html: the Office dialog in which Outlook clients without nested app authentication sign in.
+    rollupOptions: { input: { taskpane: "taskpane.html", fallbackauthdialog: "fallbackauthdialog.html" } },
     chunkSizeWarningLimit: 2000,
   },
   server: {

@@ -12,7 +12,7 @@ if [ "${1:-}" = "--ci" ] || [ ! -f node_modules/.bulkmail-lock ] || [ "$(cat nod
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_sum" > node_modules/.bulkmail-lock
 fi
-newest_source=$(find src public taskpane.html vite.config.ts tsconfig.json package-lock.json -type f -newer dist/taskpane.html 2>/dev/null | head -1 || true)
+newest_source=$(find src public taskpane.html fallbackauthdialog.html vite.config.ts tsconfig.json package-lock.json -type f -newer dist/taskpane.html 2>/dev/null | head -1 || true)
 if [ "${1:-}" = "--ci" ] || [ ! -f dist/taskpane.html ] || [ -n "$newest_source" ]; then
   npm run --silent build
 fi

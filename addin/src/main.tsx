@@ -19,7 +19,8 @@ async function boot() {
     getToken: demo
       ? async () => null
       : await import("./office/auth").then((m) =>
-          m.createNaaTokenProvider({ clientId: config.clientId, apiAppId: config.apiAppId, authority: config.authority }),
+          // NAA where Outlook supports it, otherwise the Office dialog (fallbackauthdialog.html).
+          m.createTokenProvider({ clientId: config.clientId, apiAppId: config.apiAppId, authority: config.authority }),
         ),
   });
   const lang = detectLanguage({

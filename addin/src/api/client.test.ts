@@ -12,6 +12,7 @@ import {
   uploadFile,
 } from "./client";
 import { json, mockFetch, problem } from "../test/fetchMock";
+import { SignInError } from "../office/signInError";
 import type { MailingStatus } from "./types";
 
 const status = (over: Partial<MailingStatus> = {}): MailingStatus => ({
@@ -118,6 +119,18 @@ describe("requests", () => {
     await submitMailing({ mode: "Resumes", scope: { kind: "Checked", ids: [1] }, mailFields: ["Resume.P_Mail"], subject: "s", body: "b" });
     expect(calls[1]!.headers.get("Authorization")).toBeNull();
     expect(calls[1]!.headers.get("Content-Type")).toBe("application/json");
+  });
+
+  it("passes a sign-in error on to the screen as it is, and sends nothing without a token", async () => {
+    const { calls } = mockFetch({ "POST /api/mailings": () => json({ id: "m1", state: "Preparing" }, 202) });
+    configureClient({ getToken: async () => Promise.reject(new SignInError("cancelled", 12006)) });
+    const error = await submitMailing({ mode: "Resumes", scope: { kind: "Checked", ids: [1] }, mailFields: ["Resume.P_Mail"], subject: "s", body: "b" }).catch(
+      (e: unknown) => e,
+    );
+    configureClient({ getToken: async () => null });
+    expect(error).toBeInstanceOf(SignInError);
+    expect(error).toMatchObject({ kind: "cancelled" });
+    expect(calls).toHaveLength(0);
   });
 
   it("asks for problems in the pane's language", async () => {

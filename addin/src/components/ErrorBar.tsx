@@ -2,9 +2,17 @@ import type { FC } from "react";
 import { MessageBar, MessageBarBody, MessageBarTitle, MessageBarActions, Button } from "@fluentui/react-components";
 import { DismissRegular } from "@fluentui/react-icons";
 import { ApiError } from "../api/client";
-import { useI18n } from "../i18n";
+import { useI18n, type StringKey } from "../i18n";
+import { SignInError, type SignInFailure } from "../office/signInError";
 
-/** Shows an API error (problem details) or any other error in words the user can act on. */
+const SIGN_IN_TEXT: Record<SignInFailure, StringKey> = {
+  cancelled: "signInCancelled",
+  blocked: "signInBlocked",
+  alreadyOpen: "signInAlreadyOpen",
+  failed: "signInFailed",
+};
+
+/** Shows an API error (problem details), a sign-in error or any other error in words the user can act on. */
 export const ErrorBar: FC<{ error: unknown; onDismiss?: () => void }> = ({ error, onDismiss }) => {
   const { t } = useI18n();
   if (!error) return null;
@@ -27,6 +35,12 @@ export const ErrorBar: FC<{ error: unknown; onDismiss?: () => void }> = ({ error
       for (const msgs of Object.values(error.fieldErrors)) for (const m of msgs) if (!positioned.has(m)) lines.push(m);
       if (lines.length === 0 && error.detail) lines.push(error.detail);
     }
+  } else if (error instanceof SignInError) {
+    // The token provider's errors (src/office/auth.ts) in the pane's language; the sign-in page's own words (English,
+    // for the administrator) only when it failed.
+    title = t("signInErrorTitle");
+    lines = [t(SIGN_IN_TEXT[error.kind], { code: error.code ?? "?" })];
+    if (error.kind === "failed" && error.detail) lines.push(error.detail);
   } else if (error instanceof Error) {
     lines = [error.message];
   } else {

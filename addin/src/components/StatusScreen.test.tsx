@@ -4,6 +4,7 @@ import userEvent from "@testing-library/user-event";
 import { StatusScreen, formatEta } from "./StatusScreen";
 import { StatusIndicator } from "./StatusIndicator";
 import { ErrorBar } from "./ErrorBar";
+import { SignInError } from "../office/signInError";
 import { mockFetch } from "../test/fetchMock";
 import { renderPane } from "../test/render";
 import { summarize } from "../state/mailings";
@@ -109,5 +110,23 @@ describe("ErrorBar", () => {
   it("explains a network failure in the user's language", () => {
     renderPane(<ErrorBar error={new ApiError({ status: 0, title: "Network error", network: true })} />, { lang: "ja" });
     expect(screen.getByRole("alert")).toHaveTextContent("BulkMail サーバーが応答しません");
+  });
+
+  it("explains sign-in errors in the pane's language", () => {
+    const { unmount } = renderPane(<ErrorBar error={new SignInError("cancelled", 12006)} />, { lang: "ja" });
+    expect(screen.getByRole("alert")).toHaveTextContent("サインインできませんでした");
+    expect(screen.getByRole("alert")).toHaveTextContent("サインインが完了する前にサインイン画面が閉じられました");
+    unmount();
+
+    const blocked = renderPane(<ErrorBar error={new SignInError("blocked", 12009)} />);
+    expect(screen.getByRole("alert")).toHaveTextContent("Could not sign in");
+    expect(screen.getByRole("alert")).toHaveTextContent("Outlook could not open the sign-in window (it was blocked)");
+    blocked.unmount();
+
+    renderPane(<ErrorBar error={new SignInError("failed", "invalid_client", "AADSTS700054: response_type 'id_token' is not enabled.")} />, {
+      lang: "ja",
+    });
+    expect(screen.getByRole("alert")).toHaveTextContent("サインインに失敗しました（invalid_client）");
+    expect(screen.getByRole("alert")).toHaveTextContent("AADSTS700054");
   });
 });

@@ -13,6 +13,11 @@ export const en = {
   errorAt: "{part}, line {line}, column {column}",
   partSubject: "Subject",
   partBody: "Body",
+  signInErrorTitle: "Could not sign in",
+  signInCancelled: "The sign-in window was closed before sign-in finished. Try again to sign in.",
+  signInBlocked: "Outlook could not open the sign-in window (it was blocked). In Outlook on the web, allow pop-ups for Outlook, then try again.",
+  signInAlreadyOpen: "Another window of this add-in is still open. Close it, then try again.",
+  signInFailed: "Sign-in failed ({code}). Try again; if it keeps failing, tell your administrator.",
 
   navSearch: "Search",
   navStatus: "Status",
@@ -213,6 +218,11 @@ export const ja: Record<StringKey, string> = {
   errorAt: "{part} {line} 行 {column} 列",
   partSubject: "件名",
   partBody: "本文",
+  signInErrorTitle: "サインインできませんでした",
+  signInCancelled: "サインインが完了する前にサインイン画面が閉じられました。もう一度お試しください。",
+  signInBlocked: "サインイン画面を開けませんでした（ブロックされました）。Outlook on the web では Outlook のポップアップを許可してから、もう一度お試しください。",
+  signInAlreadyOpen: "このアドインの別のウィンドウが開いたままです。閉じてから、もう一度お試しください。",
+  signInFailed: "サインインに失敗しました（{code}）。もう一度お試しください。繰り返し失敗する場合は管理者に連絡してください。",
 
   navSearch: "検索",
   navStatus: "実行状況",

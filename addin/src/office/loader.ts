@@ -55,22 +55,62 @@ function isComposeItem(): boolean {
   return typeof subject === "object" && subject !== null && typeof subject.getAsync === "function";
 }
 
-/** Waits for Office.onReady (bounded by a time-out) and describes the host. Office.js absent → host "none". */
-export async function initOffice(options: { load?: boolean; timeoutMs?: number } = {}): Promise<OfficeEnvironment> {
-  const timeoutMs = options.timeoutMs ?? 10000;
-  if (typeof globalThis.Office === "undefined" && (options.load ?? looksLikeOfficeHost())) {
+/** Loads Office.js when asked to and waits for Office.onReady (bounded by a time-out); null without Office. */
+async function readyOffice(load: boolean, timeoutMs: number): Promise<{ office: typeof Office; info: { host: Office.HostType | null } } | null> {
+  if (typeof globalThis.Office === "undefined" && load) {
     await injectOfficeJs(document, timeoutMs);
   }
   const office = globalThis.Office;
-  if (typeof office === "undefined" || typeof office.onReady !== "function") return NO_HOST;
+  if (typeof office === "undefined" || typeof office.onReady !== "function") return null;
   const info = await Promise.race([
     office.onReady().catch(() => null),
     new Promise<null>((r) => setTimeout(() => r(null), timeoutMs)),
   ]);
-  if (!info || info.host !== office.HostType.Outlook) return NO_HOST;
+  return info ? { office, info } : null;
+}
+
+/** Waits for Office.onReady (bounded by a time-out) and describes the host. Office.js absent → host "none". */
+export async function initOffice(options: { load?: boolean; timeoutMs?: number } = {}): Promise<OfficeEnvironment> {
+  const ready = await readyOffice(options.load ?? looksLikeOfficeHost(), options.timeoutMs ?? 10000);
+  if (!ready || ready.info.host !== ready.office.HostType.Outlook) return NO_HOST;
+  const office = ready.office;
   return {
     host: "outlook",
     displayLanguage: office.context?.displayLanguage ?? null,
     compose: isComposeItem(),
   };
+}
+
+const DIALOG_FLAG = "bulkmail.officeDialog";
+
+/**
+ * Whether the sign-in dialog page was opened by Office. The pane opens it with ?office=1; after the round trip to
+ * Microsoft's sign-in page the address carries no marker any more, so the first load remembers it in this window's
+ * sessionStorage.
+ */
+export function looksLikeOfficeDialog(win: Window = window): boolean {
+  let remembered = false;
+  try {
+    remembered = win.sessionStorage.getItem(DIALOG_FLAG) === "1";
+  } catch {
+    /* storage unavailable */
+  }
+  if (!looksLikeOfficeHost(win)) return remembered && new URLSearchParams(win.location.search).get("office") !== "0";
+  try {
+    win.sessionStorage.setItem(DIALOG_FLAG, "1");
+  } catch {
+    /* storage unavailable */
+  }
+  return true;
+}
+
+/**
+ * The sign-in dialog's side (fallbackauthdialog.html): loads Office.js the same way as the pane, waits for
+ * Office.onReady and returns Office.context.ui.messageParent — or null outside an Office dialog.
+ */
+export async function initOfficeDialog(options: { load?: boolean; timeoutMs?: number } = {}): Promise<((message: string) => void) | null> {
+  const ready = await readyOffice(options.load ?? looksLikeOfficeDialog(), options.timeoutMs ?? 10000);
+  const ui = ready?.office.context?.ui;
+  if (!ui || typeof ui.messageParent !== "function") return null;
+  return (message: string) => ui.messageParent(message);
 }
