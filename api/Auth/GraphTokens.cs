@@ -157,7 +157,11 @@ public sealed class MsalGraphTokens(IOptions<GraphOptions> graph, IOptions<Entra
         return new GraphSendException(GraphFailureKind.SignInRequired, e.ErrorCode, reason, null, false, e);
     }
 
-    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim() is { Length: > 300 } l ? l[..300] : text.Split('\n', 2)[0].Trim();
+    private static string FirstLine(string text)
+    {
+        var line = text.Split('\n', 2)[0].Trim();
+        return line.Length > 300 ? line[..300] : line;
+    }
 
     private static IConfidentialClientApplication Build(GraphOptions graph, EntraAppOptions entra, IHttpClientFactory httpClients, ITokenCacheStore cacheStore)
     {
