@@ -15,6 +15,11 @@ public sealed class UploadOptions
     [Range(1, 150L * 1024 * 1024)]
     public long MaxMessageBytes { get; set; } = 35L * 1024 * 1024;
 
+    /// <summary>What one user's uploads may come to at any time (uploads count until they expire): a cap on the memory
+    /// one account can take in Redis.</summary>
+    [Range(1, 10L * 1024 * 1024 * 1024)]
+    public long MaxBytesPerUser { get; set; } = 250L * 1024 * 1024;
+
     /// <summary>How long an upload waits to be used by a mailing (a submitted mailing keeps its own copy).</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
 }

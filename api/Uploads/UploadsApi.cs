@@ -63,9 +63,22 @@ public static class UploadsApi
         }
         using var buffer = new MemoryStream((int)file.Length);
         await file.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-        var info = await uploads.SaveAsync(http.User.Sender().Id, name, AttachmentRules.ContentTypeOf(name, file.ContentType), buffer.ToArray(), cancellationToken).ConfigureAwait(false);
-        return TypedResults.Created($"/api/uploads/{info.Id}", info);
+        try
+        {
+            var info = await uploads.SaveAsync(http.User.Sender().Id, name, AttachmentRules.ContentTypeOf(name, file.ContentType), buffer.ToArray(), cancellationToken).ConfigureAwait(false);
+            return TypedResults.Created($"/api/uploads/{info.Id}", info);
+        }
+        catch (UploadQuotaExceededException e)
+        {
+            var hours = options.Value.Retention.TotalHours.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(title: "Too many uploads",
+                detail: $"Your uploads of the last {hours} hours come to {Mb(e.UsedBytes)} MB; with this file they would pass " +
+                    $"{Mb(e.MaxBytes)} MB (Uploads:MaxBytesPerUser). Uploads are freed {hours} hours after they were made.",
+                statusCode: StatusCodes.Status413PayloadTooLarge);
+        }
     }
+
+    private static string Mb(long bytes) => (bytes / (1024.0 * 1024)).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
 
     private static ProblemHttpResult TooLarge(long max) => TypedResults.Problem(
         title: "The file is too large",

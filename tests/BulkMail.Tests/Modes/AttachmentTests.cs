@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -203,6 +204,45 @@ public class AttachmentTests(RedisServerFixture redis)
             Assert.Equal(big, m.Attachments.Single(a => a.Name == "資料.pdf").Content);
             Assert.Equal(small, m.Attachments.Single(a => a.Name == "メモ.txt").Content);
         });
+    }
+
+    [Fact]
+    public async Task Each_users_uploads_are_capped_while_they_are_kept_and_one_users_cap_does_not_touch_another()
+    {
+        const int Mb = 1024 * 1024;
+        await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?> { ["Uploads:MaxBytesPerUser"] = (3 * Mb).ToString(CultureInfo.InvariantCulture) }, worker: false);
+        await UploadIdAsync(e, "会社案内.pdf", new byte[2 * Mb]);
+
+        using (var over = await UploadAsync(e, "求人票.pdf", new byte[2 * Mb]))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, over.StatusCode);
+            var problem = await over.Content.ReadFromJsonAsync<JsonElement>(Ct);
+            Assert.Equal("Too many uploads", problem.GetProperty("title").GetString());
+            Assert.Contains("come to 2 MB", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains("3 MB (Uploads:MaxBytesPerUser)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+        using (var ja = new HttpRequestMessage(HttpMethod.Post, "/api/uploads"))
+        {
+            using var form = new MultipartFormDataContent { { new ByteArrayContent(new byte[2 * Mb]), "file", "求人票.pdf" } };
+            ja.Content = form;
+            ja.Headers.AcceptLanguage.ParseAdd("ja");
+            var problem = await (await e.Http.SendAsync(ja, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+            Assert.StartsWith("過去 24 時間のアップロードが合計 2 MB あり", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+        // up to the cap exactly is fine; the refused files were not stored (they would have used it up)
+        await UploadIdAsync(e, "地図.pdf", new byte[1 * Mb]);
+        using (var full = await UploadAsync(e, "1バイト.txt", [1], "text/plain"))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, full.StatusCode);
+        }
+        // another recruiter has a cap of their own
+        using (var other = new HttpRequestMessage(HttpMethod.Post, "/api/uploads"))
+        {
+            using var form = new MultipartFormDataContent { { new ByteArrayContent(new byte[2 * Mb]), "file", "資料.pdf" } };
+            other.Content = form;
+            other.Headers.Add("X-BulkMail-User", "suzuki@bulkmail.example");
+            Assert.Equal(HttpStatusCode.Created, (await e.Http.SendAsync(other, Ct)).StatusCode);
+        }
     }
 
     [Fact]
