@@ -50,8 +50,18 @@ public sealed class EntraAppOptions
 /// with the keys to set, not at the first send.</summary>
 public sealed class GraphCredentialCheck(IOptions<EntraAppOptions> entra) : IValidateOptions<GraphOptions>
 {
-    public ValidateOptionsResult Validate(string? name, GraphOptions options) =>
-        entra.Value.Problem(options.Auth) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, GraphOptions options)
+    {
+        if (entra.Value.Problem(options.Auth) is { } problem)
+        {
+            return ValidateOptionsResult.Fail(problem);
+        }
+        // The shared token cache is sealed with a key derived from the client secret; a certificate gives none.
+        return options.Auth == GraphAuthMode.OnBehalfOf && entra.Value.Secret is null && string.IsNullOrEmpty(options.TokenCacheKey)
+            ? ValidateOptionsResult.Fail("Graph:Auth=OnBehalfOf with a certificate credential needs Graph:TokenCacheKey (32 or more random characters) " +
+                "to encrypt the users' sessions in Redis.")
+            : ValidateOptionsResult.Success;
+    }
 }
 
 public sealed class EntraCredential

@@ -201,15 +201,18 @@ public class GraphAuthTests(RedisServerFixture redis)
     }
 
     [Theory]
-    [InlineData("OnBehalfOf", null, "AzureAd:TenantId")]
-    [InlineData("ClientCredentials", "5d2f8c41-3b6a-4e7d-8f90-1a2b3c4d5e6f", "AzureAd:ClientSecret")]
-    public void Sending_through_Entra_without_the_app_registration_fails_at_start_up_naming_the_keys(string auth, string? clientId, string key)
+    [InlineData("OnBehalfOf", null, null, "AzureAd:TenantId")]
+    [InlineData("ClientCredentials", "5d2f8c41-3b6a-4e7d-8f90-1a2b3c4d5e6f", null, "AzureAd:ClientSecret")]
+    [InlineData("OnBehalfOf", "5d2f8c41-3b6a-4e7d-8f90-1a2b3c4d5e6f", "/run/secrets/bulkmail.pfx", "Graph:TokenCacheKey")]
+    public void Sending_through_Entra_without_the_app_registration_fails_at_start_up_naming_the_keys(string auth, string? clientId, string? certificate, string key)
     {
         var settings = new Dictionary<string, string?>
         {
             ["Graph:Auth"] = auth,
             ["AzureAd:ClientId"] = clientId,
             ["AzureAd:TenantId"] = clientId is null ? null : FakeEntra.TenantId,
+            ["AzureAd:ClientCredentials:0:SourceType"] = certificate is null ? null : "Path",
+            ["AzureAd:ClientCredentials:0:CertificateDiskPath"] = certificate,
         };
         var error = Assert.ThrowsAny<Exception>(() => BulkMailApplication.Start(settings).Dispose());
         Assert.Contains(key, error.ToString(), StringComparison.Ordinal);
