@@ -186,6 +186,7 @@ public class GraphAuthTests(RedisServerFixture redis)
             ["AzureAd:TenantId"] = FakeEntra.TenantId,
             ["AzureAd:ClientId"] = FakeEntra.ClientId,
             ["AzureAd:ClientSecret"] = FakeEntra.ClientSecret,
+            ["Addin:ClientId"] = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
             ["ConnectionStrings:Redis"] = redis.ConnectionString,
             ["Store:KeyPrefix"] = RedisServerFixture.NewPrefix(),
         };
@@ -198,6 +199,12 @@ public class GraphAuthTests(RedisServerFixture redis)
         }
         // The demo's stand-ins are not there in production.
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/sandbox/mailbox", Ct)).StatusCode);
+        // The pane's settings are open (it reads them before sign-in) and name this tenant's apps.
+        var pane = await http.GetFromJsonAsync<JsonElement>("/addin/config.json", Ct);
+        Assert.Equal("Production", pane.GetProperty("environment").GetString());
+        Assert.Equal("0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", pane.GetProperty("clientId").GetString());
+        Assert.Equal(FakeEntra.ClientId, pane.GetProperty("apiAppId").GetString());
+        Assert.Equal($"https://login.microsoftonline.com/{FakeEntra.TenantId}", pane.GetProperty("authority").GetString());
     }
 
     [Theory]
