@@ -55,6 +55,11 @@ public static class AuthSetup
                     "Auth:Mode is EntraId (the default) but AzureAd:ClientId and AzureAd:TenantId are not set. Register the API in Entra ID " +
                     "and set them, or set Auth:Mode=Development for the demo and tests.");
             }
+            if (string.IsNullOrEmpty(azureAd["Instance"]))
+            {
+                // Microsoft.Identity.Web has no default and would fail every request (even /healthz) without it.
+                azureAd["Instance"] = "https://login.microsoftonline.com/";
+            }
             builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddMicrosoftIdentityWebApi(azureAd);
             // A token for this API is not enough: it must be a user's, with the scope the pane asks for (an app-only
             // token or one issued for another purpose gets 403).

@@ -57,3 +57,20 @@ public sealed class HrbcHealthCheck(HrbcAuthClient auth, HrbcTokenStore tokens) 
         }
     }
 }
+
+/// <summary>Redis answers a PING: without it nothing can be submitted or sent.</summary>
+public sealed class RedisHealthCheck(StackExchange.Redis.IConnectionMultiplexer redis) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var latency = await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+            return HealthCheckResult.Healthy($"Redis answered in {latency.TotalMilliseconds:0.#} ms");
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            return HealthCheckResult.Unhealthy($"Redis unreachable: {e.GetType().Name}");
+        }
+    }
+}

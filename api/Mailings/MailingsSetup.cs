@@ -71,6 +71,7 @@ public static class MailingsSetup
             services.AddSingleton<ITemplateStore, RedisTemplateStore>();
             services.AddSingleton<IUploadStore, RedisUploadStore>();
             services.AddSingleton<ITokenCacheStore, RedisTokenCacheStore>();
+            services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         }
 
         services.TryAddSingleton(TimeProvider.System);

@@ -182,7 +182,7 @@ public class GraphAuthTests(RedisServerFixture redis)
             ["environment"] = "Production",
             ["Auth:Mode"] = "EntraId",
             ["Graph:Auth"] = "OnBehalfOf",
-            ["AzureAd:Instance"] = "https://login.microsoftonline.com/",
+            // no AzureAd:Instance: the public cloud by default
             ["AzureAd:TenantId"] = FakeEntra.TenantId,
             ["AzureAd:ClientId"] = FakeEntra.ClientId,
             ["AzureAd:ClientSecret"] = FakeEntra.ClientSecret,
@@ -192,7 +192,11 @@ public class GraphAuthTests(RedisServerFixture redis)
         };
         await using var api = BulkMailApplication.StartWith(hrbc, settings);
         using var http = api.CreateClient();
-        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz", Ct)).StatusCode);
+        var health = await http.GetAsync("/healthz", Ct);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var checks = (await health.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("checks");
+        Assert.Equal("Healthy", checks.GetProperty("redis").GetProperty("status").GetString());
+        Assert.Equal("Healthy", checks.GetProperty("hrbc").GetProperty("status").GetString());
         foreach (var path in new[] { "/api/mailings", "/api/templates", "/api/hrbc/resumes" })
         {
             Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(path, Ct)).StatusCode);
