@@ -82,6 +82,9 @@ public interface IGraphTokens
     /// <summary>A token for calls on this mailbox; a <see cref="GraphSendException"/> of kind
     /// <see cref="GraphFailureKind.SignInRequired"/> when only the user (or the administrator) can mend it.</summary>
     Task<string> AccessTokenAsync(string mailbox, CancellationToken cancellationToken);
+
+    /// <summary>Graph refused this mailbox's token: do not hand it out again.</summary>
+    void Forget(string mailbox);
 }
 
 /// <summary>
@@ -91,13 +94,21 @@ public interface IGraphTokens
 /// instance shares it.
 /// </summary>
 public sealed class MsalGraphTokens(IOptions<GraphOptions> graph, IOptions<EntraAppOptions> entra, IHttpClientFactory httpClients,
-    ITokenCacheStore cacheStore) : IGraphTokens
+    ITokenCacheStore cacheStore, TimeProvider time) : IGraphTokens
 {
     public const string HttpClientName = "BulkMail.Entra";
 
     private readonly Lazy<IConfidentialClientApplication> _app = new(() => Build(graph.Value, entra.Value, httpClients, cacheStore));
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
+
+    /// <summary>The last token per session, used until 5 minutes before it expires (MSAL's own rule): without it every
+    /// Graph call would read and decrypt the session's cache entry from Redis.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Token, DateTimeOffset ExpiresOn)> _recent = new();
+    private static readonly TimeSpan ExpiryMargin = TimeSpan.FromMinutes(5);
+
+    /// <summary>Sessions whose token Graph refused: the next acquisition skips MSAL's cached token too.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _refused = new();
 
     private GraphOptions G => graph.Value;
 
@@ -114,6 +125,7 @@ public sealed class MsalGraphTokens(IOptions<GraphOptions> graph, IOptions<Entra
         {
             await ((ILongRunningWebApi)_app.Value).InitiateLongRunningProcessInWebApi(G.DelegatedScopes, userAccessToken, ref key)
                 .ExecuteAsync(cancellationToken).ConfigureAwait(false);
+            _recent.TryRemove(key, out _); // a new session: the next call takes its token
         }
         catch (MsalException e)
         {
@@ -125,21 +137,35 @@ public sealed class MsalGraphTokens(IOptions<GraphOptions> graph, IOptions<Entra
     {
         // One acquisition per mailbox at a time: the lanes of a mailing then share one renewal instead of racing to
         // Entra with the same refresh token and overwriting each other's cache entry.
-        var gate = _gates.GetOrAdd(G.Auth == GraphAuthMode.OnBehalfOf ? SessionKey(mailbox) : "", _ => new SemaphoreSlim(1, 1));
+        var key = G.Auth == GraphAuthMode.OnBehalfOf ? SessionKey(mailbox) : "";
+        if (Fresh(key) is { } known)
+        {
+            return known;
+        }
+        var gate = _gates.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (Fresh(key) is { } renewed)
+            {
+                return renewed; // another lane renewed it while this one waited
+            }
+            var force = _refused.TryRemove(key, out _);
             var result = G.Auth switch
             {
                 GraphAuthMode.OnBehalfOf => await ((ILongRunningWebApi)_app.Value)
-                    .AcquireTokenInLongRunningProcess(G.DelegatedScopes, SessionKey(mailbox)).ExecuteAsync(cancellationToken).ConfigureAwait(false),
-                GraphAuthMode.ClientCredentials => await _app.Value.AcquireTokenForClient([G.AppScope]).ExecuteAsync(cancellationToken).ConfigureAwait(false),
+                    .AcquireTokenInLongRunningProcess(G.DelegatedScopes, SessionKey(mailbox)).WithForceRefresh(force)
+                    .ExecuteAsync(cancellationToken).ConfigureAwait(false),
+                GraphAuthMode.ClientCredentials => await _app.Value.AcquireTokenForClient([G.AppScope]).WithForceRefresh(force)
+                    .ExecuteAsync(cancellationToken).ConfigureAwait(false),
                 _ => throw new InvalidOperationException("Graph:Auth=None takes no token."),
             };
+            _recent[key] = (result.AccessToken, result.ExpiresOn);
             return result.AccessToken;
         }
         catch (MsalException e)
         {
+            _recent.TryRemove(key, out _);
             throw Translate(e);
         }
         finally
@@ -147,6 +173,16 @@ public sealed class MsalGraphTokens(IOptions<GraphOptions> graph, IOptions<Entra
             gate.Release();
         }
     }
+
+    public void Forget(string mailbox)
+    {
+        var key = G.Auth == GraphAuthMode.OnBehalfOf ? SessionKey(mailbox) : "";
+        _recent.TryRemove(key, out _);
+        _refused[key] = true;
+    }
+
+    private string? Fresh(string key) =>
+        _recent.TryGetValue(key, out var recent) && recent.ExpiresOn - time.GetUtcNow() > ExpiryMargin ? recent.Token : null;
 
     /// <summary>Entra's answer as the worker needs it: retry later, or stop until someone signs in or grants consent.</summary>
     private static GraphSendException Translate(MsalException e)

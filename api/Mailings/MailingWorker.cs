@@ -41,6 +41,7 @@ public sealed partial class MailingWorker(
     IMailingStore store,
     IMailboxLimiter limiter,
     IMailSender sender,
+    BulkMail.Api.Auth.IGraphTokens tokens,
     IServiceScopeFactory scopes,
     MailingSignal signal,
     IOptions<SendingOptions> options,
@@ -292,6 +293,7 @@ public sealed partial class MailingWorker(
         {
             // No token: the call never reached the mailbox, so nothing changed and no attempt is used up. Every other
             // delivery would meet the same wall: the mailing waits for the user to open BulkMail and press Resume.
+            tokens.Forget(mailbox);
             var back = current with { Attempts = claim.Delivery.Attempts, NeedsLookup = !known };
             await store.ReleaseAsync(claim, back, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,

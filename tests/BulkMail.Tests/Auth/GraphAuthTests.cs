@@ -173,6 +173,30 @@ public class GraphAuthTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_token_graph_refuses_pauses_the_mailing_and_resume_gets_a_new_one_not_the_cached_one()
+    {
+        var (entra, e) = await StartAsync(redis, "ClientCredentials", worker: true);
+        await using var _ = entra;
+        await using var __ = e;
+        var warm = await e.SubmitAsync(EngineHarness.Newsletter(Five[..1]));
+        await e.WaitForAsync(warm, TimeSpan.FromMinutes(1), "Completed");
+        Assert.Single(entra.Grants);
+
+        entra.InvalidateGraphTokens(); // BulkMail still holds an unexpired token that Graph now refuses
+        var id = await e.SubmitAsync(EngineHarness.Newsletter(Five[1..]));
+        var paused = await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Paused");
+        Assert.Contains("InvalidAuthenticationToken", paused.GetProperty("pausedReason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, paused.GetProperty("failed").GetInt32());
+
+        Assert.Equal(HttpStatusCode.OK, (await e.Http.PostAsync($"/api/mailings/{id}/resume", null, Ct)).StatusCode);
+        await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Completed");
+        Assert.Equal(2, entra.Grants.Count); // a fresh token, not MSAL's cached one
+        var sent = e.Graph.Sent(EngineHarness.User);
+        Assert.Equal(Five.Length, sent.Count);
+        Assert.Equal(Five.Length, sent.SelectMany(m => m.To).Distinct().Count());
+    }
+
+    [Fact]
     public async Task In_production_with_the_app_registration_and_redis_the_api_starts_and_refuses_calls_without_a_token()
     {
         redis.Require();

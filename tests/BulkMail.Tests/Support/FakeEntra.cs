@@ -101,6 +101,10 @@ public sealed class FakeEntra : IAsyncDisposable
         }
     }
 
+    /// <summary>Every Graph token issued so far stops working (e.g. Continuous Access Evaluation after an admin action):
+    /// Graph answers 401 to them, while the client may still hold them as unexpired.</summary>
+    public void InvalidateGraphTokens() => _graphTokens.Clear();
+
     public SandboxCaller? ValidateGraphToken(string token) =>
         _graphTokens.TryGetValue(token, out var t) && t.Expires > DateTimeOffset.UtcNow ? new SandboxCaller(t.User, t.AppOnly) : null;
 
