@@ -124,19 +124,20 @@ describe("Composer", () => {
     await user.click(await screen.findByRole("option", { name: "メルマガ送付" }));
 
     await user.click(screen.getByRole("button", { name: "Send…" }));
-    const dialog = await screen.findByRole("alertdialog");
-    // The dialog's surface may render a tick after its role appears (Fluent's motion): find, not get.
-    expect(await within(dialog).findByText("3 separate messages will be sent.")).toBeInTheDocument();
-    expect(within(dialog).getByTestId("confirm-phase")).toHaveTextContent("3 phase updates to “メルマガ送付”");
+    // Fluent's dialog may mount its surface twice under StrictMode, hiding the first (aria-hidden) when the second
+    // takes focus: always query the dialog that is shown now, never a reference kept from before.
+    const shown = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(shown().getByText("3 separate messages will be sent.")).toBeInTheDocument());
+    await waitFor(() => expect(shown().getByTestId("confirm-phase")).toHaveTextContent("3 phase updates to “メルマガ送付”"));
 
-    await user.click(await within(dialog).findByRole("button", { name: "No" }));
+    await user.click(await screen.findByRole("button", { name: "No" }));
     await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
     expect(screen.getByRole("textbox", { name: /Subject/ })).toHaveValue("お知らせ {{Person.P_Name}}");
     expect(screen.getByRole("textbox", { name: "Body" }).innerHTML).toBe("<p>本文</p>");
     expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))).toBe(false);
 
     await user.click(screen.getByRole("button", { name: "Send…" }));
-    await user.click(await within(await screen.findByRole("alertdialog")).findByRole("button", { name: "Yes, send" }));
+    await user.click(await screen.findByRole("button", { name: "Yes, send" }));
     await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m9"));
     const submit = calls.find((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))!.body as MailingRequest;
     expect(submit).toMatchObject({
