@@ -114,6 +114,9 @@ public sealed class MsalGraphTokens(IOptions<GraphOptions> graph, IOptions<Entra
 
     public static string SessionKey(string mailbox) => "bulkmail-obo:" + mailbox.ToLowerInvariant();
 
+    /// <summary>One token per user session (OnBehalfOf), one for the app (ClientCredentials).</summary>
+    private string KeyOf(string mailbox) => G.Auth == GraphAuthMode.OnBehalfOf ? SessionKey(mailbox) : "";
+
     public async Task BeginSessionAsync(string mailbox, string userAccessToken, CancellationToken cancellationToken)
     {
         if (G.Auth != GraphAuthMode.OnBehalfOf)
@@ -137,7 +140,7 @@ public sealed class MsalGraphTokens(IOptions<GraphOptions> graph, IOptions<Entra
     {
         // One acquisition per mailbox at a time: the lanes of a mailing then share one renewal instead of racing to
         // Entra with the same refresh token and overwriting each other's cache entry.
-        var key = G.Auth == GraphAuthMode.OnBehalfOf ? SessionKey(mailbox) : "";
+        var key = KeyOf(mailbox);
         if (Fresh(key) is { } known)
         {
             return known;
@@ -176,7 +179,7 @@ public sealed class MsalGraphTokens(IOptions<GraphOptions> graph, IOptions<Entra
 
     public void Forget(string mailbox)
     {
-        var key = G.Auth == GraphAuthMode.OnBehalfOf ? SessionKey(mailbox) : "";
+        var key = KeyOf(mailbox);
         _recent.TryRemove(key, out _);
         _refused[key] = true;
     }

@@ -82,6 +82,6 @@ public static class UploadsApi
 
     private static ProblemHttpResult TooLarge(long max) => TypedResults.Problem(
         title: "The file is too large",
-        detail: $"A file can be at most {max / (1024.0 * 1024):0.#} MB (Uploads:MaxFileBytes).",
+        detail: $"A file can be at most {Mb(max)} MB (Uploads:MaxFileBytes).",
         statusCode: StatusCodes.Status413PayloadTooLarge);
 }
