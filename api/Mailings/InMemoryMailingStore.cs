@@ -286,7 +286,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             e.Leases.Remove(updated.Seq);
             if (e.Mailing.State == MailingState.Cancelled)
             {
-                e.Deliveries[updated.Seq] = updated with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent" };
+                e.Deliveries[updated.Seq] = updated with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent", ReasonCode = ReasonCodes.CancelledBeforeSend };
                 e.Cancelled++;
                 CheckDone(e, notBefore);
             }
@@ -333,7 +333,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             var n = e.Queue.Count;
             foreach (var seq in e.Queue.Keys)
             {
-                e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent" };
+                e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent", ReasonCode = ReasonCodes.CancelledBeforeSend };
             }
             e.Queue.Clear();
             e.Cancelled += n;
@@ -350,7 +350,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             var n = e.Failed.Count;
             foreach (var seq in e.Failed)
             {
-                e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Pending, Reason = null, Attempts = 0, DraftId = null, NeedsLookup = false };
+                e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Pending, Reason = null, ReasonCode = null, ReasonArgs = null, Attempts = 0, DraftId = null, NeedsLookup = false };
                 e.Queue[seq] = now.ToUnixTimeMilliseconds();
             }
             e.Failed.Clear();

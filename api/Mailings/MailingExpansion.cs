@@ -92,7 +92,12 @@ public static class DeliveryExpander
         };
         if (plan.AnchorMissing)
         {
-            return [template with { Reason = $"The {shape.Anchor?.Name} the mailing started from no longer exists in HRBC" }];
+            return [template with
+            {
+                Reason = $"The {shape.Anchor?.Name} the mailing started from no longer exists in HRBC",
+                ReasonCode = ReasonCodes.AnchorGone,
+                ReasonArgs = new Dictionary<string, string> { ["resource"] = shape.Anchor?.Name ?? "" },
+            }];
         }
         var values = MailingPlanner.ValuesOf(plan, flat);
         var deliveries = new List<Delivery>();
@@ -112,12 +117,14 @@ public static class DeliveryExpander
                 Address = address,
                 Status = valid ? DeliveryStatus.Pending : DeliveryStatus.Skipped,
                 Reason = valid ? null : "Invalid address",
+                ReasonCode = valid ? null : ReasonCodes.InvalidAddress,
+                ReasonArgs = valid ? null : new Dictionary<string, string> { ["address"] = address },
                 Values = valid ? values : new Dictionary<string, string?>(),
             });
         }
         if (deliveries.Count == 0)
         {
-            deliveries.Add(template with { Reason = "No address in the ticked mail fields" });
+            deliveries.Add(template with { Reason = "No address in the ticked mail fields", ReasonCode = ReasonCodes.NoAddress });
         }
         return deliveries;
     }
@@ -136,6 +143,7 @@ public static class DeliveryExpander
         RecordId = id,
         Status = DeliveryStatus.Skipped,
         Reason = "Record not found in HRBC",
+        ReasonCode = ReasonCodes.RecordGone,
     };
 
     /// <summary>Deliveries of one page, numbered from <paramref name="firstSeq"/>.</summary>

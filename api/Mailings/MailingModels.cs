@@ -9,7 +9,7 @@ public enum MailingMode { Resumes, Recruiters, JobToResumes, ResumesToRecruiter,
 public enum ScopeKind { All, Displayed, Checked }
 
 [JsonConverter(typeof(JsonStringEnumConverter<MailingState>))]
-public enum MailingState { Preparing, Queued, Sending, Paused, Completed, Cancelled, Failed }
+public enum MailingState { Preparing, Ready, Scheduled, Queued, Sending, Paused, Completed, Cancelled, Failed }
 
 [JsonConverter(typeof(JsonStringEnumConverter<DeliveryStatus>))]
 public enum DeliveryStatus { Pending, Sent, Failed, Skipped, Bounced, Cancelled }
@@ -84,6 +84,11 @@ public sealed record Delivery
     public string? Address { get; init; }
     public DeliveryStatus Status { get; init; }
     public string? Reason { get; init; }
+    /// <summary>The stable code of <see cref="Reason"/> (<see cref="ReasonCodes"/>): what clients translate and count;
+    /// <see cref="Reason"/> stays the English sentence for API users.</summary>
+    public string? ReasonCode { get; init; }
+    /// <summary>The values the reason's sentence names (e.g. <c>graphCode</c>), for translations.</summary>
+    public IReadOnlyDictionary<string, string>? ReasonArgs { get; init; }
     public int Attempts { get; init; }
     /// <summary>The Graph draft's immutable id, recorded before the draft is sent.</summary>
     public string? DraftId { get; init; }
@@ -136,4 +141,28 @@ public sealed record FollowUpOutcome(int Seq, string PhaseUpdate, int Attempts, 
 public sealed record FollowUpProgress(string? Phase, long? ProcessId, bool Activity)
 {
     public static readonly FollowUpProgress None = new(null, null, false);
+}
+
+/// <summary>Stable codes of a delivery's reason (skips, cancellations, failures): clients translate these, never the
+/// English sentence.</summary>
+public static class ReasonCodes
+{
+    /// <summary>None of the ticked mail fields of the record holds an address.</summary>
+    public const string NoAddress = "NoAddress";
+    /// <summary>The address is not a valid e-mail address (args: <c>address</c>).</summary>
+    public const string InvalidAddress = "InvalidAddress";
+    /// <summary>The record no longer exists in HRBC.</summary>
+    public const string RecordGone = "RecordGone";
+    /// <summary>The job or resume the matching list started from no longer exists (args: <c>resource</c>).</summary>
+    public const string AnchorGone = "AnchorGone";
+    /// <summary>The mailing was cancelled before this delivery was sent.</summary>
+    public const string CancelledBeforeSend = "CancelledBeforeSend";
+    /// <summary>Microsoft 365 refused the message for good (args: <c>graphCode</c>, <c>graphMessage</c>).</summary>
+    public const string GraphRefused = "GraphRefused";
+    /// <summary>Every attempt failed (args: <c>attempts</c>, <c>last</c>).</summary>
+    public const string GaveUp = "GaveUp";
+    /// <summary>Throttled; waiting to try again (args: <c>graphCode</c>).</summary>
+    public const string Throttled = "Throttled";
+    /// <summary>A transient Microsoft 365 error; waiting to try again (args: <c>graphCode</c>, <c>graphMessage</c>).</summary>
+    public const string GraphTransient = "GraphTransient";
 }

@@ -253,6 +253,12 @@ public sealed partial class MailingWorker(
                 {
                     Status = DeliveryStatus.Failed,
                     Reason = $"Gave up after {current.Attempts} attempts: {current.Reason ?? "no answer from Microsoft 365"}",
+                    ReasonCode = ReasonCodes.GaveUp,
+                    ReasonArgs = new Dictionary<string, string>
+                    {
+                        ["attempts"] = current.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        ["last"] = current.Reason ?? "",
+                    },
                 }, cancellationToken).ConfigureAwait(false);
                 return;
             }
@@ -285,7 +291,8 @@ public sealed partial class MailingWorker(
             await limiter.BlockAsync(mailbox, time.GetUtcNow() + retryAfter, cancellationToken).ConfigureAwait(false);
             // A 429 refused the call: it changed nothing, so what was known before it still holds, and throttling is
             // not the recipient's fault (no attempt used up).
-            var back = current with { Attempts = claim.Delivery.Attempts, Reason = $"Throttled ({e.Code})", NeedsLookup = !known };
+            var back = current with { Attempts = claim.Delivery.Attempts, Reason = $"Throttled ({e.Code})", ReasonCode = ReasonCodes.Throttled,
+                ReasonArgs = new Dictionary<string, string> { ["graphCode"] = e.Code }, NeedsLookup = !known };
             await store.ReleaseAsync(claim, back, time.GetUtcNow() + retryAfter, cancellationToken).ConfigureAwait(false);
             Log.Throttled(logger, mailing.Id, (int)retryAfter.TotalSeconds);
         }
@@ -304,7 +311,7 @@ public sealed partial class MailingWorker(
         catch (GraphSendException e) when (e.Kind == GraphFailureKind.Transient)
         {
             var delay = Backoff(current.Attempts, e.RetryAfter);
-            await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}", NeedsLookup = true }, time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
+            await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphTransient, ReasonArgs = GraphArgs(e), NeedsLookup = true }, time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
             Log.Transient(logger, mailing.Id, current.Seq, e.Code, e.OutcomeUnknown);
         }
         catch (GraphSendException e) when (sending && current.DraftId is { } draftId)
@@ -318,7 +325,7 @@ public sealed partial class MailingWorker(
             }
             catch (GraphSendException lookup)
             {
-                await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}", NeedsLookup = true },
+                await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphTransient, ReasonArgs = GraphArgs(e), NeedsLookup = true },
                     time.GetUtcNow() + Backoff(current.Attempts, lookup.RetryAfter), cancellationToken).ConfigureAwait(false);
                 return;
             }
@@ -327,11 +334,11 @@ public sealed partial class MailingWorker(
                 await CompleteSentAsync(run, claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
+            await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphRefused, ReasonArgs = GraphArgs(e), NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
         }
         catch (GraphSendException e)
         {
-            await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
+            await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphRefused, ReasonArgs = GraphArgs(e), NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -350,6 +357,8 @@ public sealed partial class MailingWorker(
             Status = DeliveryStatus.Sent,
             SentAt = sentAt ?? time.GetUtcNow(),
             Reason = null,
+            ReasonCode = null,
+            ReasonArgs = null,
             NeedsLookup = false,
             PhaseUpdate = followUp ? "Pending" : null,
         }, cancellationToken, followUp);
@@ -364,6 +373,8 @@ public sealed partial class MailingWorker(
     }
 
     /// <summary>Exponential backoff with full jitter, at least Graph's Retry-After.</summary>
+    private static Dictionary<string, string> GraphArgs(GraphSendException e) => new() { ["graphCode"] = e.Code, ["graphMessage"] = e.GraphMessage };
+
     private TimeSpan Backoff(int attempts, TimeSpan? retryAfter)
     {
         var cap = O.RetryBaseDelay * Math.Pow(2, Math.Max(0, attempts - 1));

@@ -255,6 +255,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           local delivery = cjson.decode(redis.call('HGET', d, s))
           delivery['status'] = 'Cancelled'
           delivery['reason'] = ARGV[3]
+          delivery['reasonCode'] = 'CancelledBeforeSend'
           redis.call('HSET', d, s, cjson.encode(delivery))
         end
         redis.call('DEL', q)
@@ -448,7 +449,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
 
     public async Task<bool> ReleaseAsync(DeliveryClaim claim, Delivery updated, DateTimeOffset notBefore, CancellationToken cancellationToken)
     {
-        var cancelled = updated with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent" };
+        var cancelled = updated with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent", ReasonCode = ReasonCodes.CancelledBeforeSend };
         return (int)await Db.ScriptEvaluateAsync(ReleaseScript, All(claim.MailingId),
             [TtlMs, updated.Seq, claim.LeaseToken, JsonSerializer.Serialize(updated, Json), notBefore.ToUnixTimeMilliseconds(),
              Ms(notBefore), JsonSerializer.Serialize(cancelled, Json)]).ConfigureAwait(false) == 1;
