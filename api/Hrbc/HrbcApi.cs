@@ -29,12 +29,14 @@ public static class HrbcApi
         var errors = new Dictionary<string, string[]>();
         var startValue = ParseInt(start, "start", 0, 0, int.MaxValue, errors);
         var countValue = ParseInt(count, "count", DefaultCount, 1, HrbcQuery.MaxCount, errors);
-        keywords = string.IsNullOrWhiteSpace(keywords) ? null : keywords.Trim();
+        // Tabs and line breaks are refused as they were, before spaces become HRBC's commas.
+        var control = keywords is not null && keywords.Any(char.IsControl);
+        keywords = HrbcQuery.NormalizeKeywords(keywords);
         if (keywords is { Length: > HrbcQuery.MaxKeywordsLength })
         {
             errors["keywords"] = ["keywords must be at most 100 characters (commas included)."];
         }
-        else if (keywords is not null && keywords.Any(char.IsControl))
+        else if (control)
         {
             errors["keywords"] = ["keywords cannot contain control characters."];
         }
@@ -144,6 +146,13 @@ public static class HrbcApi
         var list = r == HrbcResource.Resume ? HrbcClient.ResumeFields()
             : r == HrbcResource.Job ? HrbcClient.JobFields()
             : HrbcClient.RecruiterFields();
+        // Lists show what recruiters tell records apart by (ID, phase, owner, updated); resumes also the age, where the
+        // tenant has a date of birth.
+        if (r == HrbcResource.Resume && !list.Contains("Resume.P_DateOfBirth")
+            && (await hrbc.GetFieldsAsync(r, cancellationToken).ConfigureAwait(false)).Any(f => f.Alias == "Resume.P_DateOfBirth"))
+        {
+            list.Add("Resume.P_DateOfBirth");
+        }
         foreach (var m in await hrbc.GetMailFieldsAsync(r, cancellationToken).ConfigureAwait(false))
         {
             if (!list.Contains(m.Alias))

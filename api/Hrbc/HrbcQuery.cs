@@ -207,7 +207,25 @@ public sealed record HrbcQuery
 
     public HrbcFieldList? Fields { get; init; }
     public HrbcCondition? Condition { get; init; }
-    public string? Keywords { get; init; }
+    /// <summary>
+    /// HRBC's keywords: comma-separated AND terms. What a user types with spaces between words (half- or full-width,
+    /// as in 「田中　東京」) becomes those terms, so a search for two words finds the records holding both.
+    /// </summary>
+    public string? Keywords { get; init => field = NormalizeKeywords(value); }
+
+    /// <summary>Splits on spaces (U+0020, U+3000, any white space) and commas, drops empty terms, joins with commas.</summary>
+    public static string? NormalizeKeywords(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+        var terms = text.Split([',', '、', '，'], StringSplitOptions.None)
+            .SelectMany(part => part.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+            .Where(t => t.Length > 0);
+        var joined = string.Join(',', terms);
+        return joined.Length == 0 ? null : joined;
+    }
     public string? Order { get; init; }
     public int Start { get; init; }
     public int Count { get; init; } = MaxCount;

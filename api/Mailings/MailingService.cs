@@ -198,7 +198,7 @@ public sealed class MailingService(
     }
 
     /// <summary>Renders the first sendable delivery and sends it to the signed-in user only.</summary>
-    public async Task<TestSendResponse> TestAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
+    public async Task<TestSendResponse> TestAsync(MailingRequest request, Sender user, CancellationToken cancellationToken, bool japanese = false)
     {
         var spec = await planner.ValidateAsync(request, user, cancellationToken).ConfigureAwait(false);
         var files = await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false);
@@ -211,7 +211,7 @@ public sealed class MailingService(
             if (first is not null)
             {
                 var mail = plan.Template.Render(first.Values);
-                var subject = "[TEST] " + mail.Subject;
+                var subject = (japanese ? "【テスト】" : "[TEST] ") + mail.Subject;
                 await sender.SendDirectAsync(user.Mailbox, new OutgoingMail($"test-{Guid.NewGuid():N}", user.Mailbox, user.DisplayName, subject, mail.HtmlBody)
                 {
                     Attachments = files.Files,

@@ -13,7 +13,21 @@ export type MailingMode =
   | "JobsToResume"
   | "ResumeToRecruiters";
 
-export type MailingState = "Preparing" | "Queued" | "Sending" | "Paused" | "Completed" | "Cancelled" | "Failed";
+export type MailingState =
+  | "Preparing"
+  | "Ready"
+  | "Scheduled"
+  | "Queued"
+  | "Sending"
+  | "Paused"
+  | "Completed"
+  | "Cancelled"
+  | "Failed";
+
+/** Why a running mailing waits (coord.md; h2's generated unions replace these at merge). */
+export type WaitCode = "PacingWindow" | "DailyQuota" | "RetryAfter" | "GraphErrors" | "UploadBudget" | "Expanding";
+/** Why a mailing is paused. */
+export type PausedCode = "PausedByUser" | "FailureStreak" | "AttachmentsMissing" | "SignInRefused";
 
 export type ScopeKind = "All" | "Displayed" | "Checked";
 export type ZipEncryption = "Aes256" | "ZipCrypto";
@@ -112,6 +126,8 @@ export interface MailingRequest {
   idempotencyKey?: string;
   /** Preview only: render the messages of this record. */
   previewRecordId?: number | null;
+  /** Hold flow: prepare (count, expand) and stop at Ready; POST /api/mailings/{id}/start sends it. */
+  hold?: boolean;
 }
 
 export interface MailFieldCount {
@@ -189,10 +205,31 @@ export interface MailingStatus {
   subject?: string;
   waitReason?: string | null;
   resumesAt?: string | null;
+  /** Hold flow and honest progress (coord.md): all additive, absent on older servers. */
+  waitCode?: WaitCode | string | null;
+  waitArgs?: Record<string, string> | null;
+  pausedCode?: PausedCode | string | null;
+  pausedArgs?: Record<string, string> | null;
+  /** Preparing: records read so far, and records in the scope when known. */
+  counted?: number | null;
+  scopeTotal?: number | null;
+  /** Deliveries to send (skips excluded). */
+  messages?: number | null;
+  /** sent + failed + bounced. */
+  decided?: number | null;
+  skippedByReason?: Record<string, number> | null;
+  phaseUpdates?: number | null;
+  attachments?: { name: string; contentType?: string; size?: number }[] | null;
+  zipped?: boolean | null;
+  estimatedSeconds?: number | null;
+  finishesAt?: string | null;
+  quotaLeftAfter?: number | null;
+  /** Cancelled while held (never started): the pane leaves it out of "my mailings". */
+  held?: boolean | null;
 }
 
 export type MailingAction = "pause" | "resume" | "cancel" | "retry-failed";
 
-export const RUNNING_STATES: readonly MailingState[] = ["Preparing", "Queued", "Sending"];
+export const RUNNING_STATES: readonly MailingState[] = ["Preparing", "Scheduled", "Queued", "Sending"];
 export const isRunning = (s: MailingState): boolean => RUNNING_STATES.includes(s);
 export const isFinished = (s: MailingState): boolean => s === "Completed" || s === "Cancelled" || s === "Failed";

@@ -1,13 +1,17 @@
-import { useState, type FC } from "react";
-import { Badge, Spinner, Tab, TabList, Text, Tooltip, makeStyles, tokens } from "@fluentui/react-components";
+import { useEffect, useState, type FC } from "react";
+import { Badge, Button, Spinner, Tab, TabList, Text, Tooltip, makeStyles, tokens } from "@fluentui/react-components";
+import { EditRegular } from "@fluentui/react-icons";
 import { getRecord } from "../api/client";
 import type { HrbcListItem, HrbcRecord, ListResource, MailingMode } from "../api/types";
 import { useI18n } from "../i18n";
-import type { AnchorKind } from "../model/modes";
+import type { Draft } from "../model/draft";
+import { clearDraft, loadDraft } from "../model/draftStore";
+import { MODES, type AnchorKind } from "../model/modes";
 import type { Selection } from "../model/search";
+import { AskDialog } from "./AskDialog";
 import { useEnv } from "../state/env";
 import { AnchorHeader } from "./AnchorHeader";
-import { Composer } from "./Composer";
+import { Composer, type SentScope } from "./Composer";
 import { ErrorBar } from "./ErrorBar";
 import { SearchPanel } from "./SearchPanel";
 import { StatusIndicator } from "./StatusIndicator";
@@ -57,7 +61,31 @@ export const App: FC = () => {
   const [anchor, setAnchor] = useState<{ kind: AnchorKind; record: HrbcRecord } | null>(null);
   const [opening, setOpening] = useState(false);
   const [openError, setOpenError] = useState<unknown>(null);
-  const [compose, setCompose] = useState<{ mode: MailingMode; selection: Selection; anchor: HrbcRecord | null; key: number } | null>(null);
+  const [compose, setCompose] = useState<{
+    mode: MailingMode;
+    selection: Selection;
+    anchor: HrbcRecord | null;
+    key: number;
+    initial?: Draft;
+    restored?: boolean;
+  } | null>(null);
+  const [visited, setVisited] = useState<Set<ListResource>>(() => new Set(["resumes"]));
+  const [replacing, setReplacing] = useState<{ mode: MailingMode; selection: Selection } | null>(null);
+  const [untick, setUntick] = useState<{ resource: ListResource; anchored: boolean; ids: number[] | "all"; key: number } | null>(null);
+
+  // A reload (or Outlook closing the pane) keeps the unsent mail: it opens again where it was.
+  useEffect(() => {
+    const stored = loadDraft();
+    if (!stored) return;
+    const kind = MODES[stored.mode]?.anchor ?? null;
+    const restore = (record: HrbcRecord | null) => {
+      setCompose({ mode: stored.mode, selection: stored.selection, anchor: record, key: Date.now(), initial: stored.draft, restored: true });
+      setView("compose");
+    };
+    if (kind && stored.anchorId != null) {
+      getRecord(kind === "job" ? "jobs" : "resumes", stored.anchorId).then(restore, (e: unknown) => setOpenError(e));
+    } else restore(null);
+  }, []);
 
   const open = async (kind: AnchorKind, item: HrbcListItem) => {
     setOpening(true);
@@ -72,10 +100,36 @@ export const App: FC = () => {
     }
   };
 
-  const startCompose = (mode: MailingMode, selection: Selection) => {
+  const beginCompose = (mode: MailingMode, selection: Selection) => {
     setCompose({ mode, selection, anchor: anchor?.record ?? null, key: Date.now() });
     setView("compose");
   };
+  // A new mail while one is unsent asks first: the unsent one would be lost.
+  const startCompose = (mode: MailingMode, selection: Selection) => {
+    if (compose && loadDraft()) setReplacing({ mode, selection });
+    else beginCompose(mode, selection);
+  };
+
+  const discard = () => {
+    clearDraft();
+    setCompose(null);
+    setView("search");
+  };
+
+  const submitted = (sent: SentScope) => {
+    if (compose) {
+      setUntick({
+        resource: compose.selection.resource,
+        anchored: compose.anchor !== null,
+        ids: sent.kind === "All" ? "all" : sent.ids,
+        key: Date.now(),
+      });
+    }
+    setCompose(null);
+    setView("status");
+  };
+  const untickFor = (resource: ListResource, anchored: boolean) =>
+    untick && untick.resource === resource && untick.anchored === anchored ? { ids: untick.ids, key: untick.key } : null;
 
   const navValue = view === "status" ? "status" : "search";
 
@@ -111,11 +165,28 @@ export const App: FC = () => {
       <main className={s.main}>
         {/* The searches stay mounted (hidden) while composing, so "back" finds them as they were. */}
         <div className={s.pane} style={hide(view !== "search")}>
+          {compose && (
+            <Button
+              appearance="secondary"
+              icon={<EditRegular />}
+              onClick={() => setView("compose")}
+              data-testid="continue-draft"
+              style={{ alignSelf: "flex-start", maxWidth: "100%" }}
+            >
+              <span style={{ overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
+                {t("continueDraft", { subject: loadDraft()?.draft.subject.trim() || t("untitled") })}
+              </span>
+            </Button>
+          )}
           <div className={s.pane} style={hide(anchor !== null)}>
             <h1 className={s.srOnly}>{t("navSearch")}</h1>
             <TabList
               selectedValue={tab}
-              onTabSelect={(_, d) => setTab(d.value as ListResource)}
+              onTabSelect={(_, d) => {
+                const r = d.value as ListResource;
+                setTab(r);
+                setVisited((v) => (v.has(r) ? v : new Set(v).add(r)));
+              }}
               aria-label={t("searchTabs")}
               data-testid="resource-tabs"
             >
@@ -125,13 +196,20 @@ export const App: FC = () => {
             </TabList>
             <ErrorBar error={openError} onDismiss={() => setOpenError(null)} />
             {opening && <Spinner size="tiny" label={t("loading")} />}
-            <SearchPanel
-              key={tab}
-              resource={tab}
-              anchor={null}
-              onOpen={tab === "recruiters" ? undefined : (item) => void open(tab === "jobs" ? "job" : "resume", item)}
-              onBulk={startCompose}
-            />
+            {(["resumes", "jobs", "recruiters"] as const)
+              .filter((r) => visited.has(r))
+              .map((r) => (
+                // Every tab visited stays mounted (hidden): switching back finds keywords, results and ticks as left.
+                <div key={r} className={s.pane} style={hide(r !== tab)}>
+                  <SearchPanel
+                    resource={r}
+                    anchor={null}
+                    onOpen={r === "recruiters" ? undefined : (item) => void open(r === "jobs" ? "job" : "resume", item)}
+                    onBulk={startCompose}
+                    untick={untickFor(r, false)}
+                  />
+                </div>
+              ))}
           </div>
           {anchor && (
             <div className={s.pane}>
@@ -142,6 +220,7 @@ export const App: FC = () => {
                 anchor={anchor.kind}
                 heading={anchor.kind === "job" ? t("matchingResumes") : t("matchingJobs")}
                 onBulk={startCompose}
+                untick={untickFor(anchor.kind === "job" ? "resumes" : "jobs", true)}
               />
             </div>
           )}
@@ -153,19 +232,34 @@ export const App: FC = () => {
               mode={compose.mode}
               anchor={compose.anchor}
               selection={compose.selection}
-              onCancel={() => {
-                setCompose(null);
-                setView("search");
-              }}
-              onSubmitted={() => {
-                setCompose(null);
-                setView("status");
-              }}
+              initial={compose.initial}
+              restored={compose.restored}
+              onBack={() => setView("search")}
+              onDiscard={discard}
+              onSubmitted={(_, sent) => submitted(sent)}
             />
           </div>
         )}
         {view === "status" && <StatusScreen />}
       </main>
+      <AskDialog
+        open={replacing !== null}
+        title={t("replaceTitle")}
+        body={t("replaceBody")}
+        yes={t("replaceYes")}
+        no={t("keepEditing")}
+        onYes={() => {
+          const r = replacing;
+          setReplacing(null);
+          clearDraft();
+          if (r) beginCompose(r.mode, r.selection);
+        }}
+        onNo={() => {
+          setReplacing(null);
+          setView("compose");
+        }}
+        testId="ask-replace"
+      />
     </div>
   );
 };

@@ -44,7 +44,9 @@ export const AttachmentsPanel: FC<{
   draft: Draft;
   update: (patch: Partial<Draft>) => void;
   onError: (e: unknown) => void;
-}> = ({ info, anchor, draft, update, onError }) => {
+  /** The zip password's error, shown under it. */
+  passwordError?: string;
+}> = ({ info, anchor, draft, update, onError, passwordError }) => {
   const { t, locale } = useI18n();
   const s = useStyles();
   const id = useId();
@@ -151,7 +153,14 @@ export const AttachmentsPanel: FC<{
       />
       {draft.zip && hasFiles && (
         <>
-          <Field label={t("zipPassword")} hint={t("zipPasswordHint")} required>
+          <Field
+            label={t("zipPassword")}
+            hint={t("zipPasswordHint")}
+            required
+            data-field="zipPassword"
+            validationState={passwordError ? "error" : "none"}
+            validationMessage={passwordError}
+          >
             <Input
               type="password"
               value={draft.zipPassword}

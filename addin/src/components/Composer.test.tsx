@@ -6,7 +6,9 @@ import { Composer } from "./Composer";
 import { clearFieldCache } from "./TagInserter";
 import { json, mockFetch, problem, type Call } from "../test/fetchMock";
 import { renderPane } from "../test/render";
-import type { HrbcRecord, MailingRequest } from "../api/types";
+import { resetServerHolds } from "../api/client";
+import { loadDraft } from "../model/draftStore";
+import type { HrbcRecord, MailingRequest, MailingStatus } from "../api/types";
 import type { Selection } from "../model/search";
 
 const selection: Selection = {
@@ -38,15 +40,43 @@ const sample = (recordId: number, address: string) => ({
   emptyTags: [],
 });
 
-function api(opts: { unknownTag?: boolean } = {}) {
+const sse = (...events: unknown[]) =>
+  new Response(
+    new ReadableStream({
+      start(c) {
+        for (const e of events) c.enqueue(new TextEncoder().encode(`data: ${JSON.stringify(e)}\n\n`));
+        c.close();
+      },
+    }),
+    { headers: { "Content-Type": "text/event-stream" } },
+  );
+
+const status = (over: Partial<MailingStatus>): MailingStatus => ({
+  id: "m9", mode: "Resumes", state: "Preparing", total: 0, sent: 0, failed: 0, skipped: 0, bounced: 0, pending: 0,
+  createdAt: "2026-11-27T00:00:00Z", startedAt: null, finishedAt: null, etaSeconds: null, pausedReason: null, ...over,
+});
+
+/** The held mailing as h1's server reports it: counting, then Ready with the exact figures (coord.md contract). */
+const counting = status({ state: "Preparing", waitCode: "Expanding", counted: 1, scopeTotal: 3 });
+const ready = status({
+  state: "Ready", total: 3, scopeTotal: 3, counted: 3, messages: 2, skipped: 1, skippedByReason: { NoAddress: 1 }, phaseUpdates: 2,
+  attachments: [], zipped: false, estimatedSeconds: 120, finishesAt: "2026-11-27T00:02:00Z", quotaLeftAfter: 9998, subject: "x",
+});
+
+function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream" | "never" } = {}) {
   clearFieldCache();
+  resetServerHolds();
+  const hold = opts.hold ?? true;
+  let submitted = 0;
+  const heldId = (url: string) => (url.includes("/m10") ? "m10" : "m9");
   return mockFetch({
+    "GET /openapi/v1.json": () => ({ components: { schemas: { MailingRequest: { properties: hold ? { mode: {}, hold: {} } : { mode: {} } } } } }),
     "GET /api/hrbc/Resume/fields": () => [
       field("Resume.P_Name", "レジュメタイトル"),
       field("Resume.P_Mail", "メールアドレス", true),
       field("Resume.P_MobileMail", "携帯メールアドレス", true),
     ],
-    "GET /api/hrbc/Candidate/fields": () => [field("Person.P_Name", "氏名")],
+    "GET /api/hrbc/Candidate/fields": () => [field("Person.P_Id", "個人連絡先ID"), field("Person.P_Name", "氏名")],
     "GET /api/hrbc/Job/fields": () => [field("Job.P_Position", "ポジション")],
     "GET /api/hrbc/Client/fields": () => [field("Client.P_Name", "企業名")],
     "GET /api/hrbc/Recruiter/fields": () => [field("Recruiter.P_Name", "担当者名")],
@@ -67,14 +97,6 @@ function api(opts: { unknownTag?: boolean } = {}) {
           ],
         };
       }
-      if (opts.unknownTag || req.subject.includes("Nope")) {
-        return problem({
-          title: "The mailing has invalid input; nothing was stored.",
-          status: 400,
-          errors: { subject: ["Unknown tag {{Nope.X}} in the subject at line 1, column 1."] },
-          details: { templateErrors: [{ code: "UnknownTag", part: "subject", line: 1, column: 1, message: "Unknown tag {{Nope.X}} in the subject at line 1, column 1.", tag: "Nope.X" }] },
-        });
-      }
       return {
         records: 3, scopeTotal: 3, complete: true, messages: 3, skipped: 0,
         mailFields: [{ alias: "Resume.P_Mail", label: "メールアドレス", count: 3 }],
@@ -83,11 +105,27 @@ function api(opts: { unknownTag?: boolean } = {}) {
         ...(req.phase ? { confirmation: { messages: 3, phaseUpdates: 3, phaseName: "メルマガ送付", attachments: [], zipped: false } } : {}),
       };
     },
-    "POST /api/mailings": () => json({ id: "m9", state: "Preparing" }, 202),
-    "GET /api/mailings/m9*": () => ({
-      id: "m9", mode: "Resumes", state: "Completed", total: 3, sent: 3, failed: 0, skipped: 0, bounced: 0, pending: 0,
-      createdAt: "2026-11-27T00:00:00Z", startedAt: null, finishedAt: null, etaSeconds: null, pausedReason: null,
-    }),
+    "POST /api/mailings": (c: Call) => {
+      const req = c.body as MailingRequest;
+      if (opts.unknownTag || req.subject.includes("Nope")) {
+        return problem({
+          title: "The mailing has invalid input; nothing was stored.",
+          status: 400,
+          errors: { subject: ["Unknown tag {{Nope.X}} in the subject at line 1, column 1."] },
+          details: { templateErrors: [{ code: "UnknownTag", part: "subject", line: 1, column: 1, message: "Unknown tag {{Nope.X}} in the subject at line 1, column 1.", tag: "Nope.X" }] },
+        });
+      }
+      submitted++;
+      return json({ id: `m${8 + submitted}`, state: "Preparing" }, 202);
+    },
+    "POST /api/mailings/m9/cancel": () => status({ state: "Cancelled", held: true }),
+    "POST /api/mailings/m9/start": () => status({ state: "Queued", messages: 2 }),
+    "POST /api/mailings/m10/start": () => status({ id: "m10", state: "Queued", messages: 2 }),
+    "GET /api/mailings/m*": (c) => {
+      const id = heldId(c.url);
+      if (c.url.endsWith("/events")) return opts.readyAfter === "never" ? sse({ ...counting, id }) : sse({ ...counting, id }, { ...ready, id });
+      return opts.readyAfter === "never" ? { ...counting, id } : { ...ready, id };
+    },
   });
 }
 
@@ -98,11 +136,11 @@ async function typeBody(text: string) {
 }
 
 describe("Composer", () => {
-  it("counts addresses per mail field, confirms the number of messages, and No keeps everything", async () => {
+  it("holds the mailing, shows the count then the exact figures, focuses No, and No cancels it with the editor unchanged", async () => {
     const { calls } = api();
     const onSubmitted = vi.fn();
     const user = userEvent.setup();
-    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onCancel={vi.fn()} onSubmitted={onSubmitted} />, { mailings: true });
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={onSubmitted} />, { mailings: true });
 
     expect(screen.getByRole("radio", { name: "All matching the search (1,200)" })).toBeInTheDocument();
     expect(screen.getByRole("radio", { name: "Displayed (4)" })).toBeInTheDocument();
@@ -113,64 +151,179 @@ describe("Composer", () => {
 
     await user.type(screen.getByRole("textbox", { name: /Subject/ }), "お知らせ ");
     await typeBody("本文");
-    // Insert a tag into the subject (the last field focused).
+    // Insert a tag into the subject (the last field focused); the candidate's name comes before its id.
     await user.click(screen.getByRole("textbox", { name: /Subject/ }));
     await user.click(screen.getByRole("combobox", { name: "Insert a tag" }));
+    const options = await screen.findAllByRole("option");
+    expect(options[0]).toHaveTextContent("氏名 {{Person.P_Name}}");
     await user.click(await screen.findByRole("option", { name: /氏名 \{\{Person\.P_Name\}\}/ }));
     await waitFor(() => expect(screen.getByRole("textbox", { name: /Subject/ })).toHaveValue("お知らせ {{Person.P_Name}}"));
 
-    // Phase update after sending.
     await user.click(screen.getByRole("combobox", { name: "Update the phase to" }));
     await user.click(await screen.findByRole("option", { name: "メルマガ送付" }));
 
-    await user.click(screen.getByRole("button", { name: "Send…" }));
-    // Fluent's dialog may mount its surface twice under StrictMode, hiding the first (aria-hidden) when the second
-    // takes focus: always query the dialog that is shown now, never a reference kept from before.
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    // Fluent's dialog may mount its surface twice and hide the first: always query the dialog shown now.
     const shown = () => within(screen.getByRole("alertdialog"));
-    await waitFor(() => expect(shown().getByText("3 separate messages will be sent.")).toBeInTheDocument());
-    await waitFor(() => expect(shown().getByTestId("confirm-phase")).toHaveTextContent("3 phase updates to “メルマガ送付”"));
+    await waitFor(() => expect(shown().getByTestId("confirm-messages")).toHaveTextContent("2 separate messages will be sent."));
+    expect(shown().getByTestId("confirm-records")).toHaveTextContent("3 records in the scope.");
+    expect(shown().getByTestId("confirm-skipped")).toHaveTextContent("Not sent: no address 1");
+    expect(shown().getByTestId("confirm-phase")).toHaveTextContent("2 phase updates to “メルマガ送付”");
+    expect(shown().getByTestId("confirm-duration")).toHaveTextContent("Takes about 2 min");
+    expect(shown().getByTestId("confirm-quota")).toHaveTextContent("9,998");
+    await waitFor(() => expect(shown().getByRole("button", { name: "No" })).toHaveFocus());
+    const held = calls.find((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))!.body as MailingRequest;
+    expect(held).toMatchObject({ hold: true, scope: { kind: "Checked", ids: [10001, 10002, 10003] }, mailFields: ["Resume.P_Mail"] });
 
-    await user.click(await screen.findByRole("button", { name: "No" }));
+    await user.click(shown().getByRole("button", { name: "No" }));
     await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
-    expect(screen.getByRole("textbox", { name: /Subject/ })).toHaveValue("お知らせ {{Person.P_Name}}");
+    await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/m9/cancel"))).toBe(true));
+    expect(calls.some((c) => c.url.endsWith("/start"))).toBe(false);
+    // The dialog's modalizer gives the page back to assistive tech a moment after it closes: find, do not get.
+    expect(await screen.findByRole("textbox", { name: /Subject/ })).toHaveValue("お知らせ {{Person.P_Name}}");
     expect(screen.getByRole("textbox", { name: "Body" }).innerHTML).toBe("<p>本文</p>");
-    expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))).toBe(false);
 
-    await user.click(screen.getByRole("button", { name: "Send…" }));
-    await user.click(await screen.findByRole("button", { name: "Yes, send" }));
-    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m9"));
-    const submit = calls.find((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))!.body as MailingRequest;
-    expect(submit).toMatchObject({
+    await user.click(await screen.findByRole("button", { name: "Send" }));
+    await waitFor(() => expect(shown().getByTestId("confirm-messages")).toHaveTextContent("2 separate messages"));
+    await user.click(shown().getByRole("button", { name: "Yes, send" }));
+    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m10", { kind: "Checked", ids: [10001, 10002, 10003] }));
+    expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/m10/start"))).toBe(true);
+    const submits = calls.filter((c) => c.method === "POST" && c.url.endsWith("/api/mailings")).map((c) => c.body as MailingRequest);
+    expect(submits).toHaveLength(2);
+    expect(submits[1]).toMatchObject({
       mode: "Resumes",
-      scope: { kind: "Checked", ids: [10001, 10002, 10003] },
-      mailFields: ["Resume.P_Mail"],
+      hold: true,
       subject: "お知らせ {{Person.P_Name}}",
       body: "<p>本文</p>",
       phase: { optionAlias: "Option.P_ResumePhase_NewsletterSent", memo: null },
       attachments: null,
     });
-    expect(submit.idempotencyKey).toMatch(/[0-9a-f-]{32,}/);
+    expect(submits[0]!.idempotencyKey).not.toBe(submits[1]!.idempotencyKey);
+    // Sent: the local draft is gone.
+    expect(loadDraft()).toBeNull();
+  }, 45_000);
+
+  it("shows the counting progress while the server expands the scope, and Yes waits for Ready", async () => {
+    api({ readyAfter: "never" });
+    const user = userEvent.setup();
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
+    await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
+    await user.type(screen.getByRole("textbox", { name: /Subject/ }), "s");
+    await typeBody("b");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const shown = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(shown().getByTestId("confirm-counting")).toHaveTextContent("Counting the recipients… 1 of 3 records"));
+    expect(shown().getByRole("button", { name: "Yes, send" })).toBeDisabled();
+    expect(shown().queryByTestId("confirm-messages")).not.toBeInTheDocument();
   });
 
-  it("shows an unknown tag as a readable error and opens no confirmation", async () => {
+  it("preselects no scope without ticks, keeps Send disabled until a scope and an address field, and marks the empty fields", async () => {
+    const { calls } = api();
+    const user = userEvent.setup();
+    const none: Selection = { ...selection, checkedIds: [] };
+    renderPane(<Composer mode="Resumes" anchor={null} selection={none} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
+    await screen.findByRole("checkbox", { name: "メールアドレス" });
+    for (const r of screen.getAllByRole("radio")) expect(r).not.toBeChecked();
+    expect(screen.getByRole("radio", { name: "Checked (0)" })).toBeDisabled();
+    expect(screen.getByRole("button", { name: "Send" })).toBeDisabled();
+    expect(screen.getByRole("button", { name: "Test send to myself" })).toBeDisabled();
+    expect(calls.some((c) => c.url.endsWith("/preview"))).toBe(false);
+
+    await user.click(screen.getByRole("radio", { name: "Displayed (4)" }));
+    await waitFor(() => expect(screen.getByRole("checkbox", { name: "メールアドレス (3 of 3)" })).toBeChecked());
+    await waitFor(() => expect(screen.getByRole("button", { name: "Send" })).toBeEnabled());
+
+    // Nothing typed: the subject and the body are marked, the first gets the focus, nothing is sent.
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const subject = screen.getByRole("textbox", { name: /Subject/ });
+    await waitFor(() => expect(subject).toHaveFocus());
+    expect(subject).toHaveAttribute("aria-invalid", "true");
+    expect(screen.getByText("Enter a subject.")).toBeInTheDocument();
+    expect(screen.getByRole("textbox", { name: "Body" })).toHaveAttribute("aria-invalid", "true");
+    expect(screen.getByTestId("validation-summary")).toHaveTextContent("Some entries need attention. Nothing was sent.");
+    expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))).toBe(false);
+
+    // Unticking the only field with addresses disables Send again.
+    await user.click(screen.getByRole("checkbox", { name: "メールアドレス (3 of 3)" }));
+    expect(screen.getByRole("button", { name: "Send" })).toBeDisabled();
+  });
+
+  it("shows an unknown tag under the subject, in the pane's words, and opens no confirmation", async () => {
     const { calls } = api({ unknownTag: true });
     const user = userEvent.setup();
-    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onCancel={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
     await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
     await user.type(screen.getByRole("textbox", { name: /Subject/ }), "{{{{Nope.X}}");
     await typeBody("x");
-    await user.click(screen.getByRole("button", { name: "Send…" }));
-    const alert = await screen.findByRole("alert");
-    expect(alert).toHaveTextContent("The mailing has invalid input; nothing was stored.");
-    expect(alert).toHaveTextContent("Unknown tag {{Nope.X}} in the subject at line 1, column 1.");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const subject = screen.getByRole("textbox", { name: /Subject/ });
+    await waitFor(() => expect(subject).toHaveAttribute("aria-invalid", "true"));
+    await waitFor(() => expect(subject).toHaveFocus());
+    const message = "Subject, line 1, column 1: the tag {{Nope.X}} does not exist. Choose one from “Insert a tag”.";
+    expect(screen.getAllByText(message).length).toBeGreaterThanOrEqual(1);
+    const top = screen.getAllByRole("alert")[0]!;
+    expect(top).toHaveTextContent("Some entries need attention. Nothing was sent.");
     expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
-    expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))).toBe(false);
+    expect(calls.some((c) => c.url.endsWith("/start"))).toBe(false);
   });
+
+  it("without the hold flow on the server, confirms from a fresh preview and submits on Yes", async () => {
+    const { calls } = api({ hold: false });
+    const onSubmitted = vi.fn();
+    const user = userEvent.setup();
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={onSubmitted} />, { mailings: true });
+    await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
+    await user.type(screen.getByRole("textbox", { name: /Subject/ }), "s");
+    await typeBody("b");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const shown = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(shown().getByTestId("confirm-messages")).toHaveTextContent("3 separate messages will be sent."));
+    expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))).toBe(false);
+    await user.click(shown().getByRole("button", { name: "Yes, send" }));
+    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m9", { kind: "Checked", ids: [10001, 10002, 10003] }));
+    const submit = calls.find((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))!.body as MailingRequest;
+    expect(submit.hold).toBeUndefined();
+  });
+
+  it("keeps the draft locally (without the zip password), restores it, and asks before discarding", async () => {
+    api();
+    const onDiscard = vi.fn();
+    const user = userEvent.setup();
+    const first = renderPane(
+      <Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={onDiscard} onSubmitted={vi.fn()} />,
+      { mailings: true },
+    );
+    await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
+    await user.type(screen.getByRole("textbox", { name: /Subject/ }), "下書き");
+    await waitFor(() => expect(loadDraft()?.draft.subject).toBe("下書き"));
+    expect(loadDraft()).toMatchObject({ mode: "Resumes", selection: { checkedIds: [10001, 10002, 10003] } });
+    first.unmount();
+
+    const stored = loadDraft()!;
+    renderPane(
+      <Composer mode="Resumes" anchor={null} selection={stored.selection} initial={stored.draft} restored onBack={vi.fn()} onDiscard={onDiscard} onSubmitted={vi.fn()} />,
+      { mailings: true },
+    );
+    expect(screen.getByRole("textbox", { name: /Subject/ })).toHaveValue("下書き");
+    expect(screen.getByText("Your unsent mail was restored.")).toBeInTheDocument();
+
+    await user.click(screen.getByRole("button", { name: "Discard draft" }));
+    const ask = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(ask().getByRole("button", { name: "Keep editing" })).toHaveFocus());
+    await user.click(ask().getByRole("button", { name: "Keep editing" }));
+    expect(onDiscard).not.toHaveBeenCalled();
+    expect(await screen.findByRole("textbox", { name: /Subject/ })).toHaveValue("下書き");
+    await user.click(await screen.findByRole("button", { name: "Discard draft" }));
+    await waitFor(() => expect(ask().getByRole("button", { name: "Discard" })).toBeInTheDocument());
+    await user.click(ask().getByRole("button", { name: "Discard" }));
+    expect(onDiscard).toHaveBeenCalledTimes(1);
+    expect(loadDraft()).toBeNull();
+  }, 30_000);
 
   it("steps through the recipients in the preview", async () => {
     api();
     const user = userEvent.setup();
-    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onCancel={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
     await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
     await user.type(screen.getByRole("textbox", { name: /Subject/ }), "s");
     await typeBody("b");
@@ -198,11 +351,11 @@ describe("Composer", () => {
       fields: {},
       attachments: [{ id: 1, fileName: "求人票_30004.pdf", contentType: "application/pdf" }],
     };
-    renderPane(<Composer mode="JobToResumes" anchor={job} selection={selection} onCancel={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
+    renderPane(<Composer mode="JobToResumes" anchor={job} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
     await user.click(await screen.findByRole("checkbox", { name: "求人票_30004.pdf" }));
     await user.click(screen.getByRole("switch", { name: "Put the files in a password-protected zip" }));
     expect(screen.getByRole("radio", { name: "AES-256 (recommended)" })).toBeChecked();
-    expect(screen.getByRole("radio", { name: "Compatible (weak: ZipCrypto)" })).not.toBeChecked();
+    expect(screen.getByRole("radio", { name: "ZipCrypto (compatible, weak encryption)" })).not.toBeChecked();
     expect(screen.getByLabelText(/Zip password/)).toBeInTheDocument();
     await user.click(screen.getByRole("combobox", { name: "Update the phase to" }));
     expect(await screen.findByRole("option", { name: "JOB打診" })).toBeInTheDocument();
@@ -211,8 +364,8 @@ describe("Composer", () => {
   it("only offers uploads in ResumesToRecruiter", async () => {
     api();
     const job: HrbcRecord = { resource: "Job", id: 30004, name: "x", subtitle: null, fields: {}, attachments: [{ id: 1, fileName: "求人票.pdf", contentType: "application/pdf" }] };
-    renderPane(<Composer mode="ResumesToRecruiter" anchor={job} selection={selection} onCancel={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
-    expect(await screen.findByText("Only uploaded files can be attached in this mode.")).toBeInTheDocument();
+    renderPane(<Composer mode="ResumesToRecruiter" anchor={job} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
+    expect(await screen.findByText("HRBC's files cannot be attached in this mode; only files added from your computer.")).toBeInTheDocument();
     expect(screen.queryByRole("checkbox", { name: "求人票.pdf" })).not.toBeInTheDocument();
   });
 
@@ -236,7 +389,7 @@ describe("Composer", () => {
       },
     });
     const user = userEvent.setup();
-    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onCancel={vi.fn()} onSubmitted={vi.fn()} />, {
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, {
       mailings: true,
       office: { host: "outlook", displayLanguage: "ja-JP", compose: true },
     });

@@ -1,25 +1,44 @@
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type FC, type ReactNode } from "react";
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type FC } from "react";
 import {
   Button,
   Field,
   Input,
   MessageBar,
   MessageBarBody,
+  MessageBarTitle,
   Spinner,
   Text,
   makeStyles,
   tokens,
 } from "@fluentui/react-components";
-import { ArrowLeftRegular, DocumentArrowDownRegular, EyeRegular, SendRegular, BeakerRegular } from "@fluentui/react-icons";
-import { previewMailing, submitMailing, testSend } from "../api/client";
-import type { HrbcField, HrbcPhase, HrbcRecord, MailFieldCount, MailingMode, PreviewResponse } from "../api/types";
+import {
+  ArrowLeftRegular,
+  BeakerRegular,
+  DeleteRegular,
+  DocumentArrowDownRegular,
+  EyeRegular,
+  SendRegular,
+} from "@fluentui/react-icons";
+import { controlMailing, followMailing, previewMailing, serverHolds, startMailing, submitMailing, testSend } from "../api/client";
+import type { HrbcField, HrbcPhase, HrbcRecord, MailFieldCount, MailingMode, MailingStatus, PreviewResponse } from "../api/types";
 import { useI18n } from "../i18n";
-import { buildRequest, initialDraft, newIdempotencyKey, sanitizeHtml, scopeOf, type Draft } from "../model/draft";
+import { buildRequest, initialDraft, isDirty, newIdempotencyKey, sanitizeHtml, scopeOf, type Draft } from "../model/draft";
+import { clearDraft, saveDraft } from "../model/draftStore";
 import { MODES } from "../model/modes";
 import type { Selection } from "../model/search";
+import {
+  LONG_SUBJECT,
+  MAX_SUBJECT,
+  fieldErrorsFromApi,
+  firstError,
+  hasErrors,
+  validateDraft,
+  type FieldErrors,
+} from "../model/validation";
 import { canUseDraft, readComposeDraft } from "../office/mailbox";
 import { useEnv } from "../state/env";
 import { useMailings } from "../state/mailings";
+import { AskDialog } from "./AskDialog";
 import { AttachmentsPanel } from "./AttachmentsPanel";
 import { BodyEditor, type BodyEditorHandle } from "./BodyEditor";
 import { ConfirmDialog, type ConfirmFacts } from "./ConfirmDialog";
@@ -28,23 +47,18 @@ import { MailFieldsPicker } from "./MailFieldsPicker";
 import { PhasePanel } from "./PhasePanel";
 import { PreviewPanel } from "./PreviewPanel";
 import { ScopeStep } from "./ScopeStep";
-import { modeLabelKey } from "./SearchPanel";
+import { Section } from "./Section";
+import { modeLabelKey, modeShortKey } from "./modeLabels";
 import { fieldsOf, TagInserter } from "./TagInserter";
 import { TemplatePicker } from "./TemplatePicker";
 
 const useStyles = makeStyles({
   root: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalL },
-  section: {
-    display: "flex",
-    flexDirection: "column",
-    gap: tokens.spacingVerticalS,
-    paddingBottom: tokens.spacingVerticalM,
-    borderBottom: `1px solid ${tokens.colorNeutralStroke2}`,
-  },
-  h: { margin: 0, fontSize: tokens.fontSizeBase400, fontWeight: tokens.fontWeightSemibold },
+  top: { display: "flex", flexWrap: "wrap", justifyContent: "space-between", gap: tokens.spacingHorizontalS },
   actions: {
     display: "flex",
     flexWrap: "wrap",
+    alignItems: "center",
     gap: tokens.spacingHorizontalS,
     position: "sticky",
     bottom: 0,
@@ -53,43 +67,54 @@ const useStyles = makeStyles({
     borderTop: `1px solid ${tokens.colorNeutralStroke2}`,
     zIndex: 1,
   },
+  // At 320–359 px the secondary buttons show their icon only (named by aria-label), so the bar keeps one row.
+  label: { "@media (max-width: 359px)": { display: "none" } },
 });
 
-const Section: FC<{ title: string; children: ReactNode; testId?: string }> = ({ title, children, testId }) => {
-  const s = useStyles();
-  const id = useId();
-  return (
-    <section className={s.section} aria-labelledby={id} data-testid={testId}>
-      <h2 id={id} className={s.h}>
-        {title}
-      </h2>
-      {children}
-    </section>
-  );
-};
+/** What the pane just sent, so the search can untick it (a second mode must not mail the same records by accident). */
+export interface SentScope {
+  kind: "All" | "Displayed" | "Checked";
+  ids: number[];
+}
 
 export interface ComposerProps {
   mode: MailingMode;
   anchor: HrbcRecord | null;
   selection: Selection;
-  onCancel: () => void;
-  onSubmitted: (id: string) => void;
+  /** A draft restored from local storage (after a reload). */
+  initial?: Draft;
+  restored?: boolean;
+  onBack: () => void;
+  onDiscard: () => void;
+  onSubmitted: (id: string, sent: SentScope) => void;
 }
 
+type Confirm = { key: string; facts: ConfirmFacts; request: ReturnType<typeof buildRequest>; heldId: string | null };
+
 /** Scope, recipients, message, attachments, phase; then preview, test send and the confirmed send. */
-export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel, onSubmitted }) => {
-  const { t } = useI18n();
+export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, restored, onBack, onDiscard, onSubmitted }) => {
+  const { t, formatNumber } = useI18n();
   const s = useStyles();
   const env = useEnv();
   const mailings = useMailings();
   const info = MODES[mode];
   const anchorId = anchor?.id ?? null;
-  const [draft, setDraft] = useState<Draft>(() => initialDraft(selection));
+  const rootRef = useRef<HTMLDivElement>(null);
+  const [draft, setDraft] = useState<Draft>(() => initial ?? initialDraft(selection));
   const update = useCallback((patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch })), []);
   const [step, setStep] = useState<"edit" | "preview">("edit");
   const [error, setError] = useState<unknown>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(restored ? t("draftRestored") : null);
   const [busy, setBusy] = useState<null | "preview" | "test" | "send">(null);
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
+  const [asking, setAsking] = useState(false);
+  const subjectHint = useId();
+
+  // Keep the unsent mail over a reload; nothing stored while there is nothing to lose.
+  useEffect(() => {
+    if (isDirty(draft)) saveDraft({ mode, anchorId, selection, draft });
+    else clearDraft();
+  }, [draft, mode, anchorId, selection]);
 
   // Recipients: the recipient resource's mail fields, counted over the scope.
   const [recipientFields, setRecipientFields] = useState<HrbcField[]>([]);
@@ -112,7 +137,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
   useEffect(() => {
     if (recipientFields.length === 0) return;
     const scope = scopeOf(draft.scope, selection);
-    if (scope.kind !== "All" && (scope.ids?.length ?? 0) === 0) {
+    if (draft.scope === null || (scope.kind !== "All" && (scope.ids?.length ?? 0) === 0)) {
       setCounts(null);
       return;
     }
@@ -128,7 +153,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
         setCounts({ fields: p.mailFields, records: p.records });
         setDraft((d) => {
           if (d.mailFields.length > 0) return d;
-          const first = p.mailFields.find((f) => f.count > 0) ?? p.mailFields[0];
+          const first = p.mailFields.find((f) => f.count > 0);
           return first ? { ...d, mailFields: [first.alias] } : d;
         });
       })
@@ -136,7 +161,6 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
         if (ac.signal.aborted) return;
         setCounts(null);
         setCountError(e);
-        setDraft((d) => (d.mailFields.length > 0 || !recipientFields[0] ? d : { ...d, mailFields: [recipientFields[0].alias] }));
       })
       .finally(() => !ac.signal.aborted && setCounting(false));
     return () => ac.abort();
@@ -163,7 +187,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
     }
   };
 
-  const loadDraft = async () => {
+  const loadOutlookDraft = async () => {
     try {
       const d = await readComposeDraft();
       update({ subject: d.subject, body: sanitizeHtml(d.body), templateId: null });
@@ -175,6 +199,39 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
 
   const [phases, setPhases] = useState<HrbcPhase[]>([]);
   const request = useMemo(() => buildRequest(mode, anchorId, selection, draft), [mode, anchorId, selection, draft]);
+
+  /** Marks the fields, then focuses and scrolls to the first; true when there is nothing to mark. */
+  const showFieldErrors = (errors: FieldErrors): boolean => {
+    setFieldErrors(errors);
+    const first = firstError(errors);
+    if (!first) return true;
+    setStep("edit");
+    requestAnimationFrame(() => {
+      const box = rootRef.current?.querySelector<HTMLElement>(`[data-field="${first}"]`);
+      const focusable = box?.querySelector<HTMLElement>(
+        'input:not([disabled]), textarea, [contenteditable="true"], [role="textbox"], button:not([disabled])',
+      );
+      box?.scrollIntoView?.({ block: "center" });
+      focusable?.focus();
+    });
+    return false;
+  };
+  const check = (): boolean => showFieldErrors(validateDraft(draft, counts?.fields ?? null, t));
+  const fail = (e: unknown) => {
+    setError(e);
+    showFieldErrors(fieldErrorsFromApi(e, t));
+  };
+  // An edit clears its field's mark.
+  useEffect(() => {
+    setFieldErrors((fe) => {
+      if (!hasErrors(fe)) return fe;
+      const now = validateDraft(draft, counts?.fields ?? null, t);
+      const next: FieldErrors = {};
+      for (const k of Object.keys(fe) as (keyof FieldErrors)[]) if (now[k]) next[k] = fe[k];
+      return next;
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [draft]);
 
   // Preview / test / send
   const [preview, setPreview] = useState<PreviewResponse | null>(null);
@@ -188,12 +245,16 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
       setPreviewRequest(request);
       return p;
     } catch (e) {
-      setError(e);
+      fail(e);
       return null;
     }
   };
 
   const onPreview = async () => {
+    if (!draft.scope || draft.mailFields.length === 0) {
+      check();
+      return;
+    }
     setBusy("preview");
     const p = await runPreview();
     setBusy(null);
@@ -201,6 +262,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
   };
 
   const onTest = async () => {
+    if (!check()) return;
     setBusy("test");
     setError(null);
     setNotice(null);
@@ -208,48 +270,92 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
       const r = await testSend(request);
       setNotice(t("testSent", { to: r.to }));
     } catch (e) {
-      setError(e);
+      fail(e);
     } finally {
       setBusy(null);
     }
   };
 
-  const [confirm, setConfirm] = useState<{ facts: ConfirmFacts; key: string; request: typeof request } | null>(null);
+  const [confirm, setConfirm] = useState<Confirm | null>(null);
   const [confirmError, setConfirmError] = useState<unknown>(null);
   const [submitting, setSubmitting] = useState(false);
+  const stopFollowing = useRef<(() => void) | null>(null);
+  useEffect(() => () => stopFollowing.current?.(), []);
 
   const onSend = async () => {
+    if (!check()) return;
     setBusy("send");
-    const p = await runPreview();
-    setBusy(null);
-    if (!p) return;
+    setError(null);
+    setNotice(null);
     const names = [
       ...(anchor?.attachments.filter((a) => draft.recordAttachmentIds.includes(a.id)).map((a) => a.fileName) ?? []),
       ...draft.uploads.map((u) => u.name),
     ];
+    const base = {
+      phaseName: draft.phase ? (phases.find((x) => x.alias === draft.phase)?.name ?? draft.phase) : null,
+      attachmentNames: names,
+      zipped: draft.zip && !!draft.zipPassword && names.length > 0,
+      logActivity: draft.logActivity,
+    };
+    const key = newIdempotencyKey();
     setConfirmError(null);
-    setConfirm({
-      key: newIdempotencyKey(),
-      request,
-      facts: {
-        preview: p,
-        phaseName: draft.phase ? (phases.find((x) => x.alias === draft.phase)?.name ?? draft.phase) : null,
-        attachmentNames: names,
-        zipped: draft.zip && !!draft.zipPassword && names.length > 0,
-        logActivity: draft.logActivity,
-      },
-    });
+    try {
+      if (await serverHolds()) {
+        // Hold: the server prepares the mailing and stops at Ready, so every number in the dialog is exact.
+        const r = await submitMailing({ ...request, hold: true, idempotencyKey: key });
+        mailings.hold(r.id);
+        setBusy(null);
+        const first: MailingStatus = {
+          id: r.id, mode, state: r.state, total: 0, sent: 0, failed: 0, skipped: 0, bounced: 0, pending: 0,
+          createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, etaSeconds: null, pausedReason: null,
+          subject: draft.subject,
+        };
+        setConfirm({ key, request, heldId: r.id, facts: { ...base, held: first, preview: null } });
+        stopFollowing.current?.();
+        stopFollowing.current = followMailing(r.id, (st) =>
+          setConfirm((c) => (c && c.heldId === st.id ? { ...c, facts: { ...c.facts, held: { ...c.facts.held!, ...st } } } : c)),
+        );
+      } else {
+        const p = await previewMailing(request);
+        setPreview(p);
+        setPreviewRequest(request);
+        setBusy(null);
+        setConfirm({ key, request, heldId: null, facts: { ...base, held: null, preview: p } });
+      }
+    } catch (e) {
+      fail(e);
+    } finally {
+      setBusy(null);
+    }
   };
+
+  const sentScope = (): SentScope => ({
+    kind: draft.scope ?? "Checked",
+    ids: draft.scope === "Checked" ? selection.checkedIds : draft.scope === "Displayed" ? selection.displayedIds : [],
+  });
 
   const onYes = async () => {
     if (!confirm) return;
     setSubmitting(true);
     setConfirmError(null);
     try {
-      const r = await submitMailing({ ...confirm.request, idempotencyKey: confirm.key });
-      mailings.track(r.id, r.state);
+      let id: string;
+      let state: MailingStatus["state"];
+      if (confirm.heldId) {
+        const st = await startMailing(confirm.heldId);
+        id = confirm.heldId;
+        state = st?.state ?? "Queued";
+      } else {
+        const r = await submitMailing({ ...confirm.request, idempotencyKey: confirm.key });
+        id = r.id;
+        state = r.state;
+      }
+      stopFollowing.current?.();
+      stopFollowing.current = null;
+      mailings.track(id, state, draft.subject);
       setConfirm(null);
-      onSubmitted(r.id);
+      clearDraft();
+      onSubmitted(id, sentScope());
     } catch (e) {
       setConfirmError(e);
     } finally {
@@ -257,22 +363,57 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
     }
   };
 
+  const onNo = () => {
+    const held = confirm?.heldId;
+    stopFollowing.current?.();
+    stopFollowing.current = null;
+    setConfirm(null);
+    // A held mailing never sends without start; cancelling it just tidies the list (it stays out of "my mailings").
+    if (held) void controlMailing(held, "cancel").catch(() => undefined);
+  };
+
   const recordIds = draft.scope === "All" ? null : draft.scope === "Checked" ? selection.checkedIds : selection.displayedIds;
   const showDraftButton = env.office.host === "outlook" && env.office.compose && canUseDraft();
+  const withAddress = counts
+    ? draft.mailFields.some((a) => (counts.fields.find((c) => c.alias === a)?.count ?? 0) > 0)
+    : draft.mailFields.length > 0;
+  const canSend = draft.scope !== null && withAddress && !counting;
+  const subjectLength = draft.subject.length;
+  const fe = (k: keyof FieldErrors) => fieldErrors[k]?.join(" ");
 
   return (
-    <div className={s.root} data-testid="composer" data-mode={mode}>
-      <Button appearance="subtle" icon={<ArrowLeftRegular />} onClick={step === "preview" ? () => setStep("edit") : onCancel} style={{ alignSelf: "flex-start" }}>
-        {step === "preview" ? t("backToEditor") : t("backToSearch")}
-      </Button>
+    <div className={s.root} data-testid="composer" data-mode={mode} ref={rootRef}>
+      <div className={s.top}>
+        <Button
+          appearance="subtle"
+          icon={<ArrowLeftRegular />}
+          onClick={step === "preview" ? () => setStep("edit") : onBack}
+          data-testid="composer-back"
+        >
+          {step === "preview" ? t("backToEditor") : t("backToSearch")}
+        </Button>
+        {step === "edit" && (
+          <Button appearance="subtle" icon={<DeleteRegular />} onClick={() => (isDirty(draft) ? setAsking(true) : onDiscard())} data-testid="discard">
+            {t("discardDraft")}
+          </Button>
+        )}
+      </div>
       <Text as="h1" size={500} weight="semibold" style={{ margin: 0 }}>
-        {step === "preview" ? t("previewTitle") : t("composeTitle", { mode: t(modeLabelKey(mode)) })}
+        {step === "preview" ? t("previewTitle") : t("composeTitle", { mode: t(modeShortKey(mode)) })}
       </Text>
+      <Text size={200}>{t(modeLabelKey(mode))}</Text>
       {anchor && (
         <Text size={200}>
           {(info.anchor === "job" ? t("anchorJob") : t("anchorResume")) + ": " + anchor.name}
           {anchor.subtitle ? ` (${anchor.subtitle})` : ""}
         </Text>
+      )}
+      {hasErrors(fieldErrors) && !error && (
+        <MessageBar intent="error" data-testid="validation-summary">
+          <MessageBarBody>
+            <MessageBarTitle>{t("validationTitle")}</MessageBarTitle>
+          </MessageBarBody>
+        </MessageBar>
       )}
       <ErrorBar error={error} onDismiss={() => setError(null)} />
       {notice && (
@@ -283,7 +424,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
 
       <div style={{ display: step === "edit" ? "contents" : "none" }}>
         <Section title={t("stepScope")}>
-          <ScopeStep value={draft.scope} selection={selection} onChange={(k) => update({ scope: k })} />
+          <ScopeStep value={draft.scope} selection={selection} onChange={(k) => update({ scope: k })} error={fe("scope")} />
         </Section>
         <Section title={t("stepRecipients")}>
           <MailFieldsPicker
@@ -293,6 +434,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
             counting={counting}
             value={draft.mailFields}
             onChange={(v) => update({ mailFields: v })}
+            error={fe("mailFields")}
           />
           <ErrorBar error={countError} />
         </Section>
@@ -306,11 +448,22 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
             onError={setError}
           />
           {showDraftButton && (
-            <Button icon={<DocumentArrowDownRegular />} onClick={() => void loadDraft()} style={{ alignSelf: "flex-start" }}>
+            <Button icon={<DocumentArrowDownRegular />} onClick={() => void loadOutlookDraft()} style={{ alignSelf: "flex-start" }}>
               {t("useDraft")}
             </Button>
           )}
-          <Field label={t("subject")} required>
+          {/* Above the subject, so the subject stays in view while a tag goes into it. */}
+          <TagInserter resources={info.tagResources} target={target} onInsert={insertTag} />
+          <Field
+            label={t("subject")}
+            required
+            data-field="subject"
+            validationState={fe("subject") ? "error" : subjectLength > LONG_SUBJECT ? "warning" : "none"}
+            validationMessage={
+              fe("subject") ?? (subjectLength > LONG_SUBJECT ? t("subjectLong", { n: formatNumber(subjectLength), max: MAX_SUBJECT }) : undefined)
+            }
+            hint={subjectLength <= LONG_SUBJECT ? { children: t("subjectLength", { n: formatNumber(subjectLength), max: MAX_SUBJECT }), id: subjectHint } : undefined}
+          >
             <Input
               ref={subjectInput}
               value={draft.subject}
@@ -319,7 +472,14 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
               data-testid="subject"
             />
           </Field>
-          <Field label={t("body")} hint={t("bodyHint")} required>
+          <Field
+            label={t("body")}
+            hint={t("bodyHint")}
+            required
+            data-field="body"
+            validationState={fe("body") ? "error" : "none"}
+            validationMessage={fe("body")}
+          >
             {(fieldProps) => (
               <BodyEditor
                 ref={body}
@@ -328,13 +488,13 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
                 label={t("body")}
                 describedBy={(fieldProps as { "aria-describedby"?: string })["aria-describedby"]}
                 onFocus={() => setTarget("body")}
+                invalid={!!fe("body")}
               />
             )}
           </Field>
-          <TagInserter resources={info.tagResources} target={target} onInsert={insertTag} />
         </Section>
         <Section title={t("stepAttachments")} testId="attachments-section">
-          <AttachmentsPanel info={info} anchor={anchor} draft={draft} update={update} onError={setError} />
+          <AttachmentsPanel info={info} anchor={anchor} draft={draft} update={update} onError={setError} passwordError={fe("zipPassword")} />
         </Section>
         <Section title={t("stepPhase")} testId="phase-section">
           <PhasePanel info={info} draft={draft} update={update} onPhases={setPhases} onError={setError} />
@@ -345,18 +505,30 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
 
       <div className={s.actions}>
         {step === "edit" && (
-          <Button icon={<EyeRegular />} onClick={() => void onPreview()} disabled={busy !== null} data-testid="preview-button">
-            {t("preview")}
+          <Button
+            icon={<EyeRegular />}
+            aria-label={t("preview")}
+            onClick={() => void onPreview()}
+            disabled={busy !== null || draft.scope === null}
+            data-testid="preview-button"
+          >
+            <span className={s.label}>{t("preview")}</span>
           </Button>
         )}
-        <Button icon={<BeakerRegular />} onClick={() => void onTest()} disabled={busy !== null} data-testid="test-button">
-          {t("testSend")}
+        <Button
+          icon={<BeakerRegular />}
+          aria-label={t("testSend")}
+          onClick={() => void onTest()}
+          disabled={busy !== null || !canSend}
+          data-testid="test-button"
+        >
+          <span className={s.label}>{t("testSend")}</span>
         </Button>
         <Button
           appearance="primary"
           icon={<SendRegular />}
           onClick={() => void onSend()}
-          disabled={busy !== null || draft.mailFields.length === 0}
+          disabled={busy !== null || !canSend}
           data-testid="send-button"
         >
           {t("send")}
@@ -370,7 +542,21 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, onCancel,
         busy={submitting}
         error={confirmError}
         onYes={() => void onYes()}
-        onNo={() => setConfirm(null)}
+        onNo={onNo}
+      />
+      <AskDialog
+        open={asking}
+        title={t("discardTitle")}
+        body={t("discardBody")}
+        yes={t("discardYes")}
+        no={t("keepEditing")}
+        onYes={() => {
+          setAsking(false);
+          clearDraft();
+          onDiscard();
+        }}
+        onNo={() => setAsking(false)}
+        testId="ask-discard"
       />
     </div>
   );

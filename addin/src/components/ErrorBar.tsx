@@ -3,6 +3,7 @@ import { MessageBar, MessageBarBody, MessageBarTitle, MessageBarActions, Button 
 import { DismissRegular } from "@fluentui/react-icons";
 import { ApiError } from "../api/client";
 import { useI18n, type StringKey } from "../i18n";
+import { templateMessage } from "../model/validation";
 import { SignInError, type SignInFailure } from "../office/signInError";
 
 const SIGN_IN_TEXT: Record<SignInFailure, StringKey> = {
@@ -22,14 +23,19 @@ export const ErrorBar: FC<{ error: unknown; onDismiss?: () => void }> = ({ error
     if (error.network) {
       lines = [t("networkError")];
     } else {
-      title = error.title;
+      // Input errors get the pane's own title: it says that nothing was sent.
+      const invalid = error.status === 400 && (error.templateErrors.length > 0 || Object.keys(error.fieldErrors).length > 0);
+      title = invalid ? t("validationTitle") : error.title;
       const positioned = new Set<string>();
       for (const e of error.templateErrors) {
         const part = e.part === "subject" ? t("partSubject") : e.part === "body" ? t("partBody") : e.part;
-        // The server's message usually names the place already; add it only when it does not.
+        const text = templateMessage(e, t);
+        // The message usually names the place already; add it only when it does not.
         const where =
-          e.line != null && !e.message.includes(`line ${e.line}`) ? `${t("errorAt", { part, line: e.line, column: e.column ?? 1 })}: ` : "";
-        lines.push(where + e.message);
+          text === e.message && e.line != null && !e.message.includes(`line ${e.line}`) && !e.message.includes(`${e.line} 行`)
+            ? `${t("errorAt", { part, line: e.line, column: e.column ?? 1 })}: `
+            : "";
+        lines.push(where + text);
         positioned.add(e.message);
       }
       for (const msgs of Object.values(error.fieldErrors)) for (const m of msgs) if (!positioned.has(m)) lines.push(m);

@@ -13,14 +13,22 @@ export const MailFieldsPicker: FC<{
   counting: boolean;
   value: string[];
   onChange: (v: string[]) => void;
-}> = ({ fields, counts, records, counting, value, onChange }) => {
+  error?: string;
+}> = ({ fields, counts, records, counting, value, onChange, error }) => {
   const { t, formatNumber } = useI18n();
   const s = useStyles();
   const hintId = useId();
+  const errorId = useId();
   // Not inside a Fluent Field: a Field gives every checkbox in it the same id.
   return (
-    <div>
-      <div className={s.list} role="group" aria-label={t("stepRecipients")} aria-describedby={hintId} data-testid="mail-fields">
+    <div data-field="mailFields">
+      <div
+        className={s.list}
+        role="group"
+        aria-label={t("stepRecipients")}
+        aria-describedby={error ? `${errorId} ${hintId}` : hintId}
+        data-testid="mail-fields"
+      >
         {fields.map((f) => {
           const c = counts?.find((x) => x.alias === f.alias);
           const label =
@@ -34,12 +42,18 @@ export const MailFieldsPicker: FC<{
               onChange={(_, d) => onChange(d.checked ? [...value, f.alias] : value.filter((a) => a !== f.alias))}
               label={label}
               data-alias={f.alias}
+              aria-invalid={error ? true : undefined}
             />
           );
         })}
         {counting && <Spinner size="extra-tiny" label={t("countingFields")} />}
         {fields.length === 0 && !counting && <Text>—</Text>}
       </div>
+      {error && (
+        <Text id={errorId} role="alert" size={200} block style={{ color: tokens.colorPaletteRedForeground1 }} data-testid="mail-fields-error">
+          {error}
+        </Text>
+      )}
       <Text id={hintId} size={200} block style={{ color: tokens.colorNeutralForeground3 }}>
         {t("recipientsHint")}
       </Text>

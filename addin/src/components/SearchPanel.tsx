@@ -23,6 +23,8 @@ import { useI18n, type StringKey } from "../i18n";
 import { modesFor, type AnchorKind } from "../model/modes";
 import { buildCondition, PAGE_SIZE, PHASE_RESOURCE, type SearchConditions, type Selection } from "../model/search";
 import { ErrorBar } from "./ErrorBar";
+import { modeLabelKey } from "./modeLabels";
+import { RowMeta } from "./RowMeta";
 
 const useStyles = makeStyles({
   root: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalM },
@@ -51,15 +53,7 @@ const useStyles = makeStyles({
   checkLabel: { display: "flex", flexDirection: "column", overflowWrap: "anywhere" },
 });
 
-const MODE_LABEL: Record<MailingMode, StringKey> = {
-  Resumes: "modeResumes",
-  Recruiters: "modeRecruiters",
-  JobToResumes: "modeJobToResumes",
-  ResumesToRecruiter: "modeResumesToRecruiter",
-  JobsToResume: "modeJobsToResume",
-  ResumeToRecruiters: "modeResumeToRecruiters",
-};
-export const modeLabelKey = (m: MailingMode): StringKey => MODE_LABEL[m];
+
 
 const RESOURCE_LABEL: Record<ListResource, StringKey> = { resumes: "tabResumes", jobs: "tabJobs", recruiters: "tabRecruiters" };
 
@@ -70,10 +64,12 @@ export interface SearchPanelProps {
   heading?: string;
   onOpen?: (item: HrbcListItem) => void;
   onBulk: (mode: MailingMode, selection: Selection) => void;
+  /** Records just mailed from this list: unticked so a second mode cannot mail them again by accident ("all" = every tick). */
+  untick?: { ids: number[] | "all"; key: number } | null;
 }
 
 /** A search of resumes, jobs or recruiters: keywords and a few conditions, a page at a time, with checkboxes. */
-export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, onOpen, onBulk }) => {
+export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, onOpen, onBulk, untick }) => {
   const { t, formatNumber } = useI18n();
   const s = useStyles();
   const ids = useId();
@@ -87,6 +83,16 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const request = useRef(0);
+
+  const [unticked, setUnticked] = useState<number | null>(null);
+  useEffect(() => {
+    if (!untick) return;
+    setChecked((prev) => {
+      const next = untick.ids === "all" ? new Set<number>() : new Set([...prev].filter((id) => !(untick.ids as number[]).includes(id)));
+      setUnticked(prev.size - next.size);
+      return next;
+    });
+  }, [untick]);
 
   const modes = modesFor(resource, anchor);
   const selectable = modes.length > 0;
@@ -229,7 +235,7 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
               <MenuList>
                 {modes.map((m) => (
                   <MenuItem key={m} onClick={() => onBulk(m, selection())} data-mode={m}>
-                    {t(MODE_LABEL[m])}
+                    {t(modeLabelKey(m))}
                   </MenuItem>
                 ))}
               </MenuList>
@@ -245,6 +251,11 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
         })}
       </Text>
 
+      {unticked ? (
+        <Text size={200} data-testid="unticked">
+          {t("sentUnticked", { n: formatNumber(unticked) })}
+        </Text>
+      ) : null}
       {items.length === 0 && !loading && !error ? <Text>{t("noResults")}</Text> : null}
       <ul className={s.list} aria-labelledby={`${ids}-counts`}>
         {items.map((item) => (
@@ -255,10 +266,12 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
                 checked={checked.has(item.id)}
                 onChange={(_, d) => toggle(item.id, d.checked === true)}
                 aria-label={t("checkRecord", { name: item.name })}
+                aria-describedby={`${ids}-meta-${item.id}`}
                 label={
                   <span className={s.checkLabel}>
                     <span className={s.name}>{item.name}</span>
                     {item.subtitle && <span className={s.sub}>{item.subtitle}</span>}
+                    <RowMeta id={`${ids}-meta-${item.id}`} item={item} resource={resource} />
                   </span>
                 }
               />
@@ -267,6 +280,7 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
               <div className={s.itemMain}>
                 <span className={s.name}>{item.name}</span>
                 {item.subtitle && <span className={s.sub}>{item.subtitle}</span>}
+                <RowMeta id={`${ids}-meta-${item.id}`} item={item} resource={resource} />
               </div>
             )}
             {onOpen && (

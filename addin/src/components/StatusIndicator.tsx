@@ -21,10 +21,14 @@ const useStyles = makeStyles({
   },
   paused: { backgroundColor: tokens.colorPaletteDarkOrangeBorderActive },
   done: { backgroundColor: tokens.colorPaletteGreenBorderActive },
+  // Cancelled is not success: its own neutral dark colour, never green.
+  cancelled: { backgroundColor: tokens.colorNeutralForeground3 },
+  failed: { backgroundColor: tokens.colorPaletteRedBorderActive },
   label: { overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap", maxWidth: "150px" },
 });
 
-/** Header indicator: orange and pulsing while a mailing runs, green when done. Opens the status screen. */
+/** Header indicator: orange and pulsing while a mailing runs, green when sent, grey when cancelled, red when failed.
+ * Counts messages decided (sent + failed + bounced) of messages to send; skips are not progress. Opens the status screen. */
 export const StatusIndicator: FC<{ onOpen: () => void }> = ({ onOpen }) => {
   const { t, formatNumber } = useI18n();
   const { indicator } = useMailings();
@@ -36,7 +40,11 @@ export const StatusIndicator: FC<{ onOpen: () => void }> = ({ onOpen }) => {
         ? t("indicatorPaused", { done: formatNumber(indicator.done), total: formatNumber(indicator.total) })
         : indicator.state === "done"
           ? t("indicatorDone", { sent: formatNumber(indicator.sent) })
-          : t("indicatorIdle");
+          : indicator.state === "cancelled"
+            ? t("indicatorCancelled", { sent: formatNumber(indicator.sent) })
+            : indicator.state === "failed"
+              ? t("indicatorFailed", { sent: formatNumber(indicator.sent) })
+              : t("indicatorIdle");
   return (
     <Tooltip content={text} relationship="description">
       <Button

@@ -1,4 +1,4 @@
-import { useState, type FC } from "react";
+import { useEffect, useMemo, useState, type FC } from "react";
 import {
   Badge,
   Button,
@@ -20,10 +20,13 @@ import {
 } from "@fluentui/react-icons";
 import { downloadResults } from "../api/client";
 import { isFinished, isRunning, type MailingAction, type MailingState, type MailingStatus } from "../api/types";
-import { useI18n, type I18n, type StringKey } from "../i18n";
-import { useMailings } from "../state/mailings";
+import { useI18n, type StringKey } from "../i18n";
+import { codeText } from "../i18n/strings";
+import { decidedOf, messagesOf, useMailings } from "../state/mailings";
+import { AskDialog } from "./AskDialog";
 import { ErrorBar } from "./ErrorBar";
-import { modeLabelKey } from "./SearchPanel";
+import { formatEta } from "./formatEta";
+import { modeLabelKey } from "./modeLabels";
 
 const useStyles = makeStyles({
   root: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalM },
@@ -33,10 +36,14 @@ const useStyles = makeStyles({
   title: { overflowWrap: "anywhere" },
   counts: { display: "flex", flexWrap: "wrap", gap: `0 ${tokens.spacingHorizontalM}`, fontSize: tokens.fontSizeBase200 },
   actions: { display: "flex", flexWrap: "wrap", gap: tokens.spacingHorizontalXS },
+  cancelledBar: { backgroundColor: tokens.colorNeutralForeground3 },
+  skipped: { color: tokens.colorNeutralForeground3 },
 });
 
 const STATE_KEY: Record<MailingState, StringKey> = {
   Preparing: "statePreparing",
+  Ready: "stateReady",
+  Scheduled: "stateScheduled",
   Queued: "stateQueued",
   Sending: "stateSending",
   Paused: "statePaused",
@@ -46,20 +53,18 @@ const STATE_KEY: Record<MailingState, StringKey> = {
 };
 const STATE_COLOR: Record<MailingState, BadgeProps["color"]> = {
   Preparing: "warning",
+  Ready: "informative",
+  Scheduled: "informative",
   Queued: "warning",
   Sending: "warning",
   Paused: "informative",
   Completed: "success",
-  Cancelled: "subtle",
+  // Cancelled is its own state: dark, never the green of success.
+  Cancelled: "important",
   Failed: "danger",
 };
 
-export function formatEta(seconds: number, t: I18n["t"]): string {
-  if (seconds < 60) return t("etaSeconds", { n: Math.max(1, Math.round(seconds)) });
-  if (seconds < 3600) return t("etaMinutes", { n: Math.ceil(seconds / 60) });
-  const h = Math.floor(seconds / 3600);
-  return t("etaHours", { h, m: Math.ceil((seconds % 3600) / 60) });
-}
+export { formatEta };
 
 function saveBlob(blob: Blob, fileName: string) {
   const url = URL.createObjectURL(blob);
@@ -73,14 +78,49 @@ function saveBlob(blob: Blob, fileName: string) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+/** Seconds until an ISO time, or null. */
+const secondsUntil = (iso: string | null | undefined, now: number): number | null => {
+  if (!iso) return null;
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? null : Math.max(0, (at - now) / 1000);
+};
+
+/** Re-renders every few seconds while a mailing runs, so the ETA counts down between the server's updates. */
+function useNow(active: boolean, ms = 5000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const h = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(h);
+  }, [active, ms]);
+  return now;
+}
+
 const MailingCard: FC<{ m: MailingStatus; onError: (e: unknown) => void }> = ({ m, onError }) => {
   const { t, lang, formatDate, formatNumber } = useI18n();
   const { act } = useMailings();
   const s = useStyles();
   const [busy, setBusy] = useState<string | null>(null);
+  const [asking, setAsking] = useState(false);
   const subject = m.subject || m.id;
-  const done = m.total - m.pending;
-  const value = m.total > 0 ? done / m.total : isFinished(m.state) ? 1 : 0;
+  const decided = decidedOf(m);
+  const messages = messagesOf(m);
+  const value = messages > 0 ? Math.min(1, decided / messages) : isFinished(m.state) ? 1 : 0;
+  const running = isRunning(m.state);
+  const now = useNow(running);
+  // When the status arrived: the ETA counts down from there, and never ends before a known wait does.
+  const received = useMemo(() => Date.now(), [m.etaSeconds, m.resumesAt, m.decided, m.sent]); // eslint-disable-line react-hooks/exhaustive-deps
+  const waitLeft = secondsUntil(m.resumesAt, now);
+  const eta =
+    m.etaSeconds != null ? Math.max(m.etaSeconds - (now - received) / 1000, waitLeft ?? 0) : (secondsUntil(m.finishesAt, now) ?? null);
+  const waitArgs = {
+    ...(m.waitArgs ?? {}),
+    counted: m.counted != null ? formatNumber(m.counted) : undefined,
+    total: m.scopeTotal != null ? formatNumber(m.scopeTotal) : undefined,
+    seconds: m.waitArgs?.seconds ?? (waitLeft != null ? Math.ceil(waitLeft) : undefined),
+  };
+  const waitText = running ? (codeText(lang, m.waitCode, waitArgs) ?? m.waitReason ?? null) : null;
+  const pausedText = m.state === "Paused" ? (codeText(lang, m.pausedCode, m.pausedArgs ?? {}) ?? m.pausedReason ?? null) : null;
 
   const run = async (a: MailingAction) => {
     setBusy(a);
@@ -103,16 +143,21 @@ const MailingCard: FC<{ m: MailingStatus; onError: (e: unknown) => void }> = ({ 
       setBusy(null);
     }
   };
-  const n = (k: StringKey, v: number | undefined) => (v ? <span>{t(k, { n: formatNumber(v) })}</span> : null);
+  const n = (k: StringKey, v: number | undefined | null) => (v ? <span>{t(k, { n: formatNumber(v) })}</span> : null);
 
   return (
     <li data-mailing-id={m.id} data-state={m.state}>
       <Card className={s.card} aria-label={subject}>
         <div className={s.head}>
-          <Text weight="semibold" className={s.title}>
+          <Text weight="semibold" className={s.title} data-testid="mailing-title">
             {subject}
           </Text>
-          <Badge color={STATE_COLOR[m.state]} appearance="tint" aria-label={t("stateLabel", { state: t(STATE_KEY[m.state]) })}>
+          <Badge
+            color={STATE_COLOR[m.state]}
+            appearance="tint"
+            aria-label={t("stateLabel", { state: t(STATE_KEY[m.state]) })}
+            data-testid="mailing-state"
+          >
             {t(STATE_KEY[m.state])}
           </Badge>
         </div>
@@ -123,24 +168,43 @@ const MailingCard: FC<{ m: MailingStatus; onError: (e: unknown) => void }> = ({ 
         <ProgressBar
           value={value}
           max={1}
-          color={m.state === "Failed" ? "error" : isFinished(m.state) ? "success" : "brand"}
+          color={m.state === "Failed" ? "error" : m.state === "Completed" ? "success" : "brand"}
+          bar={m.state === "Cancelled" ? { className: s.cancelledBar } : undefined}
           thickness="large"
           aria-label={t("progress", { subject })}
-          aria-valuetext={`${formatNumber(done)} / ${formatNumber(m.total)}`}
+          aria-valuetext={t("progressText", { decided: formatNumber(decided), messages: formatNumber(messages) })}
+          data-testid="mailing-progress"
         />
+        <Text size={200} data-testid="mailing-progress-text">
+          {t("progressText", { decided: formatNumber(decided), messages: formatNumber(messages) })}
+        </Text>
         <div className={s.counts} data-testid="mailing-counts">
           <span>{t("countSent", { n: formatNumber(m.sent) })}</span>
           {n("countFailed", m.failed)}
-          {n("countSkipped", m.skipped)}
           {n("countBounced", m.bounced)}
           {n("countCancelled", m.cancelled)}
           {n("countPending", m.pending)}
         </div>
-        {isRunning(m.state) && m.etaSeconds != null && <Text size={200}>{t("eta", { time: formatEta(m.etaSeconds, t) })}</Text>}
-        {m.state === "Paused" && m.pausedReason && <Text size={200}>{t("pausedBecause", { reason: m.pausedReason })}</Text>}
-        {isRunning(m.state) && m.waitReason && <Text size={200}>{t("waiting", { reason: m.waitReason })}</Text>}
+        {m.skipped > 0 && (
+          <Text size={200} data-testid="mailing-skipped" className={s.skipped}>
+            {t("countSkipped", { n: formatNumber(m.skipped) })}
+          </Text>
+        )}
+        {running && eta != null && (
+          <Text size={200} data-testid="mailing-eta">
+            {t("eta", { time: formatEta(eta, t) })}
+            {m.finishesAt ? ` · ${t("finishesAt", { at: formatDate(m.finishesAt) })}` : ""}
+          </Text>
+        )}
+        {pausedText && <Text size={200}>{t("pausedBecause", { reason: pausedText })}</Text>}
+        {waitText && (
+          <Text size={200} data-testid="mailing-wait" data-wait-code={m.waitCode ?? undefined}>
+            {t("waiting", { reason: waitText })}
+            {m.resumesAt ? ` · ${t("resumesAt", { at: formatDate(m.resumesAt) })}` : ""}
+          </Text>
+        )}
         <div className={s.actions} role="group" aria-label={t("actionsFor", { subject })}>
-          {isRunning(m.state) && (
+          {running && (
             <Button size="small" icon={<PauseRegular />} onClick={() => void run("pause")} disabled={busy !== null}>
               {t("pause")}
             </Button>
@@ -151,7 +215,7 @@ const MailingCard: FC<{ m: MailingStatus; onError: (e: unknown) => void }> = ({ 
             </Button>
           )}
           {!isFinished(m.state) && (
-            <Button size="small" icon={<DismissCircleRegular />} onClick={() => void run("cancel")} disabled={busy !== null}>
+            <Button size="small" icon={<DismissCircleRegular />} onClick={() => setAsking(true)} disabled={busy !== null} data-testid="cancel-mailing">
               {t("cancelMailing")}
             </Button>
           )}
@@ -178,6 +242,19 @@ const MailingCard: FC<{ m: MailingStatus; onError: (e: unknown) => void }> = ({ 
           {busy && <Spinner size="extra-tiny" aria-label={t("loading")} />}
         </div>
       </Card>
+      <AskDialog
+        open={asking}
+        title={t("cancelTitle", { subject })}
+        body={t("cancelBody")}
+        yes={t("cancelYes")}
+        no={t("keepSending")}
+        onYes={() => {
+          setAsking(false);
+          void run("cancel");
+        }}
+        onNo={() => setAsking(false)}
+        testId="ask-cancel"
+      />
     </li>
   );
 };

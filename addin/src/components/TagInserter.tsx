@@ -30,6 +30,12 @@ export function fieldsOf(resource: FieldResource): Promise<HrbcField[]> {
 }
 export const clearFieldCache = () => cache.clear();
 
+/** Names first (what a greeting needs), then the other text fields, then ids, owners and dates at the end. */
+const rank = (f: HrbcField): number =>
+  /\.P_(Name|Reading|Position)$/.test(f.alias) ? 0 : /\.P_(Id|Owner|RegistrationDate|UpdateDate|UpdatedBy|RegisteredBy)$/.test(f.alias) ? 2 : 1;
+const namesFirst = (fields: HrbcField[]): HrbcField[] =>
+  fields.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map((x) => x.f);
+
 interface Group {
   key: FieldResource | "User";
   tags: { alias: string; label: string }[];
@@ -51,7 +57,7 @@ export const TagInserter: FC<{ resources: FieldResource[]; target: "subject" | "
     void Promise.all(
       resources.map((r) =>
         fieldsOf(r).then(
-          (fields) => ({ key: r, tags: fields.map((f) => ({ alias: f.alias, label: f.label })) }) as Group,
+          (fields) => ({ key: r, tags: namesFirst(fields).map((f) => ({ alias: f.alias, label: f.label })) }) as Group,
           () => ({ key: r, tags: [] }) as Group,
         ),
       ),
@@ -64,7 +70,9 @@ export const TagInserter: FC<{ resources: FieldResource[]; target: "subject" | "
           { alias: USER_TAGS[1], label: t("tagUserMail") },
         ],
       };
-      setGroups([user, ...gs]);
+      // People first (the greeting's name), then the records, the sender last.
+      const people = (k: Group["key"]) => (k === "Candidate" || k === "Recruiter" ? 0 : 1);
+      setGroups([...gs.sort((a, b) => people(a.key) - people(b.key)), user]);
     });
     return () => {
       live = false;
@@ -85,7 +93,7 @@ export const TagInserter: FC<{ resources: FieldResource[]; target: "subject" | "
   return (
     <Field
       label={t("insertTag")}
-      hint={`${t("insertTagInto")}: ${target === "subject" ? t("subject") : t("body")}`}
+      hint={t("insertTagTarget", { target: target === "subject" ? t("subject") : t("body") })}
     >
       <Combobox
         placeholder={t("insertTagPlaceholder")}

@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useState, type FC } from "react";
 import { Button, Dropdown, Field, Input, Option, makeStyles, tokens } from "@fluentui/react-components";
-import { DeleteRegular, SaveRegular } from "@fluentui/react-icons";
-import { createTemplate, deleteTemplate, listTemplates } from "../api/client";
+import { DeleteRegular, SaveEditRegular, SaveRegular } from "@fluentui/react-icons";
+import { createTemplate, deleteTemplate, listTemplates, updateTemplate } from "../api/client";
 import type { MailingMode, SavedTemplate } from "../api/types";
 import { useI18n } from "../i18n";
+import { AskDialog } from "./AskDialog";
 
 const useStyles = makeStyles({
   row: { display: "flex", flexWrap: "wrap", gap: tokens.spacingHorizontalS, alignItems: "end" },
@@ -25,6 +26,7 @@ export const TemplatePicker: FC<{
   const [selected, setSelected] = useState<string>("");
   const [saving, setSaving] = useState(false);
   const [name, setName] = useState("");
+  const [asking, setAsking] = useState(false);
 
   const reload = useCallback(async () => {
     try {
@@ -53,7 +55,19 @@ export const TemplatePicker: FC<{
     }
   };
 
+  const overwrite = async () => {
+    if (!current) return;
+    try {
+      const saved = await updateTemplate(current.id, { name: current.name, mode: current.mode ?? mode, subject, body });
+      await reload();
+      onMessage(t("templateOverwritten", { name: saved.name }));
+    } catch (e) {
+      onError(e);
+    }
+  };
+
   const remove = async () => {
+    setAsking(false);
     if (!current) return;
     try {
       await deleteTemplate(current.id);
@@ -89,7 +103,12 @@ export const TemplatePicker: FC<{
           </Dropdown>
         </Field>
         {current && (
-          <Button icon={<DeleteRegular />} aria-label={t("deleteTemplate")} title={t("deleteTemplate")} onClick={() => void remove()} />
+          <Button icon={<SaveEditRegular />} onClick={() => void overwrite()} data-testid="overwrite-template">
+            {t("overwriteTemplate", { name: current.name })}
+          </Button>
+        )}
+        {current && (
+          <Button icon={<DeleteRegular />} aria-label={t("deleteTemplate")} title={t("deleteTemplate")} onClick={() => setAsking(true)} />
         )}
         {!saving && (
           <Button icon={<SaveRegular />} onClick={() => setSaving(true)}>
@@ -108,6 +127,15 @@ export const TemplatePicker: FC<{
           <Button onClick={() => setSaving(false)}>{t("cancel")}</Button>
         </div>
       )}
+      <AskDialog
+        open={asking}
+        title={t("deleteTemplateTitle", { name: current?.name ?? "" })}
+        yes={t("deleteYes")}
+        no={t("cancel")}
+        onYes={() => void remove()}
+        onNo={() => setAsking(false)}
+        testId="ask-delete-template"
+      />
     </div>
   );
 };

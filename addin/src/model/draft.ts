@@ -3,7 +3,8 @@ import type { MailingMode, MailingRequest, ScopeKind, UploadedFile, ZipEncryptio
 import type { Selection } from "./search";
 
 export interface Draft {
-  scope: ScopeKind;
+  /** Null until the user chooses (or records are checked): nothing is preselected that could mail more than meant. */
+  scope: ScopeKind | null;
   mailFields: string[];
   templateId: string | null;
   subject: string;
@@ -20,7 +21,7 @@ export interface Draft {
 
 export function initialDraft(selection: Selection): Draft {
   return {
-    scope: selection.checkedIds.length > 0 ? "Checked" : "Displayed",
+    scope: selection.checkedIds.length > 0 ? "Checked" : null,
     mailFields: [],
     templateId: null,
     subject: "",
@@ -36,12 +37,15 @@ export function initialDraft(selection: Selection): Draft {
   };
 }
 
-export function scopeOf(kind: ScopeKind, selection: Selection): MailingRequest["scope"] {
+/** The request's scope; with no scope chosen, no ids (the pane does not send then). */
+export function scopeOf(kind: ScopeKind | null, selection: Selection): MailingRequest["scope"] {
+  if (kind === null) return { kind: "Checked", ids: [] };
   if (kind === "All") return { kind, query: { keywords: selection.query.keywords, condition: selection.query.condition }, ids: null };
   return { kind, ids: kind === "Checked" ? selection.checkedIds : selection.displayedIds };
 }
 
-export function scopeCount(kind: ScopeKind, selection: Selection): number {
+export function scopeCount(kind: ScopeKind | null, selection: Selection): number {
+  if (kind === null) return 0;
   return kind === "All" ? selection.total : kind === "Checked" ? selection.checkedIds.length : selection.displayedIds.length;
 }
 
@@ -95,4 +99,16 @@ export function sanitizeHtml(html: string): string {
     }
   });
   return doc.body.innerHTML.trim();
+}
+
+/** Whether the draft holds work that would be lost (asks before discarding it, keeps it over a reload). */
+export function isDirty(d: Draft): boolean {
+  return (
+    d.subject.trim() !== "" ||
+    d.body.replace(/<[^>]*>/g, "").trim() !== "" ||
+    d.uploads.length > 0 ||
+    d.recordAttachmentIds.length > 0 ||
+    d.phase !== null ||
+    d.zipPassword !== ""
+  );
 }

@@ -4,15 +4,17 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { controlMailing, followMailing, listMailings } from "../api/client";
 import { isFinished, isRunning, type MailingAction, type MailingStatus } from "../api/types";
 
-export type IndicatorState = "idle" | "running" | "paused" | "done";
+export type IndicatorState = "idle" | "running" | "paused" | "done" | "cancelled" | "failed";
 
 export interface MailingsState {
   mailings: MailingStatus[];
   loading: boolean;
   error: unknown;
   refresh: () => Promise<void>;
-  /** Starts following a mailing just submitted. */
-  track: (id: string, state?: MailingStatus["state"]) => void;
+  /** Starts following a mailing just submitted (its subject is the card's title from the first moment). */
+  track: (id: string, state?: MailingStatus["state"], subject?: string) => void;
+  /** A mailing held for the confirmation: not in "my mailings" nor the header until it is started. */
+  hold: (id: string) => void;
   act: (id: string, action: MailingAction) => Promise<void>;
   indicator: { state: IndicatorState; done: number; total: number; sent: number };
 }
@@ -25,23 +27,32 @@ export function useMailings(): MailingsState {
   return v;
 }
 
-const processed = (m: MailingStatus) => m.total - m.pending;
+/** Messages decided (sent + failed + bounced): skips are not progress. */
+export const decidedOf = (m: MailingStatus): number => m.decided ?? m.sent + m.failed + m.bounced;
+/** Messages to send: the server's count, else what is left after the skips and cancellations. */
+export const messagesOf = (m: MailingStatus): number => m.messages ?? Math.max(0, m.total - m.skipped - (m.cancelled ?? 0));
 
-export function summarize(mailings: MailingStatus[]): MailingsState["indicator"] {
+/** Mailings the user started: held ones (Ready, or cancelled while held) are the confirmation's business. */
+export const visibleMailings = (list: MailingStatus[], held: ReadonlySet<string> = new Set()): MailingStatus[] =>
+  list.filter((m) => !held.has(m.id) && m.state !== "Ready" && m.held !== true);
+
+export function summarize(all: MailingStatus[]): MailingsState["indicator"] {
+  const mailings = visibleMailings(all);
   const running = mailings.filter((m) => isRunning(m.state));
   const paused = mailings.filter((m) => m.state === "Paused");
   const active = running.length > 0 ? running : paused;
   if (active.length > 0) {
     return {
       state: running.length > 0 ? "running" : "paused",
-      done: active.reduce((a, m) => a + processed(m), 0),
-      total: active.reduce((a, m) => a + m.total, 0),
+      done: active.reduce((a, m) => a + decidedOf(m), 0),
+      total: active.reduce((a, m) => a + messagesOf(m), 0),
       sent: active.reduce((a, m) => a + m.sent, 0),
     };
   }
   const latest = mailings[0];
   if (latest && isFinished(latest.state)) {
-    return { state: "done", done: processed(latest), total: latest.total, sent: latest.sent };
+    const state = latest.state === "Cancelled" ? "cancelled" : latest.state === "Failed" ? "failed" : "done";
+    return { state, done: decidedOf(latest), total: messagesOf(latest), sent: latest.sent };
   }
   return { state: "idle", done: 0, total: 0, sent: 0 };
 }
@@ -51,6 +62,7 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<unknown>(null);
   const followers = useRef(new Map<string, () => void>());
+  const [held, setHeld] = useState<ReadonlySet<string>>(new Set());
 
   const upsert = useCallback((s: MailingStatus) => {
     setMailings((list) => {
@@ -79,7 +91,7 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
       const list = await listMailings();
       setMailings(list);
       setError(null);
-      for (const m of list) if (!isFinished(m.state)) follow(m.id);
+      for (const m of list) if (!isFinished(m.state) && m.state !== "Ready") follow(m.id);
     } catch (e) {
       setError(e);
     } finally {
@@ -96,11 +108,19 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
     };
   }, [refresh]);
 
+  const hold = useCallback((id: string) => setHeld((h) => new Set(h).add(id)), []);
+
   const track = useCallback(
-    (id: string, state: MailingStatus["state"] = "Preparing") => {
+    (id: string, state: MailingStatus["state"] = "Preparing", subject?: string) => {
+      setHeld((h) => {
+        if (!h.has(id)) return h;
+        const next = new Set(h);
+        next.delete(id);
+        return next;
+      });
       setMailings((list) =>
         list.some((m) => m.id === id)
-          ? list
+          ? list.map((m) => (m.id === id ? { ...m, state: isFinished(m.state) ? m.state : state, subject: m.subject || subject } : m))
           : [
               {
                 id,
@@ -117,6 +137,7 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
                 finishedAt: null,
                 etaSeconds: null,
                 pausedReason: null,
+                subject,
               },
               ...list,
             ],
@@ -139,10 +160,11 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
     [follow, upsert],
   );
 
-  const indicator = useMemo(() => summarize(mailings), [mailings]);
+  const shown = useMemo(() => visibleMailings(mailings, held), [mailings, held]);
+  const indicator = useMemo(() => summarize(shown), [shown]);
   const value = useMemo<MailingsState>(
-    () => ({ mailings, loading, error, refresh, track, act, indicator }),
-    [mailings, loading, error, refresh, track, act, indicator],
+    () => ({ mailings: shown, loading, error, refresh, track, hold, act, indicator }),
+    [shown, loading, error, refresh, track, hold, act, indicator],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

@@ -1,6 +1,11 @@
 import "@testing-library/jest-dom/vitest";
 import { afterEach, vi } from "vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
+
+// The machine that runs the suite is shared (2 cores, several builds at once): testing-library's default 1 s for
+// findBy*/waitFor made a Fluent dialog's first render miss its deadline about once in thirty runs. 5 s is still a
+// failure a human would notice, not a hang.
+configure({ asyncUtilTimeout: 5000 });
 
 // jsdom lacks these; Fluent UI's popovers and media queries use them.
 if (!window.matchMedia) {
@@ -26,6 +31,7 @@ if (!("ResizeObserver" in window)) {
 
 afterEach(() => {
   cleanup();
+  window.localStorage.clear();
   vi.unstubAllGlobals();
   vi.restoreAllMocks();
 });

@@ -48,6 +48,65 @@ public class HrbcApiTests
     }
 
     [Theory]
+    [InlineData(" ")]
+    [InlineData("\u3000")]
+    [InlineData(" \u3000 ")]
+    public async Task Words_separated_by_spaces_are_and_terms(string separator)
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+        var first = (await http.GetFromJsonAsync<JsonElement>("/api/hrbc/resumes?count=1", Ct)).GetProperty("items")[0];
+        var parts = first.GetProperty("name").GetString()!.Split(' ', '\u3000');
+        var (family, given) = (parts[0], parts[^1]);
+
+        var both = await http.GetFromJsonAsync<JsonElement>(
+            $"/api/hrbc/resumes?count=200&keywords={Uri.EscapeDataString(family + separator + given)}", Ct);
+        var familyOnly = await http.GetFromJsonAsync<JsonElement>($"/api/hrbc/resumes?count=200&keywords={Uri.EscapeDataString(family)}", Ct);
+
+        // Both words must match (AND), so the two-word search finds the first record and never more than one word alone.
+        Assert.Contains(both.GetProperty("items").EnumerateArray(), i => i.GetProperty("id").GetInt64() == first.GetProperty("id").GetInt64());
+        Assert.All(both.GetProperty("items").EnumerateArray(), i =>
+        {
+            Assert.Contains(family, i.GetProperty("name").GetString());
+            Assert.Contains(given, i.GetProperty("name").GetString());
+        });
+        Assert.True(both.GetProperty("total").GetInt32() <= familyOnly.GetProperty("total").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("田中 拓也", "田中,拓也")]
+    [InlineData("田中\u3000拓也", "田中,拓也")]
+    [InlineData("  田中 \u3000 拓也,東京 ", "田中,拓也,東京")]
+    [InlineData("田中、拓也", "田中,拓也")]
+    [InlineData("tanaka@example.com", "tanaka@example.com")]
+    [InlineData(" \u3000 ", null)]
+    public void Spaces_become_hrbc_commas(string typed, string? sent)
+    {
+        Assert.Equal(sent, new BulkMail.Api.Hrbc.HrbcQuery { Keywords = typed }.Keywords);
+    }
+
+    [Fact]
+    public async Task List_items_carry_id_phase_owner_updated_and_date_of_birth()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+
+        var resume = (await http.GetFromJsonAsync<JsonElement>("/api/hrbc/resumes?count=1", Ct)).GetProperty("items")[0].GetProperty("fields");
+        var job = (await http.GetFromJsonAsync<JsonElement>("/api/hrbc/jobs?count=1", Ct)).GetProperty("items")[0].GetProperty("fields");
+
+        Assert.Equal("10001", resume.GetProperty("Resume.P_Id").GetString());
+        Assert.False(string.IsNullOrEmpty(resume.GetProperty("Resume.P_Phase").GetString()));
+        Assert.False(string.IsNullOrEmpty(resume.GetProperty("User.P_Name").GetString()));
+        Assert.Matches(@"^\d{4}/\d{2}/\d{2}", resume.GetProperty("Resume.P_UpdateDate").GetString());
+        Assert.Matches(@"^\d{4}/\d{2}/\d{2}", resume.GetProperty("Resume.P_DateOfBirth").GetString());
+        Assert.False(string.IsNullOrEmpty(job.GetProperty("Job.P_Phase").GetString()));
+        Assert.False(string.IsNullOrEmpty(job.GetProperty("Client.P_Name").GetString()));
+        Assert.False(string.IsNullOrEmpty(job.GetProperty("User.P_Name").GetString()));
+    }
+
+    [Theory]
     [InlineData("/api/hrbc/resumes?count=500", "count")]
     [InlineData("/api/hrbc/resumes?count=abc", "count")]
     [InlineData("/api/hrbc/resumes?start=-1", "start")]

@@ -417,6 +417,24 @@ public partial class MailingEngineTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_test_send_in_japanese_is_marked_with_the_japanese_prefix()
+    {
+        await using var e = await EngineHarness.StartAsync(redis, worker: false);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/mailings/test")
+        {
+            Content = JsonContent.Create(EngineHarness.Newsletter([10001])),
+        };
+        request.Headers.AcceptLanguage.ParseAdd("ja-JP");
+
+        var response = await e.Http.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var sent = Assert.Single(e.Graph.Sent(EngineHarness.User));
+        Assert.StartsWith("【テスト】", sent.Subject);
+        Assert.DoesNotContain("[TEST]", sent.Subject);
+    }
+
+    [Fact]
     public async Task The_event_stream_pushes_the_status_until_done()
     {
         await using var e = await EngineHarness.StartAsync(redis);
