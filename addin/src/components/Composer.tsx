@@ -415,7 +415,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
           </MessageBarBody>
         </MessageBar>
       )}
-      <ErrorBar error={error} onDismiss={() => setError(null)} />
+      <ErrorBar error={error} onDismiss={() => setError(null)} sending />
       {notice && (
         <MessageBar intent="success">
           <MessageBarBody>{notice}</MessageBarBody>

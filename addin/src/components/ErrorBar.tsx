@@ -14,7 +14,7 @@ const SIGN_IN_TEXT: Record<SignInFailure, StringKey> = {
 };
 
 /** Shows an API error (problem details), a sign-in error or any other error in words the user can act on. */
-export const ErrorBar: FC<{ error: unknown; onDismiss?: () => void }> = ({ error, onDismiss }) => {
+export const ErrorBar: FC<{ error: unknown; onDismiss?: () => void; sending?: boolean }> = ({ error, onDismiss, sending }) => {
   const { t } = useI18n();
   if (!error) return null;
   let title = t("errorTitle");
@@ -23,8 +23,8 @@ export const ErrorBar: FC<{ error: unknown; onDismiss?: () => void }> = ({ error
     if (error.network) {
       lines = [t("networkError")];
     } else {
-      // Input errors get the pane's own title: it says that nothing was sent.
-      const invalid = error.status === 400 && (error.templateErrors.length > 0 || Object.keys(error.fieldErrors).length > 0);
+      // A mailing's input errors get the pane's own title: it says that nothing was sent.
+      const invalid = sending === true && error.status === 400 && (error.templateErrors.length > 0 || Object.keys(error.fieldErrors).length > 0);
       title = invalid ? t("validationTitle") : error.title;
       const positioned = new Set<string>();
       for (const e of error.templateErrors) {

@@ -14,7 +14,13 @@ const page = (start: number, count: number, total: number) => ({
     id: 10001 + start + i,
     name: `候補者 ${start + i + 1}`,
     subtitle: `コウホシャ ${start + i + 1}`,
-    fields: {},
+    fields: {
+      "Resume.P_Id": String(10001 + start + i),
+      "Resume.P_Phase": "活動中",
+      "Resume.P_Owner": "営業 太郎",
+      "Resume.P_UpdateDate": "2026/11/20 10:00:00",
+      "Resume.P_DateOfBirth": "1990/01/15",
+    },
   })),
 });
 
@@ -59,6 +65,26 @@ describe("SearchPanel", () => {
     expect(sel.displayedIds).toHaveLength(40);
     expect(sel.checkedIds).toHaveLength(39);
     expect(sel.total).toBe(45);
+  });
+
+  it("tells records apart by ID, phase, age, owner and updated date, and unticks what was just mailed", async () => {
+    routes();
+    const user = userEvent.setup();
+    const { rerender } = renderPane(<SearchPanel resource="resumes" anchor={null} onBulk={vi.fn()} />, { lang: "ja" });
+    await screen.findByText("候補者 1");
+    const meta = screen.getAllByTestId("row-meta")[0]!;
+    expect(meta).toHaveTextContent(/ID 10001 · 活動中 · \d+ 歳 · 担当者：営業 太郎 · 更新 2026\/11\/20/);
+    const box = screen.getByRole("checkbox", { name: "候補者 1 を選択" });
+    expect(box).toHaveAccessibleDescription(meta.textContent!);
+
+    await user.click(box);
+    await user.click(screen.getByRole("checkbox", { name: "候補者 2 を選択" }));
+    await user.click(screen.getByRole("checkbox", { name: "候補者 3 を選択" }));
+    expect(screen.getByTestId("counts")).toHaveTextContent("チェック 3 件");
+    rerender(<SearchPanel resource="resumes" anchor={null} onBulk={vi.fn()} untick={{ ids: [10001, 10002], key: 1 }} />);
+    await waitFor(() => expect(screen.getByTestId("counts")).toHaveTextContent("チェック 1 件"));
+    expect(screen.getByRole("checkbox", { name: "候補者 3 を選択" })).toBeChecked();
+    expect(screen.getByTestId("unticked")).toHaveTextContent("送信した 2 件のチェックを外しました。");
   });
 
   it("searches with keywords and the phase condition", async () => {

@@ -46,7 +46,7 @@ describe("the running/done indicator", () => {
     });
     const onOpen = vi.fn();
     renderPane(<StatusIndicator onOpen={onOpen} />, { mailings: true });
-    const button = await screen.findByRole("button", { name: /Sending: 4 of 10/ });
+    const button = await screen.findByRole("button", { name: /Sending \(4\/10\)/ });
     expect(button).toHaveAttribute("data-state", "running");
     await userEvent.click(button);
     expect(onOpen).toHaveBeenCalled();
@@ -71,7 +71,7 @@ describe("the status screen", () => {
     expect(screen.getByRole("progressbar", { name: "11月のお知らせ の進捗" })).toBeInTheDocument();
     expect(screen.getByText("残り約 12 分")).toBeInTheDocument();
     expect(within(running).getByRole("button", { name: "一時停止" })).toBeInTheDocument();
-    expect(within(running).getByRole("button", { name: "取り消す" })).toBeInTheDocument();
+    expect(within(running).getByRole("button", { name: "送信を中止" })).toBeInTheDocument();
     expect(within(running).queryByRole("button", { name: "失敗分を再送" })).not.toBeInTheDocument();
 
     const done = screen.getByRole("group", { name: "先月 の操作" });
@@ -82,6 +82,81 @@ describe("the status screen", () => {
     await user.click(within(running).getByRole("button", { name: "一時停止" }));
     await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/m1/pause"))).toBe(true));
     expect(await screen.findByText("一時停止中：Paused by the user")).toBeInTheDocument();
+  });
+
+  it("shows a cancelled mailing as cancelled (own state and colour, never done or green)", async () => {
+    mockFetch({
+      "GET /api/mailings": () => [
+        m({ state: "Cancelled", sent: 3, cancelled: 7, pending: 0, etaSeconds: null, finishedAt: "2026-11-27T03:05:00Z" }),
+      ],
+    });
+    renderPane(
+      <>
+        <StatusIndicator onOpen={vi.fn()} />
+        <StatusScreen />
+      </>,
+      { mailings: true, lang: "ja" },
+    );
+    const card = (await screen.findByRole("group", { name: "11月のお知らせ の操作" })).closest("li")!;
+    expect(within(card).getByTestId("mailing-state")).toHaveTextContent("中止");
+    expect(card.textContent).not.toContain("完了");
+    expect(within(card).getByText(/ · 終了 /)).toBeInTheDocument();
+    expect(within(card).getByText("中止 7")).toBeInTheDocument();
+    const indicator = screen.getByTestId("status-indicator");
+    expect(indicator).toHaveAttribute("data-state", "cancelled");
+    expect(indicator).toHaveTextContent("中止（3 件送信済み）");
+    expect(summarize([m({ state: "Cancelled", sent: 3, cancelled: 7, pending: 0 })]).state).toBe("cancelled");
+  });
+
+  it("counts messages decided against messages, shows skips apart, and names the wait with the ETA moving with it", async () => {
+    const resumesAt = new Date(Date.now() + 10 * 60_000).toISOString();
+    mockFetch({
+      "GET /api/mailings": () => [
+        m({
+          total: 1200, sent: 30, failed: 2, bounced: 1, skipped: 144, pending: 1023, messages: 1056, decided: 33,
+          etaSeconds: 60, waitCode: "RetryAfter", waitArgs: { seconds: "600" }, waitReason: "Microsoft 365 asked to wait", resumesAt,
+        }),
+        m({ id: "m2", subject: "503", waitCode: "GraphErrors", waitArgs: { graphCode: "ServiceUnavailable", graphMessage: "The service is busy." }, etaSeconds: 90 }),
+      ],
+      "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+      "GET /api/mailings/m2/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+    });
+    renderPane(
+      <>
+        <StatusIndicator onOpen={vi.fn()} />
+        <StatusScreen />
+      </>,
+      { mailings: true, lang: "ja" },
+    );
+    const card = (await screen.findByRole("group", { name: "11月のお知らせ の操作" })).closest("li")!;
+    expect(within(card).getByTestId("mailing-progress-text")).toHaveTextContent("1,056 通中 33 通処理済み");
+    expect(within(card).getByTestId("mailing-skipped")).toHaveTextContent("送信対象外 144");
+    expect(within(card).getByTestId("mailing-wait")).toHaveTextContent("待機中：Microsoft 365 の送信制限により 600 秒待機中です。");
+    // The server's ETA said 1 min, but Microsoft 365 asked to wait 10 min: the ETA is at least the wait.
+    expect(within(card).getByTestId("mailing-eta")).toHaveTextContent("残り約 10 分");
+    const other = (await screen.findByRole("group", { name: "503 の操作" })).closest("li")!;
+    expect(within(other).getByTestId("mailing-wait")).toHaveTextContent("最後のエラー：ServiceUnavailable The service is busy.");
+    expect(screen.getByTestId("status-indicator")).toHaveTextContent("送信中（37/1,066 件）");
+  });
+
+  it("asks before cancelling a mailing", async () => {
+    const { calls } = mockFetch({
+      "GET /api/mailings": () => [m({})],
+      "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+      "POST /api/mailings/m1/cancel": () => m({ state: "Cancelled", cancelled: 6, pending: 0 }),
+    });
+    const user = userEvent.setup();
+    renderPane(<StatusScreen />, { mailings: true });
+    await user.click(await screen.findByRole("button", { name: "Cancel sending" }));
+    const ask = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(ask().getByRole("button", { name: "Keep sending" })).toHaveFocus());
+    await user.click(ask().getByRole("button", { name: "Keep sending" }));
+    expect(calls.some((c) => c.url.endsWith("/cancel"))).toBe(false);
+    await user.click(await screen.findByRole("button", { name: "Cancel sending" }));
+    await waitFor(() => expect(ask().getByTestId("ask-yes")).toBeInTheDocument());
+    await user.click(ask().getByTestId("ask-yes"));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/m1/cancel"))).toBe(true));
+    expect(await screen.findByText("Cancelled")).toBeInTheDocument();
   });
 
   it("formats the ETA", () => {
@@ -100,9 +175,9 @@ describe("ErrorBar", () => {
       fieldErrors: { body: ["'{{' inside a tag"] },
       templateErrors: [{ part: "body", line: 2, column: 3, message: "'{{' inside a tag" }],
     });
-    renderPane(<ErrorBar error={e} />);
+    renderPane(<ErrorBar error={e} sending />);
     const alert = screen.getByRole("alert");
-    expect(alert).toHaveTextContent("The mailing has invalid input; nothing was stored.");
+    expect(alert).toHaveTextContent("Some entries need attention. Nothing was sent.");
     expect(alert).toHaveTextContent("Body, line 2, column 3: '{{' inside a tag");
     expect(alert.textContent!.match(/inside a tag/g)).toHaveLength(1);
   });

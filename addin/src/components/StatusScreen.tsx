@@ -112,7 +112,7 @@ const MailingCard: FC<{ m: MailingStatus; onError: (e: unknown) => void }> = ({ 
   const received = useMemo(() => Date.now(), [m.etaSeconds, m.resumesAt, m.decided, m.sent]); // eslint-disable-line react-hooks/exhaustive-deps
   const waitLeft = secondsUntil(m.resumesAt, now);
   const eta =
-    m.etaSeconds != null ? Math.max(m.etaSeconds - (now - received) / 1000, waitLeft ?? 0) : (secondsUntil(m.finishesAt, now) ?? null);
+    m.etaSeconds != null ? Math.max(m.etaSeconds - Math.max(0, now - received) / 1000, waitLeft ?? 0) : (secondsUntil(m.finishesAt, now) ?? null);
   const waitArgs = {
     ...(m.waitArgs ?? {}),
     counted: m.counted != null ? formatNumber(m.counted) : undefined,

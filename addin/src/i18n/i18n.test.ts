@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createI18n, detectLanguage, translate } from ".";
-import { en, ja } from "./strings";
+import { codeText, codeTexts, en, ja } from "./strings";
 
 describe("i18n", () => {
   it("has every string in both languages", () => {
@@ -24,7 +24,17 @@ describe("i18n", () => {
 
   it("fills placeholders", () => {
     expect(translate("en", "counts", { checked: 1, displayed: 20, total: 1200 })).toBe("1 checked · 20 displayed · 1200 total");
-    expect(translate("ja", "scopeChecked", { n: 3 })).toBe("チェックしたもの（3 件）");
+    expect(translate("ja", "scopeChecked", { n: 3 })).toBe("チェックされているデータ（3 件）");
+  });
+
+  it("words the status codes in both languages, and knows every code of the contract", () => {
+    expect(Object.keys(codeTexts.ja).sort()).toEqual(Object.keys(codeTexts.en).sort());
+    for (const code of ["PacingWindow", "DailyQuota", "RetryAfter", "GraphErrors", "UploadBudget", "Expanding", "PausedByUser", "FailureStreak", "AttachmentsMissing", "SignInRefused"]) {
+      expect(codeText("ja", code), code).not.toBeNull();
+    }
+    expect(codeText("ja", "RetryAfter", { seconds: 30 })).toBe("Microsoft 365 の送信制限により 30 秒待機中です。自動で再開します。");
+    expect(codeText("en", "GraphErrors", { graphCode: "ServiceUnavailable", graphMessage: "Try later" })).toContain("Last error: ServiceUnavailable Try later");
+    expect(codeText("en", "NotACode")).toBeNull();
   });
 
   it("formats dates in the user's locale", () => {

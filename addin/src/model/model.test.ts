@@ -48,9 +48,9 @@ describe("the mailing request", () => {
     expect(scopeCount("Checked", selection)).toBe(2);
   });
 
-  it("starts on Checked when something is checked", () => {
+  it("starts on Checked when something is checked, and on nothing otherwise", () => {
     expect(initialDraft(selection).scope).toBe("Checked");
-    expect(initialDraft({ ...selection, checkedIds: [] }).scope).toBe("Displayed");
+    expect(initialDraft({ ...selection, checkedIds: [] }).scope).toBeNull();
     expect(initialDraft(selection).zipEncryption).toBe("Aes256");
   });
 
