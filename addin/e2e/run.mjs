@@ -297,6 +297,23 @@ async function noHorizontalScroll(page, label) {
   if (sw > cw + 1) throw new Error(`${label} scrolls sideways at ${cw}px (content ${sw}px wide)`);
 }
 
+/** A scenario that needs a server part not merged yet: reported as skipped with the reason, never as passed. */
+class Pending extends Error {}
+
+/** Whether the API holds mailings before sending (h1's hold flow): `hold` in MailingRequest of the OpenAPI document. */
+async function serverHolds() {
+  const doc = await (await api("/openapi/v1.json")).json();
+  return !!doc?.components?.schemas?.MailingRequest?.properties?.hold;
+}
+
+const postJson = (p, body) => api(p, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+
+async function mailingCard(page, id) {
+  const card = page.locator(`li[data-mailing-id="${id}"]`);
+  await card.waitFor();
+  return card;
+}
+
 // ---- scenarios ----------------------------------------------------------------------------------------------------
 
 const scenarios = {
@@ -485,6 +502,170 @@ const scenarios = {
     await en.context().close();
   },
 
+  /** Safe defaults and no lost work: nothing preselected without ticks; Back, a tab switch and a reload keep the work. */
+  async safe() {
+    const page = await newPage("en");
+    // Tab switches keep keywords, results and ticks.
+    const keywords = page.getByRole("textbox", { name: "Keywords" }).first();
+    await keywords.fill("@");
+    await page.getByRole("button", { name: "Search", exact: true }).first().click();
+    await checkFirst(page, 1);
+    await page.getByRole("tab", { name: "Jobs" }).click();
+    await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "jobs" });
+    await page.getByRole("tab", { name: "Resumes" }).click();
+    if ((await page.locator('input[name="keywords"]:visible').inputValue()) !== "@") throw new Error("the tab switch lost the keywords");
+    if (!(await page.getByTestId("counts").filter({ visible: true }).innerText()).includes("1 checked")) throw new Error("the tab switch lost the ticks");
+    await page.locator("main li[data-record-id]:visible").first().getByRole("checkbox").uncheck();
+
+    // No ticks: no scope chosen, Send disabled.
+    await chooseMode(page, "Resumes");
+    const radios = page.locator('[data-testid="scope"] input[type="radio"]');
+    for (let i = 0; i < (await radios.count()); i++) if (await radios.nth(i).isChecked()) throw new Error("a scope is preselected without ticks");
+    if (await page.getByTestId("send-button").isEnabled()) throw new Error("Send is enabled with no scope");
+    await shot(page, "safe-no-scope");
+    await page.getByRole("radio", { name: /^Displayed/ }).check();
+    await waitMailFieldCounts(page);
+    await waitFor(async () => page.getByTestId("send-button").isEnabled(), { what: "Send enabled after choosing a scope" });
+    // Send with nothing typed marks the subject, focuses it and sends nothing.
+    await page.getByTestId("send-button").click();
+    await waitFor(async () => (await page.getByTestId("subject").getAttribute("aria-invalid")) === "true", { what: "the subject marked invalid" });
+    if (!(await page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "subject"))) throw new Error("the first invalid field has no focus");
+    await shot(page, "safe-field-errors");
+
+    const marker = `E2E-SAFE-${Date.now()}`;
+    await fillMessage(page, `Draft ${marker}`, "Kept over Back and reload");
+    await page.getByTestId("composer-back").click();
+    await page.getByTestId("continue-draft").click();
+    if (!(await page.getByTestId("subject").inputValue()).includes(marker)) throw new Error("Back lost the subject");
+
+    await page.reload();
+    await page.getByTestId("composer").waitFor();
+    if (!(await page.getByTestId("subject").inputValue()).includes(marker)) throw new Error("a reload lost the subject");
+    if (!(await page.getByTestId("body-editor").innerText()).includes("Kept over Back and reload")) throw new Error("a reload lost the body");
+    if (!(await page.getByRole("radio", { name: /^Displayed/ }).isChecked())) throw new Error("a reload lost the scope");
+    await shot(page, "safe-restored");
+
+    // Discarding asks first, with the focus on the safe answer.
+    await page.getByTestId("discard").click();
+    const ask = page.getByTestId("ask-discard");
+    await ask.waitFor();
+    await waitFor(async () => page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "ask-no"), { what: "focus on Keep editing" });
+    await page.keyboard.press("Enter");
+    await ask.waitFor({ state: "detached" });
+    if (!(await page.getByTestId("subject").inputValue()).includes(marker)) throw new Error("Keep editing lost the subject");
+    await page.getByTestId("discard").click();
+    await page.getByTestId("ask-discard").getByTestId("ask-yes").click();
+    await page.getByTestId("continue-draft").waitFor({ state: "detached" });
+    await page.reload();
+    await page.getByTestId("counts").first().waitFor();
+    if (await page.getByTestId("composer").count()) throw new Error("a discarded draft came back after a reload");
+    await page.context().close();
+  },
+
+  /** A cancelled mailing is shown as cancelled: its own state, never "done" or green; cancelling asks first. */
+  async cancelled() {
+    const marker = `E2E-CANCEL-${Date.now()}`;
+    // Slow Graph down so the mailing is still running when the user cancels it.
+    await postJson("/sandbox/graph/_faults", { latencyMs: 1500 });
+    try {
+      const ids = Array.from({ length: 40 }, (_, i) => 10100 + i);
+      const submitted = await (await postJson("/api/mailings", {
+        mode: "Resumes", scope: { kind: "Checked", ids }, mailFields: ["Resume.P_Mail"],
+        subject: `Cancel me ${marker}`, body: "<p>x</p>", idempotencyKey: marker,
+      })).json();
+      const page = await newPage("en");
+      await page.getByTestId("nav-status").click();
+      const card = await mailingCard(page, submitted.id);
+      await card.getByTestId("cancel-mailing").click();
+      const ask = page.getByTestId("ask-cancel");
+      await ask.waitFor();
+      await waitFor(async () => page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "ask-no"), { what: "focus on Keep sending" });
+      await ask.getByTestId("ask-yes").click();
+      await waitFor(async () => (await card.getAttribute("data-state")) === "Cancelled", { timeout: 60_000, what: "the mailing cancelled" });
+      const badge = await card.getByTestId("mailing-state").innerText();
+      if (badge !== "Cancelled") throw new Error(`the badge says "${badge}"`);
+      if ((await card.innerText()).includes("Completed")) throw new Error("a cancelled mailing says Completed");
+      await waitFor(async () => (await page.getByTestId("status-indicator").getAttribute("data-state")) === "cancelled", { what: "the indicator to show cancelled" });
+      const color = await page.getByTestId("status-indicator").locator("span[aria-hidden=true]").first().evaluate((el) => getComputedStyle(el).backgroundColor);
+      const [r, g, b] = color.match(/\d+/g).map(Number);
+      if (g > r + 30 && g > b + 30) throw new Error(`the cancelled indicator is green: ${color}`);
+      await page.waitForTimeout(500);
+      await shot(page, "cancelled-status");
+      await page.context().close();
+    } finally {
+      await postJson("/sandbox/graph/_faults", { reset: true });
+    }
+  },
+
+  /** While Microsoft 365 throttles, the card names the wait (needs the server's waitCode: h1's part). */
+  async throttled() {
+    const marker = `E2E-THROTTLE-${Date.now()}`;
+    await postJson("/sandbox/graph/_faults", { throttleRate: 1, minRetryAfterSeconds: 30, maxRetryAfterSeconds: 30 });
+    let id = null;
+    try {
+      const submitted = await (await postJson("/api/mailings", {
+        mode: "Resumes", scope: { kind: "Checked", ids: [10201, 10202] }, mailFields: ["Resume.P_Mail"],
+        subject: `Throttled ${marker}`, body: "<p>x</p>", idempotencyKey: marker,
+      })).json();
+      id = submitted.id;
+      let coded = null;
+      const end = Date.now() + 25_000;
+      while (Date.now() < end && !coded) {
+        const st = await (await api(`/api/mailings/${id}`)).json();
+        if (st.waitCode) coded = st;
+        else await new Promise((r) => setTimeout(r, 500));
+      }
+      if (!coded) throw new Pending("the server sends no waitCode while Graph throttles (h1's status fields are not merged yet)");
+      const page = await newPage("en");
+      await page.getByTestId("nav-status").click();
+      const card = await mailingCard(page, id);
+      const wait = card.getByTestId("mailing-wait");
+      await wait.waitFor({ timeout: 30_000 });
+      const text = await wait.innerText();
+      if (!/Microsoft 365|pace|limit/i.test(text)) throw new Error(`the wait reason is not in words: ${text}`);
+      await shot(page, "throttled-status");
+      await page.context().close();
+    } finally {
+      await postJson("/sandbox/graph/_faults", { reset: true });
+      if (id) await api(`/api/mailings/${id}/cancel`, { method: "POST" }).catch(() => undefined);
+    }
+  },
+
+  /** Hold flow (h1's server): the confirmation counts, then states exact figures; No cancels the held mailing. */
+  async hold() {
+    if (!(await serverHolds())) throw new Pending("the server has no hold flow yet (h1): POST /api/mailings with hold is not in the OpenAPI document");
+    const marker = `E2E-HOLD-${Date.now()}`;
+    const page = await newPage("en");
+    await checkFirst(page, 3);
+    await chooseMode(page, "Resumes");
+    await waitMailFieldCounts(page);
+    await fillMessage(page, `{{Person.P_Name}} ${marker}`, "Held first");
+    const before = new Set((await myMailings()).map((m) => m.id));
+    await page.getByTestId("send-button").click();
+    const dialog = page.getByRole("alertdialog");
+    await dialog.waitFor();
+    await page.getByTestId("confirm-messages").waitFor({ timeout: 60_000 });
+    const records = await page.getByTestId("confirm-records").innerText();
+    if (!records.includes("3")) throw new Error(`the confirmation says "${records}"`);
+    if (!(await page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "confirm-no"))) throw new Error("the confirmation does not focus No");
+    await shot(page, "hold-confirm");
+    await page.keyboard.press("Enter"); // Enter on No: nothing is sent
+    await dialog.waitFor({ state: "detached" });
+    if (!(await page.getByTestId("subject").inputValue()).includes(marker)) throw new Error("No changed the editor");
+    const heldIds = (await myMailings()).filter((m) => !before.has(m.id)).map((m) => m.id);
+    for (const hid of heldIds) {
+      const st = await (await api(`/api/mailings/${hid}`)).json();
+      if (st.state !== "Cancelled" || st.sent > 0) throw new Error(`the held mailing ${hid} is ${st.state} with ${st.sent} sent`);
+    }
+    if ((await sentWith(marker)).length !== 0) throw new Error("No sent messages");
+    await page.getByTestId("send-button").click();
+    await page.getByTestId("confirm-messages").waitFor({ timeout: 60_000 });
+    await page.getByTestId("confirm-yes").click();
+    await page.getByTestId("status-screen").waitFor();
+    await waitFor(async () => (await sentWith(marker)).length === 3, { timeout: 120_000, what: "3 messages sent after Yes" });
+    await page.context().close();
+  },
+
   /** axe on every screen: no serious or critical violations. */
   async axe() {
     const page = await newPage("en");
@@ -564,7 +745,7 @@ try {
       await fn();
       results.push({ name, outcome: "passed" });
     } catch (e) {
-      results.push({ name, outcome: "failed", message: e.message });
+      results.push({ name, outcome: e instanceof Pending ? "skipped" : "failed", message: e.message });
       for (const ctx of browser.contexts()) await ctx.close().catch(() => undefined);
     }
     const r = results[results.length - 1];

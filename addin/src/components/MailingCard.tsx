@@ -1,0 +1,256 @@
+import { useEffect, useMemo, useState, type FC } from "react";
+import {
+  Badge,
+  Button,
+  Card,
+  ProgressBar,
+  Spinner,
+  Text,
+  makeStyles,
+  tokens,
+  type BadgeProps,
+} from "@fluentui/react-components";
+import {
+  ArrowDownloadRegular,
+  ArrowRepeatAllRegular,
+  DismissCircleRegular,
+  PauseRegular,
+  PlayRegular,
+} from "@fluentui/react-icons";
+import { downloadResults } from "../api/client";
+import { isFinished, isRunning, type MailingAction, type MailingState, type MailingStatus } from "../api/types";
+import { useI18n, type StringKey } from "../i18n";
+import { codeText } from "../i18n/strings";
+import { decidedOf, messagesOf, useMailings } from "../state/mailings";
+import { AskDialog } from "./AskDialog";
+import { formatEta } from "./formatEta";
+import { modeLabelKey } from "./modeLabels";
+
+const useStyles = makeStyles({
+  head: { display: "flex", justifyContent: "space-between", alignItems: "center", gap: tokens.spacingHorizontalS, flexWrap: "wrap" },
+  card: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalXS },
+  title: { overflowWrap: "anywhere" },
+  counts: { display: "flex", flexWrap: "wrap", gap: `0 ${tokens.spacingHorizontalM}`, fontSize: tokens.fontSizeBase200 },
+  actions: { display: "flex", flexWrap: "wrap", gap: tokens.spacingHorizontalXS },
+  cancelledBar: { backgroundColor: tokens.colorNeutralForeground3 },
+  skipped: { color: tokens.colorNeutralForeground3 },
+});
+
+const STATE_KEY: Record<MailingState, StringKey> = {
+  Preparing: "statePreparing",
+  Ready: "stateReady",
+  Scheduled: "stateScheduled",
+  Queued: "stateQueued",
+  Sending: "stateSending",
+  Paused: "statePaused",
+  Completed: "stateCompleted",
+  Cancelled: "stateCancelled",
+  Failed: "stateFailed",
+};
+const STATE_COLOR: Record<MailingState, BadgeProps["color"]> = {
+  Preparing: "warning",
+  Ready: "informative",
+  Scheduled: "informative",
+  Queued: "warning",
+  Sending: "warning",
+  Paused: "informative",
+  Completed: "success",
+  // Cancelled is its own state: dark, never the green of success.
+  Cancelled: "important",
+  Failed: "danger",
+};
+
+function saveBlob(blob: Blob, fileName: string) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = fileName;
+  a.style.display = "none";
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** Seconds until an ISO time, or null. */
+const secondsUntil = (iso: string | null | undefined, now: number): number | null => {
+  if (!iso) return null;
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? null : Math.max(0, (at - now) / 1000);
+};
+
+/** Re-renders every few seconds while a mailing runs, so the ETA counts down between the server's updates. */
+function useNow(active: boolean, ms = 5000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const h = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(h);
+  }, [active, ms]);
+  return now;
+}
+
+/** One mailing: title (its subject), state, progress of messages decided, counts, why it waits, ETA, controls. */
+export const MailingCard: FC<{ m: MailingStatus; onError: (e: unknown) => void }> = ({ m, onError }) => {
+  const { t, lang, formatDate, formatNumber } = useI18n();
+  const { act } = useMailings();
+  const s = useStyles();
+  const [busy, setBusy] = useState<string | null>(null);
+  const [asking, setAsking] = useState(false);
+  const subject = m.subject || m.id;
+  const decided = decidedOf(m);
+  const messages = messagesOf(m);
+  const value = messages > 0 ? Math.min(1, decided / messages) : isFinished(m.state) ? 1 : 0;
+  const running = isRunning(m.state);
+  const now = useNow(running);
+  // When the status arrived: the ETA counts down from there, and never ends before a known wait does.
+  const received = useMemo(() => Date.now(), [m.etaSeconds, m.resumesAt, m.decided, m.sent]); // eslint-disable-line react-hooks/exhaustive-deps
+  const waitLeft = secondsUntil(m.resumesAt, now);
+  const eta =
+    m.etaSeconds != null ? Math.max(m.etaSeconds - Math.max(0, now - received) / 1000, waitLeft ?? 0) : (secondsUntil(m.finishesAt, now) ?? null);
+  const waitArgs = {
+    ...(m.waitArgs ?? {}),
+    counted: m.counted != null ? formatNumber(m.counted) : undefined,
+    total: m.scopeTotal != null ? formatNumber(m.scopeTotal) : undefined,
+    seconds: m.waitArgs?.seconds ?? (waitLeft != null ? Math.ceil(waitLeft) : undefined),
+  };
+  const waitText = running ? (codeText(lang, m.waitCode, waitArgs) ?? m.waitReason ?? null) : null;
+  const pausedText = m.state === "Paused" ? (codeText(lang, m.pausedCode, m.pausedArgs ?? {}) ?? m.pausedReason ?? null) : null;
+
+  const run = async (a: MailingAction) => {
+    setBusy(a);
+    try {
+      await act(m.id, a);
+    } catch (e) {
+      onError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const download = async (l: "ja" | "en") => {
+    setBusy("download");
+    try {
+      const { blob, fileName } = await downloadResults(m.id, l);
+      saveBlob(blob, fileName);
+    } catch (e) {
+      onError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const n = (k: StringKey, v: number | undefined | null) => (v ? <span>{t(k, { n: formatNumber(v) })}</span> : null);
+
+  return (
+    <li data-mailing-id={m.id} data-state={m.state}>
+      <Card className={s.card} aria-label={subject}>
+        <div className={s.head}>
+          <Text weight="semibold" className={s.title} data-testid="mailing-title">
+            {subject}
+          </Text>
+          <Badge
+            color={STATE_COLOR[m.state]}
+            appearance="tint"
+            aria-label={t("stateLabel", { state: t(STATE_KEY[m.state]) })}
+            data-testid="mailing-state"
+          >
+            {t(STATE_KEY[m.state])}
+          </Badge>
+        </div>
+        <Text size={200}>
+          {t(modeLabelKey(m.mode))} · {t("created", { date: formatDate(m.createdAt) })}
+          {m.finishedAt ? ` · ${t("finished", { date: formatDate(m.finishedAt) })}` : ""}
+        </Text>
+        <ProgressBar
+          value={value}
+          max={1}
+          color={m.state === "Failed" ? "error" : m.state === "Completed" ? "success" : "brand"}
+          bar={m.state === "Cancelled" ? { className: s.cancelledBar } : undefined}
+          thickness="large"
+          aria-label={t("progress", { subject })}
+          aria-valuetext={t("progressText", { decided: formatNumber(decided), messages: formatNumber(messages) })}
+          data-testid="mailing-progress"
+        />
+        <Text size={200} data-testid="mailing-progress-text">
+          {t("progressText", { decided: formatNumber(decided), messages: formatNumber(messages) })}
+        </Text>
+        <div className={s.counts} data-testid="mailing-counts">
+          <span>{t("countSent", { n: formatNumber(m.sent) })}</span>
+          {n("countFailed", m.failed)}
+          {n("countBounced", m.bounced)}
+          {n("countCancelled", m.cancelled)}
+          {n("countPending", m.pending)}
+        </div>
+        {m.skipped > 0 && (
+          <Text size={200} data-testid="mailing-skipped" className={s.skipped}>
+            {t("countSkipped", { n: formatNumber(m.skipped) })}
+          </Text>
+        )}
+        {running && eta != null && (
+          <Text size={200} data-testid="mailing-eta">
+            {t("eta", { time: formatEta(eta, t) })}
+            {m.finishesAt ? ` · ${t("finishesAt", { at: formatDate(m.finishesAt) })}` : ""}
+          </Text>
+        )}
+        {pausedText && <Text size={200}>{t("pausedBecause", { reason: pausedText })}</Text>}
+        {waitText && (
+          <Text size={200} data-testid="mailing-wait" data-wait-code={m.waitCode ?? undefined}>
+            {t("waiting", { reason: waitText })}
+            {m.resumesAt ? ` · ${t("resumesAt", { at: formatDate(m.resumesAt) })}` : ""}
+          </Text>
+        )}
+        <div className={s.actions} role="group" aria-label={t("actionsFor", { subject })}>
+          {running && (
+            <Button size="small" icon={<PauseRegular />} onClick={() => void run("pause")} disabled={busy !== null}>
+              {t("pause")}
+            </Button>
+          )}
+          {m.state === "Paused" && (
+            <Button size="small" icon={<PlayRegular />} onClick={() => void run("resume")} disabled={busy !== null}>
+              {t("resume")}
+            </Button>
+          )}
+          {!isFinished(m.state) && (
+            <Button size="small" icon={<DismissCircleRegular />} onClick={() => setAsking(true)} disabled={busy !== null} data-testid="cancel-mailing">
+              {t("cancelMailing")}
+            </Button>
+          )}
+          {m.failed > 0 && isFinished(m.state) && (
+            <Button size="small" icon={<ArrowRepeatAllRegular />} onClick={() => void run("retry-failed")} disabled={busy !== null}>
+              {t("retryFailed")}
+            </Button>
+          )}
+          <Button
+            size="small"
+            appearance={isFinished(m.state) ? "primary" : "secondary"}
+            icon={<ArrowDownloadRegular />}
+            onClick={() => void download(lang)}
+            disabled={busy !== null}
+            data-testid="download-csv"
+          >
+            {t("download")}
+          </Button>
+          {lang === "ja" && (
+            <Button size="small" appearance="subtle" onClick={() => void download("en")} disabled={busy !== null}>
+              {t("downloadOther")}
+            </Button>
+          )}
+          {busy && <Spinner size="extra-tiny" aria-label={t("loading")} />}
+        </div>
+      </Card>
+      <AskDialog
+        open={asking}
+        title={t("cancelTitle", { subject })}
+        body={t("cancelBody")}
+        yes={t("cancelYes")}
+        no={t("keepSending")}
+        onYes={() => {
+          setAsking(false);
+          void run("cancel");
+        }}
+        onNo={() => setAsking(false)}
+        testId="ask-cancel"
+      />
+    </li>
+  );
+};
+
