@@ -28,6 +28,6 @@ export default defineConfig({
     setupFiles: ["src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
-    testTimeout: 60_000, // a shared 2-core machine: the longest flows take ~25 s under load
+    testTimeout: 120_000, // a shared 2-core machine: the longest flows (typing, dialogs) take up to ~40 s under load
   },
 });

@@ -320,6 +320,43 @@ describe("Composer", () => {
     expect(loadDraft()).toBeNull();
   }, 30_000);
 
+  it("overwrites a picked template and asks before deleting one", async () => {
+    const tpl = { id: "t1", owner: "me", name: "月次", mode: "Resumes", subject: "古い件名", body: "<p>古い</p>", createdAt: "", updatedAt: "" };
+    clearFieldCache();
+    mockFetch({
+      "GET /api/templates": () => [tpl],
+      "PUT /api/templates/t1": (c) => ({ ...tpl, ...(c.body as object) }),
+      "DELETE /api/templates/t1": () => new Response(null, { status: 204 }),
+      "GET /api/hrbc/Resume/fields": () => [field("Resume.P_Mail", "メールアドレス", true)],
+      "GET /api/hrbc/Candidate/fields": () => [field("Person.P_Name", "氏名")],
+      "GET /api/hrbc/phases": () => [],
+      "GET /api/mailings": () => [],
+      "POST /api/mailings/preview": () => ({ records: 3, scopeTotal: 3, complete: true, messages: 3, skipped: 0, samples: [], warnings: [], mailFields: [{ alias: "Resume.P_Mail", label: "メールアドレス", count: 3 }] }),
+    });
+    const user = userEvent.setup();
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
+    await user.click(await screen.findByRole("combobox", { name: "Template" }));
+    await user.click(await screen.findByRole("option", { name: "月次" }));
+    await waitFor(() => expect(screen.getByRole("textbox", { name: /Subject/ })).toHaveValue("古い件名"));
+    await user.clear(screen.getByRole("textbox", { name: /Subject/ }));
+    await user.type(screen.getByRole("textbox", { name: /Subject/ }), "新しい件名");
+    await user.click(screen.getByRole("button", { name: "Overwrite “月次”" }));
+    expect(await screen.findByText("Template “月次” updated.")).toBeInTheDocument();
+    const fetchCalls = (globalThis.fetch as unknown as { mock: { calls: [string, RequestInit | undefined][] } }).mock.calls;
+    const put = fetchCalls.find(([u, i]) => String(u).endsWith("/api/templates/t1") && i?.method === "PUT");
+    expect(JSON.parse(String(put![1]!.body))).toMatchObject({ name: "月次", subject: "新しい件名" });
+
+    await user.click(screen.getByRole("button", { name: "Delete template" }));
+    const ask = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(ask().getByRole("button", { name: "Cancel" })).toHaveFocus());
+    await user.click(ask().getByRole("button", { name: "Cancel" }));
+    expect(fetchCalls.some(([, i]) => i?.method === "DELETE")).toBe(false);
+    await user.click(await screen.findByRole("button", { name: "Delete template" }));
+    await waitFor(() => expect(ask().getByRole("button", { name: "Delete" })).toBeInTheDocument());
+    await user.click(ask().getByRole("button", { name: "Delete" }));
+    await waitFor(() => expect(fetchCalls.some(([, i]) => i?.method === "DELETE")).toBe(true));
+  });
+
   it("steps through the recipients in the preview", async () => {
     api();
     const user = userEvent.setup();
