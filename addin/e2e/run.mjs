@@ -701,6 +701,11 @@ const scenarios = {
     await waitMailFieldCounts(page);
     await fillMessage(page, "{{Person.P_Name}} 様", "本文");
     await noHorizontalScroll(page, "compose");
+    // The sticky action bar keeps one row at 320 px (the secondary buttons show their icon only).
+    const tops = await page.evaluate(() =>
+      ["preview-button", "test-button", "send-button"].map((id) => document.querySelector(`[data-testid="${id}"]`)?.getBoundingClientRect().top ?? -1),
+    );
+    if (new Set(tops.map(Math.round)).size !== 1) throw new Error(`the action bar wraps at 320 px: tops ${tops.join(", ")}`);
     await shot(page, "narrow-320-compose");
     await page.getByTestId("preview-button").click();
     await page.getByTestId("preview").waitFor();

@@ -69,6 +69,7 @@ const useStyles = makeStyles({
   },
   // At 320–359 px the secondary buttons show their icon only (named by aria-label), so the bar keeps one row.
   label: { "@media (max-width: 359px)": { display: "none" } },
+  iconOnlyNarrow: { "@media (max-width: 359px)": { minWidth: "auto", paddingLeft: tokens.spacingHorizontalS, paddingRight: tokens.spacingHorizontalS } },
 });
 
 /** What the pane just sent, so the search can untick it (a second mode must not mail the same records by accident). */
@@ -507,6 +508,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
         {step === "edit" && (
           <Button
             icon={<EyeRegular />}
+            className={s.iconOnlyNarrow}
             aria-label={t("preview")}
             onClick={() => void onPreview()}
             disabled={busy !== null || draft.scope === null}
@@ -517,6 +519,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
         )}
         <Button
           icon={<BeakerRegular />}
+          className={s.iconOnlyNarrow}
           aria-label={t("testSend")}
           onClick={() => void onTest()}
           disabled={busy !== null || !canSend}
