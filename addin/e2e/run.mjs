@@ -336,6 +336,10 @@ const scenarios = {
     await shot(page, "a-preview");
     const before = new Set((await myMailings()).map((m) => m.id));
     await confirmAndSend(page, 3);
+    // The focus starts on No: a stray Enter does not send.
+    await waitFor(async () => page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "confirm-no"), {
+      what: "the confirmation to focus No",
+    });
     await shot(page, "a-confirm");
     // "No" returns to the editor with everything kept.
     await page.getByTestId("confirm-no").click();
