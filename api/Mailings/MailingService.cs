@@ -198,7 +198,11 @@ public sealed class MailingService(
     }
 
     /// <summary>Renders the first sendable delivery and sends it to the signed-in user only.</summary>
-    public async Task<TestSendResponse> TestAsync(MailingRequest request, Sender user, CancellationToken cancellationToken, bool japanese = false)
+    public Task<TestSendResponse> TestAsync(MailingRequest request, Sender user, CancellationToken cancellationToken) =>
+        TestAsync(request, user, japanese: false, cancellationToken);
+
+    /// <summary>As above; <paramref name="japanese"/> marks the test subject 【テスト】 instead of [TEST] (the caller's Accept-Language).</summary>
+    public async Task<TestSendResponse> TestAsync(MailingRequest request, Sender user, bool japanese, CancellationToken cancellationToken)
     {
         var spec = await planner.ValidateAsync(request, user, cancellationToken).ConfigureAwait(false);
         var files = await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false);

@@ -27,8 +27,8 @@ public static class MailingsApi
         TypedResults.Ok(await mailings.PreviewAsync(request, http.User.Sender(), cancellationToken).ConfigureAwait(false));
 
     public static async Task<Accepted<TestSendResponse>> TestAsync(MailingRequest request, HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
-        TypedResults.Accepted((string?)null, await mailings.TestAsync(request, http.User.Sender(), cancellationToken,
-            japanese: Infrastructure.ProblemLocalization.WantsJapanese(http)).ConfigureAwait(false));
+        TypedResults.Accepted((string?)null, await mailings.TestAsync(request, http.User.Sender(),
+            Infrastructure.ProblemLocalization.WantsJapanese(http), cancellationToken).ConfigureAwait(false));
 
     public static async Task<Accepted<SubmitResponse>> SubmitAsync(MailingRequest request, HttpContext http, MailingService mailings, CancellationToken cancellationToken)
     {

@@ -139,7 +139,7 @@ describe("Composer", () => {
   it("holds the mailing, shows the count then the exact figures, focuses No, and No cancels it with the editor unchanged", async () => {
     const { calls } = api();
     const onSubmitted = vi.fn();
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={onSubmitted} />, { mailings: true });
 
     expect(screen.getByRole("radio", { name: "All matching the search (1,200)" })).toBeInTheDocument();
@@ -201,11 +201,11 @@ describe("Composer", () => {
     expect(submits[0]!.idempotencyKey).not.toBe(submits[1]!.idempotencyKey);
     // Sent: the local draft is gone.
     expect(loadDraft()).toBeNull();
-  }, 45_000);
+  });
 
   it("shows the counting progress while the server expands the scope, and Yes waits for Ready", async () => {
     api({ readyAfter: "never" });
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
     await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
     await user.type(screen.getByRole("textbox", { name: /Subject/ }), "s");
@@ -219,7 +219,7 @@ describe("Composer", () => {
 
   it("preselects no scope without ticks, keeps Send disabled until a scope and an address field, and marks the empty fields", async () => {
     const { calls } = api();
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const none: Selection = { ...selection, checkedIds: [] };
     renderPane(<Composer mode="Resumes" anchor={null} selection={none} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
     await screen.findByRole("checkbox", { name: "メールアドレス" });
@@ -250,7 +250,7 @@ describe("Composer", () => {
 
   it("shows an unknown tag under the subject, in the pane's words, and opens no confirmation", async () => {
     const { calls } = api({ unknownTag: true });
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
     await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
     await user.type(screen.getByRole("textbox", { name: /Subject/ }), "{{{{Nope.X}}");
@@ -270,7 +270,7 @@ describe("Composer", () => {
   it("without the hold flow on the server, confirms from a fresh preview and submits on Yes", async () => {
     const { calls } = api({ hold: false });
     const onSubmitted = vi.fn();
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={onSubmitted} />, { mailings: true });
     await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
     await user.type(screen.getByRole("textbox", { name: /Subject/ }), "s");
@@ -288,7 +288,7 @@ describe("Composer", () => {
   it("keeps the draft locally (without the zip password), restores it, and asks before discarding", async () => {
     api();
     const onDiscard = vi.fn();
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const first = renderPane(
       <Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={onDiscard} onSubmitted={vi.fn()} />,
       { mailings: true },
@@ -318,7 +318,7 @@ describe("Composer", () => {
     await user.click(ask().getByRole("button", { name: "Discard" }));
     expect(onDiscard).toHaveBeenCalledTimes(1);
     expect(loadDraft()).toBeNull();
-  }, 30_000);
+  });
 
   it("overwrites a picked template and asks before deleting one", async () => {
     const tpl = { id: "t1", owner: "me", name: "月次", mode: "Resumes", subject: "古い件名", body: "<p>古い</p>", createdAt: "", updatedAt: "" };
@@ -333,7 +333,7 @@ describe("Composer", () => {
       "GET /api/mailings": () => [],
       "POST /api/mailings/preview": () => ({ records: 3, scopeTotal: 3, complete: true, messages: 3, skipped: 0, samples: [], warnings: [], mailFields: [{ alias: "Resume.P_Mail", label: "メールアドレス", count: 3 }] }),
     });
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
     await user.click(await screen.findByRole("combobox", { name: "Template" }));
     await user.click(await screen.findByRole("option", { name: "月次" }));
@@ -359,7 +359,7 @@ describe("Composer", () => {
 
   it("steps through the recipients in the preview", async () => {
     api();
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
     await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
     await user.type(screen.getByRole("textbox", { name: /Subject/ }), "s");
@@ -379,7 +379,7 @@ describe("Composer", () => {
 
   it("offers the job's files, a password zip with AES-256 by default, and Process phases for JobToResumes", async () => {
     api();
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const job: HrbcRecord = {
       resource: "Job",
       id: 30004,
@@ -425,7 +425,7 @@ describe("Composer", () => {
         },
       },
     });
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, {
       mailings: true,
       office: { host: "outlook", displayLanguage: "ja-JP", compose: true },

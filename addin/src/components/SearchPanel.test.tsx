@@ -39,7 +39,7 @@ describe("SearchPanel", () => {
   it("shows a page at a time, and select all checks only what is displayed", async () => {
     const { calls } = routes();
     const onBulk = vi.fn();
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<SearchPanel resource="resumes" anchor={null} onBulk={onBulk} />);
     await screen.findByText("候補者 1");
     expect(screen.getByTestId("counts")).toHaveTextContent("0 checked · 20 displayed · 45 total");
@@ -69,7 +69,7 @@ describe("SearchPanel", () => {
 
   it("tells records apart by ID, phase, age, owner and updated date, and unticks what was just mailed", async () => {
     routes();
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const { rerender } = renderPane(<SearchPanel resource="resumes" anchor={null} onBulk={vi.fn()} />, { lang: "ja" });
     await screen.findByText("候補者 1");
     const meta = screen.getAllByTestId("row-meta")[0]!;
@@ -89,7 +89,7 @@ describe("SearchPanel", () => {
 
   it("searches with keywords and the phase condition", async () => {
     const { calls } = routes();
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<SearchPanel resource="resumes" anchor={null} onBulk={vi.fn()} />);
     await screen.findByText("候補者 1");
     await user.type(screen.getByRole("textbox", { name: "Keywords" }), "鈴木");
@@ -104,7 +104,7 @@ describe("SearchPanel", () => {
 
   it("offers the two matching modes in a job's resume list", async () => {
     routes();
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<SearchPanel resource="resumes" anchor="job" onBulk={vi.fn()} />, { lang: "ja" });
     await screen.findByText("候補者 1");
     await user.click(screen.getByRole("button", { name: /一括メール/ }));

@@ -65,7 +65,7 @@ describe("the status screen", () => {
       "POST /api/mailings/m2/retry-failed": () => m({ id: "m2", state: "Queued", pending: 2, sent: 8, subject: "先月" }),
       "GET /api/mailings/m2/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
     });
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<StatusScreen />, { mailings: true, lang: "ja" });
     const running = await screen.findByRole("group", { name: "11月のお知らせ の操作" });
     expect(screen.getByRole("progressbar", { name: "11月のお知らせ の進捗" })).toBeInTheDocument();
@@ -145,7 +145,7 @@ describe("the status screen", () => {
       "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
       "POST /api/mailings/m1/cancel": () => m({ state: "Cancelled", cancelled: 6, pending: 0 }),
     });
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     renderPane(<StatusScreen />, { mailings: true });
     await user.click(await screen.findByRole("button", { name: "Cancel sending" }));
     const ask = () => within(screen.getByRole("alertdialog"));
