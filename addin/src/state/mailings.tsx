@@ -29,8 +29,9 @@ export function useMailings(): MailingsState {
 
 /** Messages decided (sent + failed + bounced): skips are not progress. */
 export const decidedOf = (m: MailingStatus): number => m.decided ?? m.sent + m.failed + m.bounced;
-/** Messages to send: the server's count, else what is left after the skips and cancellations. */
-export const messagesOf = (m: MailingStatus): number => m.messages ?? Math.max(0, m.total - m.skipped - (m.cancelled ?? 0));
+/** Messages to send: the server's count, else the deliveries less the skips (a cancellation does not shrink it: a
+ * cancelled mailing reads "8 of 35 done", the 27 cancelled shown apart). */
+export const messagesOf = (m: MailingStatus): number => m.messages ?? Math.max(0, m.total - m.skipped);
 
 /** Mailings the user started: held ones (Ready, or cancelled while held) are the confirmation's business. */
 export const visibleMailings = (list: MailingStatus[], held: ReadonlySet<string> = new Set()): MailingStatus[] =>
