@@ -21,6 +21,9 @@ public interface IMailingStore
 
     Task<MailingCounts> GetCountsAsync(string mailingId, CancellationToken cancellationToken);
 
+    /// <summary>Skips per reason code, phase updates, records read, scope size and the last transient error.</summary>
+    Task<MailingFigures> GetFiguresAsync(string mailingId, CancellationToken cancellationToken);
+
     /// <summary>Mailings that may need a worker: Preparing, Queued or Sending (never Ready or Paused, unless follow-ups are due).</summary>
     Task<IReadOnlyList<string>> ActiveMailingIdsAsync(CancellationToken cancellationToken);
 

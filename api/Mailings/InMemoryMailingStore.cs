@@ -82,16 +82,25 @@ public sealed class InMemoryMailingStore : IMailingStore
         lock (_gate)
         {
             return Task.FromResult(_mailings.TryGetValue(mailingId, out var e)
-                ? new MailingCounts(e.Total, e.Sent, e.FailedCount, e.Skipped, e.Bounced, e.Cancelled)
+                ? new MailingCounts(e.Total, e.Sent, e.FailedCount, e.Skipped, e.Bounced, e.Cancelled) { FollowUpsPending = e.FollowUps.Count }
+                : new MailingCounts(0, 0, 0, 0, 0, 0));
+        }
+    }
+
+    public Task<MailingFigures> GetFiguresAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_mailings.TryGetValue(mailingId, out var e)
+                ? new MailingFigures
                 {
-                    FollowUpsPending = e.FollowUps.Count,
                     PhaseUpdates = e.PhaseUpdates,
                     Counted = e.Cursor,
                     ScopeTotal = e.ScopeTotal,
                     SkippedByReason = new Dictionary<string, int>(e.SkippedByReason, StringComparer.Ordinal),
                     LastError = e.LastError,
                 }
-                : new MailingCounts(0, 0, 0, 0, 0, 0));
+                : new MailingFigures());
         }
     }
 

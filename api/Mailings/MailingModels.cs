@@ -125,7 +125,11 @@ public sealed record MailingCounts(int Total, int Sent, int Failed, int Skipped,
     public int FollowUpsPending { get; init; }
 
     public int Pending => Math.Max(0, Total - Sent - Failed - Skipped - Bounced - Cancelled);
+}
 
+/// <summary>The exact figures of an expanded mailing, kept by the store in the steps that store and finish deliveries.</summary>
+public sealed record MailingFigures
+{
     /// <summary>Skipped deliveries by <see cref="ReasonCodes"/> code, counted in the step that stored them.</summary>
     public IReadOnlyDictionary<string, int> SkippedByReason { get; init; } = new Dictionary<string, int>();
 

@@ -354,6 +354,7 @@ public sealed class MailingService(
     public async Task<MailingStatus> StatusAsync(Mailing mailing, CancellationToken cancellationToken, IReadOnlyList<Mailing>? ownersMailings = null)
     {
         var counts = await store.GetCountsAsync(mailing.Id, cancellationToken).ConfigureAwait(false);
+        var figures = await store.GetFiguresAsync(mailing.Id, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         int? eta = null, estimate = null, quotaLeft = null;
         string? waitReason = null, waitCode = null;
@@ -362,10 +363,10 @@ public sealed class MailingService(
         if (mailing.State == MailingState.Preparing)
         {
             waitCode = WaitCodes.Expanding;
-            waitReason = counts.ScopeTotal is { } total
-                ? $"Counting the scope: {counts.Counted:N0} of {total:N0} records read."
+            waitReason = figures.ScopeTotal is { } total
+                ? $"Counting the scope: {figures.Counted:N0} of {total:N0} records read."
                 : "Counting the scope.";
-            waitArgs = new Dictionary<string, string> { ["counted"] = Str(counts.Counted), ["total"] = counts.ScopeTotal is { } t ? Str(t) : "" };
+            waitArgs = new Dictionary<string, string> { ["counted"] = Str(figures.Counted), ["total"] = figures.ScopeTotal is { } t ? Str(t) : "" };
         }
         else if (mailing.State is MailingState.Ready or MailingState.Queued or MailingState.Sending)
         {
@@ -378,7 +379,7 @@ public sealed class MailingService(
             if (mailing.State != MailingState.Ready && counts.Pending > 0)
             {
                 eta = seconds;
-                (waitCode, waitReason, waitArgs, resumesAt) = WaitOf(mailing, counts, pace, now);
+                (waitCode, waitReason, waitArgs, resumesAt) = WaitOf(mailing, figures, pace, now);
             }
         }
         var decided = counts.Sent + counts.Failed + counts.Bounced;
@@ -390,15 +391,15 @@ public sealed class MailingService(
             AnchorId = mailing.Spec.AnchorId,
             Messages = counts.Total - counts.Skipped,
             Decided = decided,
-            SkippedByReason = counts.SkippedByReason,
-            PhaseUpdates = counts.PhaseUpdates,
+            SkippedByReason = figures.SkippedByReason,
+            PhaseUpdates = figures.PhaseUpdates,
             Attachments = mailing.Spec.Attachments,
             Zipped = mailing.Spec.ZipEncryption is not null,
             EstimatedSeconds = estimate,
             FinishesAt = estimate is { } e ? now.AddSeconds(e) : null,
             QuotaLeftAfter = quotaLeft,
-            Counted = counts.Counted,
-            ScopeTotal = counts.ScopeTotal,
+            Counted = figures.Counted,
+            ScopeTotal = figures.ScopeTotal,
             WaitCode = waitCode,
             WaitArgs = waitArgs,
             PausedCode = mailing.State == MailingState.Paused ? mailing.PausedCode : null,
@@ -464,7 +465,7 @@ public sealed class MailingService(
 
     /// <summary>Why a queued or sending mailing is not sending right now, most binding first.</summary>
     private (string? Code, string? Reason, IReadOnlyDictionary<string, string>? Args, DateTimeOffset? ResumesAt) WaitOf(
-        Mailing mailing, MailingCounts counts, MailboxPace pace, DateTimeOffset now)
+        Mailing mailing, MailingFigures figures, MailboxPace pace, DateTimeOffset now)
     {
         var o = sending.Value;
         if (pace.BlockedUntil is { } blocked)
@@ -479,7 +480,7 @@ public sealed class MailingService(
                 $"The daily limit of {o.DailyRecipientLimit:N0} recipients per 24 hours is reached; sending continues when earlier sends leave the window.",
                 new Dictionary<string, string> { ["limit"] = Str(o.DailyRecipientLimit) }, pace.DailyFreesAt);
         }
-        if (counts.LastError is { } error)
+        if (figures.LastError is { } error)
         {
             return (WaitCodes.GraphErrors, $"Microsoft 365 answered with errors ({error.GraphCode}: {error.GraphMessage}); trying again shortly.",
                 new Dictionary<string, string> { ["graphCode"] = error.GraphCode, ["graphMessage"] = error.GraphMessage },

@@ -387,19 +387,23 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
 
     public async Task<MailingCounts> GetCountsAsync(string mailingId, CancellationToken cancellationToken)
     {
+        var v = await Db.HashGetAsync(Meta(mailingId), ["total", "sent", "failed", "skipped", "bounced", "cancelled"]).ConfigureAwait(false);
+        var followUps = await Db.SortedSetLengthAsync(Fu(mailingId)).ConfigureAwait(false);
+        return new MailingCounts(Int(v[0]), Int(v[1]), Int(v[2]), Int(v[3]), Int(v[4]), Int(v[5])) { FollowUpsPending = (int)followUps };
+    }
+
+    public async Task<MailingFigures> GetFiguresAsync(string mailingId, CancellationToken cancellationToken)
+    {
         var db = Db;
-        var v = await db.HashGetAsync(Meta(mailingId), ["total", "sent", "failed", "skipped", "bounced", "cancelled", "phaseUpdates",
-            "cursor", "scopeTotal", "errCode", "errMsg", "errAt", "errRetry"]).ConfigureAwait(false);
-        var followUps = await db.SortedSetLengthAsync(Fu(mailingId)).ConfigureAwait(false);
+        var v = await db.HashGetAsync(Meta(mailingId), ["phaseUpdates", "cursor", "scopeTotal", "errCode", "errMsg", "errAt", "errRetry"]).ConfigureAwait(false);
         var skips = await db.HashGetAllAsync(S(mailingId)).ConfigureAwait(false);
-        return new MailingCounts(Int(v[0]), Int(v[1]), Int(v[2]), Int(v[3]), Int(v[4]), Int(v[5]))
+        return new MailingFigures
         {
-            FollowUpsPending = (int)followUps,
-            PhaseUpdates = Int(v[6]),
-            Counted = Int(v[7]),
-            ScopeTotal = v[8].IsNullOrEmpty ? null : (int)v[8],
+            PhaseUpdates = Int(v[0]),
+            Counted = Int(v[1]),
+            ScopeTotal = v[2].IsNullOrEmpty ? null : (int)v[2],
             SkippedByReason = skips.ToDictionary(h => (string)h.Name!, h => (int)h.Value, StringComparer.Ordinal),
-            LastError = v[9].IsNullOrEmpty ? null : new MailingError((string)v[9]!, (string?)v[10] ?? "", FromMs(v[11]) ?? DateTimeOffset.UnixEpoch, FromMs(v[12])),
+            LastError = v[3].IsNullOrEmpty ? null : new MailingError((string)v[3]!, (string?)v[4] ?? "", FromMs(v[5]) ?? DateTimeOffset.UnixEpoch, FromMs(v[6])),
         };
     }
 
