@@ -396,7 +396,8 @@ public sealed class MailingService(
             Attachments = mailing.Spec.Attachments,
             Zipped = mailing.Spec.ZipEncryption is not null,
             EstimatedSeconds = estimate,
-            FinishesAt = estimate is { } e ? now.AddSeconds(e) : null,
+            // whole seconds: the status changes (and the event stream pushes) at most once a second while waiting
+            FinishesAt = estimate is { } e ? DateTimeOffset.FromUnixTimeSeconds(now.AddSeconds(e).ToUnixTimeSeconds()) : null,
             QuotaLeftAfter = quotaLeft,
             Counted = figures.Counted,
             ScopeTotal = figures.ScopeTotal,

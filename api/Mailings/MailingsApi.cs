@@ -57,7 +57,7 @@ public static class MailingsApi
     private static async IAsyncEnumerable<SseItem<MailingStatus>> Stream(string id, MailingService mailings, IMailingStore store, TimeProvider time,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        MailingStatus? last = null;
+        string? last = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             // Ownership was checked when the stream opened.
@@ -67,10 +67,12 @@ public static class MailingsApi
                 yield break;
             }
             var status = await mailings.StatusAsync(current, cancellationToken).ConfigureAwait(false);
-            if (status != last)
+            // Compared as JSON: the status holds collections (reference equality), and only a visible change is pushed.
+            var json = System.Text.Json.JsonSerializer.Serialize(status, System.Text.Json.JsonSerializerOptions.Web);
+            if (json != last)
             {
                 yield return new SseItem<MailingStatus>(status, "status");
-                last = status;
+                last = json;
             }
             if (MailingStates.IsFinal(status.State) && status.FinishedAt is not null)
             {

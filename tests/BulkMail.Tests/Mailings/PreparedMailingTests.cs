@@ -295,4 +295,35 @@ public class PreparedMailingTests(RedisServerFixture redis)
         Assert.Equal(expected.Count(x => emptyFor.Contains(x.Resume)), empty.GetProperty("count").GetInt32());
         Assert.InRange(empty.GetProperty("examples").GetArrayLength(), 1, 5);
     }
+
+    [Fact]
+    public async Task A_held_offer_counts_its_phase_updates_as_the_confirmation_does_and_carries_its_attachments_figures()
+    {
+        await using var e = await EngineHarness.StartAsync(redis);
+        var ids = Enumerable.Range(10001, 40).Select(i => (long)i).ToList();
+        var request = new Dictionary<string, object?>
+        {
+            ["mode"] = "JobToResumes", ["anchorId"] = 30001, ["scope"] = Checked(ids),
+            ["mailFields"] = new[] { "Resume.P_Mail", "Resume.P_MobileMail" },
+            ["subject"] = "{{Job.P_Position}}のご紹介", ["body"] = "<p>{{Person.P_Name}}様</p>",
+            ["phase"] = new { optionAlias = "Option.P_ProcessPhase_JobOffered" },
+        };
+        var preview = await (await e.Http.PostAsJsonAsync("/api/mailings/preview", request, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var confirmation = preview.GetProperty("confirmation");
+
+        request["hold"] = true;
+        var id = await e.SubmitAsync(request);
+        var ready = await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Ready");
+
+        var expected = await MailingEngineTests.ExpectedAsync(e.Hrbc, ids, "Resume.P_Mail", "Resume.P_MobileMail");
+        Assert.Equal(expected.Count, ready.GetProperty("messages").GetInt32());
+        Assert.Equal(confirmation.GetProperty("messages").GetInt32(), ready.GetProperty("messages").GetInt32());
+        // one per job × resume: two addresses of one resume are one phase update
+        Assert.Equal(expected.Select(x => x.Resume).Distinct().Count(), ready.GetProperty("phaseUpdates").GetInt32());
+        Assert.Equal(confirmation.GetProperty("phaseUpdates").GetInt32(), ready.GetProperty("phaseUpdates").GetInt32());
+        Assert.True(ready.GetProperty("messages").GetInt32() > ready.GetProperty("phaseUpdates").GetInt32(), "some resumes have two addresses");
+        Assert.False(ready.GetProperty("zipped").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, (await e.Http.PostAsync($"/api/mailings/{id}/cancel", null, Ct)).StatusCode);
+        Assert.Empty(e.Graph.Sent(EngineHarness.User));
+    }
 }
