@@ -33,13 +33,26 @@ public class PreparedMailingTests(RedisServerFixture redis)
         _ => throw new Xunit.Sdk.XunitException($"unexpected skip reason {reason}"),
     };
 
+    /// <summary>The product on Redis, or (<c>memory</c>) on the in-memory store and limiter of the demo.</summary>
+    private Task<EngineHarness> StartAsync(string store, Dictionary<string, string?>? settings = null)
+    {
+        settings ??= [];
+        if (store == "memory")
+        {
+            settings["ConnectionStrings:Redis"] = "";
+        }
+        return EngineHarness.StartAsync(redis, settings);
+    }
+
     private static Dictionary<string, int> Skips(JsonElement status) =>
         status.GetProperty("skippedByReason").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
 
-    [Fact]
-    public async Task A_held_all_scope_of_1200_records_counts_exactly_sends_nothing_before_start_then_sends_exactly_that()
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memory")]
+    public async Task A_held_all_scope_of_1200_records_counts_exactly_sends_nothing_before_start_then_sends_exactly_that(string store)
     {
-        await using var e = await EngineHarness.StartAsync(redis);
+        await using var e = await StartAsync(store);
         var expected = await MailingEngineTests.ExpectedAsync(e.Hrbc, Enumerable.Range(10001, 1200).Select(i => (long)i), "Resume.P_Mail");
         e.Hrbc.Sandbox.Faults.Latency = TimeSpan.FromMilliseconds(150); // so that Preparing can be watched
 
@@ -122,10 +135,12 @@ public class PreparedMailingTests(RedisServerFixture redis)
         Assert.Equal(HttpStatusCode.Conflict, (await e.Http.PostAsync($"/api/mailings/{id}/start", null, Ct)).StatusCode);
     }
 
-    [Fact]
-    public async Task Cancelling_a_ready_mailing_sends_nothing_and_it_shows_cancelled_not_completed()
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memory")]
+    public async Task Cancelling_a_ready_mailing_sends_nothing_and_it_shows_cancelled_not_completed(string store)
     {
-        await using var e = await EngineHarness.StartAsync(redis);
+        await using var e = await StartAsync(store);
         var ids = Enumerable.Range(10801, 20).Select(i => (long)i).ToList();
         var expected = await MailingEngineTests.ExpectedAsync(e.Hrbc, ids, "Resume.P_Mail");
         var id = await e.SubmitAsync(Held(Checked(ids)));
@@ -171,10 +186,12 @@ public class PreparedMailingTests(RedisServerFixture redis)
         Assert.Equal(HttpStatusCode.NotFound, (await e.Http.PostAsync("/api/mailings/nosuchmailing/start", null, Ct)).StatusCode);
     }
 
-    [Fact]
-    public async Task A_throttled_mailbox_says_retry_after_and_its_eta_grows_and_moves_with_the_clock()
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memory")]
+    public async Task A_throttled_mailbox_says_retry_after_and_its_eta_grows_and_moves_with_the_clock(string store)
     {
-        await using var e = await EngineHarness.StartAsync(redis);
+        await using var e = await StartAsync(store);
         var ids = Enumerable.Range(10951, 10).Select(i => (long)i).ToList();
         var id = await e.SubmitAsync(Held(Checked(ids)));
         var ready = await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Ready");
@@ -210,11 +227,13 @@ public class PreparedMailingTests(RedisServerFixture redis)
         Assert.Equal(0, e.Graph.RetryAfterViolations);
     }
 
-    [Fact]
-    public async Task The_estimate_of_a_second_mailing_of_the_mailbox_counts_the_first_ones_pending_messages()
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memory")]
+    public async Task The_estimate_of_a_second_mailing_of_the_mailbox_counts_the_first_ones_pending_messages(string store)
     {
         // 6 a minute: 10 s per message; the first mailing sends 6 at once, then waits for the minute to move on
-        await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?> { ["Sending:MessagesPerMinute"] = "6" });
+        await using var e = await StartAsync(store, new Dictionary<string, string?> { ["Sending:MessagesPerMinute"] = "6" });
         var firstIds = Enumerable.Range(11001, 30).Select(i => (long)i).ToList();
         var firstId = await e.SubmitAsync(EngineHarness.Newsletter(firstIds));
         var until = DateTime.UtcNow.AddSeconds(30);
