@@ -200,6 +200,9 @@ public partial class MailingEngineTests(RedisServerFixture redis)
 
         Assert.Equal(10, paused.GetProperty("failed").GetInt32());
         Assert.Contains("10", paused.GetProperty("pausedReason").GetString());
+        Assert.Equal("FailureStreak", paused.GetProperty("pausedCode").GetString());
+        Assert.Equal("10", paused.GetProperty("pausedArgs").GetProperty("count").GetString());
+        Assert.Equal(10, paused.GetProperty("decided").GetInt32());
         var rows = Csv.Parse(await e.CsvAsync(id)).Skip(1).ToList();
         Assert.All(rows.Where(r => r[8] == "Failed"), r => Assert.Contains("ErrorInvalidRecipients", r[9]));
         Assert.Equal(4, rows.Count(r => r[8] == "Pending"));
@@ -236,11 +239,14 @@ public partial class MailingEngineTests(RedisServerFixture redis)
         await Task.Delay(1500, Ct);
         Assert.Equal(sentWhilePaused, e.Graph.Sent(EngineHarness.User).Count);
         Assert.True(sentWhilePaused < expected.Count, "the pause came before the end");
-        Assert.Equal("Paused", (await e.StatusAsync(id)).GetProperty("state").GetString());
+        var pausedStatus = await e.StatusAsync(id);
+        Assert.Equal("Paused", pausedStatus.GetProperty("state").GetString());
+        Assert.Equal("PausedByUser", pausedStatus.GetProperty("pausedCode").GetString());
 
         Assert.Equal(HttpStatusCode.OK, (await e.Http.PostAsync($"/api/mailings/{id}/resume", null, Ct)).StatusCode);
         var done = await e.WaitForAsync(id, TimeSpan.FromMinutes(2), "Completed");
         Assert.Equal(1, done.GetProperty("failed").GetInt32());
+        Assert.Equal(JsonValueKind.Null, done.GetProperty("pausedCode").ValueKind);
 
         // the address is fixed in HRBC? No — retry-failed sends again what failed; here it fails again, and nothing doubles
         await e.Hrbc.Client.WriteAsync(HrbcResource.Candidate, [new HrbcWriteItem(victim.CandidateId!.Value).Set("Person.P_Mail", "back@example.jp")], Ct);
@@ -275,6 +281,8 @@ public partial class MailingEngineTests(RedisServerFixture redis)
         Assert.Equal(5, e.Graph.Sent(EngineHarness.User).Count);
         Assert.Equal("Sending", status.GetProperty("state").GetString());
         Assert.Contains("daily limit", status.GetProperty("waitReason").GetString());
+        Assert.Equal("DailyQuota", status.GetProperty("waitCode").GetString());
+        Assert.Equal("5", status.GetProperty("waitArgs").GetProperty("limit").GetString());
         Assert.InRange(status.GetProperty("etaSeconds").GetInt32(), 86_000, 90_000);
         Assert.True(status.GetProperty("resumesAt").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddHours(23));
     }
