@@ -120,8 +120,21 @@ const api = async (p, init) => {
   if (!r.ok) throw new Error(`${init?.method ?? "GET"} ${p}: ${r.status} ${await r.text()}`);
   return r;
 };
+/** GET on the Graph sandbox, waiting out its throttling (429/503 with Retry-After) like a real client would. */
+async function sandboxGet(p) {
+  for (let i = 0; ; i++) {
+    const r = await fetch(base + p);
+    if (r.ok) return r;
+    if ((r.status === 429 || r.status === 503) && i < 20) {
+      const after = Number(r.headers.get("Retry-After")) || 1;
+      await new Promise((res) => setTimeout(res, Math.min(after, 5) * 1000));
+      continue;
+    }
+    throw new Error(`GET ${p}: ${r.status} ${await r.text()}`);
+  }
+}
 async function sentItems() {
-  const r = await api(
+  const r = await sandboxGet(
     `/sandbox/graph/v1.0/users/${encodeURIComponent(MAILBOX)}/mailFolders/sentitems/messages?$top=1000&$select=subject,toRecipients,hasAttachments`,
   );
   return (await r.json()).value;
@@ -129,9 +142,9 @@ async function sentItems() {
 /** A sent message's files through Graph's routes: list the attachments, then each one's raw contents. */
 async function attachmentsOf(messageId) {
   const root = `/sandbox/graph/v1.0/users/${encodeURIComponent(MAILBOX)}/messages/${encodeURIComponent(messageId)}/attachments`;
-  const listed = (await (await api(root)).json()).value;
+  const listed = (await (await sandboxGet(root)).json()).value;
   return Promise.all(
-    listed.map(async (a) => ({ name: a.name, content: Buffer.from(await (await api(`${root}/${encodeURIComponent(a.id)}/$value`)).arrayBuffer()) })),
+    listed.map(async (a) => ({ name: a.name, content: Buffer.from(await (await sandboxGet(`${root}/${encodeURIComponent(a.id)}/$value`)).arrayBuffer()) })),
   );
 }
 const sentWith = async (marker) => (await sentItems()).filter((m) => (m.subject ?? "").includes(marker));
