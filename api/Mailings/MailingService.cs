@@ -18,10 +18,16 @@ public sealed record MailingStatus(
 
 public sealed record MailFieldCount(string Alias, string Label, int Count);
 
+/// <param name="RecordName">The listed record's name (candidate, job position or recruiter).</param>
+/// <param name="RecipientName">Whom the message is addressed to, as the To line and Graph's <c>toRecipients</c> name
+/// them: the candidate or the recruiter per mode (ResumesToRecruiter: the job's recruiter; JobsToResume: the candidate).</param>
 public sealed record PreviewMessage(int Seq, long RecordId, string? RecordName, string? MailField, string? Address,
-    string Subject, string HtmlBody, IReadOnlyList<string> EmptyTags);
+    string Subject, string HtmlBody, IReadOnlyList<string> EmptyTags, string? RecipientName = null);
 
-public sealed record PreviewWarning(string Code, string Message, int Count, IReadOnlyList<string> Examples);
+/// <param name="Args">The values a translation of <see cref="Code"/> names (NearMissTag: found, suggestion).</param>
+/// <param name="Places">Where in the template (NearMissTag): part, line, column of each occurrence.</param>
+public sealed record PreviewWarning(string Code, string Message, int Count, IReadOnlyList<string> Examples,
+    IReadOnlyDictionary<string, string>? Args = null, IReadOnlyList<Templates.TemplateError>? Places = null);
 
 /// <summary>What the confirmation dialog shows. <see cref="Complete"/> is false when only the first
 /// <see cref="Records"/> records of a large All scope were counted.</summary>
@@ -90,7 +96,8 @@ public sealed class MailingService(
 
     public async Task<PreviewResponse> PreviewAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
     {
-        var spec = await planner.ValidateAsync(request, user, cancellationToken).ConfigureAwait(false);
+        // Near-miss tag spellings are a warning here (NearMissTag below), refused only at submit.
+        var spec = await planner.ValidateAsync(request with { AllowNearMissTags = true }, user, cancellationToken).ConfigureAwait(false);
         // Stepping through recipients (previewRecordId) renders one record: the files (HRBC fetches, the zip) were
         // checked by the first preview and are not gathered again for every step.
         var files = request.PreviewRecordId is null
@@ -149,9 +156,14 @@ public sealed class MailingService(
         var rendered = pending.Select(d => (Delivery: d, Mail: plan.Template.Render(d.Values))).ToList();
         var sampleSource = request.PreviewRecordId is { } rid ? rendered.Where(r => r.Delivery.RecordId == rid) : rendered;
         var samples = sampleSource.Take(Samples).Select(r => new PreviewMessage(r.Delivery.Seq, r.Delivery.RecordId, r.Delivery.RecordName,
-            r.Delivery.MailField, r.Delivery.Address, r.Mail.Subject, r.Mail.HtmlBody, r.Mail.EmptyTags)).ToList();
+            r.Delivery.MailField, r.Delivery.Address, r.Mail.Subject, r.Mail.HtmlBody, r.Mail.EmptyTags, r.Delivery.RecipientName)).ToList();
 
         var warnings = new List<PreviewWarning>();
+        foreach (var near in plan.Template.NearMisses.GroupBy(n => (Found: n.Args["found"], Suggestion: n.Args["suggestion"])))
+        {
+            warnings.Add(new PreviewWarning("NearMissTag", near.First().Message, near.Count(), [],
+                new Dictionary<string, string> { ["found"] = near.Key.Found, ["suggestion"] = near.Key.Suggestion }, [.. near]));
+        }
         foreach (var tag in rendered.SelectMany(r => r.Mail.EmptyTags.Select(t => (Tag: t, r.Delivery))).GroupBy(x => x.Tag))
         {
             warnings.Add(new PreviewWarning("EmptyTag", $"{{{{{tag.Key}}}}} is empty for {tag.Count()} message(s).", tag.Count(),
@@ -200,7 +212,8 @@ public sealed class MailingService(
     /// <summary>Renders the first sendable delivery and sends it to the signed-in user only.</summary>
     public async Task<TestSendResponse> TestAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
     {
-        var spec = await planner.ValidateAsync(request, user, cancellationToken).ConfigureAwait(false);
+        // A test goes to the user alone: near-miss spellings reach them as typed, which is what a test is for.
+        var spec = await planner.ValidateAsync(request with { AllowNearMissTags = true }, user, cancellationToken).ConfigureAwait(false);
         var files = await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false);
         var plan = await planner.PlanAsync(spec, cancellationToken).ConfigureAwait(false);
         var position = 0;

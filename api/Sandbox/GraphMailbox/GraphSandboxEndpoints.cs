@@ -408,7 +408,8 @@ public static partial class GraphSandboxEndpoints
         if (Want("internetMessageId")) { json["internetMessageId"] = m.InternetMessageId; }
         if (Want("body")) { json["body"] = new JsonObject { ["contentType"] = m.BodyType, ["content"] = m.Body }; }
         if (Want("from")) { json["from"] = Address(m.From); }
-        if (Want("toRecipients")) { json["toRecipients"] = new JsonArray([.. m.To.Select(a => (JsonNode)Address(a))]); }
+        // Graph answers with a name for every recipient: the one sent, else the address itself.
+        if (Want("toRecipients")) { json["toRecipients"] = new JsonArray([.. m.To.Select((a, k) => (JsonNode)Address(a, k < m.ToNames.Count ? m.ToNames[k] ?? a : a))]); }
         if (Want("hasAttachments")) { json["hasAttachments"] = m.Attachments.Count > 0; }
         // Graph returns headers only when asked for with $select.
         if (selected?.Contains("internetMessageHeaders") == true)
@@ -422,7 +423,9 @@ public static partial class GraphSandboxEndpoints
         return json;
     }
 
-    private static JsonObject Address(string address) => new() { ["emailAddress"] = new JsonObject { ["address"] = address } };
+    private static JsonObject Address(string address, string? name = null) => name is null
+        ? new() { ["emailAddress"] = new JsonObject { ["address"] = address } }
+        : new() { ["emailAddress"] = new JsonObject { ["name"] = name, ["address"] = address } };
 
     private static async Task UploadAsync(GraphSandbox sandbox, HttpContext ctx, string token)
     {
