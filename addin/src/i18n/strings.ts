@@ -153,6 +153,7 @@ export const en = {
   warnNoAddress: "{count} record(s) have no address in the ticked fields and will be skipped.",
   warnRecordNotFound: "{count} record(s) no longer exist in HRBC.",
   warnDuplicateAddress: "The same address is on more than one record ({count}); that address gets several messages.",
+  warnNearMissTag: "{found} is not a tag and would be sent as typed: did you mean {suggestion}?",
   emptyTags: "Empty tags: {tags}",
 
   confirmTitle: "Send the mailing?",
@@ -407,6 +408,7 @@ export const ja: Record<StringKey, string> = {
   warnNoAddress: "選んだ項目にアドレスが未登録のため送信しないレコードが {count} 件あります。",
   warnRecordNotFound: "HRBC に存在しないレコードが {count} 件あります。",
   warnDuplicateAddress: "同じアドレスが複数のレコードに登録されています（{count} 件）。同じ宛先に複数通届きます。",
+  warnNearMissTag: "{found} はタグではないため、そのまま送られます。{suggestion} のことですか？",
   emptyTags: "空のタグ：{tags}",
 
   confirmTitle: "一括メールを送信しますか？",
