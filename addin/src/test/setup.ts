@@ -3,9 +3,9 @@ import { afterEach, vi } from "vitest";
 import { cleanup, configure } from "@testing-library/react";
 
 // The machine that runs the suite is shared (2 cores, several builds at once): testing-library's default 1 s for
-// findBy*/waitFor made a Fluent dialog's first render miss its deadline about once in thirty runs. 5 s is still a
-// failure a human would notice, not a hang.
-configure({ asyncUtilTimeout: 5000 });
+// findBy*/waitFor is shorter than a first render plus two mocked fetches takes there under load (a full run during a
+// dotnet build missed even 5 s twice). 15 s only delays a real failure; it never lets one pass.
+configure({ asyncUtilTimeout: 15_000 });
 
 // jsdom lacks these; Fluent UI's popovers and media queries use them.
 if (!window.matchMedia) {
