@@ -67,6 +67,7 @@ public static partial class ProblemLocalization
         (R("^Too many templates$"), "テンプレートが多すぎます"),
         (R("^You can keep at most (?<n>\\d+) templates\\. Delete one you no longer use, then save again\\.$"), "テンプレートは ${n} 件まで保存できます。使わないものを削除してから、もう一度保存してください。"),
         (R("^Mailing (?<id>\\w+) is (?<s>\\w+) and still running; cancel it first, then delete it once it has stopped\\.$"), "メール送信 ${id} は実行中（${s}）です。先に中止し、止まってから削除してください。"),
+        (R("^Mailing (?<id>\\w+) is Cancelled but its last messages are still going out; delete it in a moment\\.$"), "メール送信 ${id} は中止しましたが、最後のメッセージがまだ送信中です。少し待ってから削除してください。"),
         // attachments
         (R("^A recommendation to a recruiter may not carry the resumes' HRBC files; attach uploads only\\.$"), "企業担当者への推薦メールにはレジュメの HRBC 添付ファイルを付けられません。アップロードしたファイルのみ添付できます。"),
         (R("^Offering several jobs to one candidate may not carry the jobs' HRBC files; attach uploads only\\.$"), "複数 JOB の打診メールには JOB の HRBC 添付ファイルを付けられません。アップロードしたファイルのみ添付できます。"),

@@ -150,7 +150,9 @@ public static class MailingsApi
             MailingDeletion.Deleted => TypedResults.NoContent(),
             MailingDeletion.NotFound => NotFound(id),
             _ => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible in this state",
-                detail: $"Mailing {id} is {mailing.State} and still running; cancel it first, then delete it once it has stopped.",
+                detail: mailing.State == MailingState.Cancelled
+                    ? $"Mailing {id} is Cancelled but its last messages are still going out; delete it in a moment."
+                    : $"Mailing {id} is {mailing.State} and still running; cancel it first, then delete it once it has stopped.",
                 extensions: new Dictionary<string, object?>
                 {
                     ["code"] = "MailingNotDeletable",
