@@ -21,6 +21,9 @@ public sealed record MailingRequest
     /// <summary>Preview only: read and render just this record of the scope (its counts, warnings and messages); for
     /// stepping through recipients without reading the whole scope again.</summary>
     public long? PreviewRecordId { get; init; }
+    /// <summary>The user confirmed the near-miss tag spellings (<c>NearMissTag</c>, e.g. <c>｛｛Person.P_Name｝｝</c>) the
+    /// preview warned about: send them as typed. Without it, submit refuses them (400).</summary>
+    public bool AllowNearMissTags { get; init; }
 }
 
 public sealed record ScopeRequest

@@ -53,10 +53,16 @@ public sealed record DeliveryPreview(int Seq, int Total, DeliveryStatus Status, 
 
 public sealed record MailFieldCount(string Alias, string Label, int Count);
 
+/// <param name="RecordName">The listed record's name (candidate, job position or recruiter).</param>
+/// <param name="RecipientName">Whom the message is addressed to, as the To line and Graph's <c>toRecipients</c> name
+/// them: the candidate or the recruiter per mode (ResumesToRecruiter: the job's recruiter; JobsToResume: the candidate).</param>
 public sealed record PreviewMessage(int Seq, long RecordId, string? RecordName, string? MailField, string? Address,
-    string Subject, string HtmlBody, IReadOnlyList<string> EmptyTags);
+    string Subject, string HtmlBody, IReadOnlyList<string> EmptyTags, string? RecipientName = null);
 
-public sealed record PreviewWarning(string Code, string Message, int Count, IReadOnlyList<string> Examples);
+/// <param name="Args">The values a translation of <see cref="Code"/> names (NearMissTag: found, suggestion).</param>
+/// <param name="Places">Where in the template (NearMissTag): part, line, column of each occurrence.</param>
+public sealed record PreviewWarning(string Code, string Message, int Count, IReadOnlyList<string> Examples,
+    IReadOnlyDictionary<string, string>? Args = null, IReadOnlyList<Templates.TemplateError>? Places = null);
 
 /// <summary>What the confirmation dialog shows. <see cref="Complete"/> is false when only the first
 /// <see cref="Records"/> records of a large All scope were counted.</summary>
@@ -128,7 +134,8 @@ public sealed class MailingService(
 
     public async Task<PreviewResponse> PreviewAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
     {
-        var spec = await planner.ValidateAsync(request, user, cancellationToken).ConfigureAwait(false);
+        // Near-miss tag spellings are a warning here (NearMissTag below), refused only at submit.
+        var spec = await planner.ValidateAsync(request with { AllowNearMissTags = true }, user, cancellationToken).ConfigureAwait(false);
         // Stepping through recipients (previewRecordId) renders one record: the files (HRBC fetches, the zip) were
         // checked by the first preview and are not gathered again for every step.
         var files = request.PreviewRecordId is null
@@ -272,7 +279,7 @@ public sealed class MailingService(
                 if (_samples.Count < MailingService.Samples && (sampleRecordId is null || d.RecordId == sampleRecordId))
                 {
                     var mail = plan.Template.Render(d.Values);
-                    _samples.Add(new PreviewMessage(d.Seq, d.RecordId, d.RecordName, d.MailField, d.Address, mail.Subject, mail.HtmlBody, mail.EmptyTags));
+                    _samples.Add(new PreviewMessage(d.Seq, d.RecordId, d.RecordName, d.MailField, d.Address, mail.Subject, mail.HtmlBody, mail.EmptyTags, d.RecipientName));
                 }
             }
         }
@@ -289,6 +296,12 @@ public sealed class MailingService(
         public List<PreviewWarning> Warnings(MailingPlan plan)
         {
             var warnings = new List<PreviewWarning>();
+            // Near-miss tag spellings (｛｛Person.P_Name｝｝): sent as typed unless fixed; submit refuses them unless confirmed.
+            foreach (var near in plan.Template.NearMisses.GroupBy(n => (Found: n.Args["found"], Suggestion: n.Args["suggestion"])))
+            {
+                warnings.Add(new PreviewWarning("NearMissTag", near.First().Message, near.Count(), [],
+                    new Dictionary<string, string> { ["found"] = near.Key.Found, ["suggestion"] = near.Key.Suggestion }, [.. near]));
+            }
             foreach (var (tag, (count, examples)) in _emptyTags)
             {
                 warnings.Add(new PreviewWarning("EmptyTag", $"{{{{{tag}}}}} is empty for {count} message(s).", count, examples));
@@ -320,7 +333,8 @@ public sealed class MailingService(
     /// <summary>Renders the first sendable delivery and sends it to the signed-in user only.</summary>
     public async Task<TestSendResponse> TestAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
     {
-        var spec = await planner.ValidateAsync(request, user, cancellationToken).ConfigureAwait(false);
+        // A test goes to the user alone: near-miss spellings reach them as typed, which is what a test is for.
+        var spec = await planner.ValidateAsync(request with { AllowNearMissTags = true }, user, cancellationToken).ConfigureAwait(false);
         var files = await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false);
         var plan = await planner.PlanAsync(spec, cancellationToken).ConfigureAwait(false);
         var position = 0;
@@ -564,7 +578,7 @@ public sealed class MailingService(
             // The spec was validated at submit: its tags are known.
             var mail = templates.Compile(mailing.Spec.Subject, mailing.Spec.Body, _ => true).Render(delivery.Values);
             message = new PreviewMessage(delivery.Seq, delivery.RecordId, delivery.RecordName, delivery.MailField, delivery.Address,
-                mail.Subject, mail.HtmlBody, mail.EmptyTags);
+                mail.Subject, mail.HtmlBody, mail.EmptyTags, delivery.RecipientName);
         }
         return new DeliveryPreview(delivery.Seq, counts.Total, delivery.Status, delivery.ReasonCode, delivery.ReasonArgs, message);
     }

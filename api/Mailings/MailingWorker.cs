@@ -270,7 +270,7 @@ public sealed partial class MailingWorker(
                 // leaves an unsent draft behind, and the next worker makes a new one — never a second send.
                 var mail = plan.Template.Render(current.Values);
                 var draftId = await sender.CreateDraftAsync(mailbox,
-                    new OutgoingMail(deliveryId, current.Address!, current.RecipientName ?? current.RecordName, mail.Subject, mail.HtmlBody)
+                    new OutgoingMail(deliveryId, current.Address!, current.RecipientName, mail.Subject, mail.HtmlBody)
                     {
                         Attachments = run.Attachments,
                     }, cancellationToken).ConfigureAwait(false);

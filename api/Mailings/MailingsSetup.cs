@@ -25,7 +25,6 @@ public static class MailingsSetup
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MailingStoreOptions>().BindConfiguration("Store")
             .Configure<IOptions<RetentionOptions>>((o, retention) => o.Retention = TimeSpan.FromDays(retention.Value.Days));
-        services.AddOptions<TemplateOptions>().BindConfiguration(TemplateOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<UploadOptions>().BindConfiguration(UploadOptions.Section).ValidateDataAnnotations()
             .Validate(o => o.MaxFileBytes <= o.MaxMessageBytes, "Uploads:MaxFileBytes cannot be larger than Uploads:MaxMessageBytes.")
             .ValidateOnStart();
@@ -78,6 +77,7 @@ public static class MailingsSetup
         }
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<TemplateOptions>().BindConfiguration(TemplateOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<MailTemplateEngine>();
         services.AddSingleton<MailingSignal>();
         services.AddSingleton(sp => new GraphClientAccessor(() =>

@@ -10,15 +10,6 @@ namespace BulkMail.Api.Templates;
 public sealed record SavedTemplate(string Id, string Owner, string Name, MailingMode? Mode, string Subject, string Body,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
-/// <summary>The <c>Templates</c> section. Saved templates never expire, so each user's are capped.</summary>
-public sealed class TemplateOptions
-{
-    public const string Section = "Templates";
-
-    [System.ComponentModel.DataAnnotations.Range(1, 10_000)]
-    public int MaxPerUser { get; set; } = 100;
-}
-
 public interface ITemplateStore
 {
     Task<IReadOnlyList<SavedTemplate>> ListAsync(string owner, CancellationToken cancellationToken);

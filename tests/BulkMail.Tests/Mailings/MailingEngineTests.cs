@@ -348,7 +348,7 @@ public partial class MailingEngineTests(RedisServerFixture redis)
 
         var tooMany = await e.Http.PostAsJsonAsync("/api/mailings", EngineHarness.Newsletter(Enumerable.Range(1, 100_001).Select(i => (long)i)), Ct);
         var tooBig = await e.Http.PostAsJsonAsync("/api/mailings", EngineHarness.Newsletter([10001], body: "<p>" + new string('あ', 400_000) + "</p>"), Ct);
-        var unknownTagPosition = await e.Http.PostAsJsonAsync("/api/mailings", EngineHarness.Newsletter([10001], body: "<p>\n{{Job.P_Position}}</p>"), Ct);
+        var unknownTagPosition = await e.Http.PostAsJsonAsync("/api/mailings", EngineHarness.Newsletter([10001], body: "<p>一行目</p>\n<p>x {{Job.P_Position}}</p>"), Ct);
 
         Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
         Assert.Contains("100,000", await tooMany.Content.ReadAsStringAsync(Ct));
@@ -357,7 +357,7 @@ public partial class MailingEngineTests(RedisServerFixture redis)
         var problem = await unknownTagPosition.Content.ReadFromJsonAsync<JsonElement>(Ct);
         var templateError = problem.GetProperty("details").GetProperty("templateErrors")[0];
         Assert.Equal("Job.P_Position", templateError.GetProperty("tag").GetString());
-        Assert.Equal(2, templateError.GetProperty("line").GetInt32());
+        Assert.Equal((2, 3), (templateError.GetProperty("line").GetInt32(), templateError.GetProperty("column").GetInt32())); // the visible line
         Assert.Equal(0, (await e.Http.GetFromJsonAsync<JsonElement>("/api/mailings", Ct)).GetArrayLength());
     }
 
