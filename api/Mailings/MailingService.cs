@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Security.Cryptography;
 using BulkMail.Api.Hrbc;
 using BulkMail.Api.Mail;
@@ -220,7 +221,7 @@ public sealed class MailingService(
             }
             if (page.Done || position >= PreviewRecordLimit)
             {
-                throw MailingValidationException.One("scope", "No record in the scope has a valid address in the ticked mail fields.");
+                throw MailingValidationException.One("scope", CodedText.Of(ProblemCode.NoValidAddress));
             }
             position = page.NextPosition;
         }
@@ -261,7 +262,7 @@ public sealed class MailingService(
                 seconds = Math.Max(seconds, firstWait + (days - 1) * 86_400 + Math.Min(beyond, o.DailyRecipientLimit) * 60.0 / perMinute);
                 if (remaining == 0)
                 {
-                    waitReason = $"The daily limit of {o.DailyRecipientLimit:N0} recipients per 24 hours is reached; sending continues when earlier sends leave the window.";
+                    waitReason = CodedText.Of(WaitCode.DailyQuota, ("limit", ServerText.N0(o.DailyRecipientLimit))).English;
                     resumesAt = oldestLeavesAt;
                 }
             }
@@ -294,7 +295,7 @@ public sealed class MailingService(
         {
             case "pause":
                 return (await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
-                    "Paused by the user.", now, cancellationToken).ConfigureAwait(false)) is ({ } m, true) ? m : null;
+                    CodedText.Of(PausedCode.PausedByUser).English, now, cancellationToken).ConfigureAwait(false)) is ({ } m, true) ? m : null;
             case "resume":
                 var resumed = await store.TransitionAsync(mailing.Id, [MailingState.Paused], MailingState.Sending, null, now, cancellationToken).ConfigureAwait(false);
                 signal.Notify();

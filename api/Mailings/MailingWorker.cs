@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Collections.Concurrent;
 using BulkMail.Api.Mail;
 using Microsoft.Extensions.Options;
@@ -122,7 +123,7 @@ public sealed partial class MailingWorker(
                 {
                     // Never send without the files the user confirmed.
                     await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
-                        "The mailing's attachments are missing from the store (expired?); cancel it and submit again.", time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                        CodedText.Of(PausedCode.AttachmentsMissing).English, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
                     return;
                 }
                 var run = new MailingRun(mailing, plan, attachments,
@@ -304,8 +305,8 @@ public sealed partial class MailingWorker(
             var back = current with { Attempts = claim.Delivery.Attempts, NeedsLookup = !known };
             await store.ReleaseAsync(claim, back, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
-                $"Microsoft 365 refused BulkMail's sign-in for {mailbox} ({e.Code}: {e.GraphMessage}). Open BulkMail in Outlook and press Resume; " +
-                "if it happens again, ask your administrator to check the app's consent.", time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                CodedText.Of(PausedCode.SignInRefused, ("mailbox", mailbox), ("entraCode", e.Code), ("entraMessage", e.GraphMessage)).English,
+                time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             Log.SignInRequired(logger, mailing.Id, e.Code);
         }
         catch (GraphSendException e) when (e.Kind == GraphFailureKind.Transient)
@@ -361,6 +362,7 @@ public sealed partial class MailingWorker(
             ReasonArgs = null,
             NeedsLookup = false,
             PhaseUpdate = followUp ? "Pending" : null,
+            PhaseUpdateCodes = followUp ? [CodedText.Of(PhaseUpdateCode.Pending)] : null,
         }, cancellationToken, followUp);
     }
 

@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Security.Cryptography;
 using BulkMail.Api.Auth;
 using BulkMail.Api.Mailings;
@@ -36,7 +37,7 @@ public static class TemplatesApi
         var (mode, errors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors);
+            return Problems.Validation(ProblemCode.ValidationFailed, errors);
         }
         var now = time.GetUtcNow();
         var t = new SavedTemplate(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), http.User.Sender().Id, request.Name!.Trim(), mode,
@@ -56,7 +57,7 @@ public static class TemplatesApi
         var (mode, errors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors);
+            return Problems.Validation(ProblemCode.ValidationFailed, errors);
         }
         var updated = existing with { Name = request.Name!.Trim(), Mode = mode, Subject = request.Subject!, Body = request.Body!, UpdatedAt = time.GetUtcNow() };
         await store.SaveAsync(updated, cancellationToken).ConfigureAwait(false);
@@ -66,26 +67,26 @@ public static class TemplatesApi
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, ITemplateStore store, CancellationToken cancellationToken) =>
         await store.DeleteAsync(http.User.Sender().Id, id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : NotFound(id);
 
-    private static async Task<(MailingMode? Mode, Dictionary<string, string[]> Errors)> ValidateAsync(TemplateRequest r, TagCatalog tags,
+    private static async Task<(MailingMode? Mode, Dictionary<string, CodedText[]> Errors)> ValidateAsync(TemplateRequest r, TagCatalog tags,
         MailTemplateEngine engine, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new Dictionary<string, CodedText[]>();
         MailingMode? mode = null;
         if (string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > 100)
         {
-            errors["name"] = ["A name of 1 to 100 characters is required."];
+            errors["name"] = [CodedText.Of(ProblemCode.TemplateNameInvalid)];
         }
         if (string.IsNullOrWhiteSpace(r.Subject))
         {
-            errors["subject"] = ["The subject is required."];
+            errors["subject"] = [CodedText.Of(ProblemCode.SubjectRequired)];
         }
         if (string.IsNullOrWhiteSpace(r.Body))
         {
-            errors["body"] = ["The body is required."];
+            errors["body"] = [CodedText.Of(ProblemCode.BodyRequired)];
         }
         else if (System.Text.Encoding.UTF8.GetByteCount(r.Body) > MailingPlanner.MaxBodyBytes)
         {
-            errors["body"] = ["The body can be at most 1 MB."];
+            errors["body"] = [CodedText.Of(ProblemCode.BodyTooLargeMb)];
         }
         if (r.Mode is { Length: > 0 })
         {
@@ -95,7 +96,7 @@ public static class TemplatesApi
             }
             else
             {
-                errors["mode"] = [$"mode must be one of {string.Join(", ", Enum.GetNames<MailingMode>())}."];
+                errors["mode"] = [CodedText.Of(ProblemCode.ModeInvalid, ("modes", string.Join(", ", Enum.GetNames<MailingMode>())))];
             }
         }
         if (errors.Count == 0)
@@ -107,14 +108,14 @@ public static class TemplatesApi
             }
             catch (TemplateException e)
             {
-                errors["template"] = [.. e.Errors.Select(x => x.Message)];
+                errors["template"] = [.. e.Errors.Select(MailingPlanner.TemplateText)];
             }
         }
         return (mode, errors);
     }
 
     private static ProblemHttpResult NotFound(string id) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Template not found", detail: $"There is no template {id} of yours.");
+        Problems.Of(StatusCodes.Status404NotFound, ProblemCode.TemplateNotFound, ("id", id));
 }
 
 public sealed record TemplateRequest(string? Name, string? Mode, string? Subject, string? Body);
