@@ -12,6 +12,18 @@ namespace BulkMail.Api.Infrastructure;
 /// </summary>
 public sealed class CodeSchemas : IOpenApiDocumentTransformer
 {
+    /// <summary>Numbers are numbers: the Web JSON defaults also read numbers written as strings, which the generated
+    /// document states as <c>integer | string</c>; the API answers numbers, and clients should send them.</summary>
+    public static Task NumbersAreNumbers(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (schema.Type is { } type && (type & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0 && (type & JsonSchemaType.String) != 0)
+        {
+            schema.Type = type & ~JsonSchemaType.String;
+            schema.Pattern = null;
+        }
+        return Task.CompletedTask;
+    }
+
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
         document.Servers = [];

@@ -16,7 +16,11 @@ public static class ServiceDefaults
             Problems.Apply(c);
         });
         builder.Services.AddExceptionHandler<UpstreamExceptionHandler>();
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<CodeSchemas>());
+        builder.Services.AddOpenApi(o =>
+        {
+            o.AddDocumentTransformer<CodeSchemas>();
+            o.AddSchemaTransformer(CodeSchemas.NumbersAreNumbers);
+        });
         builder.Services.AddHealthChecks().AddCheck<HrbcHealthCheck>("hrbc");
         return builder;
     }

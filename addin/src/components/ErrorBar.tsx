@@ -22,18 +22,20 @@ export const ErrorBar: FC<{ error: unknown; onDismiss?: () => void }> = ({ error
     if (error.network) {
       lines = [t("networkError")];
     } else {
-      title = error.title;
+      // the texts of the codes in the pane's language (the server's words when a code is unknown)
+      title = error.titleText;
       const positioned = new Set<string>();
       for (const e of error.templateErrors) {
         const part = e.part === "subject" ? t("partSubject") : e.part === "body" ? t("partBody") : e.part;
-        // The server's message usually names the place already; add it only when it does not.
+        const text = error.templateText(e);
+        // The message usually names the place already; add it only when it does not.
         const where =
-          e.line != null && !e.message.includes(`line ${e.line}`) ? `${t("errorAt", { part, line: e.line, column: e.column ?? 1 })}: ` : "";
-        lines.push(where + e.message);
-        positioned.add(e.message);
+          e.line != null && !/line \d|\d+ 行/.test(text) ? `${t("errorAt", { part, line: e.line, column: e.column ?? 1 })}: ` : "";
+        lines.push(where + text);
+        positioned.add(text);
       }
-      for (const msgs of Object.values(error.fieldErrors)) for (const m of msgs) if (!positioned.has(m)) lines.push(m);
-      if (lines.length === 0 && error.detail) lines.push(error.detail);
+      for (const m of error.fieldTexts) if (!positioned.has(m)) lines.push(m);
+      if (lines.length === 0 && error.detail) lines.push(error.detailText);
     }
   } else if (error instanceof SignInError) {
     // The token provider's errors (src/office/auth.ts) in the pane's language; the sign-in page's own words (English,

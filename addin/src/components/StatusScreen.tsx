@@ -37,6 +37,8 @@ const useStyles = makeStyles({
 
 const STATE_KEY: Record<MailingState, StringKey> = {
   Preparing: "statePreparing",
+  Ready: "stateReady",
+  Scheduled: "stateScheduled",
   Queued: "stateQueued",
   Sending: "stateSending",
   Paused: "statePaused",
@@ -46,6 +48,8 @@ const STATE_KEY: Record<MailingState, StringKey> = {
 };
 const STATE_COLOR: Record<MailingState, BadgeProps["color"]> = {
   Preparing: "warning",
+  Ready: "informative",
+  Scheduled: "informative",
   Queued: "warning",
   Sending: "warning",
   Paused: "informative",

@@ -195,6 +195,8 @@ export const en = {
   stateLabel: "State: {state}",
 
   statePreparing: "Preparing",
+  stateReady: "Ready to start",
+  stateScheduled: "Scheduled",
   stateQueued: "Queued",
   stateSending: "Sending",
   statePaused: "Paused",
@@ -387,7 +389,7 @@ export const ja: Record<StringKey, string> = {
   countSkipped: "スキップ {n}",
   countBounced: "不達 {n}",
   countPending: "未送信 {n}",
-  countCancelled: "取消 {n}",
+  countCancelled: "中止 {n}",
   pausedBecause: "一時停止中：{reason}",
   waiting: "待機中：{reason}",
   pause: "一時停止",
@@ -400,10 +402,12 @@ export const ja: Record<StringKey, string> = {
   stateLabel: "状態：{state}",
 
   statePreparing: "準備中",
+  stateReady: "送信待ち",
+  stateScheduled: "予約済み",
   stateQueued: "待機中",
   stateSending: "送信中",
   statePaused: "一時停止",
   stateCompleted: "完了",
-  stateCancelled: "取消済み",
+  stateCancelled: "中止",
   stateFailed: "失敗",
 };
