@@ -188,7 +188,8 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
         var todo = batch.Where(d => progress[d.Seq].Phase is null).ToList();
         foreach (var d in batch.Where(d => progress[d.Seq].Phase is not null))
         {
-            notes[d.Seq].Add(progress[d.Seq].PhaseCode ?? new CodedText("", new Dictionary<string, string>()) { English = progress[d.Seq].Phase! });
+            // the note as written then (its English is not stored with the code)
+            notes[d.Seq].Add((progress[d.Seq].PhaseCode ?? new CodedText("", new Dictionary<string, string>())) with { English = progress[d.Seq].Phase! });
         }
         if (plan.Shape.IsMatching)
         {
