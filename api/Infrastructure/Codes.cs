@@ -18,7 +18,8 @@ public enum ProblemCode
     // HRBC
     HrbcError, HrbcFailed, HrbcTimeout, HrbcUnreachable, UnknownResource, RecordNotFound,
     // mailings, templates
-    MailingNotFound, NotPossibleInState, NothingToRetry, TemplateNotFound,
+    MailingNotFound, NotPossibleInState, NothingToRetry, TemplateNotFound, MailingNotReady, PreviewTargetRequired, DeliveryNotFound,
+    DeliveryNotFoundForRecord,
     // uploads and files
     NotMultipart, NoFile, FileEmpty, FileTooLarge, UploadQuotaExceeded, FileNameMissing, FileNameInvalid, FileNameTooLong,
     FileTypeBlocked,
@@ -37,10 +38,11 @@ public enum ProblemCode
     AttachmentsTooLarge, TimeZoneUnknown,
 }
 
-/// <summary>Template errors (<c>details.templateErrors[].code</c>, and <c>fieldCodes</c> of subject/body). Args:
-/// <c>part</c>, <c>line</c>, <c>column</c>, <c>tag</c> always; others per code.</summary>
+/// <summary>Template errors (<c>details.templateErrors[].code</c>, and <c>fieldCodes</c> of subject/body): the values of
+/// <see cref="Templates.TemplateErrorCodes"/>. Args: their own (MailTemplate), plus <c>part</c> and, where known,
+/// <c>line</c>, <c>column</c>, <c>tag</c>; the message states the problem, the place is in part/line/column.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<TemplateErrorCode>))]
-public enum TemplateErrorCode { UnknownTag, NearMissTag, EmptyTag, Syntax, TooDeep, TooManyTags }
+public enum TemplateErrorCode { UnknownTag, EmptyTag, Unclosed, StrayClose, UnclosedBlock, Syntax, TooDeep, TooManyTags, TooLong, NearMissTag }
 
 /// <summary>A delivery's reason (skips, cancellations, failures): the values of <see cref="Mailings.ReasonCodes"/>.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ReasonCode>))]

@@ -183,7 +183,7 @@ public static class Problems
             {
                 if (e[name] is JsonValue v && !args.ContainsKey(name))
                 {
-                    args[name] = v.TryGetValue<string>(out var s) ? name == "tag" ? ServerText.TagText(s) : s : v.ToJsonString();
+                    args[name] = v.TryGetValue<string>(out var s) ? s : v.ToJsonString();
                 }
             }
             e["args"] = JsonSerializer.SerializeToNode(args, JsonSerializerOptions.Web);

@@ -34,6 +34,10 @@ public static partial class ServerText
         [ProblemCode.NotPossibleInState] = TitleNotPossible,
         [ProblemCode.NothingToRetry] = TitleNotPossible,
         [ProblemCode.TemplateNotFound] = new("Template not found", "テンプレートが見つかりません"),
+        [ProblemCode.MailingNotReady] = TitleNotPossible,
+        [ProblemCode.PreviewTargetRequired] = new("seq or recordId is required", "seq か recordId を指定してください"),
+        [ProblemCode.DeliveryNotFound] = new("Delivery not found", "配信が見つかりません"),
+        [ProblemCode.DeliveryNotFoundForRecord] = new("Delivery not found", "配信が見つかりません"),
         [ProblemCode.NotMultipart] = new("Send the file as multipart/form-data", "ファイルは multipart/form-data で送ってください"),
         [ProblemCode.NoFile] = new("No file", "ファイルがありません"),
         [ProblemCode.FileEmpty] = new("The file is empty", "ファイルが空です"),
@@ -85,6 +89,10 @@ public static partial class ServerText
         [ProblemCode.NotPossibleInState] = new("Mailing {id} is {state}; it cannot {action}.", "メール送信 {id} は「{state}」のため、「{action}」できません。"),
         [ProblemCode.NothingToRetry] = new("Mailing {id} is {state} and has no failed deliveries to retry.", "メール送信 {id} は「{state}」で、再送する失敗分がありません。"),
         [ProblemCode.TemplateNotFound] = new("There is no template {id} of yours.", "あなたのテンプレート {id} はありません。"),
+        [ProblemCode.MailingNotReady] = new("Mailing {id} is {state}; only a Ready mailing can start.", "メール送信 {id} は「{state}」です。開始できるのは送信待ちのメール送信だけです。"),
+        [ProblemCode.PreviewTargetRequired] = new("Name the delivery to preview: ?seq=N (1-based) or ?recordId=ID.", "プレビューする配信を ?seq=N（1 から）か ?recordId=ID で指定してください。"),
+        [ProblemCode.DeliveryNotFound] = new("Mailing {id} has no delivery {seq}.", "メール送信 {id} に配信 {seq} はありません。"),
+        [ProblemCode.DeliveryNotFoundForRecord] = new("Mailing {id} has no delivery for record {recordId}.", "メール送信 {id} にレコード {recordId} への配信はありません。"),
         // ---- uploads and files
         [ProblemCode.NotMultipart] = new("POST one file in the form field `file`.", "フォーム項目 file にファイルを 1 つ入れて送ってください。"),
         [ProblemCode.NoFile] = new("POST one file in the form field `file`.", "フォーム項目 file にファイルを 1 つ入れて送ってください。"),
@@ -169,15 +177,18 @@ public static partial class ServerText
 
         [ProblemCode.TimeZoneUnknown] = new("{tz} is not a time zone; use an IANA name such as Asia/Tokyo.", "{tz} はタイムゾーンではありません。Asia/Tokyo のような IANA の名前を指定してください。"),
 
-        // ---- template errors (args part, line, column, tag; the message keeps the English detail)
-        [TemplateErrorCode.UnknownTag] = new("Unknown tag {tag} in the {part} at line {line}, column {column}.",
-            "{part}の {line} 行 {column} 列: {tag} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。"),
-        [TemplateErrorCode.NearMissTag] = new("Unknown tag {tag} in the {part} at line {line}, column {column}; did you mean {suggestion}?",
-            "{part}の {line} 行 {column} 列: {tag} は使えない差し込みタグです。{suggestion} のことですか？"),
-        [TemplateErrorCode.EmptyTag] = new("An empty tag at line {line}, column {column} of the {part}.", "{part}の {line} 行 {column} 列: 空のタグ {{}} があります。"),
-        [TemplateErrorCode.Syntax] = new("The {part} has a template syntax error at line {line}, column {column}.", "{part}の {line} 行 {column} 列: 差し込みの書式に誤りがあります。"),
-        [TemplateErrorCode.TooDeep] = new("The {part} nests blocks too deeply at line {line}, column {column}.", "{part}の {line} 行 {column} 列: ブロックの入れ子が深すぎます。"),
-        [TemplateErrorCode.TooManyTags] = new("The {part} has too many tags.", "{part}の差し込みタグが多すぎます。"),
+        // ---- template errors (as MailTemplate states them; the place is in part/line/column)
+        [TemplateErrorCode.UnknownTag] = new("Unknown tag {{{tag}}}: tags are field aliases such as {{Person.P_Name}}.",
+            "{{{tag}}} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。"),
+        [TemplateErrorCode.EmptyTag] = new("An empty tag {{}}.", "空のタグ {{}} があります。"),
+        [TemplateErrorCode.Unclosed] = new("'{open}' is never closed with '{close}'.", "'{open}' が '{close}' で閉じられていません。"),
+        [TemplateErrorCode.StrayClose] = new("'{close}' closes no tag.", "対応する '{{' のない '{close}' があります。"),
+        [TemplateErrorCode.UnclosedBlock] = new("{{#{block}}} is never closed with {{/{block}}}.", "{{#{block}}} が {{/{block}}} で閉じられていません。"),
+        [TemplateErrorCode.Syntax] = new("Template syntax error: {detail}", "書式に誤りがあります: {detail}"),
+        [TemplateErrorCode.TooDeep] = new("Blocks are nested more than {max} deep; at most {max} are allowed.", "ブロック（{{#if}} など）の入れ子は {max} 段までです。"),
+        [TemplateErrorCode.TooManyTags] = new("More than {max} tags; at most {max} are allowed.", "差し込みタグは {max} 個までです。"),
+        [TemplateErrorCode.TooLong] = new("At most {max} {unit} are allowed; this is {actual}.", "{max} {unit}までです（{actual} あります）。"),
+        [TemplateErrorCode.NearMissTag] = new("{found} is not a tag and would be sent as typed.", "{found} はタグではないため、そのまま送られます。"),
 
         // ---- delivery reasons
         [ReasonCode.NoAddress] = new("No address in the ticked mail fields", "選んだメール項目にアドレスがありません"),
@@ -232,6 +243,15 @@ public static partial class ServerText
         [Mailings.DeliveryStatus.Cancelled] = new("Cancelled", "中止"),
     };
 
+    /// <summary>The texts of codes whose sentence adds "did you mean …?" when the args carry a <c>suggestion</c>.</summary>
+    private static readonly Dictionary<Enum, Text> WithSuggestion = new()
+    {
+        [TemplateErrorCode.UnknownTag] = new("Unknown tag {{{tag}}}: did you mean {{{suggestion}}}?", "{{{tag}}} は使えない差し込みタグです。{{{suggestion}}} のことですか？"),
+        [TemplateErrorCode.Unclosed] = new("'{open}' is never closed with '{close}': did you mean {suggestion}?", "'{open}' が '{close}' で閉じられていません。{suggestion} のことですか？"),
+        [TemplateErrorCode.StrayClose] = new("'{close}' closes no tag: did you mean {suggestion}?", "対応する '{{' のない '{close}' があります。{suggestion} のことですか？"),
+        [TemplateErrorCode.NearMissTag] = new("{found} is not a tag and would be sent as typed: did you mean {suggestion}?", "{found} はタグではないため、そのまま送られます。{suggestion} のことですか？"),
+    };
+
     /// <summary>Japanese for argument values that are words of the API (parts, resources, steps, states, actions).</summary>
     private static readonly Dictionary<string, Dictionary<string, string>> ArgWords = new()
     {
@@ -248,6 +268,7 @@ public static partial class ServerText
             ["Paused"] = "一時停止", ["Completed"] = "完了", ["Cancelled"] = "中止", ["Failed"] = "失敗",
         },
         ["action"] = new() { ["pause"] = "一時停止", ["resume"] = "再開", ["cancel"] = "中止", ["retry-failed"] = "失敗分を再送", ["start"] = "開始" },
+        ["unit"] = new() { ["characters"] = "文字", ["bytes"] = "バイト" },
     };
 
     /// <summary>Every code enum the table covers (the OpenAPI document lists them; the completeness test walks them).</summary>
@@ -256,6 +277,7 @@ public static partial class ServerText
          typeof(Mailings.DeliveryStatus)];
 
     public static IReadOnlyDictionary<Enum, Text> Entries => Table;
+    public static IReadOnlyDictionary<Enum, Text> SuggestionEntries => WithSuggestion;
     public static IReadOnlyDictionary<ProblemCode, Text> ProblemTitles => Titles;
     public static IReadOnlyDictionary<string, Dictionary<string, string>> ArgumentWords => ArgWords;
 
@@ -264,7 +286,9 @@ public static partial class ServerText
     /// <summary>The sentence of a code in English or Japanese with its arguments filled in.</summary>
     public static string Format(Enum code, IReadOnlyDictionary<string, string>? args, bool japanese)
     {
-        var text = Table.TryGetValue(code, out var t) ? (japanese ? t.Ja : t.En) : code.ToString();
+        var entry = args is not null && args.TryGetValue("suggestion", out var suggestion) && suggestion.Length > 0 && WithSuggestion.TryGetValue(code, out var w)
+            ? w : Table.GetValueOrDefault(code);
+        var text = entry is null ? code.ToString() : japanese ? entry.Ja : entry.En;
         return Fill(text, args, japanese);
     }
 
@@ -290,11 +314,12 @@ public static partial class ServerText
             return japanese && ArgWords.TryGetValue(name, out var words) && words.TryGetValue(value, out var word) ? word : value;
         });
 
-    /// <summary>The placeholders of a text: <c>{name}</c>, not <c>{{…}}</c> (tags shown literally).</summary>
+    /// <summary>The placeholders of a text: <c>{name}</c>, also inside braces (<c>{{{tag}}}</c> shows the tag as
+    /// <c>{{Alias}}</c>); a name that is not an argument stays as written (<c>{{else}}</c>).</summary>
     public static IReadOnlySet<string> PlaceholdersOf(string text) =>
         Placeholder().Matches(text).Select(m => m.Groups[1].Value).ToHashSet();
 
-    [GeneratedRegex(@"(?<!\{)\{(\w+)\}(?!\})", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\{(\w+)\}", RegexOptions.CultureInvariant)]
     private static partial Regex Placeholder();
 
     /// <summary>
@@ -319,10 +344,6 @@ public static partial class ServerText
     private static Regex PatternOf(string english) =>
         new("^" + Placeholder().Replace(Regex.Escape(english).Replace("\\{", "{", StringComparison.Ordinal), m => $"(?<{m.Groups[1].Value}>.+?)") + "$",
             RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
-
-    /// <summary>A template error's tag as the sentences show it: <c>{{Alias}}</c>.</summary>
-    public static string TagText(string? tag) =>
-        string.IsNullOrEmpty(tag) || tag.StartsWith("{{", StringComparison.Ordinal) ? tag ?? "" : "{{" + tag + "}}";
 
     /// <summary>Formats a count the way the English sentences always did (thousands separators).</summary>
     public static string N0(long n) => n.ToString("N0", CultureInfo.InvariantCulture);

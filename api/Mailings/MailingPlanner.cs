@@ -35,8 +35,6 @@ public sealed record Sender(string Id, string Mailbox, string DisplayName);
 public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplateEngine templates, ITemplateStore savedTemplates)
 {
     public const int MaxIds = 100_000;
-    public const int MaxBodyBytes = 1024 * 1024;
-    public const int MaxSubjectLength = 255;
     public const int MaxPhaseMemoLength = 1000;
 
     public async Task<MailingSpec> ValidateAsync(MailingRequest request, Sender sender, CancellationToken cancellationToken)
@@ -111,21 +109,14 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
                 body = string.IsNullOrEmpty(body) ? saved.Body : body;
             }
         }
+        // Sizes, nesting depth and tag count are the template engine's (Templates:*), checked before it compiles.
         if (string.IsNullOrWhiteSpace(subject))
         {
             errors["subject"] = [CodedText.Of(ProblemCode.SubjectRequired)];
         }
-        else if (subject.Length > MaxSubjectLength)
-        {
-            errors["subject"] = [CodedText.Of(ProblemCode.SubjectTooLong, ("max", MaxSubjectLength))];
-        }
         if (string.IsNullOrWhiteSpace(body))
         {
             errors["body"] = [CodedText.Of(ProblemCode.BodyRequired)];
-        }
-        else if (Encoding.UTF8.GetByteCount(body) > MaxBodyBytes)
-        {
-            errors["body"] = [CodedText.Of(ProblemCode.BodyTooLarge, ("bytes", ServerText.N0(Encoding.UTF8.GetByteCount(body))))];
         }
 
         var target = shape.Recipient;
@@ -179,19 +170,27 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             errors["idempotencyKey"] = [CodedText.Of(ProblemCode.IdempotencyKeyTooLong, ("max", 200))];
         }
 
-        MailTemplate? compiled = null;
-        IReadOnlyDictionary<string, HrbcField>? tagFields = null;
         if (!errors.ContainsKey("subject") && !errors.ContainsKey("body"))
         {
-            tagFields = await tags.TagsAsync(mode, cancellationToken).ConfigureAwait(false);
+            var tagFields = await tags.TagsAsync(mode, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<TemplateError> templateErrors;
             try
             {
-                compiled = templates.Compile(subject!, body!, tagFields.ContainsKey);
+                var compiled = templates.Compile(subject!, body!, tagFields.ContainsKey, tagFields.Keys);
+                // Near-miss spellings (｛｛Person.P_Name｝｝) would go out as typed: refused unless the user confirmed them.
+                templateErrors = request.AllowNearMissTags ? [] : compiled.NearMisses;
             }
             catch (TemplateException e)
             {
-                errors[e.Errors.Any(x => x.Part == "subject") && e.Errors.All(x => x.Part == "subject") ? "subject" : "body"] = [.. e.Errors.Select(TemplateText)];
-                throw new MailingValidationException(errors, new { templateErrors = e.Errors });
+                templateErrors = e.Errors;
+            }
+            if (templateErrors.Count > 0)
+            {
+                foreach (var part in templateErrors.GroupBy(x => x.Part))
+                {
+                    errors[part.Key] = [.. part.Select(TemplateText)];
+                }
+                throw new MailingValidationException(errors, new { templateErrors });
             }
         }
         if (errors.Count > 0)
@@ -236,21 +235,31 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         };
     }
 
-    /// <summary>A template error as a coded field message: its own English message, its code and position as args.</summary>
-    internal static CodedText TemplateText(TemplateError e) =>
-        new(e.Code, new Dictionary<string, string>
+    /// <summary>A template error as a coded field message: its own English message, its code, and as args its own
+    /// plus its place (part, line, column) and tag.</summary>
+    internal static CodedText TemplateText(TemplateError e)
+    {
+        var args = new Dictionary<string, string>(e.Args) { ["part"] = e.Part };
+        if (e.Line is { } line)
         {
-            ["part"] = e.Part,
-            ["line"] = e.Line.ToString(CultureInfo.InvariantCulture),
-            ["column"] = e.Column.ToString(CultureInfo.InvariantCulture),
-            ["tag"] = ServerText.TagText(e.Tag),
-        }) { English = e.Message };
+            args.TryAdd("line", line.ToString(CultureInfo.InvariantCulture));
+        }
+        if (e.Column is { } column)
+        {
+            args.TryAdd("column", column.ToString(CultureInfo.InvariantCulture));
+        }
+        if (e.Tag is { } tag)
+        {
+            args.TryAdd("tag", tag);
+        }
+        return new CodedText(e.Code, args) { English = e.Message };
+    }
 
     /// <summary>Rebuilds the plan of a stored spec (template compiled once per mailing; the anchor read once).</summary>
     public async Task<MailingPlan> PlanAsync(MailingSpec spec, CancellationToken cancellationToken)
     {
         var tagFields = await tags.TagsAsync(spec.Mode, cancellationToken).ConfigureAwait(false);
-        var template = templates.Compile(spec.Subject, spec.Body, tagFields.ContainsKey);
+        var template = templates.Compile(spec.Subject, spec.Body, tagFields.ContainsKey, tagFields.Keys);
         var shape = ModeShape.Of(spec.Mode);
         var paths = template.Paths;
         var fields = ModeShape.FieldsFor(shape.List, paths, shape.RecipientIsAnchor ? [] : spec.MailFields, tagFields);

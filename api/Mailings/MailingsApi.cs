@@ -22,6 +22,9 @@ public static class MailingsApi
         group.MapGet("/{id}/events", EventsAsync).WithSummary("The status as server-sent events, on every change");
         group.MapPost("/{id}/{action:regex(^(pause|resume|cancel|retry-failed)$)}", ControlAsync).WithSummary("pause, resume, cancel or retry-failed")
             .AddEndpointFilter<GraphSessionFilter>();
+        group.MapPost("/{id}/start", StartAsync).WithSummary("Starts a held (Ready) mailing: 409 from any other state")
+            .AddEndpointFilter<GraphSessionFilter>();
+        group.MapGet("/{id}/preview", PreviewDeliveryAsync).WithSummary("One delivery of the expanded mailing (?seq=N or ?recordId=), rendered from its stored values");
         group.MapGet("/{id}/results.csv", ResultsAsync).WithSummary("The result file (?lang=ja: in Japanese with local times; ?tz=: the time zone, default Results:TimeZone)");
         return group;
     }
@@ -57,7 +60,7 @@ public static class MailingsApi
     private static async IAsyncEnumerable<SseItem<MailingStatus>> Stream(string id, MailingService mailings, IMailingStore store, TimeProvider time,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        MailingStatus? last = null;
+        string? last = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             // Ownership was checked when the stream opened.
@@ -67,10 +70,12 @@ public static class MailingsApi
                 yield break;
             }
             var status = await mailings.StatusAsync(current, cancellationToken).ConfigureAwait(false);
-            if (status != last)
+            // Compared as JSON: the status holds collections (reference equality), and only a visible change is pushed.
+            var json = System.Text.Json.JsonSerializer.Serialize(status, System.Text.Json.JsonSerializerOptions.Web);
+            if (json != last)
             {
                 yield return new SseItem<MailingStatus>(status, "status");
-                last = status;
+                last = json;
             }
             if (MailingStates.IsFinal(status.State) && status.FinishedAt is not null)
             {
@@ -94,6 +99,40 @@ public static class MailingsApi
                 ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.NothingToRetry, ("id", id), ("state", mailing.State))
                 : Problems.Of(StatusCodes.Status409Conflict, ProblemCode.NotPossibleInState, ("id", id), ("state", mailing.State), ("action", action))
             : TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(changed, cancellationToken).ConfigureAwait(false)));
+    }
+
+    /// <summary>Ready → Queued. The body is optional (<c>{}</c>); nothing in it is read yet.</summary>
+    public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> StartAsync(string id, HttpContext http, MailingService mailings,
+        CancellationToken cancellationToken)
+    {
+        var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
+        if (mailing is null)
+        {
+            return NotFound(id);
+        }
+        var started = await mailings.StartAsync(mailing, cancellationToken).ConfigureAwait(false);
+        return started is null
+            ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.MailingNotReady, ("id", id), ("state", mailing.State))
+            : TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(started, cancellationToken).ConfigureAwait(false)));
+    }
+
+    public static async Task<Results<Ok<DeliveryPreview>, ProblemHttpResult>> PreviewDeliveryAsync(string id, int? seq, long? recordId, HttpContext http,
+        MailingService mailings, CancellationToken cancellationToken)
+    {
+        var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
+        if (mailing is null)
+        {
+            return NotFound(id);
+        }
+        if (seq is null && recordId is null)
+        {
+            return Problems.Of(StatusCodes.Status400BadRequest, ProblemCode.PreviewTargetRequired);
+        }
+        return await mailings.PreviewDeliveryAsync(mailing, seq, recordId, cancellationToken).ConfigureAwait(false) is { } preview
+            ? TypedResults.Ok(preview)
+            : seq is { } n
+                ? Problems.Of(StatusCodes.Status404NotFound, ProblemCode.DeliveryNotFound, ("id", id), ("seq", n))
+                : Problems.Of(StatusCodes.Status404NotFound, ProblemCode.DeliveryNotFoundForRecord, ("id", id), ("recordId", recordId));
     }
 
     public static async Task<Results<EmptyHttpResult, ValidationProblem, ProblemHttpResult>> ResultsAsync(string id, string? lang, string? tz, HttpContext http,
@@ -160,8 +199,11 @@ public static class MailingsApi
         Problems.WantsJapanese(http)
             ? status with
             {
-                PausedReason = status.PausedReason is { } p ? ServerText.Japanese<PausedCode>(p) : null,
-                WaitReason = status.WaitReason is { } w ? ServerText.Japanese<WaitCode>(w) : null,
+                // by code; a status stored before codes: its English matched against the table's
+                PausedReason = status.PausedReason is { } p
+                    ? ServerText.Format<PausedCode>(status.PausedCode, status.PausedArgs, japanese: true) ?? ServerText.Japanese<PausedCode>(p) : null,
+                WaitReason = status.WaitReason is { } w
+                    ? ServerText.Format<WaitCode>(status.WaitCode, status.WaitArgs, japanese: true) ?? ServerText.Japanese<WaitCode>(w) : null,
             }
             : status;
 

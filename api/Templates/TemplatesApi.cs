@@ -34,10 +34,10 @@ public static class TemplatesApi
     public static async Task<Results<Created<SavedTemplate>, ValidationProblem>> CreateAsync(TemplateRequest request, HttpContext http,
         ITemplateStore store, TagCatalog tags, MailTemplateEngine engine, TimeProvider time, CancellationToken cancellationToken)
     {
-        var (mode, errors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
+        var (mode, errors, templateErrors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
-            return Problems.Validation(ProblemCode.ValidationFailed, errors);
+            return Invalid(errors, templateErrors);
         }
         var now = time.GetUtcNow();
         var t = new SavedTemplate(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), http.User.Sender().Id, request.Name!.Trim(), mode,
@@ -54,10 +54,10 @@ public static class TemplatesApi
         {
             return NotFound(id);
         }
-        var (mode, errors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
+        var (mode, errors, templateErrors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
-            return Problems.Validation(ProblemCode.ValidationFailed, errors);
+            return Invalid(errors, templateErrors);
         }
         var updated = existing with { Name = request.Name!.Trim(), Mode = mode, Subject = request.Subject!, Body = request.Body!, UpdatedAt = time.GetUtcNow() };
         await store.SaveAsync(updated, cancellationToken).ConfigureAwait(false);
@@ -67,7 +67,7 @@ public static class TemplatesApi
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, ITemplateStore store, CancellationToken cancellationToken) =>
         await store.DeleteAsync(http.User.Sender().Id, id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : NotFound(id);
 
-    private static async Task<(MailingMode? Mode, Dictionary<string, CodedText[]> Errors)> ValidateAsync(TemplateRequest r, TagCatalog tags,
+    private static async Task<(MailingMode? Mode, Dictionary<string, CodedText[]> Errors, IReadOnlyList<TemplateError> TemplateErrors)> ValidateAsync(TemplateRequest r, TagCatalog tags,
         MailTemplateEngine engine, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, CodedText[]>();
@@ -84,10 +84,6 @@ public static class TemplatesApi
         {
             errors["body"] = [CodedText.Of(ProblemCode.BodyRequired)];
         }
-        else if (System.Text.Encoding.UTF8.GetByteCount(r.Body) > MailingPlanner.MaxBodyBytes)
-        {
-            errors["body"] = [CodedText.Of(ProblemCode.BodyTooLargeMb)];
-        }
         if (r.Mode is { Length: > 0 })
         {
             if (Enum.TryParse<MailingMode>(r.Mode, out var m) && !int.TryParse(r.Mode, out _))
@@ -101,17 +97,33 @@ public static class TemplatesApi
         }
         if (errors.Count == 0)
         {
+            // Sizes, depth and tag count are checked by the engine before it compiles (Templates:*).
             var known = await tags.TagsAsync(mode ?? MailingMode.JobToResumes, cancellationToken).ConfigureAwait(false);
             try
             {
-                engine.Compile(r.Subject!, r.Body!, known.ContainsKey);
+                engine.Compile(r.Subject!, r.Body!, known.ContainsKey, known.Keys);
             }
             catch (TemplateException e)
             {
-                errors["template"] = [.. e.Errors.Select(MailingPlanner.TemplateText)];
+                foreach (var part in e.Errors.GroupBy(x => x.Part))
+                {
+                    errors[part.Key] = [.. part.Select(MailingPlanner.TemplateText)];
+                }
+                return (mode, errors, e.Errors);
             }
         }
-        return (mode, errors);
+        return (mode, errors, []);
+    }
+
+    /// <summary>Field errors, plus the template errors with code, args and position as the mailings API gives them.</summary>
+    private static ValidationProblem Invalid(Dictionary<string, CodedText[]> errors, IReadOnlyList<TemplateError> templateErrors)
+    {
+        var problem = Problems.Validation(ProblemCode.ValidationFailed, errors);
+        if (templateErrors.Count > 0)
+        {
+            problem.ProblemDetails.Extensions["details"] = new { templateErrors };
+        }
+        return problem;
     }
 
     private static ProblemHttpResult NotFound(string id) =>

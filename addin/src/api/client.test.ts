@@ -79,12 +79,12 @@ describe("problem details", () => {
         args: {},
         errors: { subject: ["The subject can be at most 255 characters."], mode: ["Something new."] },
         fieldCodes: { subject: [{ code: "SubjectTooLong", args: { max: "255" } }], mode: [{ code: "SomethingNew", args: {} }] },
-        details: { templateErrors: [{ code: "UnknownTag", args: { tag: "{{Nope.X}}", part: "body", line: "2", column: "4" }, part: "body", line: 2, column: 4, message: "Unknown tag" }] },
+        details: { templateErrors: [{ code: "UnknownTag", args: { tag: "Nope.X", part: "body", line: "2", column: "4" }, part: "body", line: 2, column: 4, message: "Unknown tag" }] },
       });
       expect(e.code).toBe("InvalidMailing");
       expect(e.titleText).toBe("入力に誤りがあります（何も保存していません）。");
       expect(e.messages).toEqual([
-        "本文の 2 行 4 列: {{Nope.X}} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。",
+        "{{Nope.X}} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。",
         "件名は 255 文字までです。",
         "Something new.",
       ]);

@@ -156,8 +156,7 @@ function parseFieldCodes(v: unknown): Record<string, FieldCode[]> {
 
 /** A template error's args with its position fields (older servers send no args). */
 function withTag(e: TemplateError): Args {
-  const tag = e.tag ? (e.tag.startsWith("{{") ? e.tag : `{{${e.tag}}}`) : "";
-  return { part: e.part, line: e.line ?? "", column: e.column ?? "", tag, ...e.args };
+  return { part: e.part, line: e.line ?? "", column: e.column ?? "", tag: e.tag ?? "", ...e.args };
 }
 
 function parseFieldErrors(v: unknown): Record<string, string[]> {

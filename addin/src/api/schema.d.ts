@@ -377,6 +377,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mailings/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One delivery of the expanded mailing (?seq=N or ?recordId=), rendered from its stored values */
+        get: {
+            parameters: {
+                query?: {
+                    recordId?: number;
+                    seq?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeliveryPreview"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mailings/{id}/results.csv": {
         parameters: {
             query?: never;
@@ -412,6 +453,44 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mailings/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Starts a held (Ready) mailing: 409 from any other state */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MailingStatus"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -734,6 +813,18 @@ export interface components {
             zipEncryption: null | string;
             zipped: boolean;
         };
+        DeliveryPreview: {
+            message: null | components["schemas"]["PreviewMessage"];
+            reasonArgs: null | {
+                [key: string]: string;
+            };
+            reasonCode: null | string;
+            /** Format: int32 */
+            seq: number;
+            status: components["schemas"]["DeliveryStatus"];
+            /** Format: int32 */
+            total: number;
+        };
         /** @enum {string} */
         DeliveryStatus: "Pending" | "Sent" | "Failed" | "Skipped" | "Bounced" | "Cancelled";
         HrbcAttachmentDto: {
@@ -811,10 +902,12 @@ export interface components {
         /** @enum {unknown} */
         MailingMode: "Resumes" | "Recruiters" | "JobToResumes" | "ResumesToRecruiter" | "JobsToResume" | "ResumeToRecruiters";
         MailingRequest: {
+            allowNearMissTags?: boolean;
             /** Format: int64 */
             anchorId?: null | number;
             attachments?: null | components["schemas"]["AttachmentsRequest"];
             body?: null | string;
+            hold?: boolean;
             idempotencyKey?: null | string;
             logActivity?: boolean;
             mailFields?: null | string[];
@@ -831,38 +924,68 @@ export interface components {
         MailingStatus: {
             /** Format: int64 */
             anchorId?: null | number;
+            attachments?: components["schemas"]["AttachmentInfo"][];
             /** Format: int32 */
             bounced: number;
             /** Format: int32 */
             cancelled: number;
+            /** Format: int32 */
+            counted?: number;
             /** Format: date-time */
             createdAt: string;
+            /** Format: int32 */
+            decided?: number;
+            /** Format: int32 */
+            estimatedSeconds?: null | number;
             /** Format: int32 */
             etaSeconds: null | number;
             /** Format: int32 */
             failed: number;
             /** Format: date-time */
             finishedAt: null | string;
+            /** Format: date-time */
+            finishesAt?: null | string;
             /** Format: int32 */
             followUpsPending?: number;
+            held?: boolean;
             id: string;
+            /** Format: int32 */
+            messages?: number;
             mode: components["schemas"]["MailingMode"];
+            pausedArgs?: null | {
+                [key: string]: string;
+            };
+            pausedCode?: null | string;
             pausedReason: null | string;
             /** Format: int32 */
             pending: number;
+            /** Format: int32 */
+            phaseUpdates?: number;
+            /** Format: int32 */
+            quotaLeftAfter?: null | number;
             /** Format: date-time */
             resumesAt: null | string;
+            /** Format: int32 */
+            scopeTotal?: null | number;
             /** Format: int32 */
             sent: number;
             /** Format: int32 */
             skipped: number;
+            skippedByReason?: {
+                [key: string]: number;
+            };
             /** Format: date-time */
             startedAt: null | string;
             state: components["schemas"]["MailingState"];
             subject: string;
             /** Format: int32 */
             total: number;
+            waitArgs?: null | {
+                [key: string]: string;
+            };
+            waitCode?: null | string;
             waitReason: null | string;
+            zipped?: boolean;
         };
         /** @enum {string} */
         PausedCode: "PausedByUser" | "FailureStreak" | "AttachmentsMissing" | "SignInRefused";
@@ -877,6 +1000,7 @@ export interface components {
             emptyTags: string[];
             htmlBody: string;
             mailField: null | string;
+            recipientName?: null | string;
             /** Format: int64 */
             recordId: number;
             recordName: null | string;
@@ -900,11 +1024,15 @@ export interface components {
             warnings: components["schemas"]["PreviewWarning"][];
         };
         PreviewWarning: {
+            args?: null | {
+                [key: string]: string;
+            };
             code: string;
             /** Format: int32 */
             count: number;
             examples: string[];
             message: string;
+            places?: null | components["schemas"]["TemplateError"][];
         };
         /** @description Every error of the API (RFC 7807) with its code; validation problems add errors and fieldCodes. */
         Problem: {
@@ -928,7 +1056,7 @@ export interface components {
             type?: null | string;
         };
         /** @enum {string} */
-        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown";
+        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown";
         QueryRequest: {
             condition?: null | string;
             keywords?: null | string;
@@ -962,8 +1090,21 @@ export interface components {
             id: string;
             state: components["schemas"]["MailingState"];
         };
+        TemplateError: {
+            args?: {
+                [key: string]: string;
+            };
+            code: string;
+            /** Format: int32 */
+            column: null | number;
+            /** Format: int32 */
+            line: null | number;
+            message: string;
+            part: string;
+            tag: null | string;
+        };
         /** @enum {string} */
-        TemplateErrorCode: "UnknownTag" | "NearMissTag" | "EmptyTag" | "Syntax" | "TooDeep" | "TooManyTags";
+        TemplateErrorCode: "UnknownTag" | "EmptyTag" | "Unclosed" | "StrayClose" | "UnclosedBlock" | "Syntax" | "TooDeep" | "TooManyTags" | "TooLong" | "NearMissTag";
         TemplateErrorDetail: {
             /** @description The values the code's sentence names. */
             args: {

@@ -72,6 +72,8 @@ export interface MailingRequest {
   idempotencyKey?: string;
   /** Preview only: render the messages of this record. */
   previewRecordId?: number | null;
+  /** The user confirmed the NearMissTag spellings the preview warned about; without it submit refuses them (400). */
+  allowNearMissTags?: boolean;
 }
 
 export type MailFieldCount = Schemas["MailFieldCount"];

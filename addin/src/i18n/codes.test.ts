@@ -4,7 +4,7 @@ import { en, ja } from "./strings";
 
 describe("the table of the API's codes", () => {
   it("says every code in both languages with the same placeholders", () => {
-    const names = (s: string) => new Set([...s.matchAll(/(?<!\{)\{(\w+)\}(?!\})/g)].map((m) => m[1]));
+    const names = (s: string) => new Set([...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
     for (const [set, entries] of Object.entries(codeTables)) {
       for (const [code, text] of Object.entries(entries)) {
         expect(text?.en, `${set}.${code}`).toBeTruthy();
@@ -18,7 +18,10 @@ describe("the table of the API's codes", () => {
     expect(codeText("reason", "AnchorGone", "ja", { resource: "Job" })).toBe("起点の JOB が HRBC にもうありません");
     expect(codeText("wait", "DailyQuota", "en", { limit: "10,000" })).toMatch(/^The daily limit of 10,000 recipients/);
     expect(codeText("paused", "NoSuchCode", "ja")).toBeNull();
-    expect(fill("{{Person.P_Name}} {name}", "en", { name: "x" })).toBe("{{Person.P_Name}} x");
+    expect(fill("{{Person.P_Name}} {{else}} {name}", "en", { name: "x" })).toBe("{{Person.P_Name}} {{else}} x");
+    expect(codeText("template", "UnknownTag", "ja", { tag: "Nope.X", suggestion: "Person.P_Name" })).toBe(
+      "{{Nope.X}} は使えない差し込みタグです。{{Person.P_Name}} のことですか？",
+    );
   });
 
   it("uses the pane's status words: the same as the result file's (スキップ, 中止)", () => {

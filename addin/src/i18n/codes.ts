@@ -23,6 +23,8 @@ export type Args = Record<string, string | number>;
 const problem: Record<ProblemCode, CodeText> = table.ProblemCode;
 const problemTitle: Partial<Record<ProblemCode, CodeText>> = table.ProblemTitle;
 const template: Record<TemplateErrorCode, CodeText> = table.TemplateErrorCode;
+/** Template codes whose sentence adds "did you mean …?" when the args carry a suggestion. */
+const templateWithSuggestion: Partial<Record<TemplateErrorCode, CodeText>> = table.TemplateErrorCodeWithSuggestion;
 const reason: Record<ReasonCode, CodeText> = table.ReasonCode;
 const wait: Record<WaitCode, CodeText> = table.WaitCode;
 const paused: Record<PausedCode, CodeText> = table.PausedCode;
@@ -36,7 +38,8 @@ export type CodeSet = keyof typeof codeTables;
 /** Fills {name} placeholders (not {{tags}}); in Japanese, values that are API words (parts, resources, states) too. */
 export function fill(text: string, lang: CodeLang, args?: Args | null): string {
   if (!args) return text;
-  return text.replace(/(?<!\{)\{(\w+)\}(?!\})/g, (m, name: string) => {
+  // {name} also inside braces ({{{tag}}} shows {{Alias}}); a name that is not an argument stays ({{else}})
+  return text.replace(/\{(\w+)\}/g, (m, name: string) => {
     if (!(name in args)) return m;
     const value = String(args[name]);
     return (lang === "ja" && argWords[name]?.[value]) || value;
@@ -47,8 +50,9 @@ export function fill(text: string, lang: CodeLang, args?: Args | null): string {
  * server's own words. */
 export function codeText(set: CodeSet, code: string | null | undefined, lang: CodeLang, args?: Args | null): string | null {
   if (!code) return null;
-  const entries = codeTables[set] as Partial<Record<string, CodeText>>;
-  const entry = Object.prototype.hasOwnProperty.call(entries, code) ? entries[code] : undefined;
+  const own = (t: Partial<Record<string, CodeText>>) => (Object.prototype.hasOwnProperty.call(t, code) ? t[code] : undefined);
+  const suggested = set === "template" && args?.suggestion ? own(templateWithSuggestion) : undefined;
+  const entry = suggested ?? own(codeTables[set] as Partial<Record<string, CodeText>>);
   return entry ? fill(entry[lang], lang, args) : null;
 }
 

@@ -73,6 +73,8 @@ public class ApiTypesTests
             }
             table[type.Name] = set;
         }
+        table["TemplateErrorCodeWithSuggestion"] = new JsonObject(ServerText.SuggestionEntries.OrderBy(t => t.Key.ToString())
+            .Select(t => KeyValuePair.Create(t.Key.ToString(), (JsonNode?)new JsonObject { ["en"] = t.Value.En, ["ja"] = t.Value.Ja })));
         table["ProblemTitle"] = new JsonObject(ServerText.ProblemTitles.OrderBy(t => t.Key)
             .Select(t => KeyValuePair.Create(t.Key.ToString(), (JsonNode?)new JsonObject { ["en"] = t.Value.En, ["ja"] = t.Value.Ja })));
         table["ArgWords"] = new JsonObject(ServerText.ArgumentWords.Select(w => KeyValuePair.Create(w.Key,

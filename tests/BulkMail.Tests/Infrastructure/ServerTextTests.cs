@@ -28,6 +28,8 @@ public class ServerTextTests
         }
         // problem codes and template codes share the field-code space: no name may mean two things
         Assert.Empty(Enum.GetNames<ProblemCode>().Intersect(Enum.GetNames<TemplateErrorCode>()));
+        // the template codes MailTemplate writes are the code set the clients translate
+        Assert.Equal(typeof(BulkMail.Api.Templates.TemplateErrorCodes).GetFields().Select(f => (string)f.GetValue(null)!).Order(), Enum.GetNames<TemplateErrorCode>().Order());
         // the delivery reason constants the engine writes are the code set the clients translate
         var constants = typeof(ReasonCodes).GetFields().Select(f => (string)f.GetValue(null)!).ToHashSet();
         Assert.Subset(Enum.GetNames<ReasonCode>().ToHashSet(), constants);
@@ -69,19 +71,20 @@ public class ServerTextTests
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Equal("InvalidMailing", problem.GetProperty("code").GetString());
         Assert.Equal("入力に誤りがあります（何も保存していません）。", problem.GetProperty("title").GetString());
-        Assert.Equal("本文の 2 行 4 列: {{Nope.X}} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。",
+        Assert.Equal("{{Nope.X}} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。",
             problem.GetProperty("errors").GetProperty("body")[0].GetString());
         var fieldCode = problem.GetProperty("fieldCodes").GetProperty("body")[0];
         Assert.Equal("UnknownTag", fieldCode.GetProperty("code").GetString());
-        Assert.Equal("{{Nope.X}}", fieldCode.GetProperty("args").GetProperty("tag").GetString());
+        Assert.Equal("Nope.X", fieldCode.GetProperty("args").GetProperty("tag").GetString());
         var templateError = problem.GetProperty("details").GetProperty("templateErrors")[0];
-        Assert.StartsWith("本文の 2 行 4 列", templateError.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // the place is given once, as part/line/column (the pane words it)
+        Assert.StartsWith("{{Nope.X}} は使えない差し込みタグです", templateError.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal("2", templateError.GetProperty("args").GetProperty("line").GetString());
         Assert.Equal("body", templateError.GetProperty("args").GetProperty("part").GetString());
 
         var en = await http.PostAsJsonAsync("/api/mailings/preview", body, Ct);
         var english = await en.Content.ReadFromJsonAsync<JsonElement>(Ct);
-        Assert.StartsWith("Unknown tag {{Nope.X}} in the body at line 2, column 4", english.GetProperty("errors").GetProperty("body")[0].GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("Unknown tag {{Nope.X}}: ", english.GetProperty("errors").GetProperty("body")[0].GetString(), StringComparison.Ordinal);
         Assert.Equal("UnknownTag", english.GetProperty("fieldCodes").GetProperty("body")[0].GetProperty("code").GetString());
     }
 
