@@ -187,7 +187,7 @@ public static partial class ServerText
         [TemplateErrorCode.Syntax] = new("Template syntax error: {detail}", "書式に誤りがあります: {detail}"),
         [TemplateErrorCode.TooDeep] = new("Blocks are nested more than {max} deep; at most {max} are allowed.", "ブロック（{{#if}} など）の入れ子は {max} 段までです。"),
         [TemplateErrorCode.TooManyTags] = new("More than {max} tags; at most {max} are allowed.", "差し込みタグは {max} 個までです。"),
-        [TemplateErrorCode.TooLong] = new("At most {max} {unit} are allowed; this is {actual}.", "{max} {unit}までです（{actual} あります）。"),
+        [TemplateErrorCode.TooLong] = new("At most {max} {unit} are allowed; this is {actual}.", "{max} {unit}までです（{actual} {unit}あります）。"),
         [TemplateErrorCode.NearMissTag] = new("{found} is not a tag and would be sent as typed.", "{found} はタグではないため、そのまま送られます。"),
 
         // ---- delivery reasons

@@ -120,9 +120,10 @@ public class ServerTextTests
         var invalid = new { mode = "Resumes", scope = new { kind = "Checked", ids = new long[] { 10001 } }, mailFields = new[] { "Resume.P_Mail" },
             subject = new string('件', 300), body = "<p>x</p>" };
         var tooLong = await Send(HttpMethod.Post, "/api/mailings/preview", invalid, japanese: true);
-        Assert.Equal("件名は 255 文字までです。", tooLong.GetProperty("errors").GetProperty("subject")[0].GetString());
+        Assert.Equal("255 文字までです（300 文字あります）。", tooLong.GetProperty("errors").GetProperty("subject")[0].GetString());
         var code = tooLong.GetProperty("fieldCodes").GetProperty("subject")[0];
-        Assert.Equal(("SubjectTooLong", "255"), (code.GetProperty("code").GetString(), code.GetProperty("args").GetProperty("max").GetString()));
+        Assert.Equal(("TooLong", "255", "subject"), (code.GetProperty("code").GetString(), code.GetProperty("args").GetProperty("max").GetString(),
+            code.GetProperty("args").GetProperty("part").GetString()));
 
         // the search's problems, a resource that is not one
         var search = await Send(HttpMethod.Get, "/api/hrbc/resumes?count=0&condition=" + Uri.EscapeDataString("Resume.P_Name:xx=1"), null, japanese: true);
