@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using Microsoft.Extensions.FileProviders;
 
 namespace BulkMail.Api.Addin;
@@ -39,10 +40,7 @@ public static partial class AddinHosting
             var origin = new Uri(configured ?? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}");
             if (origin.Scheme != Uri.UriSchemeHttps)
             {
-                return Results.Problem(title: "The manifest needs an HTTPS address",
-                    detail: "Outlook loads add-ins only over HTTPS. Set Addin:PublicBaseUrl to the HTTPS address users reach this server at, " +
-                        "or write one with scripts/manifest.sh <https-base-url> [api-app-id].",
-                    statusCode: StatusCodes.Status409Conflict);
+                return Problems.Of(StatusCodes.Status409Conflict, ProblemCode.ManifestNeedsHttps);
             }
             var appId = config["Addin:ApiAppId"] ?? config["AzureAd:ClientId"];
             var xml = AddinManifest.ToXml(AddinManifest.Create(new ManifestSettings(origin, string.IsNullOrEmpty(appId) ? null : appId)));
@@ -58,10 +56,7 @@ public static partial class AddinHosting
         if (path is null || !Directory.Exists(path))
         {
             // Not built: say so instead of a bare 404 (the demo script builds it).
-            app.MapGet("/addin/{**rest}", () => TypedResults.Problem(
-                title: "The task pane is not built",
-                detail: "Run `npm ci && npm run build` in addin/ (scripts/demo.sh does this), or set Addin:Path.",
-                statusCode: StatusCodes.Status404NotFound)).ExcludeFromDescription();
+            app.MapGet("/addin/{**rest}", () => Problems.Of(StatusCodes.Status404NotFound, ProblemCode.AddinNotBuilt)).ExcludeFromDescription();
             return app;
         }
         var files = new PhysicalFileProvider(path);

@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using Microsoft.Extensions.Options;
 
@@ -20,8 +21,7 @@ public sealed class GraphSessionFilter(IOptions<GraphOptions> graph, IGraphToken
         var header = http.Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= "Bearer ".Length)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in required",
-                detail: "Sending as you needs your Microsoft 365 sign-in: open BulkMail in Outlook and sign in.");
+            return Problems.Of(StatusCodes.Status401Unauthorized, ProblemCode.SignInRequired);
         }
         try
         {
@@ -29,10 +29,9 @@ public sealed class GraphSessionFilter(IOptions<GraphOptions> graph, IGraphToken
         }
         catch (GraphSendException e) when (e.Kind == GraphFailureKind.SignInRequired)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "BulkMail may not send as you",
-                detail: $"Microsoft 365 refused to let BulkMail send as you ({e.Code}: {e.GraphMessage}). Sign in again; if it persists, " +
-                    "ask your administrator to grant BulkMail the Mail.Send and Mail.ReadWrite permissions.",
-                extensions: new Dictionary<string, object?> { ["entraCode"] = e.Code });
+            var refused = Problems.Of(StatusCodes.Status403Forbidden, ProblemCode.SendAsForbidden, ("entraCode", e.Code), ("entraMessage", e.GraphMessage));
+            refused.ProblemDetails.Extensions["entraCode"] = e.Code;
+            return refused;
         }
         catch (GraphSendException e)
         {
@@ -40,8 +39,7 @@ public sealed class GraphSessionFilter(IOptions<GraphOptions> graph, IGraphToken
             {
                 http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(ra.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Microsoft 365 sign-in is unavailable",
-                detail: "Entra ID did not answer; nothing was sent or stored. Try again in a minute.");
+            return Problems.Of(StatusCodes.Status503ServiceUnavailable, ProblemCode.SignInUnavailable);
         }
         return await next(context).ConfigureAwait(false);
     }

@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace BulkMail.Api.Hrbc;
@@ -26,7 +27,7 @@ public static class HrbcApi
         {
             return UnknownResource(resource, "resumes, jobs or recruiters");
         }
-        var errors = new Dictionary<string, string[]>();
+        var errors = new Dictionary<string, CodedText[]>();
         var startValue = ParseInt(start, "start", 0, 0, int.MaxValue, errors);
         var countValue = ParseInt(count, "count", DefaultCount, 1, HrbcQuery.MaxCount, errors);
         // Tabs and line breaks are refused as they were, before spaces become HRBC's commas.
@@ -34,20 +35,20 @@ public static class HrbcApi
         keywords = HrbcQuery.NormalizeKeywords(keywords);
         if (keywords is { Length: > HrbcQuery.MaxKeywordsLength })
         {
-            errors["keywords"] = ["keywords must be at most 100 characters (commas included)."];
+            errors["keywords"] = [CodedText.Of(ProblemCode.KeywordsTooLong, ("max", HrbcQuery.MaxKeywordsLength))];
         }
         else if (control)
         {
-            errors["keywords"] = ["keywords cannot contain control characters."];
+            errors["keywords"] = [CodedText.Of(ProblemCode.KeywordsControlCharacters)];
         }
         HrbcCondition? parsed = null;
         try
         {
             parsed = HrbcCondition.Parse(condition);
         }
-        catch (FormatException e)
+        catch (HrbcConditionException e)
         {
-            errors["condition"] = [e.Message];
+            errors["condition"] = [e.Text];
         }
         if (parsed is { IsEmpty: false })
         {
@@ -56,17 +57,17 @@ public static class HrbcApi
             {
                 if (!term.Alias.StartsWith(r.Prefix + ".", StringComparison.Ordinal))
                 {
-                    errors["condition"] = [$"'{term.Alias}' is not a field of {r.Name}; HRBC searches only the resource's own fields."];
+                    errors["condition"] = [CodedText.Of(ProblemCode.ConditionForeignField, ("alias", term.Alias), ("resource", r.Name))];
                 }
                 else if (!fields.Any(f => f.Alias == term.Alias))
                 {
-                    errors["condition"] = [$"{r.Name} has no field '{term.Alias}'."];
+                    errors["condition"] = [CodedText.Of(ProblemCode.ConditionUnknownField, ("resource", r.Name), ("alias", term.Alias))];
                 }
             }
         }
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors, title: "The search has invalid parameters.");
+            return Problems.Validation(ProblemCode.InvalidSearch, errors);
         }
 
         var fieldList = await ListFieldsAsync(hrbc, r, cancellationToken).ConfigureAwait(false);
@@ -96,8 +97,7 @@ public static class HrbcApi
         var record = await hrbc.FirstAsync(r, id, fields, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found",
-                detail: $"{r.Name} {id} does not exist in HRBC.");
+            return Problems.Of(StatusCodes.Status404NotFound, ProblemCode.RecordNotFound, ("resource", r.Name), ("id", id));
         }
         var names = await OptionNamesIfNeededAsync(hrbc, [record], cancellationToken).ConfigureAwait(false);
         var attachments = await hrbc.GetAttachmentsAsync(r, id, cancellationToken).ConfigureAwait(false);
@@ -189,7 +189,7 @@ public static class HrbcApi
     private static string? JoinNonEmpty(params string?[] parts) =>
         parts.Where(p => !string.IsNullOrEmpty(p)).ToArray() is { Length: > 0 } a ? string.Join(" / ", a) : null;
 
-    private static int ParseInt(string? text, string name, int fallback, int min, int max, Dictionary<string, string[]> errors)
+    private static int ParseInt(string? text, string name, int fallback, int min, int max, Dictionary<string, CodedText[]> errors)
     {
         if (string.IsNullOrEmpty(text))
         {
@@ -197,15 +197,14 @@ public static class HrbcApi
         }
         if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < min || n > max)
         {
-            errors[name] = [max == int.MaxValue ? $"{name} must be a whole number of {min} or more." : $"{name} must be a whole number from {min} to {max}."];
+            errors[name] = [max == int.MaxValue ? CodedText.Of(ProblemCode.NumberTooSmall, ("name", name), ("min", min)) : CodedText.Of(ProblemCode.NumberOutOfRange, ("name", name), ("min", min), ("max", max))];
             return fallback;
         }
         return n;
     }
 
     private static ProblemHttpResult UnknownResource(string resource, string allowed) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown HRBC resource",
-            detail: $"'{resource}' is not available here; use {allowed}.");
+        Problems.Of(StatusCodes.Status404NotFound, ProblemCode.UnknownResource, ("resource", resource), ("allowed", allowed));
 }
 
 public sealed record HrbcListResponse(string Resource, int Total, int Start, int Count, IReadOnlyList<HrbcListItem> Items);

@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -125,7 +126,7 @@ public sealed partial class HrbcCondition
 
     /// <summary>
     /// Parses condition text (e.g. from the task pane) into terms, checking aliases, suffixes and values.
-    /// Throws <see cref="FormatException"/> naming the bad term.
+    /// Throws <see cref="HrbcConditionException"/> (a <see cref="FormatException"/>) naming the bad term.
     /// </summary>
     public static HrbcCondition Parse(string? text)
     {
@@ -140,24 +141,24 @@ public sealed partial class HrbcCondition
             var m = TermPattern().Match(term);
             if (!m.Success)
             {
-                throw new FormatException($"'{term}' is not a condition of the form Alias:suffix=value.");
+                throw new HrbcConditionException(CodedText.Of(ProblemCode.ConditionNotATerm, ("term", term)));
             }
             var alias = m.Groups["alias"].Value;
             var suffix = m.Groups["suffix"].Success ? m.Groups["suffix"].Value : null;
             var value = m.Groups["value"].Value;
             if (suffix is not null && !Suffixes.Contains(suffix))
             {
-                throw new FormatException($"'{suffix}' in '{term}' is not a condition suffix ({string.Join(", ", Suffixes)}).");
+                throw new HrbcConditionException(CodedText.Of(ProblemCode.ConditionSuffixUnknown, ("suffix", suffix), ("term", term), ("suffixes", string.Join(", ", Suffixes))));
             }
             if (value.Length == 0)
             {
-                throw new FormatException($"'{term}' has no value.");
+                throw new HrbcConditionException(CodedText.Of(ProblemCode.ConditionNoValue, ("term", term)));
             }
             // A date-time value contains colons itself; only or/and split on them.
             IReadOnlyList<string> values = suffix is "or" or "and" ? value.Split(':') : [value];
             if (values.Any(v => v.Length == 0))
             {
-                throw new FormatException($"'{term}' has an empty value.");
+                throw new HrbcConditionException(CodedText.Of(ProblemCode.ConditionEmptyValue, ("term", term)));
             }
             // Without a suffix HRBC applies the type's default; keep it implicit rather than guess the type.
             c._terms.Add(new HrbcConditionTerm(alias, suffix ?? "", values));
@@ -246,4 +247,10 @@ public sealed record HrbcQuery
             throw new ArgumentException("keywords must be at most 100 characters including commas.", "keywords");
         }
     }
+}
+
+/// <summary>A condition that cannot be parsed; <see cref="Text"/> is its coded message.</summary>
+public sealed class HrbcConditionException(BulkMail.Api.Infrastructure.CodedText text) : FormatException(text.English)
+{
+    public BulkMail.Api.Infrastructure.CodedText Text { get; } = text;
 }

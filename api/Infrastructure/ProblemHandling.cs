@@ -20,9 +20,14 @@ public sealed partial class UpstreamExceptionHandler(IProblemDetailsService prob
             var validation = new HttpValidationProblemDetails(invalid.Errors)
             {
                 Status = StatusCodes.Status400BadRequest,
-                Title = "The mailing has invalid input; nothing was stored.",
+                Title = ServerText.Title(ProblemCode.InvalidMailing, japanese: false),
                 Type = "https://bulkmail.example/problems/invalid-mailing",
+                Extensions = { ["code"] = nameof(ProblemCode.InvalidMailing), ["args"] = new Dictionary<string, string>() },
             };
+            if (invalid.Codes is not null)
+            {
+                validation.Extensions["fieldCodes"] = invalid.Codes;
+            }
             if (invalid.Details is not null)
             {
                 validation.Extensions["details"] = invalid.Details;
@@ -32,30 +37,14 @@ public sealed partial class UpstreamExceptionHandler(IProblemDetailsService prob
         }
         ProblemDetails? problem = exception switch
         {
-            HrbcException e => new ProblemDetails
-            {
-                Status = StatusCodes.Status502BadGateway,
-                Title = "HRBC returned an error",
-                Detail = e.Code >= 0
-                    ? $"HRBC answered result code {e.Code}: {e.HrbcMessage}"
-                    : e.HrbcMessage,
-                Type = "https://bulkmail.example/problems/hrbc-error",
-                Extensions = { ["hrbcCode"] = e.Code, ["hrbcMessage"] = e.HrbcMessage },
-            },
-            TimeoutRejectedException => new ProblemDetails
-            {
-                Status = StatusCodes.Status504GatewayTimeout,
-                Title = "HRBC did not answer in time",
-                Detail = "HRBC did not answer in time, even after retries. Try again in a moment.",
-                Type = "https://bulkmail.example/problems/hrbc-unreachable",
-            },
-            HttpRequestException or BrokenCircuitException => new ProblemDetails
-            {
-                Status = StatusCodes.Status502BadGateway,
-                Title = "HRBC is unreachable",
-                Detail = "The connection to HRBC failed, even after retries. Try again in a moment.",
-                Type = "https://bulkmail.example/problems/hrbc-unreachable",
-            },
+            HrbcException e => Coded(StatusCodes.Status502BadGateway, "https://bulkmail.example/problems/hrbc-error", e.Code >= 0
+                    ? CodedText.Of(ProblemCode.HrbcError, ("hrbcCode", e.Code), ("hrbcMessage", e.HrbcMessage))
+                    : CodedText.Of(ProblemCode.HrbcFailed, ("hrbcMessage", e.HrbcMessage)),
+                ("hrbcCode", e.Code), ("hrbcMessage", e.HrbcMessage)),
+            TimeoutRejectedException => Coded(StatusCodes.Status504GatewayTimeout, "https://bulkmail.example/problems/hrbc-unreachable",
+                CodedText.Of(ProblemCode.HrbcTimeout)),
+            HttpRequestException or BrokenCircuitException => Coded(StatusCodes.Status502BadGateway, "https://bulkmail.example/problems/hrbc-unreachable",
+                CodedText.Of(ProblemCode.HrbcUnreachable)),
             _ => null,
         };
         if (problem is null)
@@ -70,6 +59,23 @@ public sealed partial class UpstreamExceptionHandler(IProblemDetailsService prob
             ProblemDetails = problem,
             Exception = exception,
         }).ConfigureAwait(false);
+    }
+
+    private static ProblemDetails Coded(int status, string type, CodedText text, params (string Name, object? Value)[] extra)
+    {
+        var problem = new ProblemDetails
+        {
+            Status = status,
+            Title = ServerText.TryParse<ProblemCode>(text.Code) is { } c ? ServerText.Title(c, japanese: false) : null,
+            Detail = text.English,
+            Type = type,
+            Extensions = { ["code"] = text.Code, ["args"] = text.Args },
+        };
+        foreach (var (name, value) in extra)
+        {
+            problem.Extensions[name] = value;
+        }
+        return problem;
     }
 
     private static partial class Log

@@ -92,20 +92,20 @@ public static class RateLimits
         var text = seconds.ToString(CultureInfo.InvariantCulture);
         http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         http.Response.Headers.RetryAfter = text;
+        var detail = policy == Streams
+            ? CodedText.Of(ProblemCode.StreamsLimited, ("max", o.Streams), ("retryAfterSeconds", text))
+            : CodedText.Of(ProblemCode.RateLimited, ("policy", policy), ("retryAfterSeconds", text));
         var problem = new ProblemDetails
         {
             Status = StatusCodes.Status429TooManyRequests,
-            Title = "Too many requests",
-            Detail = policy == Streams
-                ? $"You have {o.Streams} status streams open already; close one or try again in {text} seconds."
-                : $"Too many requests of this kind ({policy}); try again in {text} seconds.",
+            Title = ServerText.Title(ProblemCode.RateLimited, japanese: false),
+            Detail = detail.English,
             Type = "https://bulkmail.example/problems/rate-limited",
-            Extensions =
-            {
-                ["code"] = "RateLimited",
-                ["args"] = new Dictionary<string, string> { ["policy"] = policy, ["retryAfterSeconds"] = text },
-            },
         };
+        foreach (var (k, v) in Problems.Extensions(detail))
+        {
+            problem.Extensions[k] = v;
+        }
         var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
         if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem }).ConfigureAwait(false))
         {

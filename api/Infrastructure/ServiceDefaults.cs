@@ -13,10 +13,14 @@ public static class ServiceDefaults
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             c.ProblemDetails.Extensions.TryAdd("traceId", c.HttpContext.TraceIdentifier);
-            ProblemLocalization.Apply(c);
+            Problems.Apply(c);
         });
         builder.Services.AddExceptionHandler<UpstreamExceptionHandler>();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o =>
+        {
+            o.AddDocumentTransformer<CodeSchemas>();
+            o.AddSchemaTransformer(CodeSchemas.NumbersAreNumbers);
+        });
         builder.Services.AddHealthChecks().AddCheck<HrbcHealthCheck>("hrbc");
         return builder;
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using BulkMail.Api.Hrbc;
+using BulkMail.Api.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace BulkMail.Api.Mailings;
@@ -86,11 +87,11 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
     public async Task<IReadOnlyList<FollowUpOutcome>> WriteAsync(Mailing mailing, MailingPlan plan, IReadOnlyList<Delivery> batch, CancellationToken cancellationToken)
     {
         var spec = mailing.Spec;
-        var notes = batch.ToDictionary(d => d.Seq, _ => new List<string>());
+        var notes = batch.ToDictionary(d => d.Seq, _ => new List<CodedText>());
         // What is written, carried from earlier attempts and added to below.
         var progress = batch.ToDictionary(d => d.Seq, d => d.FollowUp ?? FollowUpProgress.None);
         var retry = new HashSet<int>();
-        var failedAt = new Dictionary<int, string>();
+        var failedAt = new Dictionary<int, (string Step, string Error)>();
 
         if (spec.PhaseAlias is { } alias)
         {
@@ -104,7 +105,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                 foreach (var d in batch)
                 {
                     retry.Add(d.Seq);
-                    failedAt[d.Seq] = Describe(e);
+                    failedAt[d.Seq] = ("phase", Describe(e));
                 }
             }
         }
@@ -123,17 +124,17 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                         var d = ready[r.Index];
                         if (r.Succeeded)
                         {
-                            notes[d.Seq].Add($"Activity {r.Id}");
+                            notes[d.Seq].Add(CodedText.Of(PhaseUpdateCode.ActivityLogged, ("activityId", r.Id)));
                             progress[d.Seq] = progress[d.Seq] with { Activity = true };
                         }
                         else if (TransientCodes.Contains(r.Code))
                         {
                             retry.Add(d.Seq);
-                            failedAt[d.Seq] = $"activity: HRBC code {r.Code} {r.Message}";
+                            failedAt[d.Seq] = ("activity", $"HRBC code {r.Code} {r.Message}");
                         }
                         else
                         {
-                            notes[d.Seq].Add($"Activity failed: HRBC code {r.Code} {r.Message}");
+                            notes[d.Seq].Add(CodedText.Of(PhaseUpdateCode.ActivityFailed, ("hrbcCode", r.Code), ("hrbcMessage", r.Message)));
                         }
                     }
                 }
@@ -144,7 +145,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                 foreach (var d in ready)
                 {
                     retry.Add(d.Seq);
-                    failedAt[d.Seq] = "activity: " + Describe(e);
+                    failedAt[d.Seq] = ("activity", Describe(e));
                 }
             }
         }
@@ -153,33 +154,33 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
         var outcomes = new List<FollowUpOutcome>();
         foreach (var d in batch)
         {
-            var done = string.Join("; ", notes[d.Seq]);
+            var done = notes[d.Seq];
             if (retry.Contains(d.Seq))
             {
                 var attempts = d.FollowUpAttempts + 1;
-                var reason = failedAt.GetValueOrDefault(d.Seq, "HRBC did not answer");
+                var (step, error) = failedAt.GetValueOrDefault(d.Seq, ("phase", "HRBC did not answer"));
                 if (attempts < O.MaxAttempts)
                 {
                     var delay = O.RetryBaseDelay * Math.Pow(2, attempts - 1);
                     delay = delay > TimeSpan.FromMinutes(5) ? TimeSpan.FromMinutes(5) : delay;
                     // Keep what already succeeded (e.g. the phase) so the retry does not repeat it.
-                    outcomes.Add(new FollowUpOutcome(d.Seq, Join($"Pending (attempt {attempts} failed: {reason})", done, d.PhaseUpdate), attempts, now + delay, progress[d.Seq]));
+                    outcomes.Add(Outcome(d, CodedText.Of(PhaseUpdateCode.Retrying, ("attempt", attempts), ("step", step), ("error", error)), done, attempts, now + delay, progress[d.Seq]));
                 }
                 else
                 {
-                    outcomes.Add(new FollowUpOutcome(d.Seq, Join($"Failed after {attempts} attempts: {reason}", done, d.PhaseUpdate), attempts, null, progress[d.Seq]));
+                    outcomes.Add(Outcome(d, CodedText.Of(PhaseUpdateCode.GaveUp, ("attempts", attempts), ("step", step), ("error", error)), done, attempts, null, progress[d.Seq]));
                 }
             }
             else
             {
-                outcomes.Add(new FollowUpOutcome(d.Seq, Join(null, done, d.PhaseUpdate), d.FollowUpAttempts, null, progress[d.Seq]));
+                outcomes.Add(Outcome(d, null, done, d.FollowUpAttempts, null, progress[d.Seq]));
             }
         }
         return outcomes;
     }
 
     private async Task WritePhasesAsync(MailingSpec spec, MailingPlan plan, string alias, IReadOnlyList<Delivery> batch,
-        Dictionary<int, List<string>> notes, Dictionary<int, FollowUpProgress> progress, HashSet<int> retry, Dictionary<int, string> failedAt,
+        Dictionary<int, List<CodedText>> notes, Dictionary<int, FollowUpProgress> progress, HashSet<int> retry, Dictionary<int, (string Step, string Error)> failedAt,
         CancellationToken cancellationToken)
     {
         var name = spec.PhaseName ?? alias;
@@ -187,7 +188,8 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
         var todo = batch.Where(d => progress[d.Seq].Phase is null).ToList();
         foreach (var d in batch.Where(d => progress[d.Seq].Phase is not null))
         {
-            notes[d.Seq].Add(progress[d.Seq].Phase!);
+            // the note as written then (its English is not stored with the code)
+            notes[d.Seq].Add((progress[d.Seq].PhaseCode ?? new CodedText("", new Dictionary<string, string>())) with { English = progress[d.Seq].Phase! });
         }
         if (plan.Shape.IsMatching)
         {
@@ -208,18 +210,19 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                 {
                     if (r.Succeeded)
                     {
-                        var note = $"Process {r.ProcessId} {(r.Created ? "created" : "updated")}: {name} ({Date(r.PhaseDate)})";
+                        var note = CodedText.Of(r.Created ? PhaseUpdateCode.ProcessCreated : PhaseUpdateCode.ProcessUpdated,
+                            ("processId", r.ProcessId), ("phase", name), ("date", Date(r.PhaseDate)));
                         notes[d.Seq].Add(note);
-                        progress[d.Seq] = progress[d.Seq] with { Phase = note, ProcessId = r.ProcessId };
+                        progress[d.Seq] = progress[d.Seq] with { Phase = note.English, PhaseCode = note, ProcessId = r.ProcessId };
                     }
                     else if (TransientCodes.Contains(r.Code))
                     {
                         retry.Add(d.Seq);
-                        failedAt[d.Seq] = $"phase: HRBC code {r.Code} {r.Message}";
+                        failedAt[d.Seq] = ("phase", $"HRBC code {r.Code} {r.Message}");
                     }
                     else
                     {
-                        notes[d.Seq].Add($"Phase failed: HRBC code {r.Code} {r.Message}");
+                        notes[d.Seq].Add(CodedText.Of(PhaseUpdateCode.PhaseFailed, ("hrbcCode", r.Code), ("hrbcMessage", r.Message)));
                     }
                 }
             }
@@ -240,18 +243,18 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
             {
                 if (r.Succeeded)
                 {
-                    var note = $"{resource.Name} phase updated: {name} ({Date(r.PhaseDate)})";
+                    var note = CodedText.Of(PhaseUpdateCode.PhaseUpdated, ("resource", resource.Name), ("phase", name), ("date", Date(r.PhaseDate)));
                     notes[d.Seq].Add(note);
-                    progress[d.Seq] = progress[d.Seq] with { Phase = note };
+                    progress[d.Seq] = progress[d.Seq] with { Phase = note.English, PhaseCode = note };
                 }
                 else if (TransientCodes.Contains(r.Code))
                 {
                     retry.Add(d.Seq);
-                    failedAt[d.Seq] = $"phase: HRBC code {r.Code} {r.Message}";
+                    failedAt[d.Seq] = ("phase", $"HRBC code {r.Code} {r.Message}");
                 }
                 else
                 {
-                    notes[d.Seq].Add($"Phase failed: HRBC code {r.Code} {r.Message}");
+                    notes[d.Seq].Add(CodedText.Of(PhaseUpdateCode.PhaseFailed, ("hrbcCode", r.Code), ("hrbcMessage", r.Message)));
                 }
             }
         }
@@ -267,18 +270,19 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
         return new HrbcActivityEntry(resource, id, subject.Length > 200 ? subject[..200] : subject, memo, d.SentAt ?? now);
     }
 
-    private static string Join(string? head, string done, string? previous)
+    /// <summary>The outcome's parts: the retry or failure (if any) first, then what is written; with nothing to say,
+    /// the previous outcome stays.</summary>
+    private static FollowUpOutcome Outcome(Delivery d, CodedText? head, List<CodedText> done, int attempts, DateTimeOffset? retryAt, FollowUpProgress progress)
     {
-        var parts = new List<string>();
+        var parts = new List<CodedText>();
         if (head is not null)
         {
             parts.Add(head);
         }
-        if (done.Length > 0)
-        {
-            parts.Add(done);
-        }
-        return parts.Count == 0 ? previous ?? "" : string.Join("; ", parts);
+        parts.AddRange(done);
+        return parts.Count == 0
+            ? new FollowUpOutcome(d.Seq, d.PhaseUpdate ?? "", attempts, retryAt, progress) { Codes = d.PhaseUpdateCodes ?? [] }
+            : new FollowUpOutcome(d.Seq, string.Join("; ", parts.Select(p => p.English)), attempts, retryAt, progress) { Codes = parts };
     }
 
     private static string Date(DateTimeOffset? at) => at?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "";

@@ -611,7 +611,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 if (e.Deliveries.TryGetValue(o.Seq, out var d))
                 {
-                    e.Deliveries[o.Seq] = d with { PhaseUpdate = o.PhaseUpdate, FollowUpAttempts = o.Attempts, FollowUp = o.Progress };
+                    e.Deliveries[o.Seq] = d with { PhaseUpdate = o.PhaseUpdate, PhaseUpdateCodes = o.Codes, FollowUpAttempts = o.Attempts, FollowUp = o.Progress };
                 }
                 if (o.RetryAt is { } at && d is not null)
                 {

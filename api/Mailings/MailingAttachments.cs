@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Hrbc;
 using BulkMail.Api.Uploads;
 using ICSharpCode.SharpZipLib.Zip;
@@ -32,29 +33,29 @@ public sealed class MailingAttachmentBuilder(HrbcClient hrbc, IUploadStore uploa
 
     public async Task<PreparedAttachments> BuildAsync(MailingSpec spec, AttachmentsRequest? request, string owner, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new Dictionary<string, CodedText[]>();
         var password = request?.ZipPassword;
         var encryption = request?.ZipEncryption;
         if (!string.IsNullOrEmpty(password))
         {
             if (password.Length is < MinPasswordLength or > MaxPasswordLength)
             {
-                errors["attachments.zipPassword"] = [$"The zip password must be {MinPasswordLength} to {MaxPasswordLength} characters long."];
+                errors["attachments.zipPassword"] = [CodedText.Of(ProblemCode.ZipPasswordLength, ("min", MinPasswordLength), ("max", MaxPasswordLength))];
             }
             else if (password.Any(c => c is < '!' or > '~'))
             {
                 // Zip tools disagree on how non-ASCII passwords are encoded: a recipient could not open the file.
-                errors["attachments.zipPassword"] = ["Use only letters, digits and symbols (ASCII, no spaces) in the zip password, so that every zip tool can open it."];
+                errors["attachments.zipPassword"] = [CodedText.Of(ProblemCode.ZipPasswordCharacters)];
             }
             encryption = string.IsNullOrEmpty(encryption) ? Aes256 : encryption;
             if (encryption is not (Aes256 or ZipCrypto))
             {
-                errors["attachments.zipEncryption"] = [$"zipEncryption must be {Aes256} or {ZipCrypto}."];
+                errors["attachments.zipEncryption"] = [CodedText.Of(ProblemCode.ZipEncryptionInvalid, ("a", Aes256), ("b", ZipCrypto))];
             }
         }
         else if (!string.IsNullOrEmpty(encryption) && encryption is not (Aes256 or ZipCrypto))
         {
-            errors["attachments.zipEncryption"] = [$"zipEncryption must be {Aes256} or {ZipCrypto}."];
+            errors["attachments.zipEncryption"] = [CodedText.Of(ProblemCode.ZipEncryptionInvalid, ("a", Aes256), ("b", ZipCrypto))];
         }
 
         var files = new List<MailAttachment>();
@@ -64,7 +65,7 @@ public sealed class MailingAttachmentBuilder(HrbcClient hrbc, IUploadStore uploa
             var unknown = spec.RecordAttachmentIds.Where(id => !available.ContainsKey(id)).ToList();
             if (unknown.Count > 0)
             {
-                errors["attachments.recordAttachmentIds"] = [$"Not a file of {anchor.Name} {anchorId}: {string.Join(", ", unknown)}."];
+                errors["attachments.recordAttachmentIds"] = [CodedText.Of(ProblemCode.NotAFileOf, ("resource", anchor.Name), ("id", anchorId), ("ids", string.Join(", ", unknown)))];
             }
             else
             {
@@ -74,7 +75,7 @@ public sealed class MailingAttachmentBuilder(HrbcClient hrbc, IUploadStore uploa
                     var content = await hrbc.GetAttachmentContentAsync(anchor, id, cancellationToken).ConfigureAwait(false);
                     if (content is null)
                     {
-                        errors["attachments.recordAttachmentIds"] = [$"The file {available[id].FileName} of {anchor.Name} {anchorId} could not be read from HRBC."];
+                        errors["attachments.recordAttachmentIds"] = [CodedText.Of(ProblemCode.FileUnreadable, ("file", available[id].FileName), ("resource", anchor.Name), ("id", anchorId))];
                         break;
                     }
                     files.Add(new MailAttachment(available[id].FileName, AttachmentRules.ContentTypeOf(available[id].FileName, available[id].ContentType), content.Content));
@@ -86,19 +87,19 @@ public sealed class MailingAttachmentBuilder(HrbcClient hrbc, IUploadStore uploa
             var file = await uploads.GetAsync(owner, id, cancellationToken).ConfigureAwait(false);
             if (file is null)
             {
-                errors["attachments.uploadIds"] = [$"Upload {id} does not exist or has expired (uploads are kept for {options.Value.Retention.TotalHours:0} hours); upload the file again."];
+                errors["attachments.uploadIds"] = [CodedText.Of(ProblemCode.UploadMissing, ("id", id), ("hours", options.Value.Retention.TotalHours.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))];
                 break;
             }
             files.Add(new MailAttachment(file.Info.Name, file.Info.ContentType, file.Content));
         }
         if (!string.IsNullOrEmpty(password) && files.Count == 0 && !errors.ContainsKey("attachments.zipPassword"))
         {
-            errors["attachments.zipPassword"] = ["A zip password was given but there is no file to zip."];
+            errors["attachments.zipPassword"] = [CodedText.Of(ProblemCode.ZipPasswordWithoutFiles)];
         }
         var duplicateNames = files.GroupBy(f => f.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (duplicateNames.Count > 0)
         {
-            errors["attachments"] = [$"Two files have the same name: {string.Join(", ", duplicateNames)}. Rename one."];
+            errors["attachments"] = [CodedText.Of(ProblemCode.DuplicateFileNames, ("names", string.Join(", ", duplicateNames)))];
         }
         if (errors.Count > 0)
         {
@@ -114,7 +115,8 @@ public sealed class MailingAttachmentBuilder(HrbcClient hrbc, IUploadStore uploa
         if (total > options.Value.MaxMessageBytes)
         {
             throw MailingValidationException.One("attachments",
-                $"The attachments come to {total / (1024.0 * 1024):0.0} MB; a message can carry at most {options.Value.MaxMessageBytes / (1024.0 * 1024):0.#} MB (Uploads:MaxMessageBytes).");
+                CodedText.Of(ProblemCode.AttachmentsTooLarge, ("total", (total / (1024.0 * 1024)).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)),
+                    ("max", (options.Value.MaxMessageBytes / (1024.0 * 1024)).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture))));
         }
         return new PreparedAttachments(sent, sources, string.IsNullOrEmpty(password) ? null : encryption);
     }

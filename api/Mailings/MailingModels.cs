@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Text.Json.Serialization;
 
 namespace BulkMail.Api.Mailings;
@@ -120,6 +121,8 @@ public sealed record Delivery
     public DateTimeOffset? SentAt { get; init; }
     /// <summary>The outcome of the follow-up writes to HRBC: <c>Pending</c> until written, then what happened.</summary>
     public string? PhaseUpdate { get; init; }
+    /// <summary>The parts of <see cref="PhaseUpdate"/> as codes with arguments (<see cref="PhaseUpdateCode"/>).</summary>
+    public IReadOnlyList<CodedText>? PhaseUpdateCodes { get; init; }
     /// <summary>Failed follow-up write attempts so far.</summary>
     public int FollowUpAttempts { get; init; }
     /// <summary>What of the follow-up is written already (null: nothing yet).</summary>
@@ -213,12 +216,19 @@ public sealed record AttachmentInfo(string Name, string ContentType, long Size);
 
 /// <summary>What became of one delivery's follow-up: its <see cref="Delivery.PhaseUpdate"/> text (for people), what is
 /// already written (for the next attempt), and a retry time while it should be tried again.</summary>
-public sealed record FollowUpOutcome(int Seq, string PhaseUpdate, int Attempts, DateTimeOffset? RetryAt, FollowUpProgress Progress);
+public sealed record FollowUpOutcome(int Seq, string PhaseUpdate, int Attempts, DateTimeOffset? RetryAt, FollowUpProgress Progress)
+{
+    /// <summary>The parts of <see cref="PhaseUpdate"/> as codes (<see cref="PhaseUpdateCode"/>), for translations.</summary>
+    public IReadOnlyList<CodedText> Codes { get; init; } = [];
+}
 
 /// <summary>The follow-up writes that succeeded, so a retry writes only the rest: <see cref="Phase"/> the note of the
 /// phase written (null: not yet), the Process it went to, and whether the activity is logged.</summary>
 public sealed record FollowUpProgress(string? Phase, long? ProcessId, bool Activity)
 {
+    /// <summary>The code of <see cref="Phase"/>.</summary>
+    public CodedText? PhaseCode { get; init; }
+
     public static readonly FollowUpProgress None = new(null, null, false);
 }
 

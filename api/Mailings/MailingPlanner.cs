@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using BulkMail.Api.Hrbc;
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Templates;
 
 namespace BulkMail.Api.Mailings;
@@ -38,42 +39,42 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
 
     public async Task<MailingSpec> ValidateAsync(MailingRequest request, Sender sender, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new Dictionary<string, CodedText[]>();
         if (!Enum.TryParse<MailingMode>(request.Mode, ignoreCase: false, out var mode) || !Enum.IsDefined(mode) || int.TryParse(request.Mode, out _))
         {
-            throw MailingValidationException.One("mode", $"mode must be one of {string.Join(", ", Enum.GetNames<MailingMode>())}.");
+            throw MailingValidationException.One("mode", CodedText.Of(ProblemCode.ModeInvalid, ("modes", string.Join(", ", Enum.GetNames<MailingMode>()))));
         }
         var shape = ModeShape.Of(mode);
         if (shape.Anchor is { } anchorResource)
         {
             if (request.AnchorId is not > 0)
             {
-                errors["anchorId"] = [$"The {mode} mode needs anchorId: the {anchorResource.Name} the matching list started from."];
+                errors["anchorId"] = [CodedText.Of(ProblemCode.AnchorRequired, ("mode", mode), ("resource", anchorResource.Name))];
             }
             else if (await hrbc.FirstAsync(anchorResource, request.AnchorId.Value, HrbcFieldList.Of(anchorResource.IdAlias), cancellationToken).ConfigureAwait(false) is null)
             {
-                errors["anchorId"] = [$"{anchorResource.Name} {request.AnchorId} does not exist in HRBC."];
+                errors["anchorId"] = [CodedText.Of(ProblemCode.RecordNotFound, ("resource", anchorResource.Name), ("id", request.AnchorId))];
             }
         }
         var scope = request.Scope;
         if (scope is null || !Enum.TryParse<ScopeKind>(scope.Kind, out var kind) || int.TryParse(scope.Kind, out _))
         {
-            throw MailingValidationException.One("scope.kind", "scope.kind must be All, Displayed or Checked.");
+            throw MailingValidationException.One("scope.kind", CodedText.Of(ProblemCode.ScopeKindInvalid));
         }
         var ids = scope.Ids ?? [];
         if (kind is ScopeKind.Displayed or ScopeKind.Checked)
         {
             if (ids.Count == 0)
             {
-                errors["scope.ids"] = [$"The {kind} scope has no records: check at least one."];
+                errors["scope.ids"] = [CodedText.Of(ProblemCode.ScopeEmpty, ("kind", kind))];
             }
             else if (ids.Count > MaxIds)
             {
-                errors["scope.ids"] = [$"At most {MaxIds:N0} records can be mailed at once ({ids.Count:N0} sent)."];
+                errors["scope.ids"] = [CodedText.Of(ProblemCode.TooManyIds, ("max", ServerText.N0(MaxIds)), ("count", ServerText.N0(ids.Count)))];
             }
             else if (ids.Any(id => id <= 0))
             {
-                errors["scope.ids"] = ["Record ids must be positive."];
+                errors["scope.ids"] = [CodedText.Of(ProblemCode.IdsNotPositive)];
             }
         }
         HrbcCondition? condition = null;
@@ -83,13 +84,13 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             {
                 condition = HrbcCondition.Parse(scope.Query?.Condition);
             }
-            catch (FormatException e)
+            catch (HrbcConditionException e)
             {
-                errors["scope.query.condition"] = [e.Message];
+                errors["scope.query.condition"] = [e.Text];
             }
             if (scope.Query?.Keywords is { Length: > HrbcQuery.MaxKeywordsLength })
             {
-                errors["scope.query.keywords"] = ["keywords must be at most 100 characters."];
+                errors["scope.query.keywords"] = [CodedText.Of(ProblemCode.KeywordsTooLong, ("max", HrbcQuery.MaxKeywordsLength))];
             }
         }
 
@@ -100,7 +101,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             var saved = await savedTemplates.GetAsync(sender.Id, request.TemplateId, cancellationToken).ConfigureAwait(false);
             if (saved is null)
             {
-                errors["templateId"] = [$"Template {request.TemplateId} does not exist."];
+                errors["templateId"] = [CodedText.Of(ProblemCode.TemplateMissing, ("id", request.TemplateId))];
             }
             else
             {
@@ -111,18 +112,18 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         // Sizes, nesting depth and tag count are the template engine's (Templates:*), checked before it compiles.
         if (string.IsNullOrWhiteSpace(subject))
         {
-            errors["subject"] = ["The subject is required."];
+            errors["subject"] = [CodedText.Of(ProblemCode.SubjectRequired)];
         }
         if (string.IsNullOrWhiteSpace(body))
         {
-            errors["body"] = ["The body is required."];
+            errors["body"] = [CodedText.Of(ProblemCode.BodyRequired)];
         }
 
         var target = shape.Recipient;
         var mailFields = request.MailFields ?? [];
         if (mailFields.Count == 0)
         {
-            errors["mailFields"] = ["Tick at least one mail field to send to."];
+            errors["mailFields"] = [CodedText.Of(ProblemCode.MailFieldsRequired)];
         }
         else
         {
@@ -130,7 +131,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             var unknown = mailFields.Where(f => !known.Contains(f)).ToList();
             if (unknown.Count > 0)
             {
-                errors["mailFields"] = [$"Not a mail field of {target.Name}: {string.Join(", ", unknown)}. Mail fields: {string.Join(", ", known)}."];
+                errors["mailFields"] = [CodedText.Of(ProblemCode.MailFieldUnknown, ("resource", target.Name), ("fields", string.Join(", ", unknown)), ("known", string.Join(", ", known)))];
             }
         }
         string? phaseName = null;
@@ -143,30 +144,30 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             }
             else
             {
-                errors["phase.optionAlias"] = [$"{phaseAlias} is not a {shape.PhaseResource.Name} phase, which is what the {mode} mode updates. " +
-                    $"{shape.PhaseResource.Name} phases: {string.Join(", ", phases.Select(o => $"{o.Alias} ({o.Name})"))}."];
+                errors["phase.optionAlias"] = [CodedText.Of(ProblemCode.PhaseUnknown, ("alias", phaseAlias), ("resource", shape.PhaseResource.Name), ("mode", mode),
+                    ("phases", string.Join(", ", phases.Select(o => $"{o.Alias} ({o.Name})"))))];
             }
             if (request.Phase.Memo is { Length: > MaxPhaseMemoLength })
             {
-                errors["phase.memo"] = [$"The phase memo can be at most {MaxPhaseMemoLength} characters."];
+                errors["phase.memo"] = [CodedText.Of(ProblemCode.PhaseMemoTooLong, ("max", MaxPhaseMemoLength))];
             }
         }
         else if (request.Phase is { Memo: { Length: > 0 } })
         {
-            errors["phase.optionAlias"] = ["A phase memo was given without a phase: choose the phase to set."];
+            errors["phase.optionAlias"] = [CodedText.Of(ProblemCode.PhaseMemoWithoutPhase)];
         }
         if (request.Attachments?.RecordAttachmentIds is { Count: > 0 } && !shape.AnchorAttachments)
         {
             errors["attachments.recordAttachmentIds"] = [shape.Mode switch
             {
-                MailingMode.ResumesToRecruiter => "A recommendation to a recruiter may not carry the resumes' HRBC files; attach uploads only.",
-                MailingMode.JobsToResume => "Offering several jobs to one candidate may not carry the jobs' HRBC files; attach uploads only.",
-                _ => $"The {mode} mode has no record files to attach; attach uploads only.",
+                MailingMode.ResumesToRecruiter => CodedText.Of(ProblemCode.RecruiterRecommendationFiles),
+                MailingMode.JobsToResume => CodedText.Of(ProblemCode.JobOfferFiles),
+                _ => CodedText.Of(ProblemCode.ModeHasNoFiles, ("mode", mode)),
             }];
         }
         if (request.IdempotencyKey is { Length: > 200 })
         {
-            errors["idempotencyKey"] = ["idempotencyKey can be at most 200 characters."];
+            errors["idempotencyKey"] = [CodedText.Of(ProblemCode.IdempotencyKeyTooLong, ("max", 200))];
         }
 
         if (!errors.ContainsKey("subject") && !errors.ContainsKey("body"))
@@ -187,7 +188,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             {
                 foreach (var part in templateErrors.GroupBy(x => x.Part))
                 {
-                    errors[part.Key] = [.. part.Select(x => x.Message)];
+                    errors[part.Key] = [.. part.Select(TemplateText)];
                 }
                 throw new MailingValidationException(errors, new { templateErrors });
             }
@@ -209,7 +210,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             }, cancellationToken).ConfigureAwait(false);
             if (probe.Total == 0)
             {
-                throw MailingValidationException.One("scope", "No record matches the search: the All scope is empty.");
+                throw MailingValidationException.One("scope", CodedText.Of(ProblemCode.ScopeNoMatch));
             }
         }
 
@@ -232,6 +233,26 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             RecordAttachmentIds = [.. (request.Attachments?.RecordAttachmentIds ?? []).Distinct()],
             SenderValues = new Dictionary<string, string?> { ["User.P_Name"] = sender.DisplayName, ["User.P_Mail"] = sender.Mailbox },
         };
+    }
+
+    /// <summary>A template error as a coded field message: its own English message, its code, and as args its own
+    /// plus its place (part, line, column) and tag.</summary>
+    internal static CodedText TemplateText(TemplateError e)
+    {
+        var args = new Dictionary<string, string>(e.Args) { ["part"] = e.Part };
+        if (e.Line is { } line)
+        {
+            args.TryAdd("line", line.ToString(CultureInfo.InvariantCulture));
+        }
+        if (e.Column is { } column)
+        {
+            args.TryAdd("column", column.ToString(CultureInfo.InvariantCulture));
+        }
+        if (e.Tag is { } tag)
+        {
+            args.TryAdd("tag", tag);
+        }
+        return new CodedText(e.Code, args) { English = e.Message };
     }
 
     /// <summary>Rebuilds the plan of a stored spec (template compiled once per mailing; the anchor read once).</summary>

@@ -1,3 +1,5 @@
+using BulkMail.Api.Infrastructure;
+
 namespace BulkMail.Api.Mailings;
 
 /// <summary>The body of submit, preview and test (ARCHITECTURE §5). Strings, not enums, so that a wrong value gets a
@@ -53,14 +55,29 @@ public sealed record PhaseRequest
     public string? Memo { get; init; }
 }
 
-/// <summary>Invalid input: field name → messages, answered as a 400 validation problem. Nothing is stored.</summary>
-public sealed class MailingValidationException(IDictionary<string, string[]> errors, object? details = null)
-    : Exception(string.Join(" ", errors.SelectMany(e => e.Value)))
+/// <summary>Invalid input: field name → messages, answered as a 400 validation problem. Nothing is stored. Made from
+/// coded messages (<see cref="Codes"/>, answered as <c>fieldCodes</c>), or from plain English ones.</summary>
+public sealed class MailingValidationException : Exception
 {
-    public IDictionary<string, string[]> Errors { get; } = errors;
+    public MailingValidationException(IDictionary<string, string[]> errors, object? details = null)
+        : base(string.Join(" ", errors.SelectMany(e => e.Value)))
+    {
+        Errors = errors;
+        Details = details;
+    }
+
+    public MailingValidationException(IDictionary<string, CodedText[]> errors, object? details = null)
+        : this(errors.ToDictionary(e => e.Key, e => e.Value.Select(x => x.English).ToArray()), details) => Codes = errors;
+
+    public IDictionary<string, string[]> Errors { get; }
+
+    /// <summary>The codes of <see cref="Errors"/>, field by field (null when made from plain messages).</summary>
+    public IDictionary<string, CodedText[]>? Codes { get; }
 
     /// <summary>Extra machine-readable detail (e.g. template errors with positions).</summary>
-    public object? Details { get; } = details;
+    public object? Details { get; }
 
     public static MailingValidationException One(string field, string message) => new(new Dictionary<string, string[]> { [field] = [message] });
+
+    public static MailingValidationException One(string field, CodedText message) => new(new Dictionary<string, CodedText[]> { [field] = [message] });
 }

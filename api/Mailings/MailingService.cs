@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Security.Cryptography;
 using BulkMail.Api.Hrbc;
 using BulkMail.Api.Mail;
@@ -358,7 +359,7 @@ public sealed class MailingService(
             }
             if (page.Done || position >= PreviewRecordLimit)
             {
-                throw MailingValidationException.One("scope", "No record in the scope has a valid address in the ticked mail fields.");
+                throw MailingValidationException.One("scope", CodedText.Of(ProblemCode.NoValidAddress));
             }
             position = page.NextPosition;
         }
@@ -606,7 +607,7 @@ public sealed class MailingService(
         {
             case "pause":
                 return (await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
-                    "Paused by the user.", now, cancellationToken, PauseCodes.PausedByUser).ConfigureAwait(false)) is ({ } m, true) ? m : null;
+                    CodedText.Of(PausedCode.PausedByUser).English, now, cancellationToken, PauseCodes.PausedByUser).ConfigureAwait(false)) is ({ } m, true) ? m : null;
             case "resume":
                 var resumed = await store.TransitionAsync(mailing.Id, [MailingState.Paused], MailingState.Sending, null, now, cancellationToken).ConfigureAwait(false);
                 signal.Notify();

@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Collections.Concurrent;
 using BulkMail.Api.Mail;
 using Microsoft.Extensions.Options;
@@ -122,7 +123,7 @@ public sealed partial class MailingWorker(
                 {
                     // Never send without the files the user confirmed.
                     await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
-                        "The mailing's attachments are missing from the store (expired?); cancel it and submit again.", time.GetUtcNow(), cancellationToken,
+                        CodedText.Of(PausedCode.AttachmentsMissing).English, time.GetUtcNow(), cancellationToken,
                         PauseCodes.AttachmentsMissing).ConfigureAwait(false);
                     return;
                 }
@@ -305,9 +306,9 @@ public sealed partial class MailingWorker(
             var back = current with { Attempts = claim.Delivery.Attempts, NeedsLookup = !known };
             await store.ReleaseAsync(claim, back, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
-                $"Microsoft 365 refused BulkMail's sign-in for {mailbox} ({e.Code}: {e.GraphMessage}). Open BulkMail in Outlook and press Resume; " +
-                "if it happens again, ask your administrator to check the app's consent.", time.GetUtcNow(), cancellationToken,
-                PauseCodes.SignInRefused, new Dictionary<string, string> { ["mailbox"] = mailbox, ["entraCode"] = e.Code }).ConfigureAwait(false);
+                CodedText.Of(PausedCode.SignInRefused, ("mailbox", mailbox), ("entraCode", e.Code), ("entraMessage", e.GraphMessage)).English,
+                time.GetUtcNow(), cancellationToken,
+                PauseCodes.SignInRefused, new Dictionary<string, string> { ["mailbox"] = mailbox, ["entraCode"] = e.Code, ["entraMessage"] = e.GraphMessage }).ConfigureAwait(false);
             Log.SignInRequired(logger, mailing.Id, e.Code);
         }
         catch (GraphSendException e) when (e.Kind == GraphFailureKind.Transient)
@@ -365,6 +366,7 @@ public sealed partial class MailingWorker(
             ReasonArgs = null,
             NeedsLookup = false,
             PhaseUpdate = followUp ? "Pending" : null,
+            PhaseUpdateCodes = followUp ? [CodedText.Of(PhaseUpdateCode.Pending)] : null,
         }, cancellationToken, followUp);
     }
 

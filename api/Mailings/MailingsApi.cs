@@ -1,8 +1,10 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using BulkMail.Api.Auth;
+using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace BulkMail.Api.Mailings;
 
@@ -29,7 +31,7 @@ public static class MailingsApi
         group.MapDelete("/{id}", DeleteAsync).WithSummary("Removes a held or final mailing and everything stored for it: 204; 409 while it runs");
         group.MapGet("/{id}/preview", PreviewDeliveryAsync).WithSummary("One delivery of the expanded mailing (?seq=N or ?recordId=), rendered from its stored values")
             .RequireRateLimiting(RateLimits.Previews);
-        group.MapGet("/{id}/results.csv", ResultsAsync).WithSummary("The result file (?lang=ja for Japanese headers)");
+        group.MapGet("/{id}/results.csv", ResultsAsync).WithSummary("The result file (?lang=ja: in Japanese with local times; ?tz=: the time zone, default Results:TimeZone)");
         return group;
     }
 
@@ -38,7 +40,7 @@ public static class MailingsApi
 
     public static async Task<Accepted<TestSendResponse>> TestAsync(MailingRequest request, HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
         TypedResults.Accepted((string?)null, await mailings.TestAsync(request, http.User.Sender(),
-            Infrastructure.ProblemLocalization.WantsJapanese(http), cancellationToken).ConfigureAwait(false));
+            Problems.WantsJapanese(http), cancellationToken).ConfigureAwait(false));
 
     public static async Task<Results<Accepted<SubmitResponse>, ProblemHttpResult>> SubmitAsync(MailingRequest request, HttpContext http, MailingService mailings,
         CancellationToken cancellationToken)
@@ -105,10 +107,9 @@ public static class MailingsApi
         }
         var changed = await mailings.ControlAsync(mailing, action, cancellationToken).ConfigureAwait(false);
         return changed is null
-            ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible in this state",
-                detail: action == "retry-failed"
-                    ? $"Mailing {id} is {mailing.State} and has no failed deliveries to retry."
-                    : $"Mailing {id} is {mailing.State}; it cannot {action}.")
+            ? action == "retry-failed"
+                ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.NothingToRetry, ("id", id), ("state", mailing.State))
+                : Problems.Of(StatusCodes.Status409Conflict, ProblemCode.NotPossibleInState, ("id", id), ("state", mailing.State), ("action", action))
             : TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(changed, cancellationToken).ConfigureAwait(false)));
     }
 
@@ -128,13 +129,7 @@ public static class MailingsApi
         }
         var started = await mailings.StartAsync(mailing, cancellationToken).ConfigureAwait(false);
         return started is null
-            ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible in this state",
-                detail: $"Mailing {id} is {mailing.State}; only a Ready mailing can start.",
-                extensions: new Dictionary<string, object?>
-                {
-                    ["code"] = "MailingNotReady",
-                    ["args"] = new Dictionary<string, string> { ["id"] = id, ["state"] = mailing.State.ToString() },
-                })
+            ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.MailingNotReady, ("id", id), ("state", mailing.State))
             : TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(started, cancellationToken).ConfigureAwait(false)));
     }
 
@@ -150,15 +145,9 @@ public static class MailingsApi
         {
             MailingDeletion.Deleted => TypedResults.NoContent(),
             MailingDeletion.NotFound => NotFound(id),
-            _ => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible in this state",
-                detail: mailing.State == MailingState.Cancelled
-                    ? $"Mailing {id} is Cancelled but its last messages are still going out; delete it in a moment."
-                    : $"Mailing {id} is {mailing.State} and still running; cancel it first, then delete it once it has stopped.",
-                extensions: new Dictionary<string, object?>
-                {
-                    ["code"] = "MailingNotDeletable",
-                    ["args"] = new Dictionary<string, string> { ["id"] = id, ["state"] = mailing.State.ToString() },
-                }),
+            _ => mailing.State == MailingState.Cancelled
+                ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.MailingStillStopping, ("id", id))
+                : Problems.Of(StatusCodes.Status409Conflict, ProblemCode.MailingNotDeletable, ("id", id), ("state", mailing.State)),
         };
     }
 
@@ -172,27 +161,17 @@ public static class MailingsApi
         }
         if (seq is null && recordId is null)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "seq or recordId is required",
-                detail: "Name the delivery to preview: ?seq=N (1-based) or ?recordId=ID.",
-                extensions: new Dictionary<string, object?> { ["code"] = "PreviewTargetRequired", ["args"] = new Dictionary<string, string>() });
+            return Problems.Of(StatusCodes.Status400BadRequest, ProblemCode.PreviewTargetRequired);
         }
         return await mailings.PreviewDeliveryAsync(mailing, seq, recordId, cancellationToken).ConfigureAwait(false) is { } preview
             ? TypedResults.Ok(preview)
-            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Delivery not found",
-                detail: seq is { } n ? $"Mailing {id} has no delivery {n}." : $"Mailing {id} has no delivery for record {recordId}.",
-                extensions: new Dictionary<string, object?>
-                {
-                    ["code"] = "DeliveryNotFound",
-                    ["args"] = new Dictionary<string, string>
-                    {
-                        ["id"] = id,
-                        [seq is null ? "recordId" : "seq"] = Convert.ToString(seq ?? recordId, System.Globalization.CultureInfo.InvariantCulture) ?? "",
-                    },
-                });
+            : seq is { } n
+                ? Problems.Of(StatusCodes.Status404NotFound, ProblemCode.DeliveryNotFound, ("id", id), ("seq", n))
+                : Problems.Of(StatusCodes.Status404NotFound, ProblemCode.DeliveryNotFoundForRecord, ("id", id), ("recordId", recordId));
     }
 
-    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> ResultsAsync(string id, string? lang, HttpContext http,
-        MailingService mailings, IMailingStore store, CancellationToken cancellationToken)
+    public static async Task<Results<EmptyHttpResult, ValidationProblem, ProblemHttpResult>> ResultsAsync(string id, string? lang, string? tz, HttpContext http,
+        MailingService mailings, IMailingStore store, HrbcClient hrbc, IOptions<ResultCsvOptions> options, ILoggerFactory logs, CancellationToken cancellationToken)
     {
         var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
         if (mailing is null)
@@ -200,36 +179,74 @@ public static class MailingsApi
             return NotFound(id);
         }
         var japanese = string.Equals(lang, "ja", StringComparison.OrdinalIgnoreCase);
+        var zoneName = string.IsNullOrWhiteSpace(tz) ? options.Value.TimeZone : tz.Trim();
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(zoneName, out var zone))
+        {
+            return Problems.Validation(ProblemCode.ValidationFailed, new Dictionary<string, CodedText[]>
+            {
+                [string.IsNullOrWhiteSpace(tz) ? "Results:TimeZone" : "tz"] = [CodedText.Of(ProblemCode.TimeZoneUnknown, ("tz", zoneName))],
+            });
+        }
+        var labels = new Dictionary<string, string>();
+        if (japanese)
+        {
+            try
+            {
+                // the HRBC labels of the mail fields (Field Read, cached); the aliases when HRBC cannot say
+                foreach (var f in await hrbc.GetMailFieldsAsync(ModeShape.Of(mailing.Spec.Mode).Recipient, cancellationToken).ConfigureAwait(false))
+                {
+                    labels[f.Alias] = f.Name;
+                }
+            }
+            catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+            {
+                logs.CreateLogger(typeof(MailingsApi)).LogWarning("Result file of {MailingId}: mail field labels unavailable ({Error})", id, e.GetType().Name);
+            }
+        }
+        // The English file keeps UTC unless a zone is asked for; the Japanese one is local.
+        var format = new ResultCsvFormat(japanese, japanese || !string.IsNullOrWhiteSpace(tz) ? zone : null, labels);
         var final = MailingStates.IsFinal(mailing.State) && mailing.FinishedAt is not null;
+        var name = ResultCsv.FileName(mailing, zone);
+        if (!final)
+        {
+            name = name[..^4] + "_partial.csv";
+        }
         http.Response.ContentType = "text/csv; charset=utf-8";
-        http.Response.Headers.ContentDisposition =
-            $"attachment; filename=\"bulkmail-{id}{(final ? "" : "-partial")}.csv\"";
+        http.Response.Headers.ContentDisposition = new Microsoft.Net.Http.Headers.ContentDispositionHeaderValue("attachment")
+        {
+            FileName = Ascii(name),
+            FileNameStar = name,
+        }.ToString();
         http.Response.Headers["X-BulkMail-Final"] = final ? "true" : "false";
-        await ResultCsv.WriteAsync(http.Response.Body, id, store.ReadDeliveriesAsync(id, cancellationToken), japanese, cancellationToken).ConfigureAwait(false);
+        await ResultCsv.WriteAsync(http.Response.Body, id, store.ReadDeliveriesAsync(id, cancellationToken), format, cancellationToken).ConfigureAwait(false);
         return TypedResults.Empty;
     }
 
-    /// <summary>The status's sentences (why paused, why waiting) in the caller's language, from the same table as problems.</summary>
+    /// <summary>The file name for clients that ignore <c>filename*</c>: its ASCII characters only.</summary>
+    private static string Ascii(string name)
+    {
+        var ascii = new string([.. name.Where(c => c is >= ' ' and < (char)127 and not '"' and not '\\')]);
+        return ascii.Replace("__", "_", StringComparison.Ordinal);
+    }
+
+    /// <summary>The status's sentences (why paused, why waiting) in the caller's language, from the table of codes.</summary>
     private static MailingStatus InLanguageOf(HttpContext http, MailingStatus status) =>
-        Infrastructure.ProblemLocalization.WantsJapanese(http)
+        Problems.WantsJapanese(http)
             ? status with
             {
-                PausedReason = status.PausedReason is { } p ? Infrastructure.ProblemLocalization.Translate(p) : null,
-                WaitReason = status.WaitReason is { } w ? Infrastructure.ProblemLocalization.Translate(w) : null,
+                // by code; a status stored before codes: its English matched against the table's
+                PausedReason = status.PausedReason is { } p
+                    ? ServerText.Format<PausedCode>(status.PausedCode, status.PausedArgs, japanese: true) ?? ServerText.Japanese<PausedCode>(p) : null,
+                WaitReason = status.WaitReason is { } w
+                    ? ServerText.Format<WaitCode>(status.WaitCode, status.WaitArgs, japanese: true) ?? ServerText.Japanese<WaitCode>(w) : null,
             }
             : status;
 
     private static ProblemHttpResult TooManyRunning(int max) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Too many mailings running",
-            detail: $"You have {max} mailings running already; wait until one finishes (or cancel one), then try again.",
-            extensions: new Dictionary<string, object?>
-            {
-                ["code"] = "TooManyRunningMailings",
-                ["args"] = new Dictionary<string, string> { ["max"] = max.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-            });
+        Problems.Of(StatusCodes.Status409Conflict, ProblemCode.TooManyRunningMailings, ("max", max));
 
     private static ProblemHttpResult NotFound(string id) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Mailing not found", detail: $"There is no mailing {id} of yours.");
+        Problems.Of(StatusCodes.Status404NotFound, ProblemCode.MailingNotFound, ("id", id));
 }
 
 public sealed record SubmitResponse(string Id, MailingState State);

@@ -29,6 +29,7 @@ public static class MailingsSetup
             .Validate(o => o.MaxFileBytes <= o.MaxMessageBytes, "Uploads:MaxFileBytes cannot be larger than Uploads:MaxMessageBytes.")
             .ValidateOnStart();
         services.AddOptions<BounceOptions>().BindConfiguration(BounceOptions.Section);
+        services.AddOptions<ResultCsvOptions>().BindConfiguration(ResultCsvOptions.Section);
         services.AddOptions<FollowUpOptions>().BindConfiguration(FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.Section)
             .PostConfigure(o =>

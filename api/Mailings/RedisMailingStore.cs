@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -100,22 +101,24 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         return 1
         """;
 
-    // ARGV: ttl, token, now, n, then (seq, phaseUpdate, attempts, retryAtMs or '') per delivery. Only the follow-up
+    // ARGV: ttl, token, now, n, then (seq, phaseUpdate, attempts, retryAtMs or '', progress, codes) per delivery. Only the follow-up
     // fields change, so a bounce recorded meanwhile is kept.
     private const string RecordFollowUpsScript = Prelude + """
         if redis.call('HGET', meta, 'fuToken') ~= ARGV[2] then return 0 end
         local n = tonumber(ARGV[4])
         for i = 0, n - 1 do
-          local seq = ARGV[5 + i * 5]
+          local seq = ARGV[5 + i * 6]
           local json = redis.call('HGET', d, seq)
           if json then
             local delivery = cjson.decode(json)
-            delivery['phaseUpdate'] = ARGV[6 + i * 5]
-            delivery['followUpAttempts'] = tonumber(ARGV[7 + i * 5])
-            delivery['followUp'] = cjson.decode(ARGV[9 + i * 5])
+            delivery['phaseUpdate'] = ARGV[6 + i * 6]
+            delivery['followUpAttempts'] = tonumber(ARGV[7 + i * 6])
+            delivery['followUp'] = cjson.decode(ARGV[9 + i * 6])
+            -- never empty (an empty Lua table would encode as an object): null instead
+            delivery['phaseUpdateCodes'] = cjson.decode(ARGV[10 + i * 6])
             redis.call('HSET', d, seq, cjson.encode(delivery))
           end
-          local retryAt = ARGV[8 + i * 5]
+          local retryAt = ARGV[8 + i * 6]
           if retryAt == '' or not json then redis.call('ZREM', p, seq) else redis.call('ZADD', p, retryAt, seq) end
         end
         checkDone(ARGV[3])
@@ -619,6 +622,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             args.Add(o.Attempts);
             args.Add(o.RetryAt is { } at ? Ms(at) : "");
             args.Add(JsonSerializer.Serialize(o.Progress, Json));
+            args.Add(o.Codes.Count == 0 ? "null" : JsonSerializer.Serialize(o.Codes, Json));
         }
         return (int)await Db.ScriptEvaluateAsync(RecordFollowUpsScript, All(mailingId), [.. args]).ConfigureAwait(false) == 1;
     }
@@ -699,8 +703,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
 
     internal static Dictionary<string, string> PauseArgs(int streak) => new() { ["count"] = streak.ToString(CultureInfo.InvariantCulture) };
 
-    internal static string PauseReason(int streak) =>
-        $"Paused after {streak} failures in a row. Check the failures in the result file, then resume or retry failed.";
+    internal static string PauseReason(int streak) => CodedText.Of(PausedCode.FailureStreak, ("count", streak)).English;
 
     private static string Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
 

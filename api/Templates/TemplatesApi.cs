@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Security.Cryptography;
 using BulkMail.Api.Auth;
 using BulkMail.Api.Mailings;
@@ -45,13 +46,7 @@ public static class TemplatesApi
         var max = options.Value.MaxPerUser;
         if (!await store.TryAddAsync(t, max, cancellationToken).ConfigureAwait(false))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Too many templates",
-                detail: $"You can keep at most {max} templates. Delete one you no longer use, then save again.",
-                extensions: new Dictionary<string, object?>
-                {
-                    ["code"] = "TooManyTemplates",
-                    ["args"] = new Dictionary<string, string> { ["max"] = max.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-                });
+            return Problems.Of(StatusCodes.Status409Conflict, ProblemCode.TooManyTemplates, ("max", max));
         }
         return TypedResults.Created($"/api/templates/{t.Id}", t);
     }
@@ -77,22 +72,22 @@ public static class TemplatesApi
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, ITemplateStore store, CancellationToken cancellationToken) =>
         await store.DeleteAsync(http.User.Sender().Id, id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : NotFound(id);
 
-    private static async Task<(MailingMode? Mode, Dictionary<string, string[]> Errors, IReadOnlyList<TemplateError> TemplateErrors)> ValidateAsync(TemplateRequest r, TagCatalog tags,
+    private static async Task<(MailingMode? Mode, Dictionary<string, CodedText[]> Errors, IReadOnlyList<TemplateError> TemplateErrors)> ValidateAsync(TemplateRequest r, TagCatalog tags,
         MailTemplateEngine engine, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
+        var errors = new Dictionary<string, CodedText[]>();
         MailingMode? mode = null;
         if (string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > 100)
         {
-            errors["name"] = ["A name of 1 to 100 characters is required."];
+            errors["name"] = [CodedText.Of(ProblemCode.TemplateNameInvalid)];
         }
         if (string.IsNullOrWhiteSpace(r.Subject))
         {
-            errors["subject"] = ["The subject is required."];
+            errors["subject"] = [CodedText.Of(ProblemCode.SubjectRequired)];
         }
         if (string.IsNullOrWhiteSpace(r.Body))
         {
-            errors["body"] = ["The body is required."];
+            errors["body"] = [CodedText.Of(ProblemCode.BodyRequired)];
         }
         if (r.Mode is { Length: > 0 })
         {
@@ -102,7 +97,7 @@ public static class TemplatesApi
             }
             else
             {
-                errors["mode"] = [$"mode must be one of {string.Join(", ", Enum.GetNames<MailingMode>())}."];
+                errors["mode"] = [CodedText.Of(ProblemCode.ModeInvalid, ("modes", string.Join(", ", Enum.GetNames<MailingMode>())))];
             }
         }
         if (errors.Count == 0)
@@ -117,7 +112,7 @@ public static class TemplatesApi
             {
                 foreach (var part in e.Errors.GroupBy(x => x.Part))
                 {
-                    errors[part.Key] = [.. part.Select(x => x.Message)];
+                    errors[part.Key] = [.. part.Select(MailingPlanner.TemplateText)];
                 }
                 return (mode, errors, e.Errors);
             }
@@ -126,12 +121,18 @@ public static class TemplatesApi
     }
 
     /// <summary>Field errors, plus the template errors with code, args and position as the mailings API gives them.</summary>
-    private static ValidationProblem Invalid(Dictionary<string, string[]> errors, IReadOnlyList<TemplateError> templateErrors) =>
-        TypedResults.ValidationProblem(errors, extensions: templateErrors.Count == 0 ? null
-            : new Dictionary<string, object?> { ["details"] = new { templateErrors } });
+    private static ValidationProblem Invalid(Dictionary<string, CodedText[]> errors, IReadOnlyList<TemplateError> templateErrors)
+    {
+        var problem = Problems.Validation(ProblemCode.ValidationFailed, errors);
+        if (templateErrors.Count > 0)
+        {
+            problem.ProblemDetails.Extensions["details"] = new { templateErrors };
+        }
+        return problem;
+    }
 
     private static ProblemHttpResult NotFound(string id) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Template not found", detail: $"There is no template {id} of yours.");
+        Problems.Of(StatusCodes.Status404NotFound, ProblemCode.TemplateNotFound, ("id", id));
 }
 
 public sealed record TemplateRequest(string? Name, string? Mode, string? Subject, string? Body);

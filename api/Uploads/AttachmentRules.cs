@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 namespace BulkMail.Api.Uploads;
 
 /// <summary>What may be attached: file names Outlook and Windows accept, and no file type that Outlook blocks for
@@ -26,24 +27,24 @@ public static class AttachmentRules
     private static readonly char[] Invalid = ['\\', '/', ':', '*', '?', '"', '<', '>', '|'];
 
     /// <summary>Null when the name is acceptable, else why not.</summary>
-    public static string? Check(string name)
+    public static CodedText? Check(string name)
     {
         if (string.IsNullOrWhiteSpace(name))
         {
-            return "The file has no name.";
+            return CodedText.Of(ProblemCode.FileNameMissing);
         }
         if (name.IndexOfAny(Invalid) >= 0 || name.Any(char.IsControl))
         {
-            return $"The file name {name} contains a character Windows does not allow (\\ / : * ? \" < > |).";
+            return CodedText.Of(ProblemCode.FileNameInvalid, ("name", name));
         }
         if (System.Text.Encoding.UTF8.GetByteCount(name) > MaxNameBytes)
         {
-            return $"The file name is longer than {MaxNameBytes} bytes.";
+            return CodedText.Of(ProblemCode.FileNameTooLong, ("max", MaxNameBytes));
         }
         var ext = Path.GetExtension(name);
         if (Blocked.Contains(ext))
         {
-            return $"{ext} files are blocked by Outlook for their recipients; zip it or send a link instead.";
+            return CodedText.Of(ProblemCode.FileTypeBlocked, ("extension", ext));
         }
         return null;
     }

@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Auth;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -31,8 +32,7 @@ public static class UploadsApi
         }
         if (!http.Request.HasFormContentType)
         {
-            return TypedResults.Problem(title: "Send the file as multipart/form-data", detail: "POST one file in the form field `file`.",
-                statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Of(StatusCodes.Status400BadRequest, ProblemCode.NotMultipart);
         }
         IFormCollection form;
         try
@@ -46,7 +46,7 @@ public static class UploadsApi
         var file = form.Files.GetFile("file") ?? (form.Files.Count == 1 ? form.Files[0] : null);
         if (file is null)
         {
-            return TypedResults.Problem(title: "No file", detail: "POST one file in the form field `file`.", statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Of(StatusCodes.Status400BadRequest, ProblemCode.NoFile);
         }
         if (file.Length > max)
         {
@@ -54,12 +54,12 @@ public static class UploadsApi
         }
         if (file.Length == 0)
         {
-            return TypedResults.Problem(title: "The file is empty", detail: $"{file.FileName} has no content.", statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Of(StatusCodes.Status400BadRequest, ProblemCode.FileEmpty, ("file", file.FileName));
         }
         var name = Path.GetFileName(file.FileName);
         if (AttachmentRules.Check(name) is { } refusal)
         {
-            return TypedResults.Problem(title: "This file cannot be attached", detail: refusal, statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Of(StatusCodes.Status400BadRequest, refusal);
         }
         using var buffer = new MemoryStream((int)file.Length);
         await file.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
@@ -71,17 +71,13 @@ public static class UploadsApi
         catch (UploadQuotaExceededException e)
         {
             var hours = options.Value.Retention.TotalHours.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
-            return TypedResults.Problem(title: "Too many uploads",
-                detail: $"Your uploads of the last {hours} hours come to {Mb(e.UsedBytes)} MB; with this file they would pass " +
-                    $"{Mb(e.MaxBytes)} MB (Uploads:MaxBytesPerUser). Uploads are freed {hours} hours after they were made.",
-                statusCode: StatusCodes.Status413PayloadTooLarge);
+            return Problems.Of(StatusCodes.Status413PayloadTooLarge, ProblemCode.UploadQuotaExceeded,
+                ("hours", hours), ("used", Mb(e.UsedBytes)), ("max", Mb(e.MaxBytes)));
         }
     }
 
     private static string Mb(long bytes) => (bytes / (1024.0 * 1024)).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static ProblemHttpResult TooLarge(long max) => TypedResults.Problem(
-        title: "The file is too large",
-        detail: $"A file can be at most {Mb(max)} MB (Uploads:MaxFileBytes).",
-        statusCode: StatusCodes.Status413PayloadTooLarge);
+    private static ProblemHttpResult TooLarge(long max) =>
+        Problems.Of(StatusCodes.Status413PayloadTooLarge, ProblemCode.FileTooLarge, ("max", Mb(max)));
 }

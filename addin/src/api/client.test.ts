@@ -31,6 +31,10 @@ const status = (over: Partial<MailingStatus> = {}): MailingStatus => ({
   createdAt: "2026-11-27T00:00:00Z",
   startedAt: null,
   finishedAt: null,
+  cancelled: 0,
+  subject: "",
+  waitReason: null,
+  resumesAt: null,
   etaSeconds: 4,
   pausedReason: null,
   ...over,
@@ -64,9 +68,39 @@ describe("problem details", () => {
       },
     });
     expect(e.templateErrors).toEqual([
-      { code: "UnknownTag", message: "Unknown tag {{Nope.X}} in the subject at line 1, column 1.", part: "subject", line: 1, column: 1, tag: "Nope.X" },
+      { code: "UnknownTag", message: "Unknown tag {{Nope.X}} in the subject at line 1, column 1.", part: "subject", line: 1, column: 1, tag: "Nope.X", args: {} },
     ]);
     expect(e.messages).toEqual(["Unknown tag {{Nope.X}} in the subject at line 1, column 1."]);
+  });
+
+  it("shows the text of each code in the pane's language, and the server's words for a code it does not know", () => {
+    configureClient({ language: "ja-JP" });
+    try {
+      const e = problemToError(400, {
+        title: "The mailing has invalid input; nothing was stored.",
+        code: "InvalidMailing",
+        args: {},
+        errors: { subject: ["The subject can be at most 255 characters."], mode: ["Something new."] },
+        fieldCodes: { subject: [{ code: "SubjectTooLong", args: { max: "255" } }], mode: [{ code: "SomethingNew", args: {} }] },
+        details: { templateErrors: [{ code: "UnknownTag", args: { tag: "Nope.X", part: "body", line: "2", column: "4" }, part: "body", line: 2, column: 4, message: "Unknown tag" }] },
+      });
+      expect(e.code).toBe("InvalidMailing");
+      expect(e.titleText).toBe("入力に誤りがあります（何も保存していません）。");
+      expect(e.messages).toEqual([
+        "{{Nope.X}} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。",
+        "件名は 255 文字までです。",
+        "Something new.",
+      ]);
+      const missing = problemToError(404, { title: "Mailing not found", detail: "There is no mailing m9 of yours.", code: "MailingNotFound", args: { id: "m9" } });
+      expect(missing.messages).toEqual(["あなたのメール送信 m9 はありません。"]);
+      const unknown = problemToError(409, { title: "New", detail: "A new problem.", code: "BrandNew", args: {} });
+      expect([unknown.titleText, unknown.detailText]).toEqual(["New", "A new problem."]);
+    } finally {
+      configureClient({ language: "en" });
+    }
+    // English: the server's own sentences
+    const en = problemToError(404, { title: "Mailing not found", detail: "There is no mailing m9 of yours.", code: "MailingNotFound", args: { id: "m9" } });
+    expect([en.titleText, en.messages]).toEqual(["Mailing not found", ["There is no mailing m9 of yours."]]);
   });
 
   it("reads template errors at the top level too", () => {
@@ -162,6 +196,16 @@ describe("requests", () => {
     const r = await downloadResults("m1", "ja");
     expect(r.fileName).toBe("bulkmail-m1.csv");
     expect(await r.blob.text()).toContain("MailingId");
+    // the UTF-8 name (a Japanese subject) wins over the ASCII fallback
+    mockFetch({
+      "GET /api/mailings/m2/results.csv": () =>
+        new Response("x", {
+          headers: {
+            "Content-Disposition": `attachment; filename=BulkMail_20261201-1752_11.csv; filename*=UTF-8''${encodeURIComponent("BulkMail_20261201-1752_11月のお知らせ.csv")}`,
+          },
+        }),
+    });
+    expect((await downloadResults("m2", "ja")).fileName).toBe("BulkMail_20261201-1752_11月のお知らせ.csv");
   });
 });
 

@@ -19,6 +19,7 @@ import type {
   TestSendResponse,
   UploadedFile,
 } from "./types";
+import { codeTables, codeText, messageText, type Args, type CodeLang } from "../i18n/codes";
 
 export interface TemplateError {
   part: string;
@@ -27,6 +28,13 @@ export interface TemplateError {
   message: string;
   code?: string;
   tag?: string | null;
+  args?: Record<string, string>;
+}
+
+/** A field's code and arguments (validation problems' `fieldCodes`). */
+export interface FieldCode {
+  code: string;
+  args: Record<string, string>;
 }
 
 /** A failed API call: the problem details the server sent, or what went wrong on the way. */
@@ -41,6 +49,13 @@ export class ApiError extends Error {
   readonly templateErrors: TemplateError[];
   /** True when the request never got an answer (network down, server stopped). */
   readonly network: boolean;
+  /** The problem's stable code and arguments (every problem of the API has one). */
+  readonly code: string | null;
+  readonly args: Record<string, string>;
+  /** Field → codes, parallel to fieldErrors. */
+  readonly fieldCodes: Record<string, FieldCode[]>;
+  /** The language the messages are shown in (the pane's). */
+  readonly lang: CodeLang;
 
   constructor(init: {
     status: number;
@@ -50,6 +65,10 @@ export class ApiError extends Error {
     fieldErrors?: Record<string, string[]>;
     templateErrors?: TemplateError[];
     network?: boolean;
+    code?: string | null;
+    args?: Record<string, string>;
+    fieldCodes?: Record<string, FieldCode[]>;
+    lang?: CodeLang;
   }) {
     super(init.detail ? `${init.title}: ${init.detail}` : init.title);
     this.name = "ApiError";
@@ -60,16 +79,46 @@ export class ApiError extends Error {
     this.fieldErrors = init.fieldErrors ?? {};
     this.templateErrors = init.templateErrors ?? [];
     this.network = init.network ?? false;
+    this.code = init.code ?? null;
+    this.args = init.args ?? {};
+    this.fieldCodes = init.fieldCodes ?? {};
+    this.lang = init.lang ?? "en";
   }
 
-  /** Every message for the user, field errors first-to-last, without duplicates. */
+  /** Every message for the user, field errors first-to-last, without duplicates: the pane's text of each code, else
+   * the server's words. */
   get messages(): string[] {
-    const all = [
-      ...this.templateErrors.map((e) => e.message),
-      ...Object.values(this.fieldErrors).flat(),
-    ];
-    if (all.length === 0 && this.detail) all.push(this.detail);
+    const all = [...this.templateErrors.map((e) => this.templateText(e)), ...this.fieldTexts];
+    if (all.length === 0 && this.detail) all.push(this.detailText);
     return [...new Set(all)];
+  }
+
+  /** A template error in the pane's language (by code), else the server's message. English is the server's own
+   * sentence (the code's English, sometimes with more detail). */
+  templateText(e: TemplateError): string {
+    return (this.lang !== "en" && messageText(e.code, this.lang, withTag(e))) || e.message;
+  }
+
+  /** The field errors in the pane's language (by their codes), else the server's messages. */
+  get fieldTexts(): string[] {
+    return Object.entries(this.fieldErrors).flatMap(([field, msgs]) =>
+      msgs.map((m, i) => {
+        const codes = this.fieldCodes[field];
+        const c = codes?.length === msgs.length ? codes[i] : undefined;
+        return (c && this.lang !== "en" && messageText(c.code, this.lang, c.args)) || m;
+      }),
+    );
+  }
+
+  /** The title in the pane's language (by code), else the server's. */
+  get titleText(): string {
+    const title = this.code ? codeTables.problemTitle[this.code as keyof typeof codeTables.problemTitle] : undefined;
+    return (this.lang !== "en" && title?.[this.lang]) || this.title;
+  }
+
+  /** The detail in the pane's language (by code), else the server's. */
+  get detailText(): string {
+    return (this.detail !== null && this.lang !== "en" && codeText("problem", this.code, this.lang, this.args)) || this.detail || this.title;
   }
 }
 
@@ -86,7 +135,28 @@ function parseTemplateErrors(v: unknown): TemplateError[] {
     message: str(e.message) ?? "",
     code: str(e.code) ?? undefined,
     tag: str(e.tag),
+    args: parseArgs(e.args),
   }));
+}
+
+function parseArgs(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(v)) for (const [k, a] of Object.entries(v)) if (typeof a === "string" || typeof a === "number") out[k] = String(a);
+  return out;
+}
+
+function parseFieldCodes(v: unknown): Record<string, FieldCode[]> {
+  const out: Record<string, FieldCode[]> = {};
+  if (!isRecord(v)) return out;
+  for (const [k, list] of Object.entries(v)) {
+    if (Array.isArray(list)) out[k] = list.filter(isRecord).map((c) => ({ code: str(c.code) ?? "", args: parseArgs(c.args) }));
+  }
+  return out;
+}
+
+/** A template error's args with its position fields (older servers send no args). */
+function withTag(e: TemplateError): Args {
+  return { part: e.part, line: e.line ?? "", column: e.column ?? "", tag: e.tag ?? "", ...e.args };
 }
 
 function parseFieldErrors(v: unknown): Record<string, string[]> {
@@ -120,6 +190,10 @@ export function problemToError(status: number, body: unknown, statusText = ""): 
     type: str(body.type),
     fieldErrors: parseFieldErrors(body.errors),
     templateErrors,
+    code: str(body.code),
+    args: parseArgs(body.args),
+    fieldCodes: parseFieldCodes(body.fieldCodes),
+    lang: language?.toLowerCase().startsWith("ja") ? "ja" : "en",
   });
 }
 
@@ -316,8 +390,11 @@ export async function controlMailing(id: string, action: MailingAction): Promise
 export async function downloadResults(id: string, lang: "ja" | "en"): Promise<{ blob: Blob; fileName: string }> {
   const res = await send(`/api/mailings/${encodeURIComponent(id)}/results.csv${qs({ lang })}`, { method: "GET" });
   const disposition = res.headers.get("Content-Disposition") ?? "";
-  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
-  return { blob: await res.blob(), fileName: m?.[1] ? decodeURIComponent(m[1]) : `bulkmail-${id}.csv` };
+  // filename* (UTF-8: the subject may be Japanese) before the ASCII filename
+  const star = /filename\*=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
+  const plain = /filename="?([^";]+)"?/i.exec(disposition);
+  const name = star?.[1] ? decodeURIComponent(star[1]) : plain?.[1];
+  return { blob: await res.blob(), fileName: name ?? `bulkmail-${id}.csv` };
 }
 
 /** Parses a text/event-stream chunk sequence; returns the events complete so far and the rest. */

@@ -1,98 +1,48 @@
-// JSON shapes of the BulkMail API (ARCHITECTURE §5), as served by /openapi/v1.json. camelCase throughout.
+// JSON shapes of the BulkMail API. Responses are the generated types of the API's OpenAPI document (schema.d.ts,
+// written by openapi-typescript from openapi.json; never edited by hand), under the names the pane has always used.
+// Requests keep the pane's stricter shapes, checked below to be assignable to what the API accepts.
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
 
 export type ListResource = "resumes" | "jobs" | "recruiters";
 /** Field-metadata resources (GET /api/hrbc/{resource}/fields). Candidate = the person behind a resume (Person.*). */
 export type FieldResource = "Resume" | "Job" | "Recruiter" | "Client" | "Process" | "Candidate";
 export type PhaseResource = "Process" | "Resume" | "Recruiter" | "Job";
 
-export type MailingMode =
-  | "Resumes"
-  | "Recruiters"
-  | "JobToResumes"
-  | "ResumesToRecruiter"
-  | "JobsToResume"
-  | "ResumeToRecruiters";
-
-export type MailingState =
-  | "Preparing"
-  | "Ready"
-  | "Scheduled"
-  | "Queued"
-  | "Sending"
-  | "Paused"
-  | "Completed"
-  | "Cancelled"
-  | "Failed";
-
-/** Why a running mailing waits (coord.md; h2's generated unions replace these at merge). */
-export type WaitCode = "PacingWindow" | "DailyQuota" | "RetryAfter" | "GraphErrors" | "UploadBudget" | "Expanding";
-/** Why a mailing is paused. */
-export type PausedCode = "PausedByUser" | "FailureStreak" | "AttachmentsMissing" | "SignInRefused";
+export type MailingMode = Schemas["MailingMode"];
+export type MailingState = Schemas["MailingState"];
+export type DeliveryStatus = Schemas["DeliveryStatus"];
 
 export type ScopeKind = "All" | "Displayed" | "Checked";
 export type ZipEncryption = "Aes256" | "ZipCrypto";
 
-export interface HrbcListItem {
-  id: number;
-  name: string;
-  subtitle: string | null;
-  fields: Record<string, string | null>;
-}
+// codes (translated by ../i18n/codes.ts)
+export type ProblemCode = Schemas["ProblemCode"];
+export type TemplateErrorCode = Schemas["TemplateErrorCode"];
+export type ReasonCode = Schemas["ReasonCode"];
+export type WaitCode = Schemas["WaitCode"];
+export type PausedCode = Schemas["PausedCode"];
+export type PhaseUpdateCode = Schemas["PhaseUpdateCode"];
+export type CodedText = Schemas["CodedText"];
+export type Problem = Schemas["Problem"];
 
-export interface HrbcListResponse {
-  resource: string;
-  total: number;
-  start: number;
-  count: number;
-  items: HrbcListItem[];
-}
-
-export interface HrbcAttachment {
-  id: number;
-  fileName: string;
-  contentType: string;
+export type HrbcListItem = Schemas["HrbcListItem"];
+export type HrbcListResponse = Schemas["HrbcListResponse"];
+export type HrbcAttachment = Schemas["HrbcAttachmentDto"] & {
   /** Not served yet; shown when present. */
   size?: number;
-}
-
-export interface HrbcRecord extends HrbcListItem {
-  resource: string;
-  attachments: HrbcAttachment[];
-}
-
-export interface HrbcField {
-  alias: string;
-  label: string;
-  type: string;
-  typeCode: number;
-  required: boolean;
-  isMail: boolean;
-  referTo: string | null;
-}
-
-export interface HrbcPhase {
-  alias: string;
-  name: string;
-  id: number;
-  order: number;
-  resource: string;
-}
+};
+export type HrbcRecord = Omit<Schemas["HrbcRecordResponse"], "attachments"> & { attachments: HrbcAttachment[] };
+export type HrbcField = Schemas["HrbcFieldDto"];
+export type HrbcPhase = Schemas["HrbcPhaseDto"];
 
 export interface SearchQuery {
   keywords?: string;
   condition?: string;
 }
 
-export interface SavedTemplate {
-  id: string;
-  owner: string;
-  name: string;
-  mode: MailingMode | null;
-  subject: string;
-  body: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type SavedTemplate = Schemas["SavedTemplate"];
 
 export interface TemplateRequest {
   name: string;
@@ -101,11 +51,7 @@ export interface TemplateRequest {
   body: string;
 }
 
-export interface UploadedFile {
-  id: string;
-  name: string;
-  size: number;
-}
+export type UploadedFile = Pick<Schemas["UploadInfo"], "id" | "name" | "size">;
 
 export interface MailingRequest {
   mode: MailingMode;
@@ -132,111 +78,20 @@ export interface MailingRequest {
   allowNearMissTags?: boolean;
 }
 
-export interface MailFieldCount {
-  alias: string;
-  label: string;
-  count: number;
-}
-
-export interface PreviewMessage {
-  seq: number;
-  recordId: number;
-  recordName: string | null;
-  /** Whom the message is addressed to (the To line; Graph's toRecipients name): the candidate or recruiter per mode. */
-  recipientName?: string | null;
-  mailField: string | null;
-  address: string | null;
-  subject: string;
-  htmlBody: string;
-  emptyTags: string[];
-}
-
-export interface PreviewWarning {
-  code: string;
-  message: string;
-  count: number;
-  examples: string[];
-  /** NearMissTag: `found` (as typed, e.g. ｛｛Person.P_Name｝｝) and `suggestion` (e.g. {{Person.P_Name}}). */
-  args?: Record<string, string> | null;
-  /** NearMissTag: where each occurrence is (visible line and column). */
-  places?: { part: string; line: number | null; column: number | null }[] | null;
-}
-
-/** Being added to the API: what the confirmation dialog states. Optional: older servers omit it. */
-export interface PreviewConfirmation {
-  messages?: number;
-  phaseUpdates?: number;
-  phaseName?: string | null;
-  attachments?: { name: string; size?: number }[];
-  zipped?: boolean;
-}
-
-export interface PreviewResponse {
-  records: number;
-  scopeTotal: number;
-  complete: boolean;
-  messages: number;
-  skipped: number;
-  mailFields: MailFieldCount[];
-  samples: PreviewMessage[];
-  warnings: PreviewWarning[];
-  confirmation?: PreviewConfirmation | null;
-}
-
-export interface TestSendResponse {
-  to: string;
-  subject: string;
-  recordId: number;
-}
-
-export interface SubmitResponse {
-  id: string;
-  state: MailingState;
-}
-
-export interface MailingStatus {
-  id: string;
-  mode: MailingMode;
-  state: MailingState;
-  total: number;
-  sent: number;
-  failed: number;
-  skipped: number;
-  bounced: number;
-  pending: number;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  etaSeconds: number | null;
-  pausedReason: string | null;
-  cancelled?: number;
-  subject?: string;
-  waitReason?: string | null;
-  resumesAt?: string | null;
-  /** Hold flow and honest progress (coord.md): all additive, absent on older servers. */
-  waitCode?: WaitCode | string | null;
-  waitArgs?: Record<string, string> | null;
-  pausedCode?: PausedCode | string | null;
-  pausedArgs?: Record<string, string> | null;
-  /** Preparing: records read so far, and records in the scope when known. */
-  counted?: number | null;
-  scopeTotal?: number | null;
-  /** Deliveries to send (skips excluded). */
-  messages?: number | null;
-  /** sent + failed + bounced. */
-  decided?: number | null;
-  skippedByReason?: Record<string, number> | null;
-  phaseUpdates?: number | null;
-  attachments?: { name: string; contentType?: string; size?: number }[] | null;
-  zipped?: boolean | null;
-  estimatedSeconds?: number | null;
-  finishesAt?: string | null;
-  quotaLeftAfter?: number | null;
-  /** Cancelled while held (never started): the pane leaves it out of "my mailings". */
-  held?: boolean | null;
-}
+export type MailFieldCount = Schemas["MailFieldCount"];
+export type PreviewMessage = Schemas["PreviewMessage"];
+export type PreviewWarning = Schemas["PreviewWarning"];
+export type PreviewConfirmation = Schemas["Confirmation"];
+export type PreviewResponse = Schemas["PreviewResponse"];
+export type TestSendResponse = Schemas["TestSendResponse"];
+export type SubmitResponse = Schemas["SubmitResponse"];
+export type MailingStatus = Schemas["MailingStatus"];
 
 export type MailingAction = "pause" | "resume" | "cancel" | "retry-failed";
+
+// The pane's requests are what the API accepts (tsc fails here when the API's request shapes change incompatibly).
+type Accepts<Api, Pane extends Api> = Pane;
+export type CheckedRequests = [Accepts<Schemas["MailingRequest"], MailingRequest>, Accepts<Schemas["TemplateRequest"], TemplateRequest>];
 
 export const RUNNING_STATES: readonly MailingState[] = ["Preparing", "Scheduled", "Queued", "Sending"];
 export const isRunning = (s: MailingState): boolean => RUNNING_STATES.includes(s);

@@ -3,7 +3,6 @@ import { MessageBar, MessageBarBody, MessageBarTitle, MessageBarActions, Button 
 import { DismissRegular } from "@fluentui/react-icons";
 import { ApiError } from "../api/client";
 import { useI18n, type StringKey } from "../i18n";
-import { templateMessage } from "../model/validation";
 import { SignInError, type SignInFailure } from "../office/signInError";
 
 const SIGN_IN_TEXT: Record<SignInFailure, StringKey> = {
@@ -23,23 +22,21 @@ export const ErrorBar: FC<{ error: unknown; onDismiss?: () => void; sending?: bo
     if (error.network) {
       lines = [t("networkError")];
     } else {
-      // A mailing's input errors get the pane's own title: it says that nothing was sent.
+      // A mailing's input errors get the pane's own title: it says that nothing was sent. Otherwise the code's text in
+      // the pane's language (the server's words when a code is unknown).
       const invalid = sending === true && error.status === 400 && (error.templateErrors.length > 0 || Object.keys(error.fieldErrors).length > 0);
-      title = invalid ? t("validationTitle") : error.title;
+      title = invalid ? t("validationTitle") : error.titleText;
       const positioned = new Set<string>();
       for (const e of error.templateErrors) {
         const part = e.part === "subject" ? t("partSubject") : e.part === "body" ? t("partBody") : e.part;
-        const text = templateMessage(e, t);
-        // The message usually names the place already; add it only when it does not.
-        const where =
-          text === e.message && e.line != null && !e.message.includes(`line ${e.line}`) && !e.message.includes(`${e.line} 行`)
-            ? `${t("errorAt", { part, line: e.line, column: e.column ?? 1 })}: `
-            : "";
+        const text = error.templateText(e);
+        // Messages state the problem only: the place is added here, once.
+        const where = e.line != null ? `${t("errorAt", { part, line: e.line, column: e.column ?? 1 })}: ` : "";
         lines.push(where + text);
-        positioned.add(e.message);
+        positioned.add(text);
       }
-      for (const msgs of Object.values(error.fieldErrors)) for (const m of msgs) if (!positioned.has(m)) lines.push(m);
-      if (lines.length === 0 && error.detail) lines.push(error.detail);
+      for (const m of error.fieldTexts) if (!positioned.has(m)) lines.push(m);
+      if (lines.length === 0 && error.detail) lines.push(error.detailText);
     }
   } else if (error instanceof SignInError) {
     // The token provider's errors (src/office/auth.ts) in the pane's language; the sign-in page's own words (English,

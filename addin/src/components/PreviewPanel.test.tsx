@@ -40,7 +40,7 @@ const preview: PreviewResponse = {
       count: 1,
       examples: [],
       args: { found: "｛｛Person.P_Name｝｝", suggestion: "{{Person.P_Name}}" },
-      places: [{ part: "body", line: 2, column: 1 }],
+      places: [{ code: "NearMissTag", message: "", part: "body", line: 2, column: 1, tag: "Person.P_Name" }], // as the API sends them
     },
   ],
 };

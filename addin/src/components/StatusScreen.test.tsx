@@ -28,6 +28,9 @@ const m = (over: Partial<MailingStatus>): MailingStatus => ({
   etaSeconds: 12 * 60,
   pausedReason: null,
   subject: "11月のお知らせ",
+  cancelled: 0,
+  waitReason: null,
+  resumesAt: null,
   ...over,
 });
 

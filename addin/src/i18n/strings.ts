@@ -204,7 +204,7 @@ export const en = {
   stateFailed: "Failed",
   indicatorCancelled: "Cancelled ({sent} sent)",
   indicatorFailed: "Failed ({sent} sent)",
-  stateReady: "Ready",
+  stateReady: "Ready to start",
   stateScheduled: "Scheduled",
   scopeRequired: "Choose who to send to.",
   mailFieldsRequired: "Tick a mail field that has addresses.",

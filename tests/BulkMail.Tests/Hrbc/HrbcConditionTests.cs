@@ -44,7 +44,7 @@ public class HrbcConditionTests
     [InlineData("P_Id=3")]
     public void Malformed_conditions_are_rejected(string text)
     {
-        Assert.Throws<FormatException>(() => HrbcCondition.Parse(text));
+        Assert.IsType<HrbcConditionException>(Assert.ThrowsAny<FormatException>(() => HrbcCondition.Parse(text))); // with its code
     }
 
     [Fact]

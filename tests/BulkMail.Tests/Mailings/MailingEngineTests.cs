@@ -63,7 +63,8 @@ public partial class MailingEngineTests(RedisServerFixture redis)
 
         var rows = Csv.Parse(await e.CsvAsync(id));
         Assert.Equal(["MailingId", "DeliveryId", "RecordType", "RecordId", "RecordName", "JobId", "MailField", "Address", "Status",
-            "Reason", "Attempts", "SentAt", "PhaseUpdate", "BouncedAt", "BounceReason"], rows[0]);
+            "Reason", "Attempts", "SentAt", "PhaseUpdate", "BouncedAt", "BounceReason"], rows[0][..15]); // ARCHITECTURE §7, in this order
+        Assert.Equal(["RecipientName", "RepliedAt", "TimeZone"], rows[0][15..]); // the additive columns
         var data = rows.Skip(1).ToList();
         Assert.Equal(status.GetProperty("total").GetInt32(), data.Count);
         Assert.Equal(data.Count, data.Select(r => r[1]).Distinct().Count());
@@ -121,7 +122,7 @@ public partial class MailingEngineTests(RedisServerFixture redis)
 
         var rows = Csv.Parse(csv);
         Assert.Equal("一括送信ID", rows[0][0]);
-        Assert.Equal(15, rows[0].Length);
+        Assert.Equal(18, rows[0].Length); // §7's 15 and the additive RecipientName, RepliedAt, TimeZone
         var row = rows.Single(r => r[3] == "10010");
         Assert.Equal("'" + evil, row[4]);
         Assert.Equal("送信済み", row[8]);
