@@ -294,7 +294,27 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        delete?: never;
+        /** Removes a held or final mailing and everything stored for it: 204; 409 while it runs */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -1056,7 +1076,7 @@ export interface components {
             type?: null | string;
         };
         /** @enum {string} */
-        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown";
+        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "MailingNotDeletable" | "MailingStillStopping" | "TooManyRunningMailings" | "TooManyTemplates" | "RateLimited" | "StreamsLimited" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown";
         QueryRequest: {
             condition?: null | string;
             keywords?: null | string;
