@@ -39,9 +39,18 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 if (_idempotency.TryGetValue((mailing.Owner, key), out var existing))
                 {
-                    return Task.FromResult(_mailings[existing].Mailing);
+                    if (_mailings.TryGetValue(existing, out var earlier))
+                    {
+                        return Task.FromResult(earlier.Mailing);
+                    }
+                    // claimed (ClaimIdempotencyKeyAsync) but not stored yet: store it under the claimed id
+                    mailing = mailing with { Id = existing };
                 }
                 _idempotency[(mailing.Owner, key)] = mailing.Id;
+            }
+            if (_mailings.TryGetValue(mailing.Id, out var same))
+            {
+                return Task.FromResult(same.Mailing);
             }
             var stored = mailing with { State = MailingState.Preparing };
             _mailings[mailing.Id] = new Entry { Mailing = stored };
@@ -54,6 +63,14 @@ public sealed class InMemoryMailingStore : IMailingStore
         lock (_gate)
         {
             return Task.FromResult(_mailings.TryGetValue(mailingId, out var e) ? e.Mailing : null);
+        }
+    }
+
+    public Task<string> ClaimIdempotencyKeyAsync(string owner, string key, string mailingId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_idempotency.TryAdd((owner, key), mailingId) ? mailingId : _idempotency[(owner, key)]);
         }
     }
 
@@ -405,7 +422,7 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            _attachments[mailingId] = files;
+            _attachments.TryAdd(mailingId, files);
         }
         return Task.CompletedTask;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using BulkMail.Api.Hrbc;
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Templates;
 
 namespace BulkMail.Api.Mailings;
@@ -41,7 +42,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
     public async Task<MailingSpec> ValidateAsync(MailingRequest request, Sender sender, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        if (!Enum.TryParse<MailingMode>(request.Mode, ignoreCase: false, out var mode) || !Enum.IsDefined(mode) || int.TryParse(request.Mode, out _))
+        if (!StrictEnum.TryParse<MailingMode>(request.Mode, out var mode))
         {
             throw MailingValidationException.One("mode", $"mode must be one of {string.Join(", ", Enum.GetNames<MailingMode>())}.");
         }
@@ -58,7 +59,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             }
         }
         var scope = request.Scope;
-        if (scope is null || !Enum.TryParse<ScopeKind>(scope.Kind, out var kind) || int.TryParse(scope.Kind, out _))
+        if (scope is null || !StrictEnum.TryParse<ScopeKind>(scope.Kind, out var kind))
         {
             throw MailingValidationException.One("scope.kind", "scope.kind must be All, Displayed or Checked.");
         }

@@ -39,9 +39,18 @@ public static class UploadsApi
         {
             form = await http.Request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = max + 1024 * 1024 }, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } or InvalidDataException)
+        catch (Exception e) when (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
+            || (e is InvalidDataException && e.Message.Contains("body length limit", StringComparison.OrdinalIgnoreCase)))
         {
             return TooLarge(max);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            // A boundary that differs from the header's, a truncated part, headers past the limits: the client's framing.
+            return TypedResults.Problem(title: "The multipart body is malformed",
+                detail: "The body could not be read as multipart/form-data (check the boundary and the part headers). POST one file in the form field `file`.",
+                statusCode: StatusCodes.Status400BadRequest,
+                extensions: new Dictionary<string, object?> { ["code"] = "MultipartMalformed", ["args"] = new Dictionary<string, string> { ["field"] = "file" } });
         }
         var file = form.Files.GetFile("file") ?? (form.Files.Count == 1 ? form.Files[0] : null);
         if (file is null)
