@@ -65,16 +65,23 @@ public static class UploadsApi
         {
             return TypedResults.Problem(title: "The file is empty", detail: $"{file.FileName} has no content.", statusCode: StatusCodes.Status400BadRequest);
         }
-        var name = Path.GetFileName(file.FileName);
-        if (AttachmentRules.Check(name) is { } refusal)
+        // The name as Windows will show it (AttachmentRules.Normalize) is what is checked and stored.
+        var name = AttachmentRules.Normalize(Path.GetFileName(file.FileName));
+        if (AttachmentRules.Refuse(name) is { } refusal)
         {
-            return TypedResults.Problem(title: "This file cannot be attached", detail: refusal, statusCode: StatusCodes.Status400BadRequest);
+            return Refused(refusal);
         }
         using var buffer = new MemoryStream((int)file.Length);
         await file.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        var bytes = buffer.ToArray();
+        if (AttachmentRules.RefuseContent(name, bytes) is { } program)
+        {
+            return Refused(program);
+        }
         try
         {
-            var info = await uploads.SaveAsync(http.User.Sender().Id, name, AttachmentRules.ContentTypeOf(name, file.ContentType), buffer.ToArray(), cancellationToken).ConfigureAwait(false);
+            // The part's own Content-Type is ignored: the server decides from the name and the bytes.
+            var info = await uploads.SaveAsync(http.User.Sender().Id, name, AttachmentRules.ContentTypeOf(name, bytes), bytes, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/uploads/{info.Id}", info);
         }
         catch (UploadQuotaExceededException e)
@@ -86,6 +93,10 @@ public static class UploadsApi
                 statusCode: StatusCodes.Status413PayloadTooLarge);
         }
     }
+
+    private static ProblemHttpResult Refused(AttachmentRefusal refusal) => TypedResults.Problem(title: "This file cannot be attached",
+        detail: refusal.Message, statusCode: StatusCodes.Status400BadRequest,
+        extensions: new Dictionary<string, object?> { ["code"] = refusal.Code, ["args"] = refusal.Args });
 
     private static string Mb(long bytes) => (bytes / (1024.0 * 1024)).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
 
