@@ -618,6 +618,12 @@ public sealed partial class HrbcClient(
         }
     }
 
+    /// <summary>The length of a read's request target, which HRBC caps at <see cref="MaxRequestLength"/> (checked before
+    /// asking: a longer request is the caller's input, not HRBC's failure).</summary>
+    public int ReadRequestLength(HrbcResource resource, HrbcQuery query) => RequestTarget(resource.Path, ReadParameters(resource, query)).Length;
+
+    public int MaxRequestLength => Options.MaxRequestLength;
+
     /// <summary>The request target (path and query) as HRBC sees it; its length is what the ~15,000-character limit counts.</summary>
     private string RequestTarget(string path, IEnumerable<KeyValuePair<string, string?>> parameters)
     {
@@ -632,7 +638,7 @@ public sealed partial class HrbcClient(
         var target = RequestTarget(path, parameters);
         if (target.Length > Options.MaxRequestLength)
         {
-            throw new ArgumentException($"The HRBC request would be {target.Length} characters, over the limit of {Options.MaxRequestLength}.");
+            throw new HrbcRequestTooLongException(target.Length, Options.MaxRequestLength);
         }
         var relative = target[(http.BaseAddress?.AbsolutePath ?? "/").Length..];
         return SendAsync(() => new HttpRequestMessage(HttpMethod.Get, relative), path, cancellationToken);

@@ -41,6 +41,18 @@ public sealed partial class UpstreamExceptionHandler(IProblemDetailsService prob
         }
         ProblemDetails? problem = exception switch
         {
+            HrbcRequestTooLongException e => new ProblemDetails
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Title = "The search is too long for HRBC",
+                Detail = $"The search makes an HRBC request of {e.Length:N0} characters; HRBC accepts at most {e.Max:N0}. Shorten the condition or the keywords.",
+                Type = "https://bulkmail.example/problems/request-too-long",
+                Extensions =
+                {
+                    ["code"] = "HrbcRequestTooLong",
+                    ["args"] = new Dictionary<string, string> { ["length"] = e.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), ["max"] = e.Max.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                },
+            },
             HrbcException e => new ProblemDetails
             {
                 Status = StatusCodes.Status502BadGateway,

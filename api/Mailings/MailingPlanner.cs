@@ -194,6 +194,34 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
                 throw new MailingValidationException(errors, new { templateErrors = e.Errors });
             }
         }
+        if (kind == ScopeKind.All && condition is { IsEmpty: false } && !errors.ContainsKey("scope.query.condition"))
+        {
+            // Checked against Field Read before HRBC is asked (as /api/hrbc/* does): HRBC's own refusal would be a 502.
+            var error = await CheckConditionAsync(shape.List, condition, cancellationToken).ConfigureAwait(false);
+            if (error is not null)
+            {
+                errors["scope.query.condition"] = [error];
+            }
+        }
+        if (kind == ScopeKind.All && compiled is not null && tagFields is not null && !errors.ContainsKey("scope.query.condition"))
+        {
+            // The longest read the mailing will make (expansion pages far into the scope, a preview step's id term):
+            // past HRBC's request cap it is refused now, naming the condition, rather than failing later.
+            var fields = ModeShape.FieldsFor(shape.List, compiled.Paths, shape.RecipientIsAnchor ? [] : mailFields, tagFields);
+            var length = hrbc.ReadRequestLength(shape.List, new HrbcQuery
+            {
+                Fields = fields,
+                Condition = (condition ?? HrbcCondition.Where()).Eq(shape.List.IdAlias, long.MaxValue),
+                Keywords = scope.Query?.Keywords,
+                Start = 9_999_999,
+                Count = HrbcQuery.MaxCount,
+                Order = shape.List.IdAlias + ":asc",
+            });
+            if (length > hrbc.MaxRequestLength)
+            {
+                errors["scope.query.condition"] = [$"The search makes an HRBC request of {length:N0} characters; HRBC accepts at most {hrbc.MaxRequestLength:N0}. Use a shorter condition (fewer values) or fewer keywords."];
+            }
+        }
         if (errors.Count > 0)
         {
             throw new MailingValidationException(errors);
@@ -234,6 +262,25 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             RecordAttachmentIds = [.. (request.Attachments?.RecordAttachmentIds ?? []).Distinct()],
             SenderValues = new Dictionary<string, string?> { ["User.P_Name"] = sender.DisplayName, ["User.P_Mail"] = sender.Mailbox },
         };
+    }
+
+    /// <summary>Why HRBC would refuse the condition on <paramref name="resource"/> (a field of another resource, one it
+    /// does not have), or null. The same rule as <c>GET /api/hrbc/{resource}</c>.</summary>
+    public async Task<string?> CheckConditionAsync(HrbcResource resource, HrbcCondition condition, CancellationToken cancellationToken)
+    {
+        var fields = await hrbc.GetFieldsAsync(resource, cancellationToken).ConfigureAwait(false);
+        foreach (var term in condition.Terms)
+        {
+            if (!term.Alias.StartsWith(resource.Prefix + ".", StringComparison.Ordinal))
+            {
+                return $"'{term.Alias}' is not a field of {resource.Name}; HRBC searches only the resource's own fields.";
+            }
+            if (!fields.Any(f => f.Alias == term.Alias))
+            {
+                return $"{resource.Name} has no field '{term.Alias}'.";
+            }
+        }
+        return null;
     }
 
     /// <summary>Rebuilds the plan of a stored spec (template compiled once per mailing; the anchor read once).</summary>

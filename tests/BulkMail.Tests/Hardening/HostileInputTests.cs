@@ -123,6 +123,50 @@ public class HostileInputTests(RedisServerFixture redis)
         Assert.Equal("\"ResumesToRecruiter\"", JsonSerializer.Serialize(MailingMode.ResumesToRecruiter));
     }
 
+    public static TheoryData<string, string> BadConditions => new()
+    {
+        { "another resource's alias", "Job.P_Id:ge=1" },
+        { "an unknown field", "Resume.P_NoSuchField=1" },
+        { "5,000 values", "Resume.P_Id:or=" + string.Join(':', Enumerable.Range(10_001, 5_000)) },
+        { "a suffix HRBC does not have", "Resume.P_Id:like=3" },
+    };
+
+    /// <summary>Conditions are checked against Field Read and the request cap before HRBC is asked: a 400, never a 5xx.</summary>
+    [Theory]
+    [MemberData(nameof(BadConditions))]
+    public async Task A_condition_HRBC_would_refuse_is_a_400_naming_the_condition(string name, string condition)
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        // A cap of 4,000 lets a search past it still fit Kestrel's 8 KB request line (beyond which Kestrel itself says 414).
+        var settings = RedisSettings();
+        settings["Hrbc:MaxRequestLength"] = "4000";
+        await using var api = BulkMailApplication.StartWith(hrbc, settings);
+        using var http = api.CreateClient();
+        var request = new
+        {
+            mode = "Resumes",
+            scope = new { kind = "All", query = new { condition } },
+            mailFields = new[] { "Resume.P_Mail" },
+            subject = "{{Person.P_Name}}様",
+            body = "b",
+        };
+        foreach (var path in new[] { "/api/mailings", "/api/mailings/preview" })
+        {
+            using var response = await http.PostAsJsonAsync(path, request, Ct);
+            var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, $"{name} at {path}");
+            Assert.True(problem.GetProperty("errors").TryGetProperty("scope.query.condition", out _), problem.GetRawText());
+        }
+        var searched = name == "5,000 values" ? string.Join(':', condition.Split(':').Take(700)) : condition;
+        using (var search = await http.GetAsync("/api/hrbc/resumes?condition=" + Uri.EscapeDataString(searched), Ct))
+        {
+            var problem = await AssertProblemAsync(search, HttpStatusCode.BadRequest, $"{name} at /api/hrbc/resumes");
+            Assert.True(problem.GetProperty("errors").TryGetProperty("condition", out _), problem.GetRawText());
+        }
+        Assert.Equal(0, (await http.GetFromJsonAsync<JsonElement>("/api/mailings", Ct)).GetArrayLength());
+        // HRBC was never asked with the bad condition
+        Assert.DoesNotContain(hrbc.Sandbox.Requests, r => r.ResultCode != 0 && r.Resource == "resume");
+    }
+
     [Theory]
     [InlineData("a:99999")]
     [InlineData("")]
