@@ -64,7 +64,7 @@ public sealed class HrbcSandboxFaults
     /// <summary>The next N written Activity items get item code 1000.</summary>
     public int FailActivityWrites { get { lock (_gate) { return _failActivityWrites; } } set { lock (_gate) { _failActivityWrites = value; } } }
 
-    /// <summary>The next N writes are applied, then their connection is cut before the answer (a timeout or a dropped
+    /// <summary>The next N resource writes (not token requests) are applied, then their connection is cut before the answer (a timeout or a dropped
     /// connection after HRBC committed): the client cannot tell from the answer whether the write happened.</summary>
     public int LostWriteAnswers { get { lock (_gate) { return _lostWriteAnswers; } } set { lock (_gate) { _lostWriteAnswers = value; } } }
 
