@@ -92,6 +92,24 @@ public static partial class ProblemLocalization
         (R("^'\\}\\}' at line (?<l>\\d+), column (?<c>\\d+) of the (?<p>subject|body) closes no tag\\.$"), "${p} の ${l} 行 ${c} 列: 対応する '{{' のない '}}' があります。"),
         (R("^\\{\\{#(?<n>\\w+)\\}\\} at line (?<l>\\d+), column (?<c>\\d+) of the (?<p>subject|body) is never closed with \\{\\{/\\w+\\}\\}\\.$"), "${p} の ${l} 行 ${c} 列: {{#${n}}} が {{/${n}}} で閉じられていません。"),
         (R("^The (?<p>subject|body) has a template syntax error: (?<m>.*)$"), "${p} の書式に誤りがあります: ${m}"),
+        // template errors as MailTemplate states them (the place is in part/line/column; the pane composes it)
+        (R("^Unknown tag (?<t>\\{\\{.*?\\}\\}): tags are field aliases such as \\{\\{Person\\.P_Name\\}\\}\\.$"), "${t} は使えない差し込みタグです（HRBC の項目エイリアス、例: {{Person.P_Name}}）。"),
+        (R("^Unknown tag (?<t>\\{\\{.*?\\}\\}): did you mean (?<s>\\{\\{.*\\}\\})\\?$"), "${t} は使えない差し込みタグです。${s} のことですか？"),
+        (R("^An empty tag (?<t>\\{\\{\\{?\\}?\\}\\})\\.$"), "空のタグ ${t} があります。"),
+        (R("^'(?<o>\\{\\{[{!]?)' is never closed with '(?<x>\\}\\}\\}?)'\\.$"), "'${o}' が '${x}' で閉じられていません。"),
+        (R("^'(?<o>\\{\\{\\{?)' is never closed with '(?<x>\\}\\}\\}?)': did you mean (?<s>.+)\\?$"), "'${o}' が '${x}' で閉じられていません。${s} のことですか？"),
+        (R("^'\\}\\}' closes no tag\\.$"), "対応する '{{' のない '}}' があります。"),
+        (R("^'\\}\\}' closes no tag: did you mean (?<s>.+)\\?$"), "対応する '{{' のない '}}' があります。${s} のことですか？"),
+        (R("^\\{\\{/(?<n>\\w+)\\}\\} closes no open \\{\\{#\\w+\\}\\}\\.$"), "{{/${n}}} に対応する {{#${n}}} がありません。"),
+        (R("^\\{\\{#(?<n>\\w+)\\}\\} is never closed with \\{\\{/\\w+\\}\\}\\.$"), "{{#${n}}} が {{/${n}}} で閉じられていません。"),
+        (R("^\\{\\{else\\}\\} is outside \\{\\{#if\\}\\} … \\{\\{/if\\}\\}\\.$"), "{{else}} が {{#if}} … {{/if}} の外にあります。"),
+        (R("^Template syntax error: (?<m>.*)$"), "書式に誤りがあります: ${m}"),
+        (R("^Blocks are nested more than (?<n>\\d+) deep; at most \\d+ are allowed\\.$"), "ブロック（{{#if}} など）の入れ子は ${n} 段までです。"),
+        (R("^More than (?<n>[\\d,]+) tags; at most [\\d,]+ are allowed\\.$"), "差し込みタグは ${n} 個までです。"),
+        (R("^At most (?<n>[\\d,]+) characters are allowed; this is (?<m>[\\d,]+)\\.$"), "${n} 文字までです（${m} 文字あります）。"),
+        (R("^At most (?<s>[\\d.]+ [KM]B) \\((?<n>[\\d,]+) bytes\\) is allowed; this is (?<m>[\\d,]+) bytes\\.$"), "${s}（${n} バイト）までです（${m} バイトあります）。"),
+        (R("^(?<f>.+) is not a tag and would be sent as typed: did you mean (?<s>.+)\\?$"), "${f} はタグではないため、そのまま送られます。${s} のことですか？"),
+        (R("^(?<f>.+) is not a tag and would be sent as typed\\.$"), "${f} はタグではないため、そのまま送られます。"),
     ];
 
     private static Regex R(string pattern) => new(pattern, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));

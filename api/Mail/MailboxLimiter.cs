@@ -13,6 +13,17 @@ public sealed record LimiterDecision(string? Token, TimeSpan Wait, LimitReason R
     public bool Granted => Token is not null;
 }
 
+/// <summary>Where one mailbox's pacing stands now (read only; for the status's wait reason and ETA).</summary>
+/// <param name="BlockedUntil">Graph's Retry-After holds the mailbox until then (null: not blocked).</param>
+/// <param name="SendsInWindow">Sends counted in the current messages-per-minute window.</param>
+/// <param name="WindowFreesAt">When the oldest of them leaves the window.</param>
+/// <param name="UploadBytes">Attachment bytes counted in the current upload window.</param>
+/// <param name="UploadFreesAt">When the oldest of them leaves it.</param>
+/// <param name="Daily">Recipients counted in the last 24 h.</param>
+/// <param name="DailyFreesAt">When the oldest of them leaves the 24-h window.</param>
+public sealed record MailboxPace(DateTimeOffset? BlockedUntil, int SendsInWindow, DateTimeOffset? WindowFreesAt, long UploadBytes,
+    DateTimeOffset? UploadFreesAt, int Daily, DateTimeOffset? DailyFreesAt);
+
 /// <summary>The pace of one sender mailbox, from <c>Sending:*</c>.</summary>
 /// <param name="RateWindow">The window of <paramref name="MessagesPerMinute"/>: a minute plus a margin, because a send
 /// reaches Microsoft a little after its grant and two grants exactly a minute apart could arrive a little less.</param>
@@ -48,6 +59,9 @@ public interface IMailboxLimiter
 
     /// <summary>Recipients counted in the last 24 h, and when the oldest of them leaves the window.</summary>
     Task<(int Count, DateTimeOffset? OldestLeavesAt)> DailyUsageAsync(string mailbox, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Where the mailbox's pacing stands at <paramref name="now"/>; changes nothing.</summary>
+    Task<MailboxPace> PaceAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : IMailboxLimiter
@@ -162,6 +176,33 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
         var count = await db.SortedSetLengthAsync(key, since + 1, double.PositiveInfinity).ConfigureAwait(false);
         var oldest = await db.SortedSetRangeByScoreWithScoresAsync(key, since + 1, double.PositiveInfinity, take: 1).ConfigureAwait(false);
         return ((int)count, oldest.Length == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)oldest[0].Score + Day));
+    }
+
+    // KEYS as AcquireScript; ARGV: now, windowMs, uploadWindowMs. Reads only (expired entries are filtered, not removed).
+    private const string PaceScript = """
+        local now, window, uploadWindow = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        local blocked = tonumber(redis.call('GET', KEYS[4]) or '0')
+        local sends = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - window), '+inf', 'WITHSCORES')
+        local daily = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. (now - 86400000), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+        local dailyCount = redis.call('ZCOUNT', KEYS[3], '(' .. (now - 86400000), '+inf')
+        local uploads = redis.call('ZRANGEBYSCORE', KEYS[5], '(' .. (now - uploadWindow), '+inf', 'WITHSCORES')
+        local bytes = 0
+        for i = 1, #uploads, 2 do bytes = bytes + tonumber(redis.call('HGET', KEYS[6], uploads[i]) or '0') end
+        return { tostring(blocked), tostring(#sends / 2), sends[2] or '', tostring(bytes), uploads[2] or '', tostring(dailyCount), daily[2] or '' }
+        """;
+
+    public async Task<MailboxPace> PaceAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(PaceScript, Keys(mailbox),
+            [now.ToUnixTimeMilliseconds(), (long)limits.RateWindow.TotalMilliseconds, (long)limits.UploadWindow.TotalMilliseconds]).ConfigureAwait(false))!;
+        static long? Ms(RedisResult v) => (string?)v is { Length: > 0 } t ? (long)double.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : null;
+        static DateTimeOffset? At(long? ms, long plus) => ms is { } m ? DateTimeOffset.FromUnixTimeMilliseconds(m + plus) : null;
+        var blocked = Ms(r[0]) ?? 0;
+        return new MailboxPace(
+            blocked > now.ToUnixTimeMilliseconds() ? DateTimeOffset.FromUnixTimeMilliseconds(blocked) : null,
+            (int)(Ms(r[1]) ?? 0), At(Ms(r[2]), (long)limits.RateWindow.TotalMilliseconds),
+            Ms(r[3]) ?? 0, At(Ms(r[4]), (long)limits.UploadWindow.TotalMilliseconds),
+            (int)(Ms(r[5]) ?? 0), At(Ms(r[6]), Day));
     }
 }
 
@@ -280,6 +321,27 @@ public sealed class InMemoryMailboxLimiter : IMailboxLimiter
             var t = now.ToUnixTimeMilliseconds();
             var live = s.Daily.Where(x => x.At > t - 86_400_000).ToList();
             return Task.FromResult((live.Count, live.Count == 0 ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(live[0].At + 86_400_000)));
+        }
+    }
+
+    public Task<MailboxPace> PaceAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var s = Get(mailbox);
+            var t = now.ToUnixTimeMilliseconds();
+            var window = (long)limits.RateWindow.TotalMilliseconds;
+            var uploadWindow = (long)limits.UploadWindow.TotalMilliseconds;
+            var sends = s.Sends.Where(x => x.At > t - window).ToList();
+            var uploads = s.Uploads.Where(x => x.At > t - uploadWindow).ToList();
+            var daily = s.Daily.Where(x => x.At > t - 86_400_000).ToList();
+            static DateTimeOffset? At(IEnumerable<long> times, long plus) =>
+                times.Any() ? DateTimeOffset.FromUnixTimeMilliseconds(times.Min() + plus) : null;
+            return Task.FromResult(new MailboxPace(
+                s.BlockedUntil > t ? DateTimeOffset.FromUnixTimeMilliseconds(s.BlockedUntil) : null,
+                sends.Count, At(sends.Select(x => x.At), window),
+                uploads.Sum(x => x.Bytes), At(uploads.Select(x => x.At), uploadWindow),
+                daily.Count, At(daily.Select(x => x.At), 86_400_000)));
         }
     }
 

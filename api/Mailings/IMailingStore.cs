@@ -26,13 +26,24 @@ public interface IMailingStore
 
     Task<MailingCounts> GetCountsAsync(string mailingId, CancellationToken cancellationToken);
 
-    /// <summary>Mailings that may need a worker: Preparing, Queued or Sending.</summary>
+    /// <summary>Skips per reason code, phase updates, records read, scope size and the last transient error.</summary>
+    Task<MailingFigures> GetFiguresAsync(string mailingId, CancellationToken cancellationToken);
+
+    /// <summary>Mailings that may need a worker: Preparing, Queued or Sending (never Ready or Paused, unless follow-ups are due).</summary>
     Task<IReadOnlyList<string>> ActiveMailingIdsAsync(CancellationToken cancellationToken);
 
     /// <summary>Changes the state if the current one is in <paramref name="from"/>; returns the mailing after the
-    /// attempt and whether it changed.</summary>
+    /// attempt and whether it changed. A pause stores its reason with its code and arguments.</summary>
     Task<(Mailing? Mailing, bool Changed)> TransitionAsync(string mailingId, IReadOnlyCollection<MailingState> from, MailingState to,
-        string? reason, DateTimeOffset now, CancellationToken cancellationToken);
+        string? reason, DateTimeOffset now, CancellationToken cancellationToken,
+        string? pausedCode = null, IReadOnlyDictionary<string, string>? pausedArgs = null);
+
+    /// <summary>Starts a held mailing: Ready → Queued (no longer held), in one step that also completes it when nothing is
+    /// left to send. Returns the mailing after the attempt and whether it changed.</summary>
+    Task<(Mailing? Mailing, bool Changed)> StartAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Records the mailing's last transient Graph error (cleared by the next sent delivery).</summary>
+    Task RecordErrorAsync(string mailingId, MailingError error, CancellationToken cancellationToken);
 
     // ---- expansion of the scope into deliveries (resumable after a crash)
 
@@ -45,10 +56,11 @@ public interface IMailingStore
     /// Appends one page of deliveries and moves the cursor, atomically, only if the cursor is still at
     /// <paramref name="expectedPosition"/> and the caller holds the expansion lease (a page is stored once or not at
     /// all). Seq numbers must continue from the current total. With <paramref name="done"/>, the mailing becomes Queued
-    /// (or Completed when nothing is left to send).
+    /// (or Completed when nothing is left to send) — or Ready when it is held. Skips are counted per reason code and
+    /// <paramref name="figures"/> (phase updates, scope size) added in the same step.
     /// </summary>
     Task<bool> AppendDeliveriesAsync(string mailingId, string token, int expectedPosition, int newPosition,
-        IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken);
+        IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken, PageFigures? figures = null);
 
     // ---- sending
 

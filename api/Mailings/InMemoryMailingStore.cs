@@ -18,7 +18,10 @@ public sealed class InMemoryMailingStore : IMailingStore
         public readonly Dictionary<int, long> FollowUps = [];   // seq → due ms
         public string? FollowUpToken;
         public long FollowUpUntil;
-        public int Sent, FailedCount, Skipped, Bounced, Cancelled, Streak, Cursor;
+        public int Sent, FailedCount, Skipped, Bounced, Cancelled, Streak, Cursor, PhaseUpdates;
+        public int? ScopeTotal;
+        public readonly Dictionary<string, int> SkippedByReason = new(StringComparer.Ordinal);
+        public MailingError? LastError;
         public bool ExpansionDone;
         public string? ExpansionToken;
         public long ExpansionUntil;
@@ -101,18 +104,37 @@ public sealed class InMemoryMailingStore : IMailingStore
         }
     }
 
+    public Task<MailingFigures> GetFiguresAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_mailings.TryGetValue(mailingId, out var e)
+                ? new MailingFigures
+                {
+                    PhaseUpdates = e.PhaseUpdates,
+                    Counted = e.Cursor,
+                    ScopeTotal = e.ScopeTotal,
+                    SkippedByReason = new Dictionary<string, int>(e.SkippedByReason, StringComparer.Ordinal),
+                    LastError = e.LastError,
+                }
+                : new MailingFigures());
+        }
+    }
+
     public Task<IReadOnlyList<string>> ActiveMailingIdsAsync(CancellationToken cancellationToken)
     {
         lock (_gate)
         {
             return Task.FromResult<IReadOnlyList<string>>([.. _mailings.Values
                 .Where(e => e.Mailing.State is MailingState.Preparing or MailingState.Queued or MailingState.Sending || e.FollowUps.Count > 0)
+                // Ready waits for Start (which makes it Queued), so no worker looks at it
                 .Select(e => e.Mailing.Id)]);
         }
     }
 
     public Task<(Mailing? Mailing, bool Changed)> TransitionAsync(string mailingId, IReadOnlyCollection<MailingState> from, MailingState to,
-        string? reason, DateTimeOffset now, CancellationToken cancellationToken)
+        string? reason, DateTimeOffset now, CancellationToken cancellationToken,
+        string? pausedCode = null, IReadOnlyDictionary<string, string>? pausedArgs = null)
     {
         lock (_gate)
         {
@@ -133,9 +155,41 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 State = to,
                 PausedReason = to == MailingState.Paused ? reason : null,
+                PausedCode = to == MailingState.Paused ? pausedCode : null,
+                PausedArgs = to == MailingState.Paused ? pausedArgs : null,
                 FinishedAt = finished,
             };
             return Task.FromResult<(Mailing?, bool)>((e.Mailing, true));
+        }
+    }
+
+    public Task<(Mailing? Mailing, bool Changed)> StartAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult<(Mailing?, bool)>((null, false));
+            }
+            if (e.Mailing.State != MailingState.Ready)
+            {
+                return Task.FromResult<(Mailing?, bool)>((e.Mailing, false));
+            }
+            e.Mailing = e.Mailing with { State = MailingState.Queued, Held = false };
+            CheckDone(e, now);
+            return Task.FromResult<(Mailing?, bool)>((e.Mailing, true));
+        }
+    }
+
+    public Task RecordErrorAsync(string mailingId, MailingError error, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_mailings.TryGetValue(mailingId, out var e))
+            {
+                e.LastError = error;
+            }
+            return Task.CompletedTask;
         }
     }
 
@@ -165,7 +219,7 @@ public sealed class InMemoryMailingStore : IMailingStore
     }
 
     public Task<bool> AppendDeliveriesAsync(string mailingId, string token, int expectedPosition, int newPosition,
-        IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken)
+        IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken, PageFigures? figures = null)
     {
         lock (_gate)
         {
@@ -192,15 +246,19 @@ public sealed class InMemoryMailingStore : IMailingStore
                 else
                 {
                     Count(e, d.Status, +1);
+                    CountSkip(e, d);
                 }
             }
             e.Cursor = newPosition;
+            e.PhaseUpdates += figures?.PhaseUpdates ?? 0;
+            e.ScopeTotal = figures?.ScopeTotal ?? e.ScopeTotal;
             if (done)
             {
                 e.ExpansionDone = true;
                 if (e.Mailing.State == MailingState.Preparing)
                 {
-                    e.Mailing = e.Mailing with { State = MailingState.Queued };
+                    // a held mailing waits for Start with its exact figures; nothing is claimable until then
+                    e.Mailing = e.Mailing with { State = e.Mailing.Held ? MailingState.Ready : MailingState.Queued };
                 }
                 CheckDone(e, now);
             }
@@ -274,17 +332,25 @@ public sealed class InMemoryMailingStore : IMailingStore
                 e.FollowUps[final.Seq] = now.ToUnixTimeMilliseconds();
             }
             Count(e, final.Status, +1);
+            CountSkip(e, final);
             if (final.Status == DeliveryStatus.Failed)
             {
                 e.Failed.Add(final.Seq);
                 if (++e.Streak >= maxFailureStreak && e.Mailing.State is MailingState.Sending or MailingState.Queued)
                 {
-                    e.Mailing = e.Mailing with { State = MailingState.Paused, PausedReason = RedisMailingStore.PauseReason(maxFailureStreak) };
+                    e.Mailing = e.Mailing with
+                    {
+                        State = MailingState.Paused,
+                        PausedReason = RedisMailingStore.PauseReason(maxFailureStreak),
+                        PausedCode = PauseCodes.FailureStreak,
+                        PausedArgs = RedisMailingStore.PauseArgs(maxFailureStreak),
+                    };
                 }
             }
             else if (final.Status == DeliveryStatus.Sent)
             {
                 e.Streak = 0;
+                e.LastError = null;
             }
             CheckDone(e, now);
             return Task.FromResult(true);
@@ -375,7 +441,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             if (n > 0 && e.Mailing.State is MailingState.Completed or MailingState.Paused or MailingState.Sending or MailingState.Queued)
             {
                 e.Streak = 0;
-                e.Mailing = e.Mailing with { State = MailingState.Sending, FinishedAt = null, PausedReason = null };
+                e.Mailing = e.Mailing with { State = MailingState.Sending, FinishedAt = null, PausedReason = null, PausedCode = null, PausedArgs = null };
             }
             return Task.FromResult(n);
         }
@@ -402,6 +468,15 @@ public sealed class InMemoryMailingStore : IMailingStore
             yield return d;
         }
         await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static void CountSkip(Entry e, Delivery d)
+    {
+        if (d.Status == DeliveryStatus.Skipped)
+        {
+            var code = d.ReasonCode ?? RedisMailingStore.UnknownReason;
+            e.SkippedByReason[code] = e.SkippedByReason.GetValueOrDefault(code) + 1;
+        }
     }
 
     private static bool Holds(Entry e, int seq, string token) => e.Leases.TryGetValue(seq, out var l) && l.Token == token;

@@ -3,7 +3,8 @@ using BulkMail.Api.Hrbc;
 namespace BulkMail.Api.Mailings;
 
 /// <summary>One page of a mailing's scope read from HRBC.</summary>
-public sealed record ScopePage(IReadOnlyList<HrbcRecord> Records, IReadOnlyList<long> MissingIds, int NextPosition, bool Done);
+/// <param name="ScopeTotal">Records in the whole scope (HRBC's total for All, the ids sent otherwise).</param>
+public sealed record ScopePage(IReadOnlyList<HrbcRecord> Records, IReadOnlyList<long> MissingIds, int NextPosition, bool Done, int? ScopeTotal = null);
 
 /// <summary>Reads a mailing's scope a page (200 records) at a time: All pages the search, Displayed/Checked read the ids.</summary>
 public sealed class ScopeReader(HrbcClient hrbc)
@@ -25,7 +26,7 @@ public sealed class ScopeReader(HrbcClient hrbc)
                 Order = plan.Target.IdAlias + ":asc",
             }, cancellationToken).ConfigureAwait(false);
             var next = position + page.Count;
-            return new ScopePage(page.Items, [], next, page.Count == 0 || next >= page.Total);
+            return new ScopePage(page.Items, [], next, page.Count == 0 || next >= page.Total, page.Total);
         }
         return await ReadIdsAsync(plan, spec.Ids.Skip(position).Take(PageSize).ToList(), position, spec.Ids.Count, cancellationToken).ConfigureAwait(false);
     }
@@ -57,7 +58,7 @@ public sealed class ScopeReader(HrbcClient hrbc)
         var ordered = ids.Where(byId.ContainsKey).Select(id => byId[id]).ToList();
         var missing = ids.Where(id => !byId.ContainsKey(id)).ToList();
         var nextPosition = position + ids.Count;
-        return new ScopePage(ordered, missing, nextPosition, nextPosition >= total);
+        return new ScopePage(ordered, missing, nextPosition, nextPosition >= total, total);
     }
 }
 
@@ -146,6 +147,19 @@ public static class DeliveryExpander
         ReasonCode = ReasonCodes.RecordGone,
     };
 
+    /// <summary>HRBC records whose phase these deliveries set (MISSION §4.6): one per job × resume in the matching modes,
+    /// one per record otherwise, over the sendable deliveries. A listed record appears in one page only (ids are
+    /// distinct, All pages by id), so counts of pages add up exactly.</summary>
+    public static int PhaseUpdates(MailingPlan plan, IEnumerable<Delivery> deliveries)
+    {
+        if (plan.Spec.PhaseAlias is null)
+        {
+            return 0;
+        }
+        var pending = deliveries.Where(d => d.Status == DeliveryStatus.Pending);
+        return plan.Shape.IsMatching ? pending.Select(d => (d.JobId, d.ResumeId)).Distinct().Count() : pending.Select(d => d.RecordId).Distinct().Count();
+    }
+
     /// <summary>Deliveries of one page, numbered from <paramref name="firstSeq"/>.</summary>
     public static List<Delivery> ExpandPage(MailingPlan plan, ScopePage page, int firstSeq)
     {
@@ -196,7 +210,7 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
                 var total = (await store.GetCountsAsync(mailingId, cancellationToken).ConfigureAwait(false)).Total;
                 var deliveries = DeliveryExpander.ExpandPage(plan, page, total + 1);
                 if (!await store.AppendDeliveriesAsync(mailingId, _token, position, page.NextPosition, deliveries, page.Done,
-                    time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+                    time.GetUtcNow(), cancellationToken, new PageFigures(DeliveryExpander.PhaseUpdates(plan, deliveries), page.ScopeTotal)).ConfigureAwait(false))
                 {
                     Log.LostExpansion(logger, mailingId, position);
                     return;

@@ -63,6 +63,13 @@ public sealed record Mailing
     public required DateTimeOffset CreatedAt { get; init; }
     public MailingState State { get; init; }
     public string? PausedReason { get; init; }
+    /// <summary>The stable code of <see cref="PausedReason"/> (<see cref="PauseCodes"/>), stored with the pause.</summary>
+    public string? PausedCode { get; init; }
+    /// <summary>The values the pause's sentence names (e.g. <c>count</c>, <c>mailbox</c>, <c>entraCode</c>).</summary>
+    public IReadOnlyDictionary<string, string>? PausedArgs { get; init; }
+    /// <summary>Submitted with <c>hold</c>: it waits in <see cref="MailingState.Ready"/> after expansion until started.
+    /// Stays true while held (Preparing, Ready, or cancelled from there); false once started.</summary>
+    public bool Held { get; init; }
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
     public string? IdempotencyKey { get; init; }
@@ -119,6 +126,64 @@ public sealed record MailingCounts(int Total, int Sent, int Failed, int Skipped,
     public int FollowUpsPending { get; init; }
 
     public int Pending => Math.Max(0, Total - Sent - Failed - Skipped - Bounced - Cancelled);
+}
+
+/// <summary>The exact figures of an expanded mailing, kept by the store in the steps that store and finish deliveries.</summary>
+public sealed record MailingFigures
+{
+    /// <summary>Skipped deliveries by <see cref="ReasonCodes"/> code, counted in the step that stored them.</summary>
+    public IReadOnlyDictionary<string, int> SkippedByReason { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>HRBC records whose phase the mailing sets (one per job × resume in the matching modes, per record
+    /// otherwise), counted over the sendable deliveries as the scope is expanded.</summary>
+    public int PhaseUpdates { get; init; }
+
+    /// <summary>Records of the scope read so far (the expansion cursor).</summary>
+    public int Counted { get; init; }
+
+    /// <summary>Records in the scope, once the first page said so (null before).</summary>
+    public int? ScopeTotal { get; init; }
+
+    /// <summary>The last transient Microsoft 365 error of this mailing since its last sent message (null: none).</summary>
+    public MailingError? LastError { get; init; }
+}
+
+/// <summary>A transient error recorded on the mailing (for the status's <c>GraphErrors</c> wait): Graph's code and
+/// message, when it happened and when the delivery is tried again.</summary>
+public sealed record MailingError(string GraphCode, string GraphMessage, DateTimeOffset At, DateTimeOffset? RetryAt);
+
+/// <summary>What one appended page adds besides its deliveries: phase updates it implies and the scope's size when known.</summary>
+public sealed record PageFigures(int PhaseUpdates, int? ScopeTotal)
+{
+    public static readonly PageFigures None = new(0, null);
+}
+
+/// <summary>Stable codes of why a mailing is paused (the status's <c>pausedCode</c>).</summary>
+public static class PauseCodes
+{
+    public const string PausedByUser = "PausedByUser";
+    /// <summary>args: <c>count</c>.</summary>
+    public const string FailureStreak = "FailureStreak";
+    public const string AttachmentsMissing = "AttachmentsMissing";
+    /// <summary>args: <c>mailbox</c>, <c>entraCode</c>.</summary>
+    public const string SignInRefused = "SignInRefused";
+}
+
+/// <summary>Stable codes of why a mailing waits (the status's <c>waitCode</c>).</summary>
+public static class WaitCodes
+{
+    /// <summary>Preparing: reading the scope (args: <c>counted</c>, <c>total</c>).</summary>
+    public const string Expanding = "Expanding";
+    /// <summary>The messages-per-minute window is full.</summary>
+    public const string PacingWindow = "PacingWindow";
+    /// <summary>The daily recipient limit is reached (args: <c>limit</c>).</summary>
+    public const string DailyQuota = "DailyQuota";
+    /// <summary>Microsoft 365 answered 429; the mailbox waits (args: <c>seconds</c>).</summary>
+    public const string RetryAfter = "RetryAfter";
+    /// <summary>Recent transient errors; backing off (args: <c>graphCode</c>, <c>graphMessage</c>).</summary>
+    public const string GraphErrors = "GraphErrors";
+    /// <summary>The attachment upload budget per 5 minutes is used up.</summary>
+    public const string UploadBudget = "UploadBudget";
 }
 
 /// <summary>A delivery claimed by a worker under a lease; only the lease holder may record its outcome.</summary>

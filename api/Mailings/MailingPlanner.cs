@@ -35,8 +35,6 @@ public sealed record Sender(string Id, string Mailbox, string DisplayName);
 public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplateEngine templates, ITemplateStore savedTemplates)
 {
     public const int MaxIds = 100_000;
-    public const int MaxBodyBytes = 1024 * 1024;
-    public const int MaxSubjectLength = 255;
     public const int MaxPhaseMemoLength = 1000;
 
     public async Task<MailingSpec> ValidateAsync(MailingRequest request, Sender sender, CancellationToken cancellationToken)
@@ -111,21 +109,14 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
                 body = string.IsNullOrEmpty(body) ? saved.Body : body;
             }
         }
+        // Sizes, nesting depth and tag count are the template engine's (Templates:*), checked before it compiles.
         if (string.IsNullOrWhiteSpace(subject))
         {
             errors["subject"] = ["The subject is required."];
         }
-        else if (subject.Length > MaxSubjectLength)
-        {
-            errors["subject"] = [$"The subject can be at most {MaxSubjectLength} characters."];
-        }
         if (string.IsNullOrWhiteSpace(body))
         {
             errors["body"] = ["The body is required."];
-        }
-        else if (Encoding.UTF8.GetByteCount(body) > MaxBodyBytes)
-        {
-            errors["body"] = [$"The body is {Encoding.UTF8.GetByteCount(body):N0} bytes; at most 1 MB (1,048,576 bytes) is allowed."];
         }
 
         var target = shape.Recipient;
@@ -184,14 +175,24 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         if (!errors.ContainsKey("subject") && !errors.ContainsKey("body"))
         {
             tagFields = await tags.TagsAsync(mode, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<TemplateError> templateErrors;
             try
             {
-                compiled = templates.Compile(subject!, body!, tagFields.ContainsKey);
+                compiled = templates.Compile(subject!, body!, tagFields.ContainsKey, tagFields.Keys);
+                // Near-miss spellings (｛｛Person.P_Name｝｝) would go out as typed: refused unless the user confirmed them.
+                templateErrors = request.AllowNearMissTags ? [] : compiled.NearMisses;
             }
             catch (TemplateException e)
             {
-                errors[e.Errors.Any(x => x.Part == "subject") && e.Errors.All(x => x.Part == "subject") ? "subject" : "body"] = [.. e.Errors.Select(x => x.Message)];
-                throw new MailingValidationException(errors, new { templateErrors = e.Errors });
+                templateErrors = e.Errors;
+            }
+            if (templateErrors.Count > 0)
+            {
+                foreach (var part in templateErrors.GroupBy(x => x.Part))
+                {
+                    errors[part.Key] = [.. part.Select(x => x.Message)];
+                }
+                throw new MailingValidationException(errors, new { templateErrors });
             }
         }
         if (kind == ScopeKind.All && condition is { IsEmpty: false } && !errors.ContainsKey("scope.query.condition"))
@@ -287,7 +288,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
     public async Task<MailingPlan> PlanAsync(MailingSpec spec, CancellationToken cancellationToken)
     {
         var tagFields = await tags.TagsAsync(spec.Mode, cancellationToken).ConfigureAwait(false);
-        var template = templates.Compile(spec.Subject, spec.Body, tagFields.ContainsKey);
+        var template = templates.Compile(spec.Subject, spec.Body, tagFields.ContainsKey, tagFields.Keys);
         var shape = ModeShape.Of(spec.Mode);
         var paths = template.Paths;
         var fields = ModeShape.FieldsFor(shape.List, paths, shape.RecipientIsAnchor ? [] : spec.MailFields, tagFields);

@@ -15,9 +15,15 @@ public sealed record MailingRequest
     public PhaseRequest? Phase { get; init; }
     public bool LogActivity { get; init; }
     public string? IdempotencyKey { get; init; }
+    /// <summary>Submit only: expand and count the whole scope, then wait in <c>Ready</c> (with exact figures in the
+    /// status) until <c>POST /api/mailings/{id}/start</c>; nothing is sent before.</summary>
+    public bool Hold { get; init; }
     /// <summary>Preview only: read and render just this record of the scope (its counts, warnings and messages); for
     /// stepping through recipients without reading the whole scope again.</summary>
     public long? PreviewRecordId { get; init; }
+    /// <summary>The user confirmed the near-miss tag spellings (<c>NearMissTag</c>, e.g. <c>｛｛Person.P_Name｝｝</c>) the
+    /// preview warned about: send them as typed. Without it, submit refuses them (400).</summary>
+    public bool AllowNearMissTags { get; init; }
 }
 
 public sealed record ScopeRequest

@@ -122,7 +122,8 @@ public sealed partial class MailingWorker(
                 {
                     // Never send without the files the user confirmed.
                     await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
-                        "The mailing's attachments are missing from the store (expired?); cancel it and submit again.", time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                        "The mailing's attachments are missing from the store (expired?); cancel it and submit again.", time.GetUtcNow(), cancellationToken,
+                        PauseCodes.AttachmentsMissing).ConfigureAwait(false);
                     return;
                 }
                 var run = new MailingRun(mailing, plan, attachments,
@@ -269,7 +270,7 @@ public sealed partial class MailingWorker(
                 // leaves an unsent draft behind, and the next worker makes a new one — never a second send.
                 var mail = plan.Template.Render(current.Values);
                 var draftId = await sender.CreateDraftAsync(mailbox,
-                    new OutgoingMail(deliveryId, current.Address!, current.RecipientName ?? current.RecordName, mail.Subject, mail.HtmlBody)
+                    new OutgoingMail(deliveryId, current.Address!, current.RecipientName, mail.Subject, mail.HtmlBody)
                     {
                         Attachments = run.Attachments,
                     }, cancellationToken).ConfigureAwait(false);
@@ -305,12 +306,15 @@ public sealed partial class MailingWorker(
             await store.ReleaseAsync(claim, back, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
                 $"Microsoft 365 refused BulkMail's sign-in for {mailbox} ({e.Code}: {e.GraphMessage}). Open BulkMail in Outlook and press Resume; " +
-                "if it happens again, ask your administrator to check the app's consent.", time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                "if it happens again, ask your administrator to check the app's consent.", time.GetUtcNow(), cancellationToken,
+                PauseCodes.SignInRefused, new Dictionary<string, string> { ["mailbox"] = mailbox, ["entraCode"] = e.Code }).ConfigureAwait(false);
             Log.SignInRequired(logger, mailing.Id, e.Code);
         }
         catch (GraphSendException e) when (e.Kind == GraphFailureKind.Transient)
         {
             var delay = Backoff(current.Attempts, e.RetryAfter);
+            // Recorded on the mailing (cleared by the next sent message), so the status can say why it waits.
+            await store.RecordErrorAsync(mailing.Id, new MailingError(e.Code, e.GraphMessage, time.GetUtcNow(), time.GetUtcNow() + delay), cancellationToken).ConfigureAwait(false);
             await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphTransient, ReasonArgs = GraphArgs(e), NeedsLookup = true }, time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
             Log.Transient(logger, mailing.Id, current.Seq, e.Code, e.OutcomeUnknown);
         }

@@ -19,6 +19,9 @@ public static class MailingsApi
         group.MapGet("/{id}/events", EventsAsync).WithSummary("The status as server-sent events, on every change");
         group.MapPost("/{id}/{action:regex(^(pause|resume|cancel|retry-failed)$)}", ControlAsync).WithSummary("pause, resume, cancel or retry-failed")
             .AddEndpointFilter<GraphSessionFilter>();
+        group.MapPost("/{id}/start", StartAsync).WithSummary("Starts a held (Ready) mailing: 409 from any other state")
+            .AddEndpointFilter<GraphSessionFilter>();
+        group.MapGet("/{id}/preview", PreviewDeliveryAsync).WithSummary("One delivery of the expanded mailing (?seq=N or ?recordId=), rendered from its stored values");
         group.MapGet("/{id}/results.csv", ResultsAsync).WithSummary("The result file (?lang=ja for Japanese headers)");
         return group;
     }
@@ -54,7 +57,7 @@ public static class MailingsApi
     private static async IAsyncEnumerable<SseItem<MailingStatus>> Stream(string id, MailingService mailings, IMailingStore store, TimeProvider time,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        MailingStatus? last = null;
+        string? last = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             // Ownership was checked when the stream opened.
@@ -64,10 +67,12 @@ public static class MailingsApi
                 yield break;
             }
             var status = await mailings.StatusAsync(current, cancellationToken).ConfigureAwait(false);
-            if (status != last)
+            // Compared as JSON: the status holds collections (reference equality), and only a visible change is pushed.
+            var json = System.Text.Json.JsonSerializer.Serialize(status, System.Text.Json.JsonSerializerOptions.Web);
+            if (json != last)
             {
                 yield return new SseItem<MailingStatus>(status, "status");
-                last = status;
+                last = json;
             }
             if (MailingStates.IsFinal(status.State) && status.FinishedAt is not null)
             {
@@ -92,6 +97,56 @@ public static class MailingsApi
                     ? $"Mailing {id} is {mailing.State} and has no failed deliveries to retry."
                     : $"Mailing {id} is {mailing.State}; it cannot {action}.")
             : TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(changed, cancellationToken).ConfigureAwait(false)));
+    }
+
+    /// <summary>Ready → Queued. The body is optional (<c>{}</c>); nothing in it is read yet.</summary>
+    public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> StartAsync(string id, HttpContext http, MailingService mailings,
+        CancellationToken cancellationToken)
+    {
+        var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
+        if (mailing is null)
+        {
+            return NotFound(id);
+        }
+        var started = await mailings.StartAsync(mailing, cancellationToken).ConfigureAwait(false);
+        return started is null
+            ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible in this state",
+                detail: $"Mailing {id} is {mailing.State}; only a Ready mailing can start.",
+                extensions: new Dictionary<string, object?>
+                {
+                    ["code"] = "MailingNotReady",
+                    ["args"] = new Dictionary<string, string> { ["id"] = id, ["state"] = mailing.State.ToString() },
+                })
+            : TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(started, cancellationToken).ConfigureAwait(false)));
+    }
+
+    public static async Task<Results<Ok<DeliveryPreview>, ProblemHttpResult>> PreviewDeliveryAsync(string id, int? seq, long? recordId, HttpContext http,
+        MailingService mailings, CancellationToken cancellationToken)
+    {
+        var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
+        if (mailing is null)
+        {
+            return NotFound(id);
+        }
+        if (seq is null && recordId is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "seq or recordId is required",
+                detail: "Name the delivery to preview: ?seq=N (1-based) or ?recordId=ID.",
+                extensions: new Dictionary<string, object?> { ["code"] = "PreviewTargetRequired", ["args"] = new Dictionary<string, string>() });
+        }
+        return await mailings.PreviewDeliveryAsync(mailing, seq, recordId, cancellationToken).ConfigureAwait(false) is { } preview
+            ? TypedResults.Ok(preview)
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Delivery not found",
+                detail: seq is { } n ? $"Mailing {id} has no delivery {n}." : $"Mailing {id} has no delivery for record {recordId}.",
+                extensions: new Dictionary<string, object?>
+                {
+                    ["code"] = "DeliveryNotFound",
+                    ["args"] = new Dictionary<string, string>
+                    {
+                        ["id"] = id,
+                        [seq is null ? "recordId" : "seq"] = Convert.ToString(seq ?? recordId, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+                    },
+                });
     }
 
     public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> ResultsAsync(string id, string? lang, HttpContext http,

@@ -76,6 +76,7 @@ public static class MailingsSetup
         }
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<TemplateOptions>().BindConfiguration(TemplateOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<MailTemplateEngine>();
         services.AddSingleton<MailingSignal>();
         services.AddSingleton(sp => new GraphClientAccessor(() =>

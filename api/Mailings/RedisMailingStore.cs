@@ -12,7 +12,8 @@ namespace BulkMail.Api.Mailings;
 /// Keys: <c>meta</c> (hash: spec, state, counters, expansion cursor), <c>d</c> (hash seq → delivery JSON),
 /// <c>q</c> (zset seq → ready-at ms), <c>l</c> (zset seq → lease expiry ms), <c>o</c> (hash seq → lease token),
 /// <c>f</c> (set of failed seqs), <c>p</c> (zset seq → due ms: sent deliveries whose HRBC follow-up is not yet written),
-/// <c>a</c> (hash: the attachments every message carries, written before the mailing). Outside the tag: <c>active</c>, <c>user:OWNER</c>, <c>idem:OWNER:KEY</c> (OWNER = <see cref="OwnerKey"/>, the SHA-256 of the owner id).
+/// <c>a</c> (hash: the attachments every message carries, written before the mailing), <c>s</c> (hash: reason code →
+/// skipped deliveries, counted in the step that stores them). Outside the tag: <c>active</c>, <c>user:OWNER</c>, <c>idem:OWNER:KEY</c> (OWNER = <see cref="OwnerKey"/>, the SHA-256 of the owner id).
 /// </summary>
 public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : IMailingStore
 {
@@ -30,16 +31,17 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     private RedisKey F(string id) => $"{P}{{m:{id}}}:f";
     private RedisKey Fu(string id) => $"{P}{{m:{id}}}:p";
     private RedisKey A(string id) => $"{P}{{m:{id}}}:a";
-    private RedisKey[] All(string id) => [Meta(id), D(id), Q(id), L(id), O(id), F(id), Fu(id), A(id)];
+    private RedisKey S(string id) => $"{P}{{m:{id}}}:s";
+    private RedisKey[] All(string id) => [Meta(id), D(id), Q(id), L(id), O(id), F(id), Fu(id), A(id), S(id)];
     private RedisKey Active => $"{P}active";
     private RedisKey BounceWatch => $"{P}bounce-watch";
     // Owners are hashed to a fixed length (OwnerKey), so "owner:key" cannot be read two ways.
     private RedisKey User(string owner) => $"{P}user:{OwnerKey.Of(owner)}";
     private RedisKey Idem(string owner, string key) => $"{P}idem:{OwnerKey.Of(owner)}:{key}";
 
-    // Shared Lua: KEYS = meta, d, q, l, o, f, p, a (All(id)); ARGV[1] = ttl ms.
+    // Shared Lua: KEYS = meta, d, q, l, o, f, p, a, s (All(id)); ARGV[1] = ttl ms.
     private const string Prelude = """
-        local meta, d, q, l, o, f, p = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+        local meta, d, q, l, o, f, p, sk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[9]
         local ttl = tonumber(ARGV[1])
         local function touch()
           for i = 1, #KEYS do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end end
@@ -63,7 +65,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         if redis.call('EXISTS', meta) == 1 then return 0 end
         redis.call('HSET', meta, 'doc', ARGV[2], 'state', 'Preparing', 'createdAt', ARGV[3],
           'total', 0, 'sent', 0, 'failed', 0, 'skipped', 0, 'bounced', 0, 'cancelled', 0, 'streak', 0,
-          'cursor', 0, 'expDone', 0)
+          'cursor', 0, 'expDone', 0, 'phaseUpdates', 0, 'held', ARGV[4])
         touch()
         return 1
         """;
@@ -72,10 +74,14 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         local state = redis.call('HGET', meta, 'state')
         if not state then return nil end
         local to, reason, now = ARGV[2], ARGV[3], ARGV[4]
-        for i = 5, #ARGV do
+        for i = 7, #ARGV do
           if ARGV[i] == state then
             redis.call('HSET', meta, 'state', to)
-            if to == 'Paused' then redis.call('HSET', meta, 'reason', reason) else redis.call('HDEL', meta, 'reason') end
+            if to == 'Paused' then
+              redis.call('HSET', meta, 'reason', reason, 'pauseCode', ARGV[5], 'pauseArgs', ARGV[6])
+            else
+              redis.call('HDEL', meta, 'reason', 'pauseCode', 'pauseArgs')
+            end
             if to == 'Sending' then redis.call('HSET', meta, 'streak', 0) end
             if to == 'Completed' or to == 'Failed' or to == 'Cancelled' then redis.call('HSET', meta, 'finishedAt', now) end
             if to == 'Cancelled' and redis.call('ZCARD', l) > 0 then redis.call('HDEL', meta, 'finishedAt') end
@@ -84,6 +90,15 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           end
         end
         return 0
+        """;
+
+    // ARGV: ttl, now. Ready → Queued; a mailing with nothing to send completes at once.
+    private const string StartScript = Prelude + """
+        if redis.call('HGET', meta, 'state') ~= 'Ready' then return 0 end
+        redis.call('HSET', meta, 'state', 'Queued', 'held', 0)
+        checkDone(ARGV[2])
+        touch()
+        return 1
         """;
 
     // ARGV: ttl, token, now, n, then (seq, phaseUpdate, attempts, retryAtMs or '') per delivery. Only the follow-up
@@ -121,7 +136,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         return 1
         """;
 
-    // ARGV: ttl, token, expectedPosition, newPosition, done, now, firstSeq, then (json, status) pairs
+    // ARGV: ttl, token, expectedPosition, newPosition, done, now, firstSeq, phaseUpdates, scopeTotal ('' = unknown),
+    // then (json, status, reasonCode) triples
     private const string AppendScript = Prelude + """
         if redis.call('HGET', meta, 'expToken') ~= ARGV[2] then return -1 end
         if redis.call('HGET', meta, 'cursor') ~= ARGV[3] then return -2 end
@@ -130,7 +146,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         if total + 1 ~= seq then return -3 end
         local state = redis.call('HGET', meta, 'state')
         local n = 0
-        for i = 8, #ARGV, 2 do
+        for i = 10, #ARGV, 3 do
           redis.call('HSET', d, seq, ARGV[i])
           local status = ARGV[i + 1]
           if status == 'Pending' then
@@ -142,14 +158,21 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             end
           elseif counterOf[status] then
             redis.call('HINCRBY', meta, counterOf[status], 1)
+            if status == 'Skipped' then redis.call('HINCRBY', sk, ARGV[i + 2], 1) end
           end
           seq = seq + 1
           n = n + 1
         end
         redis.call('HSET', meta, 'total', total + n, 'cursor', ARGV[4])
+        redis.call('HINCRBY', meta, 'phaseUpdates', tonumber(ARGV[8]))
+        if ARGV[9] ~= '' then redis.call('HSET', meta, 'scopeTotal', ARGV[9]) end
         if ARGV[5] == '1' then
           redis.call('HSET', meta, 'expDone', 1)
-          if state == 'Preparing' then redis.call('HSET', meta, 'state', 'Queued') end
+          if state == 'Preparing' then
+            -- a held mailing waits for Start with its exact figures; nothing is claimable until then
+            if redis.call('HGET', meta, 'held') == '1' then redis.call('HSET', meta, 'state', 'Ready')
+            else redis.call('HSET', meta, 'state', 'Queued') end
+          end
           checkDone(ARGV[6])
         end
         touch()
@@ -190,7 +213,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         return 1
         """;
 
-    // ARGV: ttl, seq, token, json, status, maxStreak, now, pauseReason, followUp (1 = queue the HRBC follow-up)
+    // ARGV: ttl, seq, token, json, status, maxStreak, now, pauseReason, followUp (1 = queue the HRBC follow-up),
+    // pauseArgs (json), reasonCode
     private const string CompleteScript = Prelude + """
         local seq, status = ARGV[2], ARGV[5]
         if redis.call('HGET', o, seq) ~= ARGV[3] then return 0 end
@@ -199,15 +223,17 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         redis.call('HSET', d, seq, ARGV[4])
         if status == 'Sent' and ARGV[9] == '1' then redis.call('ZADD', p, ARGV[7], seq) end
         if counterOf[status] then redis.call('HINCRBY', meta, counterOf[status], 1) end
+        if status == 'Skipped' then redis.call('HINCRBY', sk, ARGV[11], 1) end
         if status == 'Failed' then
           redis.call('SADD', f, seq)
           local streak = redis.call('HINCRBY', meta, 'streak', 1)
           local state = redis.call('HGET', meta, 'state')
           if streak >= tonumber(ARGV[6]) and (state == 'Sending' or state == 'Queued') then
-            redis.call('HSET', meta, 'state', 'Paused', 'reason', ARGV[8])
+            redis.call('HSET', meta, 'state', 'Paused', 'reason', ARGV[8], 'pauseCode', 'FailureStreak', 'pauseArgs', ARGV[10])
           end
         elseif status == 'Sent' then
           redis.call('HSET', meta, 'streak', 0)
+          redis.call('HDEL', meta, 'errCode', 'errMsg', 'errAt', 'errRetry')
         end
         checkDone(ARGV[7])
         touch()
@@ -273,6 +299,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           local delivery = cjson.decode(redis.call('HGET', d, s))
           delivery['status'] = 'Pending'
           delivery['reason'] = cjson.null
+          delivery['reasonCode'] = cjson.null
+          delivery['reasonArgs'] = cjson.null
           delivery['attempts'] = 0
           delivery['draftId'] = cjson.null
           delivery['needsLookup'] = false
@@ -285,7 +313,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           local state = redis.call('HGET', meta, 'state')
           if state == 'Completed' or state == 'Paused' or state == 'Sending' or state == 'Queued' then
             redis.call('HSET', meta, 'state', 'Sending', 'streak', 0)
-            redis.call('HDEL', meta, 'finishedAt', 'reason')
+            redis.call('HDEL', meta, 'finishedAt', 'reason', 'pauseCode', 'pauseArgs')
           end
         end
         touch()
@@ -312,7 +340,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             }
         }
         var doc = JsonSerializer.Serialize(mailing with { State = MailingState.Preparing }, Json);
-        await db.ScriptEvaluateAsync(CreateScript, All(id), [TtlMs, doc, Ms(mailing.CreatedAt)]).ConfigureAwait(false);
+        await db.ScriptEvaluateAsync(CreateScript, All(id), [TtlMs, doc, Ms(mailing.CreatedAt), mailing.Held ? 1 : 0]).ConfigureAwait(false);
         await AddActiveAsync(db, id).ConfigureAwait(false);
         await db.SortedSetAddAsync(User(mailing.Owner), id, mailing.CreatedAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
         await db.KeyExpireAsync(User(mailing.Owner), options.Value.Retention).ConfigureAwait(false);
@@ -321,7 +349,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
 
     public async Task<Mailing?> GetAsync(string mailingId, CancellationToken cancellationToken)
     {
-        var values = await Db.HashGetAsync(Meta(mailingId), ["doc", "state", "reason", "startedAt", "finishedAt"]).ConfigureAwait(false);
+        var values = await Db.HashGetAsync(Meta(mailingId), ["doc", "state", "reason", "startedAt", "finishedAt", "pauseCode", "pauseArgs", "held"]).ConfigureAwait(false);
         if (values[0].IsNull)
         {
             return null;
@@ -333,6 +361,9 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             PausedReason = values[2].IsNull ? null : (string?)values[2],
             StartedAt = FromMs(values[3]),
             FinishedAt = FromMs(values[4]),
+            PausedCode = values[5].IsNullOrEmpty ? null : (string?)values[5],
+            PausedArgs = values[6].IsNullOrEmpty ? null : JsonSerializer.Deserialize<Dictionary<string, string>>((string)values[6]!, Json),
+            Held = (string?)values[7] == "1",
         };
     }
 
@@ -370,6 +401,21 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         return new MailingCounts(Int(v[0]), Int(v[1]), Int(v[2]), Int(v[3]), Int(v[4]), Int(v[5])) { FollowUpsPending = (int)followUps };
     }
 
+    public async Task<MailingFigures> GetFiguresAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        var db = Db;
+        var v = await db.HashGetAsync(Meta(mailingId), ["phaseUpdates", "cursor", "scopeTotal", "errCode", "errMsg", "errAt", "errRetry"]).ConfigureAwait(false);
+        var skips = await db.HashGetAllAsync(S(mailingId)).ConfigureAwait(false);
+        return new MailingFigures
+        {
+            PhaseUpdates = Int(v[0]),
+            Counted = Int(v[1]),
+            ScopeTotal = v[2].IsNullOrEmpty ? null : (int)v[2],
+            SkippedByReason = skips.ToDictionary(h => (string)h.Name!, h => (int)h.Value, StringComparer.Ordinal),
+            LastError = v[3].IsNullOrEmpty ? null : new MailingError((string)v[3]!, (string?)v[4] ?? "", FromMs(v[5]) ?? DateTimeOffset.UnixEpoch, FromMs(v[6])),
+        };
+    }
+
     public async Task<IReadOnlyList<string>> ActiveMailingIdsAsync(CancellationToken cancellationToken)
     {
         var db = Db;
@@ -384,7 +430,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             {
                 await db.SetRemoveAsync(Active, id).ConfigureAwait(false); // finished: stop looking at it
             }
-            else if ((string)state! != nameof(MailingState.Paused) || followUps)
+            else if ((string)state! is not (nameof(MailingState.Paused) or nameof(MailingState.Ready)) || followUps)
             {
                 active.Add(id!);
             }
@@ -393,9 +439,11 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     }
 
     public async Task<(Mailing? Mailing, bool Changed)> TransitionAsync(string mailingId, IReadOnlyCollection<MailingState> from, MailingState to,
-        string? reason, DateTimeOffset now, CancellationToken cancellationToken)
+        string? reason, DateTimeOffset now, CancellationToken cancellationToken,
+        string? pausedCode = null, IReadOnlyDictionary<string, string>? pausedArgs = null)
     {
-        RedisValue[] args = [TtlMs, to.ToString(), reason ?? "", Ms(now), .. from.Select(s => (RedisValue)s.ToString())];
+        RedisValue[] args = [TtlMs, to.ToString(), reason ?? "", Ms(now), pausedCode ?? "",
+            pausedArgs is null ? "" : JsonSerializer.Serialize(pausedArgs, Json), .. from.Select(s => (RedisValue)s.ToString())];
         var result = await Db.ScriptEvaluateAsync(TransitionScript, All(mailingId), args).ConfigureAwait(false);
         var changed = !result.IsNull && (int)result == 1;
         if (changed && !MailingStates.IsFinal(to))
@@ -403,6 +451,28 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
         }
         return (await GetAsync(mailingId, cancellationToken).ConfigureAwait(false), changed);
+    }
+
+    public async Task<(Mailing? Mailing, bool Changed)> StartAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var changed = (int)await Db.ScriptEvaluateAsync(StartScript, All(mailingId), [TtlMs, Ms(now)]).ConfigureAwait(false) == 1;
+        if (changed)
+        {
+            await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
+        }
+        return (await GetAsync(mailingId, cancellationToken).ConfigureAwait(false), changed);
+    }
+
+    public async Task RecordErrorAsync(string mailingId, MailingError error, CancellationToken cancellationToken)
+    {
+        // Only on a mailing that exists (a stray write must not create a meta hash without a TTL).
+        const string script = """
+            if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+            redis.call('HSET', KEYS[1], 'errCode', ARGV[1], 'errMsg', ARGV[2], 'errAt', ARGV[3], 'errRetry', ARGV[4])
+            return 1
+            """;
+        await Db.ScriptEvaluateAsync(script, [Meta(mailingId)],
+            [error.GraphCode, error.GraphMessage, Ms(error.At), error.RetryAt is { } r ? Ms(r) : ""]).ConfigureAwait(false);
     }
 
     public async Task<ExpansionCursor> GetExpansionAsync(string mailingId, CancellationToken cancellationToken)
@@ -416,15 +486,18 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             [TtlMs, token, Ms(now), Ms(now + lease), "expToken", "expUntil", "expDone"]).ConfigureAwait(false) == 1;
 
     public async Task<bool> AppendDeliveriesAsync(string mailingId, string token, int expectedPosition, int newPosition,
-        IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken)
+        IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken, PageFigures? figures = null)
     {
-        var counts = await GetCountsAsync(mailingId, cancellationToken).ConfigureAwait(false);
-        var firstSeq = deliveries.Count > 0 ? deliveries[0].Seq : counts.Total + 1;
-        var args = new List<RedisValue> { TtlMs, token, expectedPosition, newPosition, done ? 1 : 0, Ms(now), firstSeq };
+        var firstSeq = deliveries.Count > 0 ? deliveries[0].Seq
+            : Int(await Db.HashGetAsync(Meta(mailingId), "total").ConfigureAwait(false)) + 1;
+        figures ??= PageFigures.None;
+        var args = new List<RedisValue> { TtlMs, token, expectedPosition, newPosition, done ? 1 : 0, Ms(now), firstSeq,
+            figures.PhaseUpdates, figures.ScopeTotal is { } t ? t : "" };
         foreach (var d in deliveries)
         {
             args.Add(JsonSerializer.Serialize(d, Json));
             args.Add(d.Status.ToString());
+            args.Add(d.ReasonCode ?? UnknownReason);
         }
         var n = (int)await Db.ScriptEvaluateAsync(AppendScript, All(mailingId), [.. args]).ConfigureAwait(false);
         return n >= 0;
@@ -454,7 +527,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         bool followUp = false) =>
         (int)await Db.ScriptEvaluateAsync(CompleteScript, All(claim.MailingId),
             [TtlMs, final.Seq, claim.LeaseToken, JsonSerializer.Serialize(final, Json), final.Status.ToString(),
-             maxFailureStreak, Ms(now), PauseReason(maxFailureStreak), followUp ? 1 : 0]).ConfigureAwait(false) == 1;
+             maxFailureStreak, Ms(now), PauseReason(maxFailureStreak), followUp ? 1 : 0,
+             JsonSerializer.Serialize(PauseArgs(maxFailureStreak), Json), final.ReasonCode ?? UnknownReason]).ConfigureAwait(false) == 1;
 
     public async Task<bool> ReleaseAsync(DeliveryClaim claim, Delivery updated, DateTimeOffset notBefore, CancellationToken cancellationToken)
     {
@@ -582,6 +656,11 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         await db.SetAddAsync(Active, id).ConfigureAwait(false);
         await db.KeyExpireAsync(Active, options.Value.Retention).ConfigureAwait(false);
     }
+
+    /// <summary>The skip counter of a delivery stored without a reason code (none today; data from before codes).</summary>
+    internal const string UnknownReason = "Unknown";
+
+    internal static Dictionary<string, string> PauseArgs(int streak) => new() { ["count"] = streak.ToString(CultureInfo.InvariantCulture) };
 
     internal static string PauseReason(int streak) =>
         $"Paused after {streak} failures in a row. Check the failures in the result file, then resume or retry failed.";

@@ -33,10 +33,10 @@ public static class TemplatesApi
     public static async Task<Results<Created<SavedTemplate>, ValidationProblem>> CreateAsync(TemplateRequest request, HttpContext http,
         ITemplateStore store, TagCatalog tags, MailTemplateEngine engine, TimeProvider time, CancellationToken cancellationToken)
     {
-        var (mode, errors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
+        var (mode, errors, templateErrors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors);
+            return Invalid(errors, templateErrors);
         }
         var now = time.GetUtcNow();
         var t = new SavedTemplate(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), http.User.Sender().Id, request.Name!.Trim(), mode,
@@ -53,10 +53,10 @@ public static class TemplatesApi
         {
             return NotFound(id);
         }
-        var (mode, errors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
+        var (mode, errors, templateErrors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors);
+            return Invalid(errors, templateErrors);
         }
         var updated = existing with { Name = request.Name!.Trim(), Mode = mode, Subject = request.Subject!, Body = request.Body!, UpdatedAt = time.GetUtcNow() };
         await store.SaveAsync(updated, cancellationToken).ConfigureAwait(false);
@@ -66,7 +66,7 @@ public static class TemplatesApi
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, ITemplateStore store, CancellationToken cancellationToken) =>
         await store.DeleteAsync(http.User.Sender().Id, id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : NotFound(id);
 
-    private static async Task<(MailingMode? Mode, Dictionary<string, string[]> Errors)> ValidateAsync(TemplateRequest r, TagCatalog tags,
+    private static async Task<(MailingMode? Mode, Dictionary<string, string[]> Errors, IReadOnlyList<TemplateError> TemplateErrors)> ValidateAsync(TemplateRequest r, TagCatalog tags,
         MailTemplateEngine engine, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
@@ -83,10 +83,6 @@ public static class TemplatesApi
         {
             errors["body"] = ["The body is required."];
         }
-        else if (System.Text.Encoding.UTF8.GetByteCount(r.Body) > MailingPlanner.MaxBodyBytes)
-        {
-            errors["body"] = ["The body can be at most 1 MB."];
-        }
         if (r.Mode is { Length: > 0 })
         {
             if (Infrastructure.StrictEnum.TryParse<MailingMode>(r.Mode, out var m))
@@ -100,18 +96,28 @@ public static class TemplatesApi
         }
         if (errors.Count == 0)
         {
+            // Sizes, depth and tag count are checked by the engine before it compiles (Templates:*).
             var known = await tags.TagsAsync(mode ?? MailingMode.JobToResumes, cancellationToken).ConfigureAwait(false);
             try
             {
-                engine.Compile(r.Subject!, r.Body!, known.ContainsKey);
+                engine.Compile(r.Subject!, r.Body!, known.ContainsKey, known.Keys);
             }
             catch (TemplateException e)
             {
-                errors["template"] = [.. e.Errors.Select(x => x.Message)];
+                foreach (var part in e.Errors.GroupBy(x => x.Part))
+                {
+                    errors[part.Key] = [.. part.Select(x => x.Message)];
+                }
+                return (mode, errors, e.Errors);
             }
         }
-        return (mode, errors);
+        return (mode, errors, []);
     }
+
+    /// <summary>Field errors, plus the template errors with code, args and position as the mailings API gives them.</summary>
+    private static ValidationProblem Invalid(Dictionary<string, string[]> errors, IReadOnlyList<TemplateError> templateErrors) =>
+        TypedResults.ValidationProblem(errors, extensions: templateErrors.Count == 0 ? null
+            : new Dictionary<string, object?> { ["details"] = new { templateErrors } });
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Template not found", detail: $"There is no template {id} of yours.");

@@ -112,6 +112,8 @@ export interface MailingRequest {
   idempotencyKey?: string;
   /** Preview only: render the messages of this record. */
   previewRecordId?: number | null;
+  /** The user confirmed the NearMissTag spellings the preview warned about; without it submit refuses them (400). */
+  allowNearMissTags?: boolean;
 }
 
 export interface MailFieldCount {
@@ -124,6 +126,8 @@ export interface PreviewMessage {
   seq: number;
   recordId: number;
   recordName: string | null;
+  /** Whom the message is addressed to (the To line; Graph's toRecipients name): the candidate or recruiter per mode. */
+  recipientName?: string | null;
   mailField: string | null;
   address: string | null;
   subject: string;
@@ -136,6 +140,10 @@ export interface PreviewWarning {
   message: string;
   count: number;
   examples: string[];
+  /** NearMissTag: `found` (as typed, e.g. ｛｛Person.P_Name｝｝) and `suggestion` (e.g. {{Person.P_Name}}). */
+  args?: Record<string, string> | null;
+  /** NearMissTag: where each occurrence is (visible line and column). */
+  places?: { part: string; line: number | null; column: number | null }[] | null;
 }
 
 /** Being added to the API: what the confirmation dialog states. Optional: older servers omit it. */

@@ -31,6 +31,7 @@ const sample = (recordId: number, address: string) => ({
   seq: recordId - 10000,
   recordId,
   recordName: `候補者${recordId}`,
+  recipientName: `候補者${recordId}`,
   mailField: "Resume.P_Mail",
   address,
   subject: `候補者${recordId} 様`,

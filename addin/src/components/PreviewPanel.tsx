@@ -45,6 +45,8 @@ export function warningText(w: PreviewWarning, t: I18n["t"]): string {
       return t("warnRecordNotFound", { count });
     case "DuplicateAddress":
       return t("warnDuplicateAddress", { count });
+    case "NearMissTag":
+      return t("warnNearMissTag", { found: w.args?.found ?? "", suggestion: w.args?.suggestion ?? "" });
     default:
       return w.message;
   }
@@ -152,9 +154,9 @@ export const PreviewPanel: FC<{
       {loading && <Spinner size="tiny" label={t("loading")} />}
       {messages && messages.length === 0 && <Text>{t("noMessagesForRecord")}</Text>}
       {messages?.map((m) => (
-        <article key={m.seq} className={s.message} aria-label={m.address ?? m.recordName ?? String(m.recordId)}>
+        <article key={m.seq} className={s.message} aria-label={m.address ?? m.recipientName ?? String(m.recordId)}>
           <Text className={s.meta}>
-            <strong>{t("to")}:</strong> {m.recordName} &lt;{m.address}&gt;
+            <strong>{t("to")}:</strong> {m.recipientName ?? ""} &lt;{m.address}&gt;
           </Text>
           <Text className={s.meta}>
             <strong>{t("subject")}:</strong> <span data-testid="preview-subject">{m.subject}</span>

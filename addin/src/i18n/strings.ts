@@ -153,6 +153,7 @@ export const en = {
   warnNoAddress: "{count} record(s) have no address in the ticked fields and will be skipped.",
   warnRecordNotFound: "{count} record(s) no longer exist in HRBC.",
   warnDuplicateAddress: "{count} address(es) belong to more than one record; each record gets its own message.",
+  warnNearMissTag: "{found} is not a tag and would be sent as typed: did you mean {suggestion}?",
   emptyTags: "Empty tags: {tags}",
 
   confirmTitle: "Send the mailing?",
@@ -358,6 +359,7 @@ export const ja: Record<StringKey, string> = {
   warnNoAddress: "選んだ項目にアドレスがないレコードが {count} 件あり、スキップされます。",
   warnRecordNotFound: "HRBC に存在しないレコードが {count} 件あります。",
   warnDuplicateAddress: "複数のレコードで同じアドレスが {count} 件あります。レコードごとに別のメールを送ります。",
+  warnNearMissTag: "{found} はタグではないため、そのまま送られます。{suggestion} のことですか？",
   emptyTags: "空のタグ：{tags}",
 
   confirmTitle: "一括メールを送信しますか？",

@@ -22,6 +22,8 @@ public sealed class GraphSandbox
         public string BodyType { get; set; } = "text";
         public string Body { get; set; } = "";
         public List<string> To { get; set; } = [];
+        /// <summary>The display names of <see cref="To"/> as sent (<c>emailAddress.name</c>; null when none was given).</summary>
+        public List<string?> ToNames { get; set; } = [];
         public List<string> Cc { get; set; } = [];
         public List<string> Bcc { get; set; } = [];
         public List<SandboxAttachment> Attachments { get; } = [];
@@ -120,7 +122,8 @@ public sealed class GraphSandbox
 
     private static SandboxMessage ToRecord(Stored m) => new(m.Id, m.InternetMessageId, m.Mailbox, m.From, [.. m.To], [.. m.Cc], [.. m.Bcc],
         m.Subject, m.BodyType, m.Body, [.. m.Attachments], new Dictionary<string, string>(m.Headers), new Dictionary<string, string>(m.Properties),
-        m.Sent, m.IsDraft, m.Folder);
+        m.Sent, m.IsDraft, m.Folder)
+    { ToNames = [.. m.ToNames] };
 
     // ---------------------------------------------------------------- limits and faults
 
@@ -234,6 +237,7 @@ public sealed class GraphSandbox
             m.Body = Json.Get(body, "content")?.GetValue<string>() ?? "";
         }
         m.To = Recipients(json, "toRecipients") ?? m.To;
+        m.ToNames = RecipientNames(json, "toRecipients") ?? m.ToNames;
         m.Cc = Recipients(json, "ccRecipients") ?? m.Cc;
         m.Bcc = Recipients(json, "bccRecipients") ?? m.Bcc;
         if (Json.Get(json, "internetMessageHeaders") is JsonArray headers)
@@ -263,6 +267,11 @@ public sealed class GraphSandbox
         Json.Get(a, "name")?.GetValue<string>() ?? "attachment",
         Json.Get(a, "contentType")?.GetValue<string>() ?? "application/octet-stream",
         Convert.FromBase64String(Json.Get(a, "contentBytes")?.GetValue<string>() ?? ""));
+
+    private static List<string?>? RecipientNames(JsonObject json, string name) =>
+        Json.Get(json, name) is JsonArray list
+            ? [.. list.OfType<JsonObject>().Select(r => Json.Get(r, "emailAddress") is JsonObject e ? Json.Get(e, "name")?.GetValue<string>() : null)]
+            : null;
 
     private static List<string>? Recipients(JsonObject json, string name) =>
         Json.Get(json, name) is JsonArray list

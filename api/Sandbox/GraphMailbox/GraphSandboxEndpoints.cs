@@ -408,7 +408,8 @@ public static partial class GraphSandboxEndpoints
         if (Want("internetMessageId")) { json["internetMessageId"] = m.InternetMessageId; }
         if (Want("body")) { json["body"] = new JsonObject { ["contentType"] = m.BodyType, ["content"] = m.Body }; }
         if (Want("from")) { json["from"] = Address(m.From); }
-        if (Want("toRecipients")) { json["toRecipients"] = new JsonArray([.. m.To.Select(a => (JsonNode)Address(a))]); }
+        // Graph answers with a name for every recipient: the one sent, else the address itself.
+        if (Want("toRecipients")) { json["toRecipients"] = new JsonArray([.. m.To.Select((a, k) => (JsonNode)Address(a, k < m.ToNames.Count ? m.ToNames[k] ?? a : a))]); }
         if (Want("hasAttachments")) { json["hasAttachments"] = m.Attachments.Count > 0; }
         // Graph returns headers only when asked for with $select.
         if (selected?.Contains("internetMessageHeaders") == true)
@@ -422,7 +423,12 @@ public static partial class GraphSandboxEndpoints
         return json;
     }
 
-    private static JsonObject Address(string address) => new() { ["emailAddress"] = new JsonObject { ["address"] = address } };
+    private static string ToLine(SandboxMessage m) =>
+        string.Join(", ", m.To.Select((a, k) => k < m.ToNames.Count && m.ToNames[k] is { } name ? $"{name} <{a}>" : a));
+
+    private static JsonObject Address(string address, string? name = null) => name is null
+        ? new() { ["emailAddress"] = new JsonObject { ["address"] = address } }
+        : new() { ["emailAddress"] = new JsonObject { ["name"] = name, ["address"] = address } };
 
     private static async Task UploadAsync(GraphSandbox sandbox, HttpContext ctx, string token)
     {
@@ -534,7 +540,7 @@ public static partial class GraphSandboxEndpoints
         foreach (var m in sandbox.Sent().Reverse().Take(500))
         {
             html.Append(CultureInfo.InvariantCulture,
-                $"<tr><td>{Enc(m.SentAt?.ToString("u", CultureInfo.InvariantCulture))}</td><td>{Enc(m.From)}</td><td>{Enc(string.Join(", ", m.To))}</td>" +
+                $"<tr><td>{Enc(m.SentAt?.ToString("u", CultureInfo.InvariantCulture))}</td><td>{Enc(m.From)}</td><td>{Enc(ToLine(m))}</td>" +
                 $"<td><a href=\"/sandbox/mailbox?id={Uri.EscapeDataString(m.Id)}\">{Enc(m.Subject)}</a></td><td>{m.Attachments.Count}</td>" +
                 $"<td>{Enc(m.Headers.GetValueOrDefault("X-BulkMail-Delivery"))}</td></tr>");
         }
@@ -551,7 +557,7 @@ public static partial class GraphSandboxEndpoints
         }
         // The body is the recipient's HTML: shown in a sandboxed frame, never in this page's own document.
         return $"<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{Enc(m.Subject)}</title></head><body style=\"font-family:system-ui\">" +
-            $"<p><a href=\"/sandbox/mailbox\">← Back</a></p><h2>{Enc(m.Subject)}</h2><p>From {Enc(m.From)} to {Enc(string.Join(", ", m.To))}</p>" +
+            $"<p><a href=\"/sandbox/mailbox\">← Back</a></p><h2>{Enc(m.Subject)}</h2><p>From {Enc(m.From)} to {Enc(ToLine(m))}</p>" +
             $"<ul>{string.Concat(m.Attachments.Select(a => $"<li>{Enc(a.Name)} ({a.Content.Length:N0} bytes)</li>"))}</ul>" +
             $"<iframe sandbox style=\"width:100%;height:60vh;border:1px solid #ccc\" srcdoc=\"{Enc(m.BodyContentType.Equals("html", StringComparison.OrdinalIgnoreCase) ? m.Body : "<pre>" + WebUtility.HtmlEncode(m.Body) + "</pre>")}\"></iframe></body></html>";
     }

@@ -90,6 +90,11 @@ public sealed record SandboxAttachment(string Name, string ContentType, byte[] C
 public sealed record SandboxMessage(string Id, string InternetMessageId, string Mailbox, string From, IReadOnlyList<string> To,
     IReadOnlyList<string> Cc, IReadOnlyList<string> Bcc, string Subject, string BodyContentType, string Body,
     IReadOnlyList<SandboxAttachment> Attachments, IReadOnlyDictionary<string, string> Headers,
-    IReadOnlyDictionary<string, string> ExtendedProperties, DateTimeOffset? SentAt, bool IsDraft, string Folder);
+    IReadOnlyDictionary<string, string> ExtendedProperties, DateTimeOffset? SentAt, bool IsDraft, string Folder)
+{
+    /// <summary>The display name of each <see cref="To"/> recipient as the request gave it (Graph's
+    /// <c>recipient.emailAddress.name</c>), null where it gave none.</summary>
+    public IReadOnlyList<string?> ToNames { get; init; } = [];
+}
 
 public sealed record GraphSandboxRequest(DateTimeOffset At, string Mailbox, string Method, string Path, int Status, TimeSpan? RetryAfter);

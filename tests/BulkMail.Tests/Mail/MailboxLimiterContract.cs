@@ -48,6 +48,30 @@ public abstract class MailboxLimiterContract
     }
 
     [Fact]
+    public async Task Pace_tells_the_block_the_window_the_uploads_and_the_day_without_changing_them()
+    {
+        var limiter = CreateLimiter();
+        var t0 = new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero);
+        Assert.Equal(new MailboxPace(null, 0, null, 0, null, 0, null), await limiter.PaceAsync("pace@example.com", Limits, t0, Ct));
+        for (var i = 0; i < 3; i++)
+        {
+            var d = await limiter.TryAcquireAsync("pace@example.com", Limits, t0.AddSeconds(i), Ct, uploadBytes: i == 0 ? 1000 : 0);
+            await limiter.ReleaseAsync("pace@example.com", d.Token!, Ct);
+        }
+        await limiter.BlockAsync("pace@example.com", t0.AddSeconds(32), Ct);
+
+        var pace = await limiter.PaceAsync("pace@example.com", Limits, t0.AddSeconds(2), Ct);
+        Assert.Equal(t0.AddSeconds(32), pace.BlockedUntil);
+        Assert.Equal((3, t0 + Limits.RateWindow), (pace.SendsInWindow, pace.WindowFreesAt));
+        Assert.Equal((1000L, t0 + Limits.UploadWindow), (pace.UploadBytes, pace.UploadFreesAt));
+        Assert.Equal((3, t0.AddDays(1)), (pace.Daily, pace.DailyFreesAt));
+        // a minute later the window has moved on, the block is over, the day still counts
+        var later = await limiter.PaceAsync("pace@example.com", Limits, t0.AddSeconds(2) + Limits.RateWindow, Ct);
+        Assert.Equal((null, 0, 3), (later.BlockedUntil, later.SendsInWindow, later.Daily));
+        Assert.Equal(3, (await limiter.DailyUsageAsync("pace@example.com", t0.AddSeconds(2), Ct)).Count);
+    }
+
+    [Fact]
     public async Task Attachment_uploads_never_exceed_the_budget_in_any_5_minutes()
     {
         var limiter = CreateLimiter();

@@ -238,6 +238,133 @@ public abstract class MailingStoreContract
         Assert.Equal(new MailingCounts(1, 0, 0, 0, 1, 0), await store.GetCountsAsync(m.Id, Ct));
     }
 
+    private static Delivery Skip(int seq, string code) => NewDeliveries(seq, 1)[0] with
+    {
+        Status = DeliveryStatus.Skipped, Reason = code, ReasonCode = code, Values = new Dictionary<string, string?>(),
+    };
+
+    [Fact]
+    public async Task A_held_mailing_waits_in_ready_with_exact_figures_and_nothing_is_claimable_until_started()
+    {
+        var store = CreateStore();
+        var m = await store.CreateAsync(NewMailing() with { Held = true }, Ct);
+        Assert.True(m.Held);
+        Assert.True(await store.TryLeaseExpansionAsync(m.Id, "x", Lease, T0, Ct));
+        List<Delivery> page1 = [.. NewDeliveries(1, 3), Skip(4, ReasonCodes.NoAddress), Skip(5, ReasonCodes.InvalidAddress), Skip(6, ReasonCodes.NoAddress)];
+        Assert.True(await store.AppendDeliveriesAsync(m.Id, "x", 0, 200, page1, false, T0, Ct, new PageFigures(3, 250)));
+        var halfway = await store.GetFiguresAsync(m.Id, Ct);
+        Assert.Equal((200, 250), (halfway.Counted, halfway.ScopeTotal));
+        Assert.Equal(MailingState.Preparing, (await store.GetAsync(m.Id, Ct))!.State);
+        List<Delivery> page2 = [.. NewDeliveries(7, 2), Skip(9, ReasonCodes.RecordGone)];
+        Assert.True(await store.AppendDeliveriesAsync(m.Id, "x", 200, 250, page2, true, T0, Ct, new PageFigures(2, 250)));
+
+        var ready = (await store.GetAsync(m.Id, Ct))!;
+        Assert.Equal(MailingState.Ready, ready.State);
+        Assert.True(ready.Held);
+        Assert.Equal(new MailingCounts(9, 0, 0, 4, 0, 0), await store.GetCountsAsync(m.Id, Ct));
+        var figures = await store.GetFiguresAsync(m.Id, Ct);
+        Assert.Equal(new Dictionary<string, int> { [ReasonCodes.NoAddress] = 2, [ReasonCodes.InvalidAddress] = 1, [ReasonCodes.RecordGone] = 1 },
+            figures.SkippedByReason.OrderBy(x => x.Key).ToDictionary());
+        Assert.Equal((5, 250, 250), (figures.PhaseUpdates, figures.Counted, figures.ScopeTotal));
+        Assert.Equal(new ClaimResult(null, null), await store.ClaimAsync(m.Id, Lease, T0.AddHours(1), Ct));
+        Assert.DoesNotContain(m.Id, await store.ActiveMailingIdsAsync(Ct));
+
+        var (started, changed) = await store.StartAsync(m.Id, T0.AddMinutes(1), Ct);
+        Assert.True(changed);
+        Assert.Equal(MailingState.Queued, started!.State);
+        Assert.False(started.Held);
+        Assert.False((await store.StartAsync(m.Id, T0.AddMinutes(1), Ct)).Changed);
+        Assert.Contains(m.Id, await store.ActiveMailingIdsAsync(Ct));
+        Assert.NotNull((await store.ClaimAsync(m.Id, Lease, T0.AddMinutes(1), Ct)).Claim);
+    }
+
+    [Fact]
+    public async Task Only_a_ready_mailing_starts_and_one_with_nothing_to_send_completes_at_once()
+    {
+        var store = CreateStore();
+        var plain = await store.CreateAsync(NewMailing(), Ct);
+        Assert.False((await store.StartAsync(plain.Id, T0, Ct)).Changed); // Preparing
+        Assert.True(await store.TryLeaseExpansionAsync(plain.Id, "x", Lease, T0, Ct));
+        Assert.True(await store.AppendDeliveriesAsync(plain.Id, "x", 0, 1, NewDeliveries(1, 1), true, T0, Ct));
+        Assert.Equal(MailingState.Queued, (await store.GetAsync(plain.Id, Ct))!.State); // without hold: as before
+        Assert.False((await store.StartAsync(plain.Id, T0, Ct)).Changed);
+
+        var empty = await store.CreateAsync(NewMailing() with { Held = true }, Ct);
+        Assert.True(await store.TryLeaseExpansionAsync(empty.Id, "x", Lease, T0, Ct));
+        Assert.True(await store.AppendDeliveriesAsync(empty.Id, "x", 0, 1, [Skip(1, ReasonCodes.NoAddress)], true, T0, Ct));
+        Assert.Equal(MailingState.Ready, (await store.GetAsync(empty.Id, Ct))!.State);
+        var (done, changed) = await store.StartAsync(empty.Id, T0.AddSeconds(3), Ct);
+        Assert.True(changed);
+        Assert.Equal(MailingState.Completed, done!.State);
+        Assert.Equal(T0.AddSeconds(3), done.FinishedAt);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_ready_mailing_cancels_every_delivery_and_it_stays_cancelled()
+    {
+        var store = CreateStore();
+        var m = await store.CreateAsync(NewMailing() with { Held = true }, Ct);
+        Assert.True(await store.TryLeaseExpansionAsync(m.Id, "x", Lease, T0, Ct));
+        Assert.True(await store.AppendDeliveriesAsync(m.Id, "x", 0, 4, NewDeliveries(1, 4), true, T0, Ct));
+
+        Assert.True((await store.TransitionAsync(m.Id, [MailingState.Ready], MailingState.Cancelled, null, T0.AddSeconds(1), Ct)).Changed);
+        Assert.Equal(4, await store.CancelQueuedAsync(m.Id, T0.AddSeconds(1), Ct));
+
+        var cancelled = (await store.GetAsync(m.Id, Ct))!;
+        Assert.Equal(MailingState.Cancelled, cancelled.State);
+        Assert.NotNull(cancelled.FinishedAt);
+        Assert.True(cancelled.Held);
+        Assert.Equal(new MailingCounts(4, 0, 0, 0, 0, 4), await store.GetCountsAsync(m.Id, Ct));
+        Assert.False((await store.StartAsync(m.Id, T0.AddSeconds(2), Ct)).Changed);
+        Assert.All(await store.ReadDeliveriesAsync(m.Id, Ct).ToListAsync(Ct), d => Assert.Equal(ReasonCodes.CancelledBeforeSend, d.ReasonCode));
+    }
+
+    [Fact]
+    public async Task A_pause_keeps_its_code_and_a_failure_streak_pauses_with_its_count()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 4);
+        var (paused, _) = await store.TransitionAsync(m.Id, [MailingState.Queued], MailingState.Paused, "Paused by the user.", T0, Ct,
+            PauseCodes.PausedByUser);
+        Assert.Equal((PauseCodes.PausedByUser, "Paused by the user."), (paused!.PausedCode, paused.PausedReason));
+        Assert.Equal(PauseCodes.PausedByUser, (await store.GetAsync(m.Id, Ct))!.PausedCode);
+        var (resumed, _) = await store.TransitionAsync(m.Id, [MailingState.Paused], MailingState.Sending, null, T0, Ct);
+        Assert.Null(resumed!.PausedCode);
+
+        for (var i = 0; i < 2; i++)
+        {
+            var c = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+            Assert.True(await store.CompleteAsync(c, c.Delivery with { Status = DeliveryStatus.Failed, Reason = "x" }, 2, T0, Ct));
+        }
+        var streak = (await store.GetAsync(m.Id, Ct))!;
+        Assert.Equal(MailingState.Paused, streak.State);
+        Assert.Equal(PauseCodes.FailureStreak, streak.PausedCode);
+        Assert.Equal("2", streak.PausedArgs!["count"]);
+
+        var (signIn, _) = await store.TransitionAsync(m.Id, [MailingState.Paused], MailingState.Paused, "Sign-in refused", T0, Ct,
+            PauseCodes.SignInRefused, new Dictionary<string, string> { ["mailbox"] = "alice@example.com", ["entraCode"] = "AADSTS50173" });
+        Assert.Equal("AADSTS50173", signIn!.PausedArgs!["entraCode"]);
+    }
+
+    [Fact]
+    public async Task The_last_transient_error_is_kept_until_a_message_is_sent_and_skips_on_completion_are_counted()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 3);
+        Assert.Null((await store.GetFiguresAsync(m.Id, Ct)).LastError);
+        var error = new MailingError("ServiceUnavailable", "Try later", T0, T0.AddSeconds(4));
+        await store.RecordErrorAsync(m.Id, error, Ct);
+        Assert.Equal(error, (await store.GetFiguresAsync(m.Id, Ct)).LastError);
+
+        var skipped = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        Assert.True(await store.CompleteAsync(skipped, skipped.Delivery with { Status = DeliveryStatus.Skipped, ReasonCode = ReasonCodes.RecordGone }, 10, T0, Ct));
+        Assert.Equal(error, (await store.GetFiguresAsync(m.Id, Ct)).LastError);
+        var sent = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        Assert.True(await store.CompleteAsync(sent, sent.Delivery with { Status = DeliveryStatus.Sent, SentAt = T0 }, 10, T0, Ct));
+
+        var figures = await store.GetFiguresAsync(m.Id, Ct);
+        Assert.Null(figures.LastError);
+        Assert.Equal(1, figures.SkippedByReason[ReasonCodes.RecordGone]);
+    }
+
     [Fact]
     public async Task Parallel_claimers_get_each_delivery_exactly_once()
     {

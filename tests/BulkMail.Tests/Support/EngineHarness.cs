@@ -33,13 +33,14 @@ public sealed class EngineHarness : IAsyncDisposable
     public const string User = "demo@bulkmail.example";
 
     public static async Task<EngineHarness> StartAsync(RedisServerFixture redis, IDictionary<string, string?>? settings = null,
-        Action<GraphSandboxOptions>? graph = null, bool worker = true, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
+        Action<GraphSandboxOptions>? graph = null, bool worker = true, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null,
+        TimeProvider? time = null)
     {
         redis.Require();
         var hrbc = await HrbcHarness.StartAsync();
         var graphOptions = new GraphSandboxOptions();
         graph?.Invoke(graphOptions);
-        var graphHost = await GraphSandboxHost.StartAsync(graphOptions, null, TestContext.Current.CancellationToken);
+        var graphHost = await GraphSandboxHost.StartAsync(graphOptions, time, TestContext.Current.CancellationToken);
         var prefix = RedisServerFixture.NewPrefix();
         var all = Settings(hrbc, graphHost, redis.ConnectionString!, prefix);
         all["Sending:WorkerEnabled"] = worker ? "true" : "false";
@@ -47,7 +48,12 @@ public sealed class EngineHarness : IAsyncDisposable
         {
             all[k] = v;
         }
-        var api = BulkMailApplication.StartWith(hrbc, all, services);
+        var api = BulkMailApplication.StartWith(hrbc, all, time is null ? services : s =>
+        {
+            // One clock for the API and the Graph sandbox (see ScaledTimeProvider).
+            Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(s, time);
+            services?.Invoke(s);
+        });
         return new EngineHarness(hrbc, graphHost, api, prefix, redis.ConnectionString!) { AllSettings = all };
     }
 
