@@ -26,7 +26,7 @@ public static class ServiceDefaults
         // Binding failures throw in every environment (by default only in Development; elsewhere they are a bare 400
         // that names nothing), so that UpstreamExceptionHandler answers them as problems naming the JSON path.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddSchemaTransformer(StrictEnumSchema.TransformAsync));
         builder.Services.AddHealthChecks().AddCheck<HrbcHealthCheck>("hrbc");
         return builder;
     }

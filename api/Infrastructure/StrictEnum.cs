@@ -43,3 +43,20 @@ public sealed class StrictEnumConverter<T> : JsonConverter<T> where T : struct, 
     public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
         writer.WriteStringValue(Enum.IsDefined(value) ? value.ToString() : throw new JsonException($"{value} is not a {typeof(T).Name}."));
 }
+
+/// <summary>OpenAPI does not see through a custom converter (it wrote <c>{}</c>): the strict enums are strings of their names.</summary>
+public static class StrictEnumSchema
+{
+    public static Task TransformAsync(Microsoft.OpenApi.OpenApiSchema schema, Microsoft.AspNetCore.OpenApi.OpenApiSchemaTransformerContext context,
+        CancellationToken cancellationToken)
+    {
+        var type = Nullable.GetUnderlyingType(context.JsonTypeInfo.Type) ?? context.JsonTypeInfo.Type;
+        if (type.IsEnum && context.JsonTypeInfo.Converter.GetType() is { IsGenericType: true } converter
+            && converter.GetGenericTypeDefinition() == typeof(StrictEnumConverter<>))
+        {
+            schema.Type = Microsoft.OpenApi.JsonSchemaType.String;
+            schema.Enum = [.. Enum.GetNames(type).Select(n => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(n))];
+        }
+        return Task.CompletedTask;
+    }
+}

@@ -167,6 +167,18 @@ public class HostileInputTests(RedisServerFixture redis)
         Assert.DoesNotContain(hrbc.Sandbox.Requests, r => r.ResultCode != 0 && r.Resource == "resume");
     }
 
+    [Fact]
+    public async Task The_OpenAPI_document_still_describes_the_strict_enums_as_their_names()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+        var schemas = (await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Ct)).GetProperty("components").GetProperty("schemas");
+        var state = schemas.GetProperty("MailingState");
+        Assert.Equal("string", state.GetProperty("type").GetString());
+        Assert.Equal(Enum.GetNames<MailingState>(), state.GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+    }
+
     [Theory]
     [InlineData("a:99999")]
     [InlineData("")]
