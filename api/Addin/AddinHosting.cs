@@ -37,7 +37,19 @@ public static partial class AddinHosting
         app.MapGet("/addin/manifest.xml", (HttpContext http, IConfiguration config) =>
         {
             var configured = config["Addin:PublicBaseUrl"];
-            var origin = new Uri(configured ?? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}");
+            // Without Addin:PublicBaseUrl the address is the request's: its Host header is the client's to say
+            // ("a:99999", empty), so a bad one is a 400 naming it, never a 500.
+            if (!Uri.TryCreate(configured ?? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}", UriKind.Absolute, out var origin)
+                || string.IsNullOrEmpty(origin.Host))
+            {
+                return configured is not null
+                    ? Results.Problem(title: "The manifest needs an HTTPS address", detail: "Addin:PublicBaseUrl is not an absolute URL.",
+                        statusCode: StatusCodes.Status409Conflict, extensions: new Dictionary<string, object?> { ["code"] = "PublicBaseUrlInvalid", ["args"] = new Dictionary<string, string>() })
+                    : Results.Problem(title: "The request's Host is not a valid address",
+                        detail: "The Host header must name this server (host[:port], port 1–65535), or set Addin:PublicBaseUrl.",
+                        statusCode: StatusCodes.Status400BadRequest,
+                        extensions: new Dictionary<string, object?> { ["code"] = "HostInvalid", ["args"] = new Dictionary<string, string> { ["field"] = "Host" } });
+            }
             if (origin.Scheme != Uri.UriSchemeHttps)
             {
                 return Problems.Of(StatusCodes.Status409Conflict, ProblemCode.ManifestNeedsHttps);

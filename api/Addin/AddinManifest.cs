@@ -15,6 +15,9 @@ public sealed record ManifestSettings(Uri BaseUrl, string? ApiAppId, string Vers
 /// </summary>
 public static class AddinManifest
 {
+    /// <summary>The Mailbox requirement set of the commands: 1.4 for Office dialogs (the sign-in fallback).</summary>
+    public const string MinMailboxVersion = "1.4";
+
     /// <summary>BulkMail's add-in id: never changes once published.</summary>
     public const string Id = "6f0c2d2e-5a0b-4c61-9d2f-8b1e2a7c4b10";
     public const string DefaultVersion = "1.0.0.0";
@@ -98,9 +101,10 @@ public static class AddinManifest
                     Rename(Button("MessageReadCommandSurface", "Read"), ns))));
 
         // VersionOverrides 1.1 (nested last, as Office requires) repeats the commands and adds WebApplicationInfo;
-        // clients that only know 1.0 use the outer block.
+        // clients that only know 1.0 use the outer block. Both need Mailbox 1.4: the pane's sign-in fallback (clients
+        // without nested app authentication) opens an Office dialog, displayDialogAsync, which Outlook has from 1.4.
         var v11 = new XElement(Vo11 + "VersionOverrides", new XAttribute(Xsi + "type", "VersionOverridesV1_1"),
-            new XElement(Vo11 + "Requirements", new XElement(Bt + "Sets", new XAttribute("DefaultMinVersion", "1.3"),
+            new XElement(Vo11 + "Requirements", new XElement(Bt + "Sets", new XAttribute("DefaultMinVersion", MinMailboxVersion),
                 new XElement(Bt + "Set", new XAttribute("Name", "Mailbox")))),
             Hosts(Vo11),
             Resources(Vo11),
@@ -142,7 +146,7 @@ public static class AddinManifest
                 new XElement(App + "Rule", new XAttribute(Xsi + "type", "ItemIs"), new XAttribute("ItemType", "Message"), new XAttribute("FormType", "Read"))),
             new XElement(App + "DisableEntityHighlighting", "false"),
             new XElement(Vo + "VersionOverrides", new XAttribute(Xsi + "type", "VersionOverridesV1_0"),
-                new XElement(Vo + "Requirements", new XElement(Bt + "Sets", new XAttribute("DefaultMinVersion", "1.3"),
+                new XElement(Vo + "Requirements", new XElement(Bt + "Sets", new XAttribute("DefaultMinVersion", MinMailboxVersion),
                     new XElement(Bt + "Set", new XAttribute("Name", "Mailbox")))),
                 Hosts(Vo),
                 Resources(Vo),

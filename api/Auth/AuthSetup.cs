@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mailings;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -32,16 +33,16 @@ public static class AuthSetup
     public const string UserNameHeader = "X-BulkMail-User-Name";
 
     /// <summary>EntraId: bearer tokens for the API's own scope (Microsoft.Identity.Web). Development: the user named by a
-    /// header, for the demo and tests only (refused in Production).</summary>
+    /// header, for the demo and tests only (refused outside Development).</summary>
     public static WebApplicationBuilder AddBulkMailAuth(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
         if (options.Mode == AuthMode.Development)
         {
-            if (builder.Environment.IsProduction())
+            if (!builder.Environment.AllowsDemo())
             {
-                throw new InvalidOperationException("Auth:Mode=Development trusts a request header for the user; it is refused in Production. Use EntraId.");
+                throw new InvalidOperationException(builder.Environment.Refusal("Auth:Mode=Development (it trusts a request header for the user)") + " Use EntraId.");
             }
             builder.Services.AddAuthentication(DevelopmentScheme)
                 .AddScheme<AuthenticationSchemeOptions, DevelopmentAuthenticationHandler>(DevelopmentScheme, null);

@@ -71,7 +71,7 @@ public static class HrbcApi
         }
 
         var fieldList = await ListFieldsAsync(hrbc, r, cancellationToken).ConfigureAwait(false);
-        var page = await hrbc.ReadPageAsync(r, new HrbcQuery
+        var query = new HrbcQuery
         {
             Fields = fieldList,
             Condition = parsed,
@@ -79,7 +79,15 @@ public static class HrbcApi
             Start = startValue,
             Count = countValue,
             Order = r.IdAlias + ":asc",
-        }, cancellationToken).ConfigureAwait(false);
+        };
+        if (hrbc.ReadRequestLength(r, query) is var length && length > hrbc.MaxRequestLength)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["condition"] = [$"The search makes an HRBC request of {length:N0} characters; HRBC accepts at most {hrbc.MaxRequestLength:N0}. Use a shorter condition (fewer values) or fewer keywords."],
+            }, title: "The search has invalid parameters.");
+        }
+        var page = await hrbc.ReadPageAsync(r, query, cancellationToken).ConfigureAwait(false);
         var names = await OptionNamesIfNeededAsync(hrbc, page.Items, cancellationToken).ConfigureAwait(false);
         var items = page.Items.Select(i => ToListItem(r, i, names)).ToList();
         return TypedResults.Ok(new HrbcListResponse(r.Path + "s", page.Total, page.Start, items.Count, items));

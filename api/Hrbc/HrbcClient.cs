@@ -532,8 +532,14 @@ public sealed partial class HrbcClient(
             "The process could be neither created nor found.", null))];
     }
 
-    /// <summary>Creates one Activity per entry, owned by the app user; one result per entry.</summary>
-    public async Task<IReadOnlyList<HrbcWriteResult>> CreateActivitiesAsync(IReadOnlyList<HrbcActivityEntry> entries, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates one Activity per entry, owned by the app user; one result per entry. At most once: HRBC has no
+    /// idempotency key and no delete, and the resilience handler does not resend writes. When the answer is lost (a
+    /// timeout, a dropped connection, a bare 5xx) the Activities are looked up by their markers, and only those not found
+    /// are written again. With <paramref name="lookFirst"/> (an earlier call may have written them) that look comes first.
+    /// </summary>
+    public async Task<IReadOnlyList<HrbcWriteResult>> CreateActivitiesAsync(IReadOnlyList<HrbcActivityEntry> entries, CancellationToken cancellationToken,
+        bool lookFirst = false)
     {
         var owner = await GetAppUserAsync(cancellationToken).ConfigureAwait(false);
         var items = entries.Select(e =>
@@ -544,13 +550,90 @@ public sealed partial class HrbcClient(
                 .Set("Activity.P_Resource", e.Resource)
                 .Set("Activity.P_ResourceId", e.ResourceId)
                 .Set("Activity.P_FromDate", e.At);
-            if (e.Memo is not null)
+            var memo = e.Marker is null || (e.Memo?.Contains(e.Marker, StringComparison.Ordinal) ?? false) ? e.Memo
+                : string.IsNullOrEmpty(e.Memo) ? e.Marker : e.Memo + " " + e.Marker;
+            if (memo is not null)
             {
-                item.Set("Activity.P_Memo", e.Memo);
+                item.Set("Activity.P_Memo", memo);
             }
             return item;
         }).ToList();
-        return await WriteAsync(HrbcResource.Activity, items, cancellationToken).ConfigureAwait(false);
+        var results = new HrbcWriteResult?[entries.Count];
+        var pending = Enumerable.Range(0, entries.Count).ToList();
+        var markers = entries.All(e => !string.IsNullOrEmpty(e.Marker));
+        // Registration dates are HRBC's clock: look back generously.
+        var since = time.GetUtcNow() - TimeSpan.FromMinutes(10);
+        if (lookFirst && markers && pending.Count > 0)
+        {
+            pending = await TakeFoundAsync(entries, pending, results, since, cancellationToken).ConfigureAwait(false);
+        }
+        for (var attempt = 0; pending.Count > 0; attempt++)
+        {
+            try
+            {
+                var written = await WriteAsync(HrbcResource.Activity, [.. pending.Select(i => items[i])], cancellationToken).ConfigureAwait(false);
+                foreach (var r in written)
+                {
+                    results[pending[r.Index]] = r with { Index = pending[r.Index] };
+                }
+                break;
+            }
+            catch (Exception e) when (markers && attempt < Math.Max(1, Options.MaxRetries) && OutcomeUnknown(e))
+            {
+                Log.WriteUnknown(logger, "activity", e.GetType().Name, pending.Count);
+                pending = await TakeFoundAsync(entries, pending, results, since, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        return [.. results.Select((r, i) => r ?? new HrbcWriteResult(i, null, 1000, "not written"))];
+    }
+
+    /// <summary>A failure after which HRBC may or may not have applied the write.</summary>
+    public static bool OutcomeUnknown(Exception e) =>
+        e is Polly.Timeout.TimeoutRejectedException or HttpRequestException or TaskCanceledException { InnerException: TimeoutException }
+        || e is HrbcProtocolException { HttpStatus: null or >= 500 };
+
+    /// <summary>Marks the pending entries whose Activity exists (found by marker) as written; returns those still to write.</summary>
+    private async Task<List<int>> TakeFoundAsync(IReadOnlyList<HrbcActivityEntry> entries, List<int> pending, HrbcWriteResult?[] results,
+        DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var markers = pending.Select(i => entries[i].Marker!).ToList();
+        var prefix = markers.Aggregate((a, b) => a[..CommonPrefixLength(a, b)]);
+        var condition = HrbcCondition.Where().Ge("Activity.P_RegistrationDate", since);
+        if (prefix.Length >= 8 && prefix.IndexOfAny([',', '\r', '\n']) < 0)
+        {
+            condition = condition.Contains("Activity.P_Memo", prefix);
+        }
+        var found = new Dictionary<string, long>(StringComparer.Ordinal);
+        await foreach (var record in ReadAllAsync(HrbcResource.Activity, new HrbcQuery { Fields = HrbcFieldList.Of("Activity.P_Id", "Activity.P_Memo"), Condition = condition },
+            cancellationToken).ConfigureAwait(false))
+        {
+            var memo = record.Text("Activity.P_Memo") ?? "";
+            foreach (var marker in markers)
+            {
+                if (record.Id is { } id && memo.Contains(marker, StringComparison.Ordinal))
+                {
+                    found.TryAdd(marker, id);
+                }
+            }
+        }
+        foreach (var i in pending)
+        {
+            if (found.TryGetValue(entries[i].Marker!, out var id))
+            {
+                results[i] = new HrbcWriteResult(i, id, 0, null);
+            }
+        }
+        return [.. pending.Where(i => results[i] is null)];
+    }
+
+    private static int CommonPrefixLength(string a, string b)
+    {
+        var n = 0;
+        while (n < a.Length && n < b.Length && a[n] == b[n])
+        {
+            n++;
+        }
+        return n;
     }
 
     private async Task<Dictionary<(long Job, long Resume), HrbcProcess>> FindProcessesAsync(IReadOnlyList<HrbcProcessPhaseChange> changes, CancellationToken cancellationToken)
@@ -618,6 +701,12 @@ public sealed partial class HrbcClient(
         }
     }
 
+    /// <summary>The length of a read's request target, which HRBC caps at <see cref="MaxRequestLength"/> (checked before
+    /// asking: a longer request is the caller's input, not HRBC's failure).</summary>
+    public int ReadRequestLength(HrbcResource resource, HrbcQuery query) => RequestTarget(resource.Path, ReadParameters(resource, query)).Length;
+
+    public int MaxRequestLength => Options.MaxRequestLength;
+
     /// <summary>The request target (path and query) as HRBC sees it; its length is what the ~15,000-character limit counts.</summary>
     private string RequestTarget(string path, IEnumerable<KeyValuePair<string, string?>> parameters)
     {
@@ -632,7 +721,7 @@ public sealed partial class HrbcClient(
         var target = RequestTarget(path, parameters);
         if (target.Length > Options.MaxRequestLength)
         {
-            throw new ArgumentException($"The HRBC request would be {target.Length} characters, over the limit of {Options.MaxRequestLength}.");
+            throw new HrbcRequestTooLongException(target.Length, Options.MaxRequestLength);
         }
         var relative = target[(http.BaseAddress?.AbsolutePath ?? "/").Length..];
         return SendAsync(() => new HttpRequestMessage(HttpMethod.Get, relative), path, cancellationToken);
@@ -729,6 +818,9 @@ public sealed partial class HrbcClient(
 
     private static partial class Log
     {
+        [LoggerMessage(11, LogLevel.Warning, "HRBC write of {Resource} lost its answer ({ExceptionType}); looking up {Count} item(s) by marker before writing again")]
+        public static partial void WriteUnknown(ILogger logger, string resource, string exceptionType, int count);
+
         [LoggerMessage(10, LogLevel.Debug, "HRBC {Method} {Resource}: HTTP {Status}, code {Code}, {Elapsed} ms")]
         public static partial void Request(ILogger logger, string method, string resource, int status, int code, long elapsed);
     }

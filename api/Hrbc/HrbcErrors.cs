@@ -52,3 +52,12 @@ public sealed class HrbcAuthException(int error, string message)
 /// <summary>HRBC answered with something that is not the documented XML (an HTML error page, an empty body).</summary>
 public sealed class HrbcProtocolException(string message, int? httpStatus = null)
     : HrbcException(-1, message, httpStatus);
+
+/// <summary>A read would pass HRBC's request-length cap (HRBC answers those with HTTP 400): never sent. It grows from the
+/// caller's input (a condition, keywords), so it is answered as a 400 problem, not a 5xx.</summary>
+public sealed class HrbcRequestTooLongException(int length, int max)
+    : ArgumentException($"The HRBC request would be {length} characters, over the limit of {max}.")
+{
+    public int Length { get; } = length;
+    public int Max { get; } = max;
+}

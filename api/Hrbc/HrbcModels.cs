@@ -133,4 +133,6 @@ public sealed record HrbcProcessPhaseResult(long JobId, long ResumeId, long? Pro
 }
 
 /// <summary>An Activity (the only API-side trace of a sent mail) on a record given by resource value and id.</summary>
-public sealed record HrbcActivityEntry(int Resource, long ResourceId, string Title, string? Memo, DateTimeOffset At);
+/// <param name="Marker">Unique text written into the memo (e.g. <c>[BulkMail 3f…-17]</c>) by which a write whose answer was
+/// lost is found again instead of being written twice; without one such a write is not repeated.</param>
+public sealed record HrbcActivityEntry(int Resource, long ResourceId, string Title, string? Memo, DateTimeOffset At, string? Marker = null);

@@ -3,6 +3,7 @@ using BulkMail.Api.Infrastructure;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using Polly;
 
 namespace BulkMail.Api.Hrbc;
 
@@ -47,9 +48,10 @@ public static class HrbcSetup
         services.AddTransient<HrbcPacingHandler>();
 
         services.AddHttpClient<HrbcAuthClient>(ConfigureHttp)
-            .AddStandardResilienceHandler().Configure(ConfigureResilience);
+            .AddStandardResilienceHandler().Configure((o, sp) => ConfigureResilience(o, sp, writesAtMostOnce: false));
+        // Resource writes (POST) are not idempotent in HRBC (no idempotency key, no delete): never resent blindly.
         services.AddHttpClient<HrbcClient>(ConfigureHttp)
-            .AddStandardResilienceHandler().Configure(ConfigureResilience);
+            .AddStandardResilienceHandler().Configure((o, sp) => ConfigureResilience(o, sp, writesAtMostOnce: true));
         // Pacing sits inside the resilience handler so that every attempt, retries included, is counted.
         services.AddHttpClient<HrbcAuthClient>().AddHttpMessageHandler<HrbcPacingHandler>();
         services.AddHttpClient<HrbcClient>().AddHttpMessageHandler<HrbcPacingHandler>();
@@ -63,7 +65,10 @@ public static class HrbcSetup
         http.Timeout = Timeout.InfiniteTimeSpan;
     }
 
-    private static void ConfigureResilience(HttpStandardResilienceOptions o, IServiceProvider services)
+    /// <param name="writesAtMostOnce">A POST is retried only when HRBC cannot have applied it: the connection was refused
+    /// (never sent) or HRBC answered code 9 (maintenance). After a timeout, a dropped connection or a bare 5xx the
+    /// write may have happened: the caller decides (HrbcClient reads back Activities by their marker).</param>
+    private static void ConfigureResilience(HttpStandardResilienceOptions o, IServiceProvider services, bool writesAtMostOnce)
     {
         var hrbc = services.GetRequiredService<IOptions<HrbcOptions>>().Value;
         o.AttemptTimeout.Timeout = hrbc.AttemptTimeout;
@@ -78,7 +83,12 @@ public static class HrbcSetup
             {
                 return false;
             }
-            if (HttpClientResiliencePredicates.IsTransient(args.Outcome))
+            var write = writesAtMostOnce && args.Context.GetRequestMessage()?.Method == HttpMethod.Post;
+            if (write && args.Outcome.Exception is { } failure)
+            {
+                return NeverSent(failure);
+            }
+            if (!write && HttpClientResiliencePredicates.IsTransient(args.Outcome))
             {
                 return true;
             }
@@ -91,6 +101,9 @@ public static class HrbcSetup
             }
             return false;
         };
+        static bool NeverSent(Exception e) =>
+            e is HttpRequestException { InnerException: System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } }
+            || e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError, InnerException: System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.HostNotFound } };
         // HRBC maintenance can last minutes; the breaker should only stop hammering a tenant that is clearly down.
         o.CircuitBreaker.SamplingDuration = hrbc.AttemptTimeout * 2 > TimeSpan.FromSeconds(30) ? hrbc.AttemptTimeout * 2 : TimeSpan.FromSeconds(30);
         o.CircuitBreaker.MinimumThroughput = 50;

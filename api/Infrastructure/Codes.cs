@@ -22,6 +22,9 @@ public enum ProblemCode
     DeliveryNotFoundForRecord, MailingNotDeletable, MailingStillStopping, TooManyRunningMailings, TooManyTemplates,
     // per-user limits (429 with Retry-After)
     RateLimited, StreamsLimited,
+    // input hardening
+    HrbcRequestTooLong, ContentTypeUnsupported, HostInvalid, MultipartMalformed, FileNameEmpty, FileNameInvalidCharacter,
+    FileNameReserved, FileIsProgram,
     // uploads and files
     NotMultipart, NoFile, FileEmpty, FileTooLarge, UploadQuotaExceeded, FileNameMissing, FileNameInvalid, FileNameTooLong,
     FileTypeBlocked,

@@ -35,8 +35,19 @@ public sealed partial class UpstreamExceptionHandler(IProblemDetailsService prob
             httpContext.Response.StatusCode = StatusCodes.Status400BadRequest;
             return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = validation, Exception = exception }).ConfigureAwait(false);
         }
+        if (exception is BadHttpRequestException bad && !httpContext.Response.HasStarted)
+        {
+            // Request binding (the body's JSON, its content type, its size): a problem naming the JSON path, in every
+            // environment (RouteHandlerOptions.ThrowOnBadRequest is on everywhere so that this handler sees them).
+            var body = BadRequestProblems.Of(bad);
+            Log.BadRequest(logger, body.Status ?? 400, (body.Extensions.TryGetValue("code", out var c) ? c as string : null) ?? "");
+            httpContext.Response.StatusCode = body.Status ?? 400;
+            return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = body, Exception = exception }).ConfigureAwait(false);
+        }
         ProblemDetails? problem = exception switch
         {
+            HrbcRequestTooLongException e => Coded(StatusCodes.Status400BadRequest, "https://bulkmail.example/problems/request-too-long",
+                CodedText.Of(ProblemCode.HrbcRequestTooLong, ("length", e.Length), ("max", e.Max))),
             HrbcException e => Coded(StatusCodes.Status502BadGateway, "https://bulkmail.example/problems/hrbc-error", e.Code >= 0
                     ? CodedText.Of(ProblemCode.HrbcError, ("hrbcCode", e.Code), ("hrbcMessage", e.HrbcMessage))
                     : CodedText.Of(ProblemCode.HrbcFailed, ("hrbcMessage", e.HrbcMessage)),
@@ -80,6 +91,9 @@ public sealed partial class UpstreamExceptionHandler(IProblemDetailsService prob
 
     private static partial class Log
     {
+        [LoggerMessage(21, LogLevel.Information, "Bad request answered {Status}: {Code}")]
+        public static partial void BadRequest(ILogger logger, int status, string code);
+
         [LoggerMessage(20, LogLevel.Warning, "Upstream failure answered {Status}: {ExceptionType}, HRBC code {Code}")]
         public static partial void Upstream(ILogger logger, int status, string exceptionType, int code);
     }

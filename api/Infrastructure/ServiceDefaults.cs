@@ -13,13 +13,24 @@ public static class ServiceDefaults
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             c.ProblemDetails.Extensions.TryAdd("traceId", c.HttpContext.TraceIdentifier);
+            if (c.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && !c.ProblemDetails.Extensions.ContainsKey("code"))
+            {
+                // A JSON endpoint given another content type answers 415 without an exception: say which header.
+                c.ProblemDetails.Detail ??= "Send the body as JSON with Content-Type: application/json.";
+                c.ProblemDetails.Extensions["code"] = "ContentTypeUnsupported";
+                c.ProblemDetails.Extensions["args"] = new Dictionary<string, string> { ["field"] = "Content-Type" };
+            }
             Problems.Apply(c);
         });
         builder.Services.AddExceptionHandler<UpstreamExceptionHandler>();
+        // Binding failures throw in every environment (by default only in Development; elsewhere they are a bare 400
+        // that names nothing), so that UpstreamExceptionHandler answers them as problems naming the JSON path.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi(o =>
         {
             o.AddDocumentTransformer<CodeSchemas>();
             o.AddSchemaTransformer(CodeSchemas.NumbersAreNumbers);
+            o.AddSchemaTransformer(StrictEnumSchema.TransformAsync);
         });
         builder.Services.AddHealthChecks().AddCheck<HrbcHealthCheck>("hrbc");
         return builder;

@@ -12,7 +12,7 @@ public sealed class GraphOptions
     [Required]
     public Uri BaseUrl { get; set; } = new("https://graph.microsoft.com/v1.0");
 
-    /// <summary><c>None</c> sends no token: for the sandbox and tests only, refused in Production.</summary>
+    /// <summary><c>None</c> sends no token: for the sandbox and tests only, refused outside Development.</summary>
     public GraphAuthMode Auth { get; set; } = GraphAuthMode.OnBehalfOf;
 
     /// <summary>How long one Graph request may take before its outcome counts as unknown.</summary>

@@ -115,9 +115,12 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
         """;
 
     private string P => options.Value.KeyPrefix;
-    private RedisKey[] Keys(string mailbox) =>
-        [$"{P}{{mb:{mailbox}}}:sends", $"{P}{{mb:{mailbox}}}:inflight", $"{P}{{mb:{mailbox}}}:daily", $"{P}{{mb:{mailbox}}}:blocked",
-         $"{P}{{mb:{mailbox}}}:uploads", $"{P}{{mb:{mailbox}}}:uploadBytes"];
+    // The mailbox is hashed (OwnerKey): an address may contain '}' or ':', which must not change the key's hash tag.
+    private RedisKey[] Keys(string mailbox)
+    {
+        var tag = $"{P}{{mb:{Mailings.OwnerKey.Of(mailbox)}}}";
+        return [$"{tag}:sends", $"{tag}:inflight", $"{tag}:daily", $"{tag}:blocked", $"{tag}:uploads", $"{tag}:uploadBytes"];
+    }
 
     public async Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken, long uploadBytes = 0)
     {

@@ -118,7 +118,8 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                 if (ready.Count > 0)
                 {
                     var entries = ready.Select(d => ActivityOf(mailing, plan, d, progress[d.Seq].ProcessId, time.GetUtcNow())).ToList();
-                    var results = await hrbc.CreateActivitiesAsync(entries, cancellationToken).ConfigureAwait(false);
+                    // A delivery tried before may have its Activity already (an answer lost, then the look failed too).
+                    var results = await hrbc.CreateActivitiesAsync(entries, cancellationToken, lookFirst: ready.Any(d => d.FollowUpAttempts > 0)).ConfigureAwait(false);
                     foreach (var r in results)
                     {
                         var d = ready[r.Index];
@@ -267,7 +268,9 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
             : d.ResumeId is { } r ? (HrbcResource.Resume.Value, r)
             : (HrbcResource.Find(d.RecordType)?.Value ?? HrbcResource.Recruiter.Value, d.RecordId);
         var memo = $"BulkMail: sent to {d.Address} ({d.MailField}) from {mailing.Mailbox}; mailing {mailing.Id}, delivery {Delivery.IdOf(mailing.Id, d.Seq)}.";
-        return new HrbcActivityEntry(resource, id, subject.Length > 200 ? subject[..200] : subject, memo, d.SentAt ?? now);
+        // The marker finds this Activity again if HRBC's answer to its write is lost (it is then never written twice).
+        return new HrbcActivityEntry(resource, id, subject.Length > 200 ? subject[..200] : subject, memo, d.SentAt ?? now,
+            $"[BulkMail {Delivery.IdOf(mailing.Id, d.Seq)}]");
     }
 
     /// <summary>The outcome's parts: the retry or failure (if any) first, then what is written; with nothing to say,

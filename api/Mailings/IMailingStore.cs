@@ -13,6 +13,11 @@ public interface IMailingStore
 
     Task<Mailing?> GetAsync(string mailingId, CancellationToken cancellationToken);
 
+    /// <summary>Claims the owner's idempotency key for <paramref name="mailingId"/> unless it is claimed already; returns the
+    /// mailing id that holds it (this one, or the earlier claimant's, whose mailing may not be stored yet). Submit claims
+    /// before it stores anything, so racing submits with one key store one set of files.</summary>
+    Task<string> ClaimIdempotencyKeyAsync(string owner, string key, string mailingId, CancellationToken cancellationToken);
+
     /// <summary>The owner's mailing submitted with this idempotency key, if any.</summary>
     Task<Mailing?> FindByIdempotencyKeyAsync(string owner, string key, CancellationToken cancellationToken);
 
@@ -82,6 +87,8 @@ public interface IMailingStore
 
     // ---- attachments (written before the mailing is created; the same bytes for every message)
 
+    /// <summary>Stores the files once: when the mailing already has files (a racing submit with the same idempotency key
+    /// stored them first), nothing changes.</summary>
     Task SaveAttachmentsAsync(string mailingId, IReadOnlyList<MailAttachment> files, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<MailAttachment>> GetAttachmentsAsync(string mailingId, CancellationToken cancellationToken);

@@ -57,12 +57,18 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 if (_idempotency.TryGetValue((mailing.Owner, key), out var existing))
                 {
-                    if (_mailings.TryGetValue(existing, out var first))
+                    if (_mailings.TryGetValue(existing, out var earlier))
                     {
-                        return Task.FromResult(first.Mailing);
+                        return Task.FromResult(earlier.Mailing);
                     }
+                    // claimed (ClaimIdempotencyKeyAsync) but not stored yet: store it under the claimed id
+                    mailing = mailing with { Id = existing };
                 }
                 _idempotency[(mailing.Owner, key)] = mailing.Id;
+            }
+            if (_mailings.TryGetValue(mailing.Id, out var same))
+            {
+                return Task.FromResult(same.Mailing);
             }
             var stored = mailing with { State = MailingState.Preparing };
             _mailings[mailing.Id] = new Entry { Mailing = stored, Touched = _time.GetUtcNow() };
@@ -76,6 +82,14 @@ public sealed class InMemoryMailingStore : IMailingStore
         {
             Sweep();
             return Task.FromResult(_mailings.TryGetValue(mailingId, out var e) ? e.Mailing : null);
+        }
+    }
+
+    public Task<string> ClaimIdempotencyKeyAsync(string owner, string key, string mailingId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_idempotency.TryAdd((owner, key), mailingId) ? mailingId : _idempotency[(owner, key)]);
         }
     }
 
@@ -537,7 +551,7 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            _attachments[mailingId] = files;
+            _attachments.TryAdd(mailingId, files);
         }
         return Task.CompletedTask;
     }

@@ -78,7 +78,14 @@ public sealed class MailingAttachmentBuilder(HrbcClient hrbc, IUploadStore uploa
                         errors["attachments.recordAttachmentIds"] = [CodedText.Of(ProblemCode.FileUnreadable, ("file", available[id].FileName), ("resource", anchor.Name), ("id", anchorId))];
                         break;
                     }
-                    files.Add(new MailAttachment(available[id].FileName, AttachmentRules.ContentTypeOf(available[id].FileName, available[id].ContentType), content.Content));
+                    // HRBC's names and types come from whoever uploaded them to HRBC: the same rule as uploads.
+                    var name = AttachmentRules.Normalize(available[id].FileName);
+                    if ((AttachmentRules.Refuse(name) ?? AttachmentRules.RefuseContent(name, content.Content)) is { } refusal)
+                    {
+                        errors["attachments.recordAttachmentIds"] = [refusal.ToCoded() with { English = $"The file {name} of {anchor.Name} {anchorId} cannot be attached: {refusal.Message}" }];
+                        break;
+                    }
+                    files.Add(new MailAttachment(name, AttachmentRules.ContentTypeOf(name, content.Content), content.Content));
                 }
             }
         }
@@ -131,7 +138,14 @@ public sealed class MailingAttachmentBuilder(HrbcClient hrbc, IUploadStore uploa
             zip.Password = password;
             foreach (var f in files)
             {
-                var entry = new ZipEntry(f.Name)
+                // Entry names under the same rule (already normalized for uploads and HRBC files; a caller of Zip may
+                // pass anything, and a name with a path in it would unpack outside the folder).
+                var entryName = AttachmentRules.Normalize(f.Name);
+                if (AttachmentRules.Refuse(entryName) is { } refusal)
+                {
+                    throw new ArgumentException(refusal.Message, nameof(files));
+                }
+                var entry = new ZipEntry(entryName)
                 {
                     IsUnicodeText = true,
                     DateTime = modified,

@@ -1,18 +1,18 @@
-using BulkMail.Api.Infrastructure;
 using System.Text.Json.Serialization;
+using BulkMail.Api.Infrastructure;
 
 namespace BulkMail.Api.Mailings;
 
-[JsonConverter(typeof(JsonStringEnumConverter<MailingMode>))]
+[JsonConverter(typeof(StrictEnumConverter<MailingMode>))]
 public enum MailingMode { Resumes, Recruiters, JobToResumes, ResumesToRecruiter, JobsToResume, ResumeToRecruiters }
 
-[JsonConverter(typeof(JsonStringEnumConverter<ScopeKind>))]
+[JsonConverter(typeof(StrictEnumConverter<ScopeKind>))]
 public enum ScopeKind { All, Displayed, Checked }
 
-[JsonConverter(typeof(JsonStringEnumConverter<MailingState>))]
+[JsonConverter(typeof(StrictEnumConverter<MailingState>))]
 public enum MailingState { Preparing, Ready, Scheduled, Queued, Sending, Paused, Completed, Cancelled, Failed }
 
-[JsonConverter(typeof(JsonStringEnumConverter<DeliveryStatus>))]
+[JsonConverter(typeof(StrictEnumConverter<DeliveryStatus>))]
 public enum DeliveryStatus { Pending, Sent, Failed, Skipped, Bounced, Cancelled }
 
 public static class MailingStates

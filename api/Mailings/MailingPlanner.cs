@@ -40,7 +40,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
     public async Task<MailingSpec> ValidateAsync(MailingRequest request, Sender sender, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, CodedText[]>();
-        if (!Enum.TryParse<MailingMode>(request.Mode, ignoreCase: false, out var mode) || !Enum.IsDefined(mode) || int.TryParse(request.Mode, out _))
+        if (!StrictEnum.TryParse<MailingMode>(request.Mode, out var mode))
         {
             throw MailingValidationException.One("mode", CodedText.Of(ProblemCode.ModeInvalid, ("modes", string.Join(", ", Enum.GetNames<MailingMode>()))));
         }
@@ -57,7 +57,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             }
         }
         var scope = request.Scope;
-        if (scope is null || !Enum.TryParse<ScopeKind>(scope.Kind, out var kind) || int.TryParse(scope.Kind, out _))
+        if (scope is null || !StrictEnum.TryParse<ScopeKind>(scope.Kind, out var kind))
         {
             throw MailingValidationException.One("scope.kind", CodedText.Of(ProblemCode.ScopeKindInvalid));
         }
@@ -170,13 +170,15 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             errors["idempotencyKey"] = [CodedText.Of(ProblemCode.IdempotencyKeyTooLong, ("max", 200))];
         }
 
+        MailTemplate? compiled = null;
+        IReadOnlyDictionary<string, HrbcField>? tagFields = null;
         if (!errors.ContainsKey("subject") && !errors.ContainsKey("body"))
         {
-            var tagFields = await tags.TagsAsync(mode, cancellationToken).ConfigureAwait(false);
+            tagFields = await tags.TagsAsync(mode, cancellationToken).ConfigureAwait(false);
             IReadOnlyList<TemplateError> templateErrors;
             try
             {
-                var compiled = templates.Compile(subject!, body!, tagFields.ContainsKey, tagFields.Keys);
+                compiled = templates.Compile(subject!, body!, tagFields.ContainsKey, tagFields.Keys);
                 // Near-miss spellings (｛｛Person.P_Name｝｝) would go out as typed: refused unless the user confirmed them.
                 templateErrors = request.AllowNearMissTags ? [] : compiled.NearMisses;
             }
@@ -191,6 +193,34 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
                     errors[part.Key] = [.. part.Select(TemplateText)];
                 }
                 throw new MailingValidationException(errors, new { templateErrors });
+            }
+        }
+        if (kind == ScopeKind.All && condition is { IsEmpty: false } && !errors.ContainsKey("scope.query.condition"))
+        {
+            // Checked against Field Read before HRBC is asked (as /api/hrbc/* does): HRBC's own refusal would be a 502.
+            var error = await CheckConditionAsync(shape.List, condition, cancellationToken).ConfigureAwait(false);
+            if (error is not null)
+            {
+                errors["scope.query.condition"] = [error];
+            }
+        }
+        if (kind == ScopeKind.All && compiled is not null && tagFields is not null && !errors.ContainsKey("scope.query.condition"))
+        {
+            // The longest read the mailing will make (expansion pages far into the scope, a preview step's id term):
+            // past HRBC's request cap it is refused now, naming the condition, rather than failing later.
+            var fields = ModeShape.FieldsFor(shape.List, compiled.Paths, shape.RecipientIsAnchor ? [] : mailFields, tagFields);
+            var length = hrbc.ReadRequestLength(shape.List, new HrbcQuery
+            {
+                Fields = fields,
+                Condition = (condition ?? HrbcCondition.Where()).Eq(shape.List.IdAlias, long.MaxValue),
+                Keywords = scope.Query?.Keywords,
+                Start = 9_999_999,
+                Count = HrbcQuery.MaxCount,
+                Order = shape.List.IdAlias + ":asc",
+            });
+            if (length > hrbc.MaxRequestLength)
+            {
+                errors["scope.query.condition"] = [CodedText.Of(ProblemCode.HrbcRequestTooLong, ("length", length), ("max", hrbc.MaxRequestLength))];
             }
         }
         if (errors.Count > 0)
@@ -253,6 +283,25 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             args.TryAdd("tag", tag);
         }
         return new CodedText(e.Code, args) { English = e.Message };
+    }
+
+    /// <summary>Why HRBC would refuse the condition on <paramref name="resource"/> (a field of another resource, one it
+    /// does not have), or null. The same rule as <c>GET /api/hrbc/{resource}</c>.</summary>
+    public async Task<CodedText?> CheckConditionAsync(HrbcResource resource, HrbcCondition condition, CancellationToken cancellationToken)
+    {
+        var fields = await hrbc.GetFieldsAsync(resource, cancellationToken).ConfigureAwait(false);
+        foreach (var term in condition.Terms)
+        {
+            if (!term.Alias.StartsWith(resource.Prefix + ".", StringComparison.Ordinal))
+            {
+                return CodedText.Of(ProblemCode.ConditionForeignField, ("alias", term.Alias), ("resource", resource.Name));
+            }
+            if (!fields.Any(f => f.Alias == term.Alias))
+            {
+                return CodedText.Of(ProblemCode.ConditionUnknownField, ("alias", term.Alias), ("resource", resource.Name));
+            }
+        }
+        return null;
     }
 
     /// <summary>Rebuilds the plan of a stored spec (template compiled once per mailing; the anchor read once).</summary>

@@ -114,6 +114,16 @@ public sealed class MailingService(
         var files = await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false);
         spec = spec with { Attachments = [.. files.Files.Select(f => f.Info)], ZipEncryption = files.ZipEncryption };
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        if (request.IdempotencyKey is { Length: > 0 } claim)
+        {
+            // Claim the key before storing anything: a racing submit with the same key gets the first one's id, so the
+            // files are stored once, under the mailing that will exist (no orphaned copies outside the upload quota).
+            id = await store.ClaimIdempotencyKeyAsync(user.Id, claim, id, cancellationToken).ConfigureAwait(false);
+            if (await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } first)
+            {
+                return first;
+            }
+        }
         if (files.Files.Count > 0)
         {
             // Stored before the mailing exists, so no worker can see the mailing without its files.

@@ -19,7 +19,8 @@ public static class MailingsSetup
         var services = builder.Services;
         var config = builder.Configuration;
         var sandbox = config.GetSection(SandboxOptions.Section).Get<SandboxOptions>() ?? new SandboxOptions();
-        var production = builder.Environment.IsProduction();
+        // Anything but Development counts as production (DemoEnvironment).
+        var production = !builder.Environment.AllowsDemo();
 
         services.AddOptions<SendingOptions>().BindConfiguration(SendingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -40,7 +41,7 @@ public static class MailingsSetup
                 }
             })
             .ValidateDataAnnotations()
-            .Validate(o => !(production && o.Auth == GraphAuthMode.None), "Graph:Auth=None sends without a token: for the sandbox and tests only, refused in Production.")
+            .Validate(o => !(production && o.Auth == GraphAuthMode.None), "Graph:Auth=None sends without a token: for the sandbox and tests only, refused outside the Development environment.")
             .ValidateOnStart();
         // The app registration's credential is checked at start-up, with a message naming the keys to set.
         services.AddOptions<EntraAppOptions>().BindConfiguration(EntraAppOptions.Section);
@@ -53,7 +54,7 @@ public static class MailingsSetup
         {
             if (production)
             {
-                throw new InvalidOperationException("ConnectionStrings:Redis is required in Production: the in-memory store loses mailings on restart and cannot be shared.");
+                throw new InvalidOperationException($"ConnectionStrings:Redis is required outside the Development environment (this is '{builder.Environment.EnvironmentName}'): the in-memory store loses mailings on restart and cannot be shared.");
             }
             services.AddSingleton<IMailingStore, InMemoryMailingStore>();
             services.AddSingleton<IMailboxLimiter, InMemoryMailboxLimiter>();

@@ -14,7 +14,7 @@ namespace BulkMail.Api.Mailings;
 /// <c>q</c> (zset seq → ready-at ms), <c>l</c> (zset seq → lease expiry ms), <c>o</c> (hash seq → lease token),
 /// <c>f</c> (set of failed seqs), <c>p</c> (zset seq → due ms: sent deliveries whose HRBC follow-up is not yet written),
 /// <c>a</c> (hash: the attachments every message carries, written before the mailing), <c>s</c> (hash: reason code →
-/// skipped deliveries, counted in the step that stores them). Outside the tag: <c>active</c>, <c>user:OWNER</c>, <c>idem:OWNER:KEY</c>.
+/// skipped deliveries, counted in the step that stores them). Outside the tag: <c>active</c>, <c>user:OWNER</c>, <c>idem:OWNER:KEY</c> (OWNER = <see cref="OwnerKey"/>, the SHA-256 of the owner id).
 /// </summary>
 public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : IMailingStore
 {
@@ -36,8 +36,9 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     private RedisKey[] All(string id) => [Meta(id), D(id), Q(id), L(id), O(id), F(id), Fu(id), A(id), S(id)];
     private RedisKey Active => $"{P}active";
     private RedisKey BounceWatch => $"{P}bounce-watch";
-    private RedisKey User(string owner) => $"{P}user:{owner}";
-    private RedisKey Idem(string owner, string key) => $"{P}idem:{owner}:{key}";
+    // Owners are hashed to a fixed length (OwnerKey), so "owner:key" cannot be read two ways.
+    private RedisKey User(string owner) => $"{P}user:{OwnerKey.Of(owner)}";
+    private RedisKey Idem(string owner, string key) => $"{P}idem:{OwnerKey.Of(owner)}:{key}";
 
     // Shared Lua: KEYS = meta, d, q, l, o, f, p, a, s (All(id)); ARGV[1] = ttl ms.
     private const string Prelude = """
@@ -385,6 +386,14 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         };
     }
 
+    public async Task<string> ClaimIdempotencyKeyAsync(string owner, string key, string mailingId, CancellationToken cancellationToken)
+    {
+        var idem = Idem(owner, key);
+        return await Db.StringSetAsync(idem, mailingId, options.Value.Retention, When.NotExists).ConfigureAwait(false)
+            ? mailingId
+            : (string?)await Db.StringGetAsync(idem).ConfigureAwait(false) ?? mailingId;
+    }
+
     public async Task<Mailing?> FindByIdempotencyKeyAsync(string owner, string key, CancellationToken cancellationToken) =>
         (string?)await Db.StringGetAsync(Idem(owner, key)).ConfigureAwait(false) is { } id
             ? await GetAsync(id, cancellationToken).ConfigureAwait(false)
@@ -574,6 +583,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         var entries = new List<HashEntry> { new("index", JsonSerializer.Serialize(files.Select(f => f.Info).ToList(), Json)) };
         entries.AddRange(files.Select((f, i) => new HashEntry(i.ToString(CultureInfo.InvariantCulture), f.Content)));
         var tx = Db.CreateTransaction();
+        tx.AddCondition(Condition.KeyNotExists(A(mailingId)));
         _ = tx.HashSetAsync(A(mailingId), [.. entries]);
         _ = tx.KeyExpireAsync(A(mailingId), options.Value.Retention);
         await tx.ExecuteAsync().ConfigureAwait(false);

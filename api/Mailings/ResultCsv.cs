@@ -82,7 +82,7 @@ public static partial class ResultCsv
         var rows = 0;
         await foreach (var d in deliveries.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            await writer.WriteRecordAsync(
+            await writer.WriteRecordAsync(Neutralize(
             [
                 mailingId,
                 Delivery.IdOf(mailingId, d.Seq),
@@ -102,7 +102,7 @@ public static partial class ResultCsv
                 d.RecipientName ?? "",
                 "", // RepliedAt: replies are not tracked yet
                 zoneName,
-            ], cancellationToken).ConfigureAwait(false);
+            ]), cancellationToken).ConfigureAwait(false);
             if (++rows % 500 == 0)
             {
                 await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -152,4 +152,21 @@ public static partial class ResultCsv
 
     [System.Text.RegularExpressions.GeneratedRegex(@"\s+")]
     private static partial System.Text.RegularExpressions.Regex Spaces();
+
+    /// <summary>CsvInjection.Escape quotes cells starting with ASCII = + - @ (and tab, CR); Japanese Excel also starts a
+    /// formula at the full-width ＝ ＋ － ＠ (and after leading spaces), so those get the same leading apostrophe.</summary>
+    public static string[] Neutralize(string[] cells)
+    {
+        for (var i = 0; i < cells.Length; i++)
+        {
+            var trimmed = cells[i].TrimStart(' ', '\u3000');
+            if (trimmed.Length > 0 && trimmed[0] is '\uFF1D' or '\uFF0B' or '\uFF0D' or '\uFF20' or '=' or '+' or '-' or '@')
+            {
+                // ASCII ones after leading spaces too: Escape only looks at the very first character.
+                cells[i] = trimmed.Length == cells[i].Length && trimmed[0] is '=' or '+' or '-' or '@' ? cells[i] : "'" + cells[i];
+            }
+        }
+        return cells;
+    }
+
 }

@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Sandbox.Graph;
 using BulkMail.Api.Sandbox.Hrbc;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -15,9 +16,9 @@ public static partial class SandboxSetup
         {
             return builder;
         }
-        if (builder.Environment.IsProduction())
+        if (!builder.Environment.AllowsDemo())
         {
-            throw new InvalidOperationException("Sandbox:Enabled is for the demo and tests; it is refused in Production.");
+            throw new InvalidOperationException(builder.Environment.Refusal("Sandbox:Enabled"));
         }
         // The in-process HRBC sandbox must see requests up to HRBC's own length limit, past Kestrel's 8 KB default.
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestLineSize = 64 * 1024);

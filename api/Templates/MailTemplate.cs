@@ -168,7 +168,9 @@ public sealed partial class MailTemplate
             }
             ((Dictionary<string, object>)bag)[alias[(dot + 1)..]] = value;
         }
-        var subject = LineBreaks().Replace(_subject(model), " ").Trim();
+        // One line: every line or paragraph break (CR, LF, VT, FF, NEL, LS, PS) and tab becomes a space, other control
+        // characters go (a header field cannot carry them, and clients differ on what they show).
+        var subject = OtherControls().Replace(LineBreaks().Replace(_subject(model), " "), "").Trim();
         var body = _body(model);
         var empty = Paths.Where(p => string.IsNullOrEmpty(values.GetValueOrDefault(p))).Order(StringComparer.Ordinal).ToList();
         return new RenderedMail(subject, body, empty);
@@ -555,8 +557,11 @@ public sealed partial class MailTemplate
     [GeneratedRegex(@"<(?:[A-Za-z]|/[A-Za-z]|!--)")]
     private static partial Regex HtmlTag();
 
-    [GeneratedRegex(@"[\r\n]+")]
+    [GeneratedRegex(@"[\r\n\t\u000B\u000C\u0085\u2028\u2029]+")]
     private static partial Regex LineBreaks();
+
+    [GeneratedRegex(@"[\u0000-\u001F\u007F-\u009F]")]
+    private static partial Regex OtherControls();
 }
 
 /// <summary>

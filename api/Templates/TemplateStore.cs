@@ -25,7 +25,7 @@ public interface ITemplateStore
 /// <summary>Templates in one Redis hash per user (id → JSON). Saved templates do not expire.</summary>
 public sealed class RedisTemplateStore(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : ITemplateStore
 {
-    private RedisKey Key(string owner) => $"{options.Value.KeyPrefix}templates:{owner}";
+    private RedisKey Key(string owner) => $"{options.Value.KeyPrefix}templates:{Mailings.OwnerKey.Of(owner)}";
 
     public async Task<IReadOnlyList<SavedTemplate>> ListAsync(string owner, CancellationToken cancellationToken) =>
         [.. (await redis.GetDatabase().HashValuesAsync(Key(owner)).ConfigureAwait(false))

@@ -23,7 +23,7 @@ public static class TemplatesApi
     public static async Task<Ok<IReadOnlyList<SavedTemplate>>> ListAsync(string? mode, HttpContext http, ITemplateStore store, CancellationToken cancellationToken)
     {
         var all = await store.ListAsync(http.User.Sender().Id, cancellationToken).ConfigureAwait(false);
-        return TypedResults.Ok<IReadOnlyList<SavedTemplate>>(Enum.TryParse<MailingMode>(mode, out var m)
+        return TypedResults.Ok<IReadOnlyList<SavedTemplate>>(Infrastructure.StrictEnum.TryParse<MailingMode>(mode, out var m)
             ? [.. all.Where(t => t.Mode is null || t.Mode == m)]
             : all);
     }
@@ -91,7 +91,7 @@ public static class TemplatesApi
         }
         if (r.Mode is { Length: > 0 })
         {
-            if (Enum.TryParse<MailingMode>(r.Mode, out var m) && !int.TryParse(r.Mode, out _))
+            if (Infrastructure.StrictEnum.TryParse<MailingMode>(r.Mode, out var m))
             {
                 mode = m;
             }

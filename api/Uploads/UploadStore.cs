@@ -32,7 +32,7 @@ public sealed class RedisUploadStore(IConnectionMultiplexer redis, IOptions<Mail
     : IUploadStore
 {
     // A user's uploads and their usage share one hash tag, so the quota check and the store are one atomic step.
-    private string Tag(string owner) => $"{store.Value.KeyPrefix}{{u:{owner}}}";
+    private string Tag(string owner) => $"{store.Value.KeyPrefix}{{u:{OwnerKey.Of(owner)}}}";
     private RedisKey Key(string owner, string id) => $"{Tag(owner)}:upload:{id}";
     private RedisKey Usage(string owner) => $"{Tag(owner)}:usage";
 

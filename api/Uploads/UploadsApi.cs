@@ -39,9 +39,18 @@ public static class UploadsApi
         {
             form = await http.Request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = max + 1024 * 1024 }, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } or InvalidDataException)
+        catch (Exception e) when (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
+            || (e is InvalidDataException && e.Message.Contains("body length limit", StringComparison.OrdinalIgnoreCase)))
         {
             return TooLarge(max);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            // A boundary that differs from the header's, a truncated part, headers past the limits: the client's framing.
+            return TypedResults.Problem(title: "The multipart body is malformed",
+                detail: "The body could not be read as multipart/form-data (check the boundary and the part headers). POST one file in the form field `file`.",
+                statusCode: StatusCodes.Status400BadRequest,
+                extensions: new Dictionary<string, object?> { ["code"] = "MultipartMalformed", ["args"] = new Dictionary<string, string> { ["field"] = "file" } });
         }
         var file = form.Files.GetFile("file") ?? (form.Files.Count == 1 ? form.Files[0] : null);
         if (file is null)
@@ -56,16 +65,23 @@ public static class UploadsApi
         {
             return Problems.Of(StatusCodes.Status400BadRequest, ProblemCode.FileEmpty, ("file", file.FileName));
         }
-        var name = Path.GetFileName(file.FileName);
-        if (AttachmentRules.Check(name) is { } refusal)
+        // The name as Windows will show it (AttachmentRules.Normalize) is what is checked and stored.
+        var name = AttachmentRules.Normalize(Path.GetFileName(file.FileName));
+        if (AttachmentRules.Refuse(name) is { } refusal)
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, refusal);
+            return Refused(refusal);
         }
         using var buffer = new MemoryStream((int)file.Length);
         await file.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        var bytes = buffer.ToArray();
+        if (AttachmentRules.RefuseContent(name, bytes) is { } program)
+        {
+            return Refused(program);
+        }
         try
         {
-            var info = await uploads.SaveAsync(http.User.Sender().Id, name, AttachmentRules.ContentTypeOf(name, file.ContentType), buffer.ToArray(), cancellationToken).ConfigureAwait(false);
+            // The part's own Content-Type is ignored: the server decides from the name and the bytes.
+            var info = await uploads.SaveAsync(http.User.Sender().Id, name, AttachmentRules.ContentTypeOf(name, bytes), bytes, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/uploads/{info.Id}", info);
         }
         catch (UploadQuotaExceededException e)
@@ -75,6 +91,8 @@ public static class UploadsApi
                 ("hours", hours), ("used", Mb(e.UsedBytes)), ("max", Mb(e.MaxBytes)));
         }
     }
+
+    private static ProblemHttpResult Refused(AttachmentRefusal refusal) => Problems.Of(StatusCodes.Status400BadRequest, refusal.ToCoded());
 
     private static string Mb(long bytes) => (bytes / (1024.0 * 1024)).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
 

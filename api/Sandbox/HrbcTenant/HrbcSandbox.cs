@@ -104,6 +104,18 @@ public sealed partial class HrbcSandbox
         }
     }
 
+    /// <summary>Adds a file to a record, as a user uploading it in HRBC's screen would (names and types are whatever
+    /// that user's browser gave HRBC); returns its id.</summary>
+    public long AddAttachment(int resourceValue, long resourceId, string fileName, string contentType, byte[] content)
+    {
+        lock (_gate)
+        {
+            var id = _data.Attachments.Count + 1;
+            _data.Attachments.Add(new SandboxAttachment(id, resourceValue, resourceId, fileName, contentType, content));
+            return id;
+        }
+    }
+
     public int Count(string resource)
     {
         lock (_gate)

@@ -81,6 +81,7 @@ public static class HrbcSandboxEndpoints
                 if (set.LatencyMs is { } l) { f.Latency = TimeSpan.FromMilliseconds(l); }
                 if (set.FailPhaseWrites is { } p) { f.FailPhaseWrites = p; }
                 if (set.FailActivityWrites is { } a) { f.FailActivityWrites = a; }
+                if (set.LostWriteAnswers is { } w) { f.LostWriteAnswers = w; }
                 if (set.ExpireAccessTokens == true) { f.ExpireAccessTokens(); }
                 if (set.ExpireRefreshTokens == true) { f.ExpireRefreshTokens(); }
                 if (set.RevokeGrant is { } g) { if (g) { f.RevokeGrant(); } else { f.RestoreGrant(); } }
@@ -91,11 +92,11 @@ public static class HrbcSandboxEndpoints
     }
 
     private sealed record FaultSettings(bool? Reset, int? MaintenanceResponses, int? DroppedConnections, int? LatencyMs, int? FailPhaseWrites, int? FailActivityWrites,
-        bool? ExpireAccessTokens, bool? ExpireRefreshTokens, bool? RevokeGrant);
+        bool? ExpireAccessTokens, bool? ExpireRefreshTokens, bool? RevokeGrant, int? LostWriteAnswers = null);
 
     private static object Snapshot(HrbcSandboxFaults f) => new
     {
-        f.MaintenanceResponses, f.DroppedConnections, LatencyMs = (int)f.Latency.TotalMilliseconds, f.FailPhaseWrites, f.FailActivityWrites, GrantRevoked = f.GrantRevoked,
+        f.MaintenanceResponses, f.DroppedConnections, LatencyMs = (int)f.Latency.TotalMilliseconds, f.FailPhaseWrites, f.FailActivityWrites, f.LostWriteAnswers, GrantRevoked = f.GrantRevoked,
     };
 
     private static string RootOf(string resource) => resource.Length == 0 ? "Error" : char.ToUpperInvariant(resource[0]) + resource[1..];
@@ -145,6 +146,13 @@ public static class HrbcSandboxEndpoints
             return;
         }
         var answer = await handle();
+        if (write && resource != "token" && answer.Status == 200 && sandbox.Faults.TakeLostWriteAnswer())
+        {
+            // applied, but the answer never arrives
+            sandbox.Record(ctx.Request.Method, resource, target, -1);
+            ctx.Abort();
+            return;
+        }
         var code = answer.Body is { } b && b.Name.LocalName == "Authentication"
             ? int.TryParse(b.Element("Error")?.Value, out var e) ? e : 0
             : answer.Code;

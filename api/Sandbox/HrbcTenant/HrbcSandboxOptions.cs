@@ -47,7 +47,7 @@ public sealed class HrbcSandboxOptions
 public sealed class HrbcSandboxFaults
 {
     private readonly Lock _gate = new();
-    private int _maintenance, _dropped, _failPhaseWrites, _failActivityWrites;
+    private int _maintenance, _dropped, _failPhaseWrites, _failActivityWrites, _lostWriteAnswers;
     private TimeSpan _latency;
 
     /// <summary>The next N resource calls answer result code 9.</summary>
@@ -63,6 +63,10 @@ public sealed class HrbcSandboxFaults
 
     /// <summary>The next N written Activity items get item code 1000.</summary>
     public int FailActivityWrites { get { lock (_gate) { return _failActivityWrites; } } set { lock (_gate) { _failActivityWrites = value; } } }
+
+    /// <summary>The next N resource writes (not token requests) are applied, then their connection is cut before the answer (a timeout or a dropped
+    /// connection after HRBC committed): the client cannot tell from the answer whether the write happened.</summary>
+    public int LostWriteAnswers { get { lock (_gate) { return _lostWriteAnswers; } } set { lock (_gate) { _lostWriteAnswers = value; } } }
 
     internal Action? OnExpireAccessTokens { get; set; }
     internal Action? OnExpireRefreshTokens { get; set; }
@@ -82,7 +86,7 @@ public sealed class HrbcSandboxFaults
     {
         lock (_gate)
         {
-            _maintenance = _dropped = _failPhaseWrites = _failActivityWrites = 0;
+            _maintenance = _dropped = _failPhaseWrites = _failActivityWrites = _lostWriteAnswers = 0;
             _latency = TimeSpan.Zero;
             GrantRevoked = false;
         }
@@ -105,6 +109,7 @@ public sealed class HrbcSandboxFaults
     internal bool TakeDropped() => Take(ref _dropped);
     internal bool TakeFailPhase() => Take(ref _failPhaseWrites);
     internal bool TakeFailActivity() => Take(ref _failActivityWrites);
+    internal bool TakeLostWriteAnswer() => Take(ref _lostWriteAnswers);
 }
 
 public sealed record HrbcSandboxRequest(DateTimeOffset At, string Method, string Resource, string PathAndQuery, int ResultCode);

@@ -56,6 +56,21 @@ public class ManifestTests
         Assert.Equal(["Images", "Urls", "ShortStrings", "LongStrings"], v10.Element(AddinManifest.Vo + "Resources")!.Elements().Select(e => e.Name.LocalName));
     }
 
+    /// <summary>The pane's sign-in fallback opens an Office dialog (displayDialogAsync): Outlook has it from Mailbox 1.4.</summary>
+    [Fact]
+    public void The_commands_require_Mailbox_1_4_for_the_sign_in_dialog()
+    {
+        var root = Generate().Root!;
+        var v10 = root.Element(AddinManifest.Vo + "VersionOverrides")!;
+        var v11 = v10.Element(AddinManifest.Vo11 + "VersionOverrides")!;
+        foreach (var (overrides, ns) in new[] { (v10, AddinManifest.Vo), (v11, AddinManifest.Vo11) })
+        {
+            var sets = overrides.Element(ns + "Requirements")!.Elements().Single();
+            Assert.Equal("1.4", (string?)sets.Attribute("DefaultMinVersion"));
+            Assert.Equal("Mailbox", (string?)sets.Elements().Single().Attribute("Name"));
+        }
+    }
+
     [Fact]
     public void Id_version_permissions_rules_and_buttons_for_compose_and_read()
     {

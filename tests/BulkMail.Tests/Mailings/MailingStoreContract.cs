@@ -522,10 +522,11 @@ public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingSt
         Assert.Equal(MailingDeletion.Deleted, await store.DeleteAsync(m.Id, Ct));
 
         Assert.Empty(server.Keys(pattern: $"{prefix}{{m:{m.Id}}}*"));
-        Assert.False(await db.KeyExistsAsync($"{prefix}idem:alice@example.com:idem-1"));
-        Assert.True(await db.KeyExistsAsync($"{prefix}idem:alice@example.com:idem-2"));
-        Assert.Null(await db.SortedSetScoreAsync($"{prefix}user:alice@example.com", m.Id));
-        Assert.NotNull(await db.SortedSetScoreAsync($"{prefix}user:alice@example.com", kept.Id));
+        var alice = OwnerKey.Of("alice@example.com"); // owner ids are hashed in keys
+        Assert.False(await db.KeyExistsAsync($"{prefix}idem:{alice}:idem-1"));
+        Assert.True(await db.KeyExistsAsync($"{prefix}idem:{alice}:idem-2"));
+        Assert.Null(await db.SortedSetScoreAsync($"{prefix}user:{alice}", m.Id));
+        Assert.NotNull(await db.SortedSetScoreAsync($"{prefix}user:{alice}", kept.Id));
         Assert.Null(await db.SortedSetScoreAsync($"{prefix}bounce-watch", m.Id));
         Assert.False(await db.SetContainsAsync($"{prefix}active", m.Id));
         // nothing left anywhere under the prefix names it

@@ -116,6 +116,24 @@ public class FollowUpTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task An_activity_write_whose_answer_is_lost_leaves_one_activity_per_mail()
+    {
+        await using var e = await EngineHarness.StartAsync(redis, FastRetries);
+        var (job, with, without) = await PickAsync(e);
+        var ids = with.Concat(without).ToList();
+        var activitiesBefore = e.Hrbc.Sandbox.Count("Activity");
+        e.Hrbc.Sandbox.Faults.LostWriteAnswers = 1; // HRBC stores the activities, the answer never comes back
+        var id = await e.SubmitAsync(Offer(job, ids, phase: null, logActivity: true));
+        await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Completed");
+
+        Assert.Equal(0, e.Hrbc.Sandbox.Faults.LostWriteAnswers);
+        Assert.Equal(activitiesBefore + ids.Count, e.Hrbc.Sandbox.Count("Activity")); // one each, none twice
+        var rows = Csv.Parse(await e.CsvAsync(id)).Skip(1).ToList();
+        Assert.All(rows, row => Assert.Contains("Activity ", row[12], StringComparison.Ordinal));
+        Assert.Equal(ids.Count, e.Graph.Sent(EngineHarness.User).Count);
+    }
+
+    [Fact]
     public async Task A_failing_activity_write_is_retried_alone_the_phase_already_written_is_not_written_again()
     {
         await using var e = await EngineHarness.StartAsync(redis, FastRetries);

@@ -10,7 +10,8 @@ public sealed class BulkMailApplication(IDictionary<string, string?> settings, A
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
+        // Only Development allows the demo settings the tests use (header sign-in, Graph:Auth=None, sandboxes, memory).
+        builder.UseEnvironment("Development");
         if (services is not null)
         {
             builder.ConfigureTestServices(services);
