@@ -919,7 +919,7 @@ export interface components {
             count: number;
             label: string;
         };
-        /** @enum {unknown} */
+        /** @enum {string} */
         MailingMode: "Resumes" | "Recruiters" | "JobToResumes" | "ResumesToRecruiter" | "JobsToResume" | "ResumeToRecruiters";
         MailingRequest: {
             allowNearMissTags?: boolean;
@@ -939,7 +939,7 @@ export interface components {
             subject?: null | string;
             templateId?: null | string;
         };
-        /** @enum {unknown} */
+        /** @enum {string} */
         MailingState: "Preparing" | "Ready" | "Scheduled" | "Queued" | "Sending" | "Paused" | "Completed" | "Cancelled" | "Failed";
         MailingStatus: {
             /** Format: int64 */
@@ -1076,7 +1076,7 @@ export interface components {
             type?: null | string;
         };
         /** @enum {string} */
-        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "MailingNotDeletable" | "MailingStillStopping" | "TooManyRunningMailings" | "TooManyTemplates" | "RateLimited" | "StreamsLimited" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown";
+        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "MailingNotDeletable" | "MailingStillStopping" | "TooManyRunningMailings" | "TooManyTemplates" | "RateLimited" | "StreamsLimited" | "HrbcRequestTooLong" | "ContentTypeUnsupported" | "HostInvalid" | "MultipartMalformed" | "FileNameEmpty" | "FileNameInvalidCharacter" | "FileNameReserved" | "FileIsProgram" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown";
         QueryRequest: {
             condition?: null | string;
             keywords?: null | string;
