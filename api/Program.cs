@@ -21,6 +21,7 @@ builder.AddMailings();
 var app = builder.Build();
 
 app.UseServiceDefaults();
+app.UseCharsetCheck();
 app.MapAddin();
 app.UseAuthentication();
 app.UseAuthorization();
