@@ -17,6 +17,7 @@ builder.AddBulkMailAuth();
 builder.AddSandbox();
 builder.AddHrbc();
 builder.AddMailings();
+builder.AddRateLimits();
 
 var app = builder.Build();
 
@@ -25,6 +26,7 @@ app.UseCharsetCheck();
 app.MapAddin();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter(); // after sign-in: limits are per user
 app.MapSandbox();
 app.MapHrbcApi();
 app.MapMailings();

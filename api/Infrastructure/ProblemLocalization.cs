@@ -58,6 +58,16 @@ public static partial class ProblemLocalization
         (R("^(?<a>\\S+) is not a (?<r>\\w+) phase, which is what the (?<m>\\w+) mode updates\\. (?<r2>\\w+) phases: (?<list>.*)\\.$"), "${a} は ${r} のフェーズではありません（このモードで更新するのは ${r} のフェーズです）。選べるフェーズ: ${list}。"),
         (R("^A phase memo was given without a phase: choose the phase to set\\.$"), "フェーズメモだけでは更新できません。設定するフェーズを選んでください。"),
         (R("^The phase memo can be at most (?<n>\\d+) characters\\.$"), "フェーズメモは ${n} 文字までです。"),
+        // limits and deletion (codes RateLimited, TooManyRunningMailings, TooManyTemplates, MailingNotDeletable)
+        (R("^Too many requests$"), "リクエストが多すぎます"),
+        (R("^Too many requests of this kind \\((?<p>[\\w-]+)\\); try again in (?<s>\\d+) seconds\\.$"), "この操作（${p}）のリクエストが多すぎます。${s} 秒後にもう一度お試しください。"),
+        (R("^You have (?<n>\\d+) status streams open already; close one or try again in (?<s>\\d+) seconds\\.$"), "状況の表示がすでに ${n} 件開いています。どれかを閉じるか、${s} 秒後にもう一度お試しください。"),
+        (R("^Too many mailings running$"), "実行中のメール送信が多すぎます"),
+        (R("^You have (?<n>\\d+) mailings running already; wait until one finishes \\(or cancel one\\), then try again\\.$"), "実行中のメール送信がすでに ${n} 件あります。どれかが終わる（または中止する）のを待ってから、もう一度お試しください。"),
+        (R("^Too many templates$"), "テンプレートが多すぎます"),
+        (R("^You can keep at most (?<n>\\d+) templates\\. Delete one you no longer use, then save again\\.$"), "テンプレートは ${n} 件まで保存できます。使わないものを削除してから、もう一度保存してください。"),
+        (R("^Mailing (?<id>\\w+) is (?<s>\\w+) and still running; cancel it first, then delete it once it has stopped\\.$"), "メール送信 ${id} は実行中（${s}）です。先に中止し、止まってから削除してください。"),
+        (R("^Mailing (?<id>\\w+) is Cancelled but its last messages are still going out; delete it in a moment\\.$"), "メール送信 ${id} は中止しましたが、最後のメッセージがまだ送信中です。少し待ってから削除してください。"),
         // attachments
         (R("^A recommendation to a recruiter may not carry the resumes' HRBC files; attach uploads only\\.$"), "企業担当者への推薦メールにはレジュメの HRBC 添付ファイルを付けられません。アップロードしたファイルのみ添付できます。"),
         (R("^Offering several jobs to one candidate may not carry the jobs' HRBC files; attach uploads only\\.$"), "複数 JOB の打診メールには JOB の HRBC 添付ファイルを付けられません。アップロードしたファイルのみ添付できます。"),

@@ -117,6 +117,11 @@ public interface IMailingStore
     /// <summary>Puts every Failed delivery back in the queue (attempts reset) and the mailing back to Sending.</summary>
     Task<int> RequeueFailedAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Removes a held or final mailing (<see cref="MailingStates.IsDeletable"/>) and everything stored for it —
+    /// deliveries, queue, leases, attachments, counters, follow-ups, its place in the owner's list, its idempotency key,
+    /// its bounce watch — in one step that checks the state; a running mailing is left as it is.</summary>
+    Task<MailingDeletion> DeleteAsync(string mailingId, CancellationToken cancellationToken);
+
     // ---- reading
 
     Task<Delivery?> GetDeliveryAsync(string mailingId, int seq, CancellationToken cancellationToken);

@@ -8,6 +8,20 @@ namespace BulkMail.Api.Mailings;
 /// </summary>
 public sealed class InMemoryMailingStore : IMailingStore
 {
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _retention;
+    private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
+
+    public InMemoryMailingStore() : this(TimeProvider.System, Microsoft.Extensions.Options.Options.Create(new MailingStoreOptions()))
+    {
+    }
+
+    public InMemoryMailingStore(TimeProvider time, Microsoft.Extensions.Options.IOptions<MailingStoreOptions> options)
+    {
+        _time = time;
+        _retention = options.Value.Retention;
+    }
+
     private sealed class Entry
     {
         public required Mailing Mailing;
@@ -26,6 +40,7 @@ public sealed class InMemoryMailingStore : IMailingStore
         public string? ExpansionToken;
         public long ExpansionUntil;
         public int Total => Deliveries.Count;
+        public DateTimeOffset Touched; // the last change: kept for the retention after it, like the TTL renewed in Redis
     }
 
     private readonly Lock _gate = new();
@@ -42,12 +57,15 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 if (_idempotency.TryGetValue((mailing.Owner, key), out var existing))
                 {
-                    return Task.FromResult(_mailings[existing].Mailing);
+                    if (_mailings.TryGetValue(existing, out var first))
+                    {
+                        return Task.FromResult(first.Mailing);
+                    }
                 }
                 _idempotency[(mailing.Owner, key)] = mailing.Id;
             }
             var stored = mailing with { State = MailingState.Preparing };
-            _mailings[mailing.Id] = new Entry { Mailing = stored };
+            _mailings[mailing.Id] = new Entry { Mailing = stored, Touched = _time.GetUtcNow() };
             return Task.FromResult(stored);
         }
     }
@@ -56,6 +74,7 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
+            Sweep();
             return Task.FromResult(_mailings.TryGetValue(mailingId, out var e) ? e.Mailing : null);
         }
     }
@@ -64,7 +83,8 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            return Task.FromResult(_idempotency.TryGetValue((owner, key), out var id) ? _mailings[id].Mailing : null);
+            Sweep();
+            return Task.FromResult(_idempotency.TryGetValue((owner, key), out var id) && _mailings.TryGetValue(id, out var e) ? e.Mailing : null);
         }
     }
 
@@ -72,6 +92,7 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
+            Sweep();
             return Task.FromResult<IReadOnlyList<Mailing>>([.. _mailings.Values.Select(e => e.Mailing)
                 .Where(m => m.Owner == owner).OrderByDescending(m => m.CreatedAt).Take(max)]);
         }
@@ -108,6 +129,7 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
+            Sweep();
             return Task.FromResult<IReadOnlyList<string>>([.. _mailings.Values
                 .Where(e => e.Mailing.State is MailingState.Preparing or MailingState.Queued or MailingState.Sending || e.FollowUps.Count > 0)
                 // Ready waits for Start (which makes it Queued), so no worker looks at it
@@ -129,6 +151,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 return Task.FromResult<(Mailing?, bool)>((e.Mailing, false));
             }
+            e.Touched = _time.GetUtcNow();
             if (to == MailingState.Sending)
             {
                 e.Streak = 0;
@@ -158,6 +181,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 return Task.FromResult<(Mailing?, bool)>((e.Mailing, false));
             }
+            e.Touched = _time.GetUtcNow();
             e.Mailing = e.Mailing with { State = MailingState.Queued, Held = false };
             CheckDone(e, now);
             return Task.FromResult<(Mailing?, bool)>((e.Mailing, true));
@@ -180,7 +204,10 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[mailingId];
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult(new ExpansionCursor(0, false)); // deleted (or expired) meanwhile
+            }
             return Task.FromResult(new ExpansionCursor(e.Cursor, e.ExpansionDone));
         }
     }
@@ -189,7 +216,10 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[mailingId];
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult(false); // deleted (or expired) meanwhile
+            }
             var nowMs = now.ToUnixTimeMilliseconds();
             if (e.ExpansionDone || e.ExpansionToken is not null && e.ExpansionToken != token && e.ExpansionUntil > nowMs)
             {
@@ -206,7 +236,11 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[mailingId];
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult(false); // deleted (or expired) meanwhile
+            }
+            e.Touched = _time.GetUtcNow();
             if (e.ExpansionToken != token || e.Cursor != expectedPosition
                 || deliveries.Count > 0 && deliveries[0].Seq != e.Total + 1)
             {
@@ -287,7 +321,10 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[claim.MailingId];
+            if (!_mailings.TryGetValue(claim.MailingId, out var e))
+            {
+                return Task.FromResult(false); // deleted (or expired) meanwhile
+            }
             if (!Holds(e, updated.Seq, claim.LeaseToken))
             {
                 return Task.FromResult(false);
@@ -303,7 +340,11 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[claim.MailingId];
+            if (!_mailings.TryGetValue(claim.MailingId, out var e))
+            {
+                return Task.FromResult(false); // deleted (or expired) meanwhile
+            }
+            e.Touched = _time.GetUtcNow();
             if (!Holds(e, final.Seq, claim.LeaseToken))
             {
                 return Task.FromResult(false);
@@ -344,7 +385,11 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[claim.MailingId];
+            if (!_mailings.TryGetValue(claim.MailingId, out var e))
+            {
+                return Task.FromResult(false); // deleted (or expired) meanwhile
+            }
+            e.Touched = _time.GetUtcNow();
             if (!Holds(e, updated.Seq, claim.LeaseToken))
             {
                 return Task.FromResult(false);
@@ -369,7 +414,11 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[mailingId];
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.CompletedTask; // deleted (or expired) meanwhile
+            }
+            e.Touched = _time.GetUtcNow();
             if (e.Deliveries.TryGetValue(updated.Seq, out var old))
             {
                 if (old.Status != updated.Status)
@@ -395,7 +444,11 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[mailingId];
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult(0); // deleted (or expired) meanwhile
+            }
+            e.Touched = _time.GetUtcNow();
             var n = e.Queue.Count;
             foreach (var seq in e.Queue.Keys)
             {
@@ -412,7 +465,11 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[mailingId];
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult(0); // deleted (or expired) meanwhile
+            }
+            e.Touched = _time.GetUtcNow();
             var n = e.Failed.Count;
             foreach (var seq in e.Failed)
             {
@@ -497,7 +554,10 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[mailingId];
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult(false); // deleted (or expired) meanwhile
+            }
             if (e.FollowUpToken is not null && e.FollowUpToken != token && e.FollowUpUntil > now.ToUnixTimeMilliseconds())
             {
                 return Task.FromResult(false);
@@ -512,7 +572,10 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[mailingId];
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult((IReadOnlyList<Delivery>)[]); // deleted (or expired) meanwhile
+            }
             var nowMs = now.ToUnixTimeMilliseconds();
             return Task.FromResult<IReadOnlyList<Delivery>>([.. e.FollowUps.Where(f => f.Value <= nowMs).OrderBy(f => f.Value).ThenBy(f => f.Key)
                 .Take(max).Select(f => e.Deliveries[f.Key])]);
@@ -523,7 +586,10 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[mailingId];
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult((DateTimeOffset?)null); // deleted (or expired) meanwhile
+            }
             return Task.FromResult(e.FollowUps.Count == 0 ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(e.FollowUps.Values.Min()));
         }
     }
@@ -532,7 +598,11 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         lock (_gate)
         {
-            var e = _mailings[mailingId];
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult(false); // deleted (or expired) meanwhile
+            }
+            e.Touched = _time.GetUtcNow();
             if (e.FollowUpToken != token)
             {
                 return Task.FromResult(false);
@@ -575,6 +645,50 @@ public sealed class InMemoryMailingStore : IMailingStore
                 _bounceWatches.Remove(expired);
             }
             return Task.FromResult<IReadOnlyList<string>>([.. _bounceWatches.Keys]);
+        }
+    }
+
+    public Task<MailingDeletion> DeleteAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult(MailingDeletion.NotFound);
+            }
+            if (!MailingStates.IsDeletable(e.Mailing.State, e.Mailing.Held, e.Mailing.FinishedAt is not null))
+            {
+                return Task.FromResult(MailingDeletion.NotDeletable);
+            }
+            Remove(mailingId);
+            return Task.FromResult(MailingDeletion.Deleted);
+        }
+    }
+
+    // Under the lock. Everything kept for one mailing, as DELETE and the retention remove it.
+    private void Remove(string mailingId)
+    {
+        _mailings.Remove(mailingId);
+        _attachments.Remove(mailingId);
+        _bounceWatches.Remove(mailingId);
+        foreach (var key in _idempotency.Where(i => i.Value == mailingId).Select(i => i.Key).ToList())
+        {
+            _idempotency.Remove(key);
+        }
+    }
+
+    // Under the lock. Drops mailings unchanged for the retention (Redis lets their keys expire); at most once a minute.
+    private void Sweep()
+    {
+        var now = _time.GetUtcNow();
+        if (now - _lastSweep < TimeSpan.FromMinutes(1) && now >= _lastSweep)
+        {
+            return;
+        }
+        _lastSweep = now;
+        foreach (var id in _mailings.Values.Where(e => e.Touched + _retention <= now).Select(e => e.Mailing.Id).ToList())
+        {
+            Remove(id);
         }
     }
 

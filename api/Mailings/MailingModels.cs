@@ -17,6 +17,20 @@ public enum DeliveryStatus { Pending, Sent, Failed, Skipped, Bounced, Cancelled 
 public static class MailingStates
 {
     public static bool IsFinal(MailingState s) => s is MailingState.Completed or MailingState.Cancelled or MailingState.Failed;
+
+    /// <summary>What DELETE may remove: a held mailing (Preparing with held, or Ready) or a final one whose last
+    /// delivery has stopped (finishedAt set). Anything still sending has to be cancelled first.</summary>
+    public static bool IsDeletable(MailingState s, bool held, bool finished) =>
+        s == MailingState.Ready || (s == MailingState.Preparing && held) || (IsFinal(s) && finished);
+}
+
+/// <summary>The outcome of <see cref="IMailingStore.DeleteAsync"/>.</summary>
+public enum MailingDeletion
+{
+    Deleted,
+    NotFound,
+    /// <summary>Still running (queued, sending, paused, or preparing without hold): cancel it first.</summary>
+    NotDeletable,
 }
 
 /// <summary>What a mailing covers and says: fixed at submit time.</summary>

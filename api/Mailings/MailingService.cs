@@ -95,6 +95,7 @@ public sealed class MailingService(
     MailingSignal signal,
     IOptions<SendingOptions> sending,
     BulkMail.Api.Templates.MailTemplateEngine templates,
+    IOptions<BulkMail.Api.Infrastructure.RateLimitOptions> rateLimits,
     TimeProvider time)
 {
     /// <summary>Preview counts at most this many records of the scope; beyond it, counts say so.</summary>
@@ -516,6 +517,23 @@ public sealed class MailingService(
     }
 
     private static string Str(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>RateLimits:RunningMailings when the user has that many running (preparing without hold, queued,
+    /// sending, paused) — null when another may start, or when the idempotency key names one already submitted.
+    /// A soft cap: two submits at the same instant may both pass.</summary>
+    public async Task<int?> RunningCapReachedAsync(Sender user, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        var o = rateLimits.Value;
+        if (!o.Enabled
+            || idempotencyKey is { Length: > 0 } && await store.FindByIdempotencyKeyAsync(user.Id, idempotencyKey, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return null;
+        }
+        var mine = await store.ListAsync(user.Id, 1000, cancellationToken).ConfigureAwait(false);
+        var running = mine.Count(m => m.State is MailingState.Queued or MailingState.Sending or MailingState.Paused
+            || (m.State == MailingState.Preparing && !m.Held));
+        return running >= o.RunningMailings ? o.RunningMailings : null;
+    }
 
     /// <summary>Starts a held mailing (Ready → Queued); null when it is not Ready.</summary>
     public async Task<Mailing?> StartAsync(Mailing mailing, CancellationToken cancellationToken)

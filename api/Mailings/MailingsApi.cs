@@ -1,6 +1,7 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using BulkMail.Api.Auth;
+using BulkMail.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace BulkMail.Api.Mailings;
@@ -11,17 +12,23 @@ public static class MailingsApi
     public static RouteGroupBuilder MapMailingsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/mailings").WithTags("Mailings").RequireAuthorization();
-        group.MapPost("/preview", PreviewAsync).WithSummary("Counts per mail field, rendered samples and warnings; stores nothing");
-        group.MapPost("/test", TestAsync).WithSummary("Sends the first rendered message to the signed-in user only").AddEndpointFilter<GraphSessionFilter>();
-        group.MapPost("/", SubmitAsync).WithSummary("Submits a mailing: 202 with its id").AddEndpointFilter<GraphSessionFilter>();
+        group.MapPost("/preview", PreviewAsync).WithSummary("Counts per mail field, rendered samples and warnings; stores nothing")
+            .RequireRateLimiting(RateLimits.Previews);
+        group.MapPost("/test", TestAsync).WithSummary("Sends the first rendered message to the signed-in user only").AddEndpointFilter<GraphSessionFilter>()
+            .RequireRateLimiting(RateLimits.TestSends);
+        group.MapPost("/", SubmitAsync).WithSummary("Submits a mailing: 202 with its id").AddEndpointFilter<GraphSessionFilter>()
+            .RequireRateLimiting(RateLimits.Submits);
         group.MapGet("/", ListAsync).WithSummary("The caller's mailings, newest first");
         group.MapGet("/{id}", GetAsync).WithSummary("The status of one mailing");
-        group.MapGet("/{id}/events", EventsAsync).WithSummary("The status as server-sent events, on every change");
+        group.MapGet("/{id}/events", EventsAsync).WithSummary("The status as server-sent events, on every change")
+            .RequireRateLimiting(RateLimits.Streams);
         group.MapPost("/{id}/{action:regex(^(pause|resume|cancel|retry-failed)$)}", ControlAsync).WithSummary("pause, resume, cancel or retry-failed")
             .AddEndpointFilter<GraphSessionFilter>();
         group.MapPost("/{id}/start", StartAsync).WithSummary("Starts a held (Ready) mailing: 409 from any other state")
             .AddEndpointFilter<GraphSessionFilter>();
-        group.MapGet("/{id}/preview", PreviewDeliveryAsync).WithSummary("One delivery of the expanded mailing (?seq=N or ?recordId=), rendered from its stored values");
+        group.MapDelete("/{id}", DeleteAsync).WithSummary("Removes a held or final mailing and everything stored for it: 204; 409 while it runs");
+        group.MapGet("/{id}/preview", PreviewDeliveryAsync).WithSummary("One delivery of the expanded mailing (?seq=N or ?recordId=), rendered from its stored values")
+            .RequireRateLimiting(RateLimits.Previews);
         group.MapGet("/{id}/results.csv", ResultsAsync).WithSummary("The result file (?lang=ja for Japanese headers)");
         return group;
     }
@@ -32,8 +39,13 @@ public static class MailingsApi
     public static async Task<Accepted<TestSendResponse>> TestAsync(MailingRequest request, HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
         TypedResults.Accepted((string?)null, await mailings.TestAsync(request, http.User.Sender(), cancellationToken).ConfigureAwait(false));
 
-    public static async Task<Accepted<SubmitResponse>> SubmitAsync(MailingRequest request, HttpContext http, MailingService mailings, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted<SubmitResponse>, ProblemHttpResult>> SubmitAsync(MailingRequest request, HttpContext http, MailingService mailings,
+        CancellationToken cancellationToken)
     {
+        if (await mailings.RunningCapReachedAsync(http.User.Sender(), request.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } max)
+        {
+            return TooManyRunning(max);
+        }
         var mailing = await mailings.SubmitAsync(request, http.User.Sender(), cancellationToken).ConfigureAwait(false);
         return TypedResults.Accepted($"/api/mailings/{mailing.Id}", new SubmitResponse(mailing.Id, mailing.State));
     }
@@ -108,6 +120,11 @@ public static class MailingsApi
         {
             return NotFound(id);
         }
+        if (mailing.State == MailingState.Ready
+            && await mailings.RunningCapReachedAsync(http.User.Sender(), null, cancellationToken).ConfigureAwait(false) is { } max)
+        {
+            return TooManyRunning(max);
+        }
         var started = await mailings.StartAsync(mailing, cancellationToken).ConfigureAwait(false);
         return started is null
             ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible in this state",
@@ -118,6 +135,30 @@ public static class MailingsApi
                     ["args"] = new Dictionary<string, string> { ["id"] = id, ["state"] = mailing.State.ToString() },
                 })
             : TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(started, cancellationToken).ConfigureAwait(false)));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, MailingService mailings, IMailingStore store,
+        CancellationToken cancellationToken)
+    {
+        var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
+        if (mailing is null)
+        {
+            return NotFound(id);
+        }
+        return await store.DeleteAsync(mailing.Id, cancellationToken).ConfigureAwait(false) switch
+        {
+            MailingDeletion.Deleted => TypedResults.NoContent(),
+            MailingDeletion.NotFound => NotFound(id),
+            _ => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible in this state",
+                detail: mailing.State == MailingState.Cancelled
+                    ? $"Mailing {id} is Cancelled but its last messages are still going out; delete it in a moment."
+                    : $"Mailing {id} is {mailing.State} and still running; cancel it first, then delete it once it has stopped.",
+                extensions: new Dictionary<string, object?>
+                {
+                    ["code"] = "MailingNotDeletable",
+                    ["args"] = new Dictionary<string, string> { ["id"] = id, ["state"] = mailing.State.ToString() },
+                }),
+        };
     }
 
     public static async Task<Results<Ok<DeliveryPreview>, ProblemHttpResult>> PreviewDeliveryAsync(string id, int? seq, long? recordId, HttpContext http,
@@ -176,6 +217,15 @@ public static class MailingsApi
                 WaitReason = status.WaitReason is { } w ? Infrastructure.ProblemLocalization.Translate(w) : null,
             }
             : status;
+
+    private static ProblemHttpResult TooManyRunning(int max) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Too many mailings running",
+            detail: $"You have {max} mailings running already; wait until one finishes (or cancel one), then try again.",
+            extensions: new Dictionary<string, object?>
+            {
+                ["code"] = "TooManyRunningMailings",
+                ["args"] = new Dictionary<string, string> { ["max"] = max.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            });
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Mailing not found", detail: $"There is no mailing {id} of yours.");

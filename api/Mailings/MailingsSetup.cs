@@ -22,7 +22,9 @@ public static class MailingsSetup
         var production = builder.Environment.IsProduction();
 
         services.AddOptions<SendingOptions>().BindConfiguration(SendingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<MailingStoreOptions>().BindConfiguration("Store");
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MailingStoreOptions>().BindConfiguration("Store")
+            .Configure<IOptions<RetentionOptions>>((o, retention) => o.Retention = TimeSpan.FromDays(retention.Value.Days));
         services.AddOptions<UploadOptions>().BindConfiguration(UploadOptions.Section).ValidateDataAnnotations()
             .Validate(o => o.MaxFileBytes <= o.MaxMessageBytes, "Uploads:MaxFileBytes cannot be larger than Uploads:MaxMessageBytes.")
             .ValidateOnStart();

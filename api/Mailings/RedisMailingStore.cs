@@ -127,6 +127,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     // ARGV: ttl, token, now, until, tokenField, untilField, doneField ('' = none: a finished job takes no lease)
     private const string LeaseScript = Prelude + """
         local token, now, untilMs = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+        if redis.call('EXISTS', meta) == 0 then return 0 end -- deleted or expired: never recreate it without a TTL
         local holder = redis.call('HGET', meta, ARGV[5])
         local heldUntil = tonumber(redis.call('HGET', meta, ARGV[6]) or '0')
         if ARGV[7] ~= '' and redis.call('HGET', meta, ARGV[7]) == '1' then return 0 end
@@ -276,6 +277,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
 
     // ARGV: ttl, now, reason
     private const string CancelQueuedScript = Prelude + """
+        if redis.call('EXISTS', meta) == 0 then return 0 end
         local seqs = redis.call('ZRANGE', q, 0, -1)
         for _, s in ipairs(seqs) do
           local delivery = cjson.decode(redis.call('HGET', d, s))
@@ -293,6 +295,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
 
     // ARGV: ttl, now
     private const string RequeueFailedScript = Prelude + """
+        if redis.call('EXISTS', meta) == 0 then return 0 end
         local seqs = redis.call('SMEMBERS', f)
         for _, s in ipairs(seqs) do
           local delivery = cjson.decode(redis.call('HGET', d, s))
@@ -318,6 +321,19 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         end
         touch()
         return #seqs
+        """;
+
+    // Every key in the mailing's hash tag goes, in the step that checks the state (MailingStates.IsDeletable):
+    // 1 deleted, 0 still running, -1 no such mailing.
+    private const string DeleteScript = Prelude + """
+        local state = redis.call('HGET', meta, 'state')
+        if not state then return -1 end
+        local held = redis.call('HGET', meta, 'held') == '1'
+        local finished = redis.call('HEXISTS', meta, 'finishedAt') == 1
+        local final = state == 'Completed' or state == 'Cancelled' or state == 'Failed'
+        if not (state == 'Ready' or (state == 'Preparing' and held) or (final and finished)) then return 0 end
+        redis.call('DEL', unpack(KEYS))
+        return 1
         """;
 
     public async Task<Mailing> CreateAsync(Mailing mailing, CancellationToken cancellationToken)
@@ -381,6 +397,10 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             if (await GetAsync(id!, cancellationToken).ConfigureAwait(false) is { } m)
             {
                 list.Add(m);
+            }
+            else
+            {
+                await Db.SortedSetRemoveAsync(User(owner), id).ConfigureAwait(false); // expired (Retention:Days) or deleted
             }
         }
         return list;
@@ -614,6 +634,33 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     {
         await Db.SortedSetRemoveRangeByScoreAsync(BounceWatch, double.NegativeInfinity, now.ToUnixTimeMilliseconds()).ConfigureAwait(false);
         return [.. (await Db.SortedSetRangeByRankAsync(BounceWatch).ConfigureAwait(false)).Select(v => (string)v!)];
+    }
+
+    public async Task<MailingDeletion> DeleteAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        var db = Db;
+        var mailing = await GetAsync(mailingId, cancellationToken).ConfigureAwait(false);
+        if (mailing is null)
+        {
+            return MailingDeletion.NotFound;
+        }
+        var result = (int)await db.ScriptEvaluateAsync(DeleteScript, All(mailingId), [TtlMs]).ConfigureAwait(false);
+        if (result != 1)
+        {
+            return result == 0 ? MailingDeletion.NotDeletable : MailingDeletion.NotFound;
+        }
+        // The references outside the hash tag (other slots in a cluster, so not in the script). Each reader already
+        // skips a reference whose mailing is gone, so a crash between the two steps leaves nothing visible.
+        await db.SortedSetRemoveAsync(User(mailing.Owner), mailingId).ConfigureAwait(false);
+        await db.SetRemoveAsync(Active, mailingId).ConfigureAwait(false);
+        await db.SortedSetRemoveAsync(BounceWatch, mailingId).ConfigureAwait(false);
+        if (mailing.IdempotencyKey is { Length: > 0 } key)
+        {
+            // only if the key still names this mailing
+            await db.ScriptEvaluateAsync("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+                [Idem(mailing.Owner, key)], [mailingId]).ConfigureAwait(false);
+        }
+        return MailingDeletion.Deleted;
     }
 
     public async Task<Delivery?> GetDeliveryAsync(string mailingId, int seq, CancellationToken cancellationToken)

@@ -27,4 +27,8 @@ public sealed class TemplateOptions
     /// <summary>UTF-8 bytes of the body (Graph takes 4 MB per request, attachments included).</summary>
     [Range(1_024, 3 * 1024 * 1024)]
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Saved templates per user: they never expire, so each user's are capped.</summary>
+    [Range(1, 10_000)]
+    public int MaxPerUser { get; set; } = 100;
 }

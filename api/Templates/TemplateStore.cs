@@ -15,6 +15,10 @@ public interface ITemplateStore
     Task<IReadOnlyList<SavedTemplate>> ListAsync(string owner, CancellationToken cancellationToken);
     Task<SavedTemplate?> GetAsync(string owner, string id, CancellationToken cancellationToken);
     Task SaveAsync(SavedTemplate template, CancellationToken cancellationToken);
+
+    /// <summary>Saves a new template unless the owner already has <paramref name="maxPerUser"/> (checked and stored in one step).</summary>
+    Task<bool> TryAddAsync(SavedTemplate template, int maxPerUser, CancellationToken cancellationToken);
+
     Task<bool> DeleteAsync(string owner, string id, CancellationToken cancellationToken);
 }
 
@@ -37,6 +41,16 @@ public sealed class RedisTemplateStore(IConnectionMultiplexer redis, IOptions<Ma
     public Task SaveAsync(SavedTemplate template, CancellationToken cancellationToken) =>
         redis.GetDatabase().HashSetAsync(Key(template.Owner), template.Id, JsonSerializer.Serialize(template, RedisMailingStore.Json));
 
+    private const string AddScript = """
+        if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+        redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+        return 1
+        """;
+
+    public async Task<bool> TryAddAsync(SavedTemplate template, int maxPerUser, CancellationToken cancellationToken) =>
+        (int)await redis.GetDatabase().ScriptEvaluateAsync(AddScript, [Key(template.Owner)],
+            [maxPerUser, template.Id, JsonSerializer.Serialize(template, RedisMailingStore.Json)]).ConfigureAwait(false) == 1;
+
     public Task<bool> DeleteAsync(string owner, string id, CancellationToken cancellationToken) =>
         redis.GetDatabase().HashDeleteAsync(Key(owner), id);
 }
@@ -44,6 +58,7 @@ public sealed class RedisTemplateStore(IConnectionMultiplexer redis, IOptions<Ma
 public sealed class InMemoryTemplateStore : ITemplateStore
 {
     private readonly ConcurrentDictionary<(string Owner, string Id), SavedTemplate> _templates = new();
+    private readonly Lock _gate = new(); // makes the cap's count-and-add one step
 
     public Task<IReadOnlyList<SavedTemplate>> ListAsync(string owner, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<SavedTemplate>>([.. _templates.Values.Where(t => t.Owner == owner).OrderBy(t => t.Name, StringComparer.CurrentCulture)]);
@@ -55,6 +70,19 @@ public sealed class InMemoryTemplateStore : ITemplateStore
     {
         _templates[(template.Owner, template.Id)] = template;
         return Task.CompletedTask;
+    }
+
+    public Task<bool> TryAddAsync(SavedTemplate template, int maxPerUser, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_templates.Keys.Count(k => k.Owner == template.Owner) >= maxPerUser)
+            {
+                return Task.FromResult(false);
+            }
+            _templates[(template.Owner, template.Id)] = template;
+            return Task.FromResult(true);
+        }
     }
 
     public Task<bool> DeleteAsync(string owner, string id, CancellationToken cancellationToken) =>

@@ -13,9 +13,9 @@ public static class TemplatesApi
         var group = app.MapGroup("/api/templates").WithTags("Templates").RequireAuthorization();
         group.MapGet("/", ListAsync);
         group.MapGet("/{id}", GetAsync);
-        group.MapPost("/", CreateAsync);
-        group.MapPut("/{id}", UpdateAsync);
-        group.MapDelete("/{id}", DeleteAsync);
+        group.MapPost("/", CreateAsync).RequireRateLimiting(Infrastructure.RateLimits.TemplateWrites);
+        group.MapPut("/{id}", UpdateAsync).RequireRateLimiting(Infrastructure.RateLimits.TemplateWrites);
+        group.MapDelete("/{id}", DeleteAsync).RequireRateLimiting(Infrastructure.RateLimits.TemplateWrites);
         return group;
     }
 
@@ -30,8 +30,9 @@ public static class TemplatesApi
     public static async Task<Results<Ok<SavedTemplate>, ProblemHttpResult>> GetAsync(string id, HttpContext http, ITemplateStore store, CancellationToken cancellationToken) =>
         await store.GetAsync(http.User.Sender().Id, id, cancellationToken).ConfigureAwait(false) is { } t ? TypedResults.Ok(t) : NotFound(id);
 
-    public static async Task<Results<Created<SavedTemplate>, ValidationProblem>> CreateAsync(TemplateRequest request, HttpContext http,
-        ITemplateStore store, TagCatalog tags, MailTemplateEngine engine, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Results<Created<SavedTemplate>, ValidationProblem, ProblemHttpResult>> CreateAsync(TemplateRequest request, HttpContext http,
+        ITemplateStore store, TagCatalog tags, MailTemplateEngine engine, TimeProvider time, Microsoft.Extensions.Options.IOptions<TemplateOptions> options,
+        CancellationToken cancellationToken)
     {
         var (mode, errors, templateErrors) = await ValidateAsync(request, tags, engine, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
@@ -41,7 +42,17 @@ public static class TemplatesApi
         var now = time.GetUtcNow();
         var t = new SavedTemplate(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), http.User.Sender().Id, request.Name!.Trim(), mode,
             request.Subject!, request.Body!, now, now);
-        await store.SaveAsync(t, cancellationToken).ConfigureAwait(false);
+        var max = options.Value.MaxPerUser;
+        if (!await store.TryAddAsync(t, max, cancellationToken).ConfigureAwait(false))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Too many templates",
+                detail: $"You can keep at most {max} templates. Delete one you no longer use, then save again.",
+                extensions: new Dictionary<string, object?>
+                {
+                    ["code"] = "TooManyTemplates",
+                    ["args"] = new Dictionary<string, string> { ["max"] = max.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                });
+        }
         return TypedResults.Created($"/api/templates/{t.Id}", t);
     }
 

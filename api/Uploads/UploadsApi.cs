@@ -11,7 +11,7 @@ public static class UploadsApi
     public static RouteGroupBuilder MapUploadsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/uploads").WithTags("Uploads").RequireAuthorization();
-        group.MapPost("/", UploadAsync).DisableAntiforgery()
+        group.MapPost("/", UploadAsync).DisableAntiforgery().RequireRateLimiting(Infrastructure.RateLimits.Uploads)
             .WithSummary("Uploads one attachment (multipart/form-data, field `file`); it is kept for a day for the next mailing");
         return group;
     }

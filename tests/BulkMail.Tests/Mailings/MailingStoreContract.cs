@@ -394,6 +394,75 @@ public abstract class MailingStoreContract
         Assert.Equal(300, (await store.GetCountsAsync(m.Id, Ct)).Sent);
         Assert.Equal(MailingState.Completed, (await store.GetAsync(m.Id, Ct))!.State);
     }
+
+    [Fact]
+    public async Task Delete_removes_a_final_or_held_mailing_with_everything_of_it_and_refuses_a_running_one()
+    {
+        var store = CreateStore();
+        var m = await store.CreateAsync(NewMailing("key-del"), Ct);
+        await store.SaveAttachmentsAsync(m.Id, [new MailAttachment("a.pdf", "application/pdf", [1, 2, 3])], Ct);
+        Assert.True(await store.TryLeaseExpansionAsync(m.Id, "x", Lease, T0, Ct));
+        Assert.True(await store.AppendDeliveriesAsync(m.Id, "x", 0, 3, NewDeliveries(1, 3), true, T0, Ct));
+        var claim = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        var other = await store.CreateAsync(NewMailing(), Ct); // untouched by the deletion
+
+        // Sending (a lease is out): not deletable, nothing removed
+        Assert.Equal(MailingDeletion.NotDeletable, await store.DeleteAsync(m.Id, Ct));
+        Assert.Equal(3, (await store.GetCountsAsync(m.Id, Ct)).Total);
+        // Cancelled while a delivery is still out: not yet (finishedAt comes when the lease is given back)
+        await store.TransitionAsync(m.Id, [MailingState.Sending], MailingState.Cancelled, null, T0, Ct);
+        await store.CancelQueuedAsync(m.Id, T0, Ct);
+        Assert.Equal(MailingDeletion.NotDeletable, await store.DeleteAsync(m.Id, Ct));
+        Assert.True(await store.CompleteAsync(claim, claim.Delivery with { Status = DeliveryStatus.Sent }, 10, T0, Ct, followUp: true));
+        await store.WatchBouncesAsync(m.Id, T0.AddDays(2), Ct);
+        Assert.NotNull((await store.GetAsync(m.Id, Ct))!.FinishedAt);
+
+        Assert.Equal(MailingDeletion.Deleted, await store.DeleteAsync(m.Id, Ct));
+
+        Assert.Null(await store.GetAsync(m.Id, Ct));
+        Assert.Null(await store.FindByIdempotencyKeyAsync("alice@example.com", "key-del", Ct));
+        Assert.Equal([other.Id], (await store.ListAsync("alice@example.com", 10, Ct)).Select(x => x.Id));
+        Assert.Equal(0, (await store.GetCountsAsync(m.Id, Ct)).Total);
+        Assert.Equal(0, (await store.GetCountsAsync(m.Id, Ct)).FollowUpsPending);
+        Assert.Empty(await store.GetAttachmentsAsync(m.Id, Ct));
+        Assert.Null(await store.GetDeliveryAsync(m.Id, 1, Ct));
+        Assert.Empty(await store.ReadDeliveriesAsync(m.Id, Ct).ToListAsync(Ct));
+        Assert.Empty((await store.GetFiguresAsync(m.Id, Ct)).SkippedByReason);
+        Assert.DoesNotContain(m.Id, await store.BounceWatchesAsync(T0, Ct));
+        Assert.DoesNotContain(m.Id, await store.ActiveMailingIdsAsync(Ct));
+        Assert.Equal(MailingDeletion.NotFound, await store.DeleteAsync(m.Id, Ct));
+        // a worker still holding the mailing's id changes nothing and brings nothing back
+        Assert.False(await store.TryLeaseExpansionAsync(m.Id, "y", Lease, T0, Ct));
+        Assert.False(await store.TryLeaseFollowUpsAsync(m.Id, "y", Lease, T0, Ct));
+        Assert.Equal(0, await store.CancelQueuedAsync(m.Id, T0, Ct));
+        Assert.Equal(0, await store.RequeueFailedAsync(m.Id, T0, Ct));
+        Assert.Null(await store.GetAsync(m.Id, Ct));
+        // the idempotency key is free again: the same key makes a new mailing
+        Assert.NotEqual(m.Id, (await store.CreateAsync(NewMailing("key-del"), Ct)).Id);
+        Assert.NotNull(await store.GetAsync(other.Id, Ct));
+    }
+
+    [Fact]
+    public async Task Delete_takes_a_held_mailing_while_preparing_or_ready_but_not_one_preparing_to_send()
+    {
+        var store = CreateStore();
+        var preparing = await store.CreateAsync(NewMailing(), Ct);
+        var heldPreparing = await store.CreateAsync(NewMailing() with { Held = true }, Ct);
+        var ready = await store.CreateAsync(NewMailing() with { Held = true }, Ct);
+        Assert.True(await store.TryLeaseExpansionAsync(ready.Id, "x", Lease, T0, Ct));
+        Assert.True(await store.AppendDeliveriesAsync(ready.Id, "x", 0, 2, NewDeliveries(1, 2), true, T0, Ct));
+        Assert.Equal(MailingState.Ready, (await store.GetAsync(ready.Id, Ct))!.State);
+        Assert.True(await store.TryLeaseExpansionAsync(heldPreparing.Id, "x", Lease, T0, Ct));
+
+        Assert.Equal(MailingDeletion.NotDeletable, await store.DeleteAsync(preparing.Id, Ct));
+        Assert.Equal(MailingDeletion.Deleted, await store.DeleteAsync(heldPreparing.Id, Ct));
+        Assert.Equal(MailingDeletion.Deleted, await store.DeleteAsync(ready.Id, Ct));
+
+        // the expansion that was under way finds its mailing gone and stores nothing
+        Assert.False(await store.AppendDeliveriesAsync(heldPreparing.Id, "x", 0, 2, NewDeliveries(1, 2), true, T0, Ct));
+        Assert.Null(await store.GetAsync(heldPreparing.Id, Ct));
+        Assert.Equal([preparing.Id], (await store.ListAsync("alice@example.com", 10, Ct)).Select(x => x.Id));
+    }
 }
 
 public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingStoreContract
@@ -422,9 +491,87 @@ public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingSt
         }
         Assert.Contains(keys, k => k.ToString().Contains($"{{m:{m.Id}}}", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Keys_live_for_the_configured_retention()
+    {
+        var prefix = RedisServerFixture.NewPrefix();
+        var connection = redis.Require();
+        var store = new RedisMailingStore(connection, Options.Create(new MailingStoreOptions { KeyPrefix = prefix, Retention = TimeSpan.FromDays(3) }));
+        var m = await store.CreateAsync(NewMailing("k"), Ct);
+        await store.SaveAttachmentsAsync(m.Id, [new MailAttachment("a.pdf", "application/pdf", [1])], Ct);
+        await store.TryLeaseExpansionAsync(m.Id, "x", TimeSpan.FromMinutes(1), T0, Ct);
+        await store.AppendDeliveriesAsync(m.Id, "x", 0, 2, NewDeliveries(1, 2), true, T0, Ct);
+
+        var server = connection.GetServer(connection.GetEndPoints()[0]);
+        var keys = server.Keys(pattern: prefix + "*").ToList();
+        Assert.Contains(keys, k => k.ToString().EndsWith(":a", StringComparison.Ordinal));
+        foreach (var key in keys)
+        {
+            var ttl = await connection.GetDatabase().KeyTimeToLiveAsync(key);
+            Assert.True(ttl is { TotalDays: > 2.9 and <= 3 }, $"{key} has TTL {ttl}");
+        }
+    }
+
+    [Fact]
+    public async Task Delete_leaves_no_key_of_the_mailing_in_redis()
+    {
+        var prefix = RedisServerFixture.NewPrefix();
+        var connection = redis.Require();
+        var store = new RedisMailingStore(connection, Options.Create(new MailingStoreOptions { KeyPrefix = prefix }));
+        var m = await store.CreateAsync(NewMailing("idem-1") with { Held = true }, Ct);
+        var kept = await store.CreateAsync(NewMailing("idem-2") with { Held = true }, Ct);
+        await store.SaveAttachmentsAsync(m.Id, [new MailAttachment("a.pdf", "application/pdf", [1])], Ct);
+        await store.TryLeaseExpansionAsync(m.Id, "x", TimeSpan.FromMinutes(1), T0, Ct);
+        await store.AppendDeliveriesAsync(m.Id, "x", 0, 3, NewDeliveries(1, 3, s => s == 2 ? DeliveryStatus.Skipped : DeliveryStatus.Pending), true, T0, Ct);
+        await store.WatchBouncesAsync(m.Id, T0.AddDays(1), Ct);
+        var server = connection.GetServer(connection.GetEndPoints()[0]);
+        var db = connection.GetDatabase();
+        Assert.True(server.Keys(pattern: $"{prefix}{{m:{m.Id}}}*").Count() >= 4);
+
+        Assert.Equal(MailingDeletion.Deleted, await store.DeleteAsync(m.Id, Ct));
+
+        Assert.Empty(server.Keys(pattern: $"{prefix}{{m:{m.Id}}}*"));
+        Assert.False(await db.KeyExistsAsync($"{prefix}idem:alice@example.com:idem-1"));
+        Assert.True(await db.KeyExistsAsync($"{prefix}idem:alice@example.com:idem-2"));
+        Assert.Null(await db.SortedSetScoreAsync($"{prefix}user:alice@example.com", m.Id));
+        Assert.NotNull(await db.SortedSetScoreAsync($"{prefix}user:alice@example.com", kept.Id));
+        Assert.Null(await db.SortedSetScoreAsync($"{prefix}bounce-watch", m.Id));
+        Assert.False(await db.SetContainsAsync($"{prefix}active", m.Id));
+        // nothing left anywhere under the prefix names it
+        foreach (var key in server.Keys(pattern: prefix + "*"))
+        {
+            Assert.DoesNotContain(m.Id, key.ToString(), StringComparison.Ordinal);
+        }
+    }
 }
 
 public sealed class InMemoryMailingStoreTests : MailingStoreContract
 {
     protected override IMailingStore CreateStore() => new InMemoryMailingStore();
+
+    [Fact]
+    public async Task Mailings_unchanged_for_the_retention_are_dropped_like_expired_redis_keys()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0);
+        var store = new InMemoryMailingStore(clock, Options.Create(new MailingStoreOptions { Retention = TimeSpan.FromDays(30) }));
+        var old = await store.CreateAsync(NewMailing("old"), Ct);
+        await store.SaveAttachmentsAsync(old.Id, [new MailAttachment("a.pdf", "application/pdf", [1])], Ct);
+        var touched = await store.CreateAsync(NewMailing(), Ct);
+        clock.Advance(TimeSpan.FromDays(20));
+        await store.TransitionAsync(touched.Id, [MailingState.Preparing], MailingState.Cancelled, null, clock.GetUtcNow(), Ct);
+        clock.Advance(TimeSpan.FromDays(5));
+        var young = await store.CreateAsync(NewMailing(), Ct);
+
+        clock.Advance(TimeSpan.FromDays(4));
+        Assert.NotNull(await store.GetAsync(old.Id, Ct)); // 29 days: still kept
+        clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
+
+        Assert.Null(await store.GetAsync(old.Id, Ct));
+        Assert.Null(await store.FindByIdempotencyKeyAsync("alice@example.com", "old", Ct));
+        Assert.Empty(await store.GetAttachmentsAsync(old.Id, Ct));
+        Assert.Equal(new[] { young.Id, touched.Id }.Order(), (await store.ListAsync("alice@example.com", 10, Ct)).Select(m => m.Id).Order());
+        clock.Advance(TimeSpan.FromDays(20)); // 30 days after the change at day 20
+        Assert.Equal([young.Id], (await store.ListAsync("alice@example.com", 10, Ct)).Select(m => m.Id));
+    }
 }

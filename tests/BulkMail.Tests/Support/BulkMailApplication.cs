@@ -29,11 +29,27 @@ public sealed class BulkMailApplication(IDictionary<string, string?> settings, A
         settings.TryAdd("Auth:Mode", "Development");
         settings.TryAdd("Graph:Auth", "None");
         settings.TryAdd("Sending:WorkerEnabled", "false");
+        // The suites submit and preview far faster than a person; RateLimitTests set low limits to test them.
+        foreach (var (key, value) in UnlimitedRates)
+        {
+            settings.TryAdd(key, value);
+        }
         var app = new BulkMailApplication(settings, services);
         app.UseKestrel(0);
         app.StartServer();
         return app;
     }
+
+    public static readonly IReadOnlyDictionary<string, string?> UnlimitedRates = new Dictionary<string, string?>
+    {
+        ["RateLimits:Submits"] = "100000",
+        ["RateLimits:Previews"] = "100000",
+        ["RateLimits:TestSends"] = "100000",
+        ["RateLimits:Uploads"] = "100000",
+        ["RateLimits:TemplateWrites"] = "100000",
+        ["RateLimits:Streams"] = "10000",
+        ["RateLimits:RunningMailings"] = "1000",
+    };
 
     /// <summary>The API wired to a running HRBC sandbox.</summary>
     public static BulkMailApplication StartWith(HrbcHarness hrbc, IDictionary<string, string?>? extra = null, Action<IServiceCollection>? services = null)

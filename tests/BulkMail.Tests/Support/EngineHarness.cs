@@ -79,6 +79,7 @@ public sealed class EngineHarness : IAsyncDisposable
         ["Sending:RetryBaseDelay"] = "00:00:00.050",
         ["Sending:PollInterval"] = "00:00:00.100",
         ["Sending:DeliveryLease"] = "00:00:15",
+        ["RateLimits:Enabled"] = "false", // child processes too; RateLimitTests test the limits
     };
 
     public static object Newsletter(IEnumerable<long> ids, string[]? fields = null, string? subject = null, string? body = null,
