@@ -22,6 +22,7 @@ builder.AddRateLimits();
 var app = builder.Build();
 
 app.UseServiceDefaults();
+app.UseCharsetCheck();
 app.MapAddin();
 app.UseAuthentication();
 app.UseAuthorization();

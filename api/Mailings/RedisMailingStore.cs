@@ -314,8 +314,9 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           redis.call('ZADD', q, ARGV[2], s)
         end
         redis.call('DEL', f)
-        redis.call('HINCRBY', meta, 'failed', -#seqs)
         if #seqs > 0 then
+          -- inside the branch: with no failures -#seqs is Lua's -0, which Redis refuses as an integer ("-0")
+          redis.call('HINCRBY', meta, 'failed', -#seqs)
           local state = redis.call('HGET', meta, 'state')
           if state == 'Completed' or state == 'Paused' or state == 'Sending' or state == 'Queued' then
             redis.call('HSET', meta, 'state', 'Sending', 'streak', 0)

@@ -227,6 +227,16 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    public async Task Retry_failed_with_no_failures_retries_nothing_and_changes_nothing()
+    {
+        // Found by the hostile corpus: on Redis this was a 500 (the script sent -0 to HINCRBY).
+        var (store, m) = await QueuedAsync(CreateStore(), 2);
+        Assert.Equal(0, await store.RequeueFailedAsync(m.Id, T0, Ct));
+        Assert.Equal(MailingState.Queued, (await store.GetAsync(m.Id, Ct))!.State);
+        Assert.Equal(0, (await store.GetCountsAsync(m.Id, Ct)).Failed);
+    }
+
+    [Fact]
     public async Task A_later_bounce_moves_the_counters()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 1);
