@@ -35,7 +35,7 @@ public enum ProblemCode
     // fields of a mailing, a search, a template
     ModeInvalid, AnchorRequired, ScopeKindInvalid, ScopeEmpty, TooManyIds, IdsNotPositive, ScopeNoMatch, NoValidAddress,
     KeywordsTooLong, KeywordsControlCharacters, NumberTooSmall, NumberOutOfRange,
-    ConditionNotATerm, ConditionSuffixUnknown, ConditionNoValue, ConditionEmptyValue, ConditionForeignField, ConditionUnknownField,
+    ConditionNotATerm, ConditionSuffixUnknown, ConditionNoValue, ConditionEmptyValue, ConditionForeignField, ConditionUnknownField, ConditionNotANumber,
     TemplateMissing, TemplateNameInvalid, SubjectRequired, SubjectTooLong, BodyRequired, BodyTooLarge, BodyTooLargeMb,
     MailFieldsRequired, MailFieldUnknown, PhaseUnknown, PhaseMemoTooLong, PhaseMemoWithoutPhase, IdempotencyKeyTooLong,
     RecruiterRecommendationFiles, JobOfferFiles, ModeHasNoFiles, NotAFileOf, FileUnreadable, UploadMissing,

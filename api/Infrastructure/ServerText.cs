@@ -171,6 +171,7 @@ public static partial class ServerText
         [ProblemCode.ConditionForeignField] = new("'{alias}' is not a field of {resource}; HRBC searches only the resource's own fields.",
             "「{alias}」は {resource} の項目ではありません。HRBC はそのリソース自身の項目でしか検索できません。"),
         [ProblemCode.ConditionUnknownField] = new("{resource} has no field '{alias}'.", "{resource} に項目「{alias}」はありません。"),
+        [ProblemCode.ConditionNotANumber] = new("{alias} takes numbers only; '{value}' is not one.", "{alias} には数値だけを指定できます。「{value}」は数値ではありません。"),
         [ProblemCode.TemplateMissing] = new("Template {id} does not exist.", "テンプレート {id} がありません。"),
         [ProblemCode.TemplateNameInvalid] = new("A name of 1 to 100 characters is required.", "名前を 1〜100 文字で入力してください。"),
         [ProblemCode.SubjectRequired] = new("The subject is required.", "件名を入力してください。"),

@@ -296,9 +296,17 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             {
                 return CodedText.Of(ProblemCode.ConditionForeignField, ("alias", term.Alias), ("resource", resource.Name));
             }
-            if (!fields.Any(f => f.Alias == term.Alias))
+            var field = fields.FirstOrDefault(f => f.Alias == term.Alias);
+            if (field is null)
             {
                 return CodedText.Of(ProblemCode.ConditionUnknownField, ("alias", term.Alias), ("resource", resource.Name));
+            }
+            // Number, Age, Currency and the record id take numbers only: HRBC answers anything else with code 103 (a 502 here).
+            if ((field.Type is 3 or 8 or 14 || term.Alias == resource.IdAlias)
+                && term.Values.FirstOrDefault(v => !decimal.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign | System.Globalization.NumberStyles.AllowDecimalPoint,
+                    System.Globalization.CultureInfo.InvariantCulture, out _)) is { } bad)
+            {
+                return CodedText.Of(ProblemCode.ConditionNotANumber, ("alias", term.Alias), ("value", bad));
             }
         }
         return null;
