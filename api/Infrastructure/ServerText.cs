@@ -267,7 +267,7 @@ public static partial class ServerText
         [Mailings.DeliveryStatus.Pending] = new("Pending", "未送信"),
         [Mailings.DeliveryStatus.Sent] = new("Sent", "送信済み"),
         [Mailings.DeliveryStatus.Failed] = new("Failed", "失敗"),
-        [Mailings.DeliveryStatus.Skipped] = new("Skipped", "スキップ"),
+        [Mailings.DeliveryStatus.Skipped] = new("Skipped", "送信対象外"),
         [Mailings.DeliveryStatus.Bounced] = new("Bounced", "不達"),
         [Mailings.DeliveryStatus.Cancelled] = new("Cancelled", "中止"),
     };

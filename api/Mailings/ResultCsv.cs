@@ -40,7 +40,7 @@ public static partial class ResultCsv
     /// <summary>The Japanese file's times: local, in a form Excel reads as a date and time.</summary>
     public const string JapaneseTimeFormat = "yyyy/MM/dd HH:mm:ss";
 
-    /// <summary>The status word: the same table as the task pane's (スキップ, 中止, …).</summary>
+    /// <summary>The status word: the same table as the task pane's (送信対象外, 中止, …).</summary>
     public static string StatusWord(DeliveryStatus status, bool japanese) => ServerText.Format(status, null, japanese);
 
     private static string RecordTypeWord(string type, bool japanese) => !japanese ? type : type switch

@@ -54,7 +54,8 @@ const sse = (...events: unknown[]) =>
 
 const status = (over: Partial<MailingStatus>): MailingStatus => ({
   id: "m9", mode: "Resumes", state: "Preparing", total: 0, sent: 0, failed: 0, skipped: 0, bounced: 0, pending: 0,
-  createdAt: "2026-11-27T00:00:00Z", startedAt: null, finishedAt: null, etaSeconds: null, pausedReason: null, ...over,
+  createdAt: "2026-11-27T00:00:00Z", startedAt: null, finishedAt: null, etaSeconds: null, pausedReason: null,
+  cancelled: 0, subject: "", waitReason: null, resumesAt: null, ...over,
 });
 
 /** The held mailing as h1's server reports it: counting, then Ready with the exact figures (coord.md contract). */

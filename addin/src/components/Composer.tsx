@@ -309,7 +309,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
         const first: MailingStatus = {
           id: r.id, mode, state: r.state, total: 0, sent: 0, failed: 0, skipped: 0, bounced: 0, pending: 0,
           createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, etaSeconds: null, pausedReason: null,
-          subject: draft.subject,
+          subject: draft.subject, cancelled: 0, waitReason: null, resumesAt: null,
         };
         setConfirm({ key, request, heldId: r.id, facts: { ...base, held: first, preview: null } });
         stopFollowing.current?.();

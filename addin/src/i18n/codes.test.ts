@@ -24,8 +24,8 @@ describe("the table of the API's codes", () => {
     );
   });
 
-  it("uses the pane's status words: the same as the result file's (スキップ, 中止)", () => {
-    expect(codeTables.deliveryStatus.Skipped.ja).toBe("スキップ");
+  it("uses the pane's status words: the same as the result file's (送信対象外, 中止: HRBC's terms)", () => {
+    expect(codeTables.deliveryStatus.Skipped.ja).toBe("送信対象外");
     expect(codeTables.deliveryStatus.Cancelled.ja).toBe("中止");
     expect(ja.countSkipped.startsWith(codeTables.deliveryStatus.Skipped.ja)).toBe(true);
     expect(ja.countCancelled.startsWith(codeTables.deliveryStatus.Cancelled.ja)).toBe(true);

@@ -180,7 +180,7 @@ export const en = {
   progress: "Progress of {subject}",
   countSent: "Sent {n}",
   countFailed: "Failed {n}",
-  countSkipped: "Not sent {n}",
+  countSkipped: "Skipped {n}",
   countBounced: "Bounced {n}",
   countPending: "Pending {n}",
   countCancelled: "Cancelled {n}",

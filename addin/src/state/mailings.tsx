@@ -121,7 +121,7 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
       });
       setMailings((list) =>
         list.some((m) => m.id === id)
-          ? list.map((m) => (m.id === id ? { ...m, state: isFinished(m.state) ? m.state : state, subject: m.subject || subject } : m))
+          ? list.map((m) => (m.id === id ? { ...m, state: isFinished(m.state) ? m.state : state, subject: m.subject || (subject ?? "") } : m))
           : [
               {
                 id,
@@ -139,7 +139,7 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
                 etaSeconds: null,
                 pausedReason: null,
                 cancelled: 0,
-                subject,
+                subject: subject ?? "",
                 waitReason: null,
                 resumesAt: null,
               },

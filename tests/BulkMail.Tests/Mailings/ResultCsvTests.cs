@@ -59,8 +59,8 @@ public partial class ResultCsvTests(RedisServerFixture redis)
         foreach (var (row, english) in ja.Skip(1).Zip(en.Skip(1)))
         {
             Assert.Equal(row[1], english[1]);
-            // the pane's words: スキップ, 失敗, 送信済み
-            Assert.Equal(english[8] switch { "Sent" => "送信済み", "Failed" => "失敗", "Skipped" => "スキップ", _ => "?" }, row[8]);
+            // the pane's words: 送信対象外, 失敗, 送信済み
+            Assert.Equal(english[8] switch { "Sent" => "送信済み", "Failed" => "失敗", "Skipped" => "送信対象外", _ => "?" }, row[8]);
             foreach (var cell in new[] { row[9], row[12] }.Where(c => c.Length > 0))
             {
                 // the values a sentence quotes (Microsoft 365's own message, a code) may be English; the sentence is not
@@ -88,7 +88,7 @@ public partial class ResultCsvTests(RedisServerFixture redis)
             }
         }
         Assert.Equal(new[] { "メールアドレスが正しくありません", "選んだメール項目にアドレスがありません", "HRBC にレコードがありません" }.Order(StringComparer.Ordinal),
-            ja.Skip(1).Where(r => r[8] == "スキップ").Select(r => r[9]).Order(StringComparer.Ordinal));
+            ja.Skip(1).Where(r => r[8] == "送信対象外").Select(r => r[9]).Order(StringComparer.Ordinal));
         Assert.StartsWith("Microsoft 365 が送信を拒否しました（ErrorInvalidRecipients", ja.Single(r => r[8] == "失敗")[9], StringComparison.Ordinal);
         Assert.Equal(["Invalid address", "No address in the ticked mail fields", "Record not found in HRBC"],
             en.Skip(1).Where(r => r[8] == "Skipped").Select(r => r[9]).Order(StringComparer.Ordinal));
