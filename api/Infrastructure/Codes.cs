@@ -21,7 +21,7 @@ public enum ProblemCode
     MailingNotFound, NotPossibleInState, NothingToRetry, TemplateNotFound, MailingNotReady, PreviewTargetRequired, DeliveryNotFound,
     DeliveryNotFoundForRecord, MailingNotDeletable, MailingStillStopping, TooManyRunningMailings, TooManyTemplates,
     // per-user limits (429 with Retry-After)
-    RateLimited, StreamsLimited,
+    RateLimited,
     // input hardening
     HrbcRequestTooLong, ContentTypeUnsupported, HostInvalid, MultipartMalformed, FileNameEmpty, FileNameInvalidCharacter,
     FileNameReserved, FileIsProgram,

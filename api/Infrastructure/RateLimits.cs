@@ -92,9 +92,12 @@ public static class RateLimits
         var text = seconds.ToString(CultureInfo.InvariantCulture);
         http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         http.Response.Headers.RetryAfter = text;
-        var detail = policy == Streams
-            ? CodedText.Of(ProblemCode.StreamsLimited, ("max", o.Streams), ("retryAfterSeconds", text))
-            : CodedText.Of(ProblemCode.RateLimited, ("policy", policy), ("retryAfterSeconds", text));
+        var detail = CodedText.Of(ProblemCode.RateLimited, ("policy", policy), ("retryAfterSeconds", text));
+        if (policy == Streams)
+        {
+            // The same code (clients translate it); the English says which limit it is.
+            detail = detail with { English = $"You have {o.Streams} status streams open already; close one or try again in {text} seconds." };
+        }
         var problem = new ProblemDetails
         {
             Status = StatusCodes.Status429TooManyRequests,

@@ -43,7 +43,6 @@ public static partial class ServerText
         [ProblemCode.TooManyRunningMailings] = new("Too many mailings running", "実行中のメール送信が多すぎます"),
         [ProblemCode.TooManyTemplates] = new("Too many templates", "テンプレートが多すぎます"),
         [ProblemCode.RateLimited] = new("Too many requests", "リクエストが多すぎます"),
-        [ProblemCode.StreamsLimited] = new("Too many requests", "リクエストが多すぎます"),
         [ProblemCode.HrbcRequestTooLong] = new("The search is too long for HRBC", "検索条件が HRBC には長すぎます"),
         [ProblemCode.ContentTypeUnsupported] = new("Unsupported content type", "この形式の送信には対応していません"),
         [ProblemCode.HostInvalid] = new("Invalid Host header", "Host ヘッダーが正しくありません"),
@@ -120,7 +119,6 @@ public static partial class ServerText
         [ProblemCode.FileNameInvalidCharacter] = new("The file name {name} contains a character Windows does not allow (\\ / : * ? \" < > |).", "ファイル名 {name} に Windows で使えない文字（\\ / : * ? \" < > |）が含まれています。"),
         [ProblemCode.FileNameReserved] = new("The file name {name} is a name Windows reserves for a device ({reserved}); rename the file.", "ファイル名 {name} は Windows がデバイス用に予約している名前（{reserved}）です。名前を変えてください。"),
         [ProblemCode.FileIsProgram] = new("{name} is a program (its content is an executable, whatever its name says); Outlook blocks programs for their recipients.", "{name} はプログラムです（名前に関係なく中身が実行ファイル）。Outlook は受信者に対してプログラムをブロックします。"),
-        [ProblemCode.StreamsLimited] = new("You have {max} status streams open already; close one or try again in {retryAfterSeconds} seconds.", "状況の表示がすでに {max} 件開いています。どれかを閉じるか、{retryAfterSeconds} 秒後にもう一度お試しください。"),
         // ---- uploads and files
         [ProblemCode.NotMultipart] = new("POST one file in the form field `file`.", "フォーム項目 file にファイルを 1 つ入れて送ってください。"),
         [ProblemCode.NoFile] = new("POST one file in the form field `file`.", "フォーム項目 file にファイルを 1 つ入れて送ってください。"),

@@ -40,7 +40,9 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
     /// <summary>Writes follow-ups until none is pending and <paramref name="sending"/> has finished (no more can come).</summary>
     public async Task RunAsync(Mailing mailing, MailingPlan plan, Task sending, CancellationToken cancellationToken)
     {
-        if (!mailing.Spec.HasFollowUps)
+        // A held or scheduled mailing has sent nothing: taking the lease now would lock out the run that starts it
+        // (the lease outlives this runner) and strand its follow-ups for the lease's two minutes.
+        if (!mailing.Spec.HasFollowUps || mailing.State is MailingState.Preparing or MailingState.Ready or MailingState.Scheduled)
         {
             return;
         }
