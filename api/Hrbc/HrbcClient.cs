@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
@@ -580,7 +581,7 @@ public sealed partial class HrbcClient(
             }
             catch (Exception e) when (markers && attempt < Math.Max(1, Options.MaxRetries) && OutcomeUnknown(e))
             {
-                Log.WriteUnknown(logger, "activity", e.GetType().Name, pending.Count);
+                Log.WriteUnknown(logger, "activity", pending.Count, LogSafe.Of(e));
                 pending = await TakeFoundAsync(entries, pending, results, since, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -818,8 +819,8 @@ public sealed partial class HrbcClient(
 
     private static partial class Log
     {
-        [LoggerMessage(11, LogLevel.Warning, "HRBC write of {Resource} lost its answer ({ExceptionType}); looking up {Count} item(s) by marker before writing again")]
-        public static partial void WriteUnknown(ILogger logger, string resource, string exceptionType, int count);
+        [LoggerMessage(11, LogLevel.Warning, "HRBC write of {Resource} lost its answer; looking up {Count} item(s) by marker before writing again")]
+        public static partial void WriteUnknown(ILogger logger, string resource, int count, Exception exception);
 
         [LoggerMessage(10, LogLevel.Debug, "HRBC {Method} {Resource}: HTTP {Status}, code {Code}, {Elapsed} ms")]
         public static partial void Request(ILogger logger, string method, string resource, int status, int code, long elapsed);

@@ -62,7 +62,7 @@ public sealed partial class UpstreamExceptionHandler(IProblemDetailsService prob
         {
             return false;
         }
-        Log.Upstream(logger, problem.Status ?? 0, exception.GetType().Name, (exception as HrbcException)?.Code ?? 0);
+        Log.Upstream(logger, problem.Status ?? 0, (exception as HrbcException)?.Code ?? 0, LogSafe.Of(exception));
         httpContext.Response.StatusCode = problem.Status ?? 502;
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
@@ -94,7 +94,7 @@ public sealed partial class UpstreamExceptionHandler(IProblemDetailsService prob
         [LoggerMessage(21, LogLevel.Information, "Bad request answered {Status}: {Code}")]
         public static partial void BadRequest(ILogger logger, int status, string code);
 
-        [LoggerMessage(20, LogLevel.Warning, "Upstream failure answered {Status}: {ExceptionType}, HRBC code {Code}")]
-        public static partial void Upstream(ILogger logger, int status, string exceptionType, int code);
+        [LoggerMessage(20, LogLevel.Warning, "Upstream failure answered {Status}, HRBC code {Code}")]
+        public static partial void Upstream(ILogger logger, int status, int code, Exception exception);
     }
 }

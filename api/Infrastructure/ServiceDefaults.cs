@@ -68,7 +68,7 @@ public sealed class HrbcHealthCheck(HrbcAuthClient auth, HrbcTokenStore tokens) 
         }
         catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
         {
-            return HealthCheckResult.Unhealthy($"HRBC unreachable: {e.GetType().Name}");
+            return HealthCheckResult.Unhealthy($"HRBC unreachable: {e.GetType().Name}", LogSafe.Of(e));
         }
     }
 }
@@ -85,7 +85,7 @@ public sealed class RedisHealthCheck(StackExchange.Redis.IConnectionMultiplexer 
         }
         catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy($"Redis unreachable: {e.GetType().Name}");
+            return HealthCheckResult.Unhealthy($"Redis unreachable: {e.GetType().Name}", LogSafe.Of(e));
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using Microsoft.Extensions.Options;
 
@@ -82,7 +83,7 @@ public sealed partial class BounceScanner(IMailingStore store, IMailSender mail,
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                Log.ScanFailed(logger, e.GetType().Name);
+                Log.ScanFailed(logger, LogSafe.Of(e));
             }
             try
             {
@@ -144,7 +145,7 @@ public sealed partial class BounceScanner(IMailingStore store, IMailSender mail,
             }
             catch (GraphSendException e)
             {
-                Log.MailboxScanFailed(logger, e.Code);
+                Log.MailboxScanFailed(logger, e.Code, LogSafe.Of(e));
             }
         }
         if (marked > 0)
@@ -156,11 +157,11 @@ public sealed partial class BounceScanner(IMailingStore store, IMailSender mail,
 
     private static partial class Log
     {
-        [LoggerMessage(70, LogLevel.Warning, "Bounce scan failed: {Error}; it runs again at the next interval")]
-        public static partial void ScanFailed(ILogger logger, string error);
+        [LoggerMessage(70, LogLevel.Warning, "Bounce scan failed; it runs again at the next interval")]
+        public static partial void ScanFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(71, LogLevel.Warning, "Reading a mailbox for bounces failed with {Code}; it is read again at the next interval")]
-        public static partial void MailboxScanFailed(ILogger logger, string code);
+        public static partial void MailboxScanFailed(ILogger logger, string code, Exception exception);
 
         [LoggerMessage(72, LogLevel.Information, "{Count} deliveries marked bounced")]
         public static partial void Marked(ILogger logger, int count);

@@ -103,7 +103,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
             }
             catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
             {
-                Log.WriteFailed(logger, mailing.Id, "phase", e.GetType().Name, (e as HrbcException)?.Code ?? 0);
+                Log.WriteFailed(logger, mailing.Id, "phase", (e as HrbcException)?.Code ?? 0, LogSafe.Of(e));
                 foreach (var d in batch)
                 {
                     retry.Add(d.Seq);
@@ -144,7 +144,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
             }
             catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
             {
-                Log.WriteFailed(logger, mailing.Id, "activity", e.GetType().Name, (e as HrbcException)?.Code ?? 0);
+                Log.WriteFailed(logger, mailing.Id, "activity", (e as HrbcException)?.Code ?? 0, LogSafe.Of(e));
                 foreach (var d in ready)
                 {
                     retry.Add(d.Seq);
@@ -296,8 +296,8 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
 
     private static partial class Log
     {
-        [LoggerMessage(60, LogLevel.Warning, "Mailing {MailingId}: {What} write to HRBC failed with {Error} (code {Code}); it is retried")]
-        public static partial void WriteFailed(ILogger logger, string mailingId, string what, string error, int code);
+        [LoggerMessage(60, LogLevel.Warning, "Mailing {MailingId}: {What} write to HRBC failed (code {Code}); it is retried")]
+        public static partial void WriteFailed(ILogger logger, string mailingId, string what, int code, Exception exception);
 
         [LoggerMessage(61, LogLevel.Warning, "Mailing {MailingId}: follow-up lease lost; another worker continues")]
         public static partial void LeaseLost(ILogger logger, string mailingId);

@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Hrbc;
 
 namespace BulkMail.Api.Mailings;
@@ -231,7 +232,7 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
         catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException)
         {
             // HRBC is down or refused: the lease runs out and the next poll tries again from the cursor.
-            Log.ExpansionFailed(logger, mailingId, e.GetType().Name, (e as HrbcException)?.Code ?? 0);
+            Log.ExpansionFailed(logger, mailingId, (e as HrbcException)?.Code ?? 0, LogSafe.Of(e));
         }
     }
 
@@ -243,7 +244,7 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
         [LoggerMessage(41, LogLevel.Warning, "Mailing {MailingId}: expansion handed over at position {Position}")]
         public static partial void LostExpansion(ILogger logger, string mailingId, int position);
 
-        [LoggerMessage(42, LogLevel.Warning, "Mailing {MailingId}: expansion paused by {Error} (HRBC code {Code}); it resumes later")]
-        public static partial void ExpansionFailed(ILogger logger, string mailingId, string error, int code);
+        [LoggerMessage(42, LogLevel.Warning, "Mailing {MailingId}: expansion paused (HRBC code {Code}); it resumes later")]
+        public static partial void ExpansionFailed(ILogger logger, string mailingId, int code, Exception exception);
     }
 }

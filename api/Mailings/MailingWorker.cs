@@ -79,7 +79,7 @@ public sealed partial class MailingWorker(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                Log.PollFailed(logger, e.GetType().Name);
+                Log.PollFailed(logger, LogSafe.Of(e));
             }
             try
             {
@@ -146,7 +146,7 @@ public sealed partial class MailingWorker(
         }
         catch (Exception e)
         {
-            Log.MailingRunFailed(logger, id, e.GetType().Name);
+            Log.MailingRunFailed(logger, id, LogSafe.Of(e));
         }
     }
 
@@ -393,11 +393,11 @@ public sealed partial class MailingWorker(
 
     private static partial class Log
     {
-        [LoggerMessage(50, LogLevel.Warning, "Worker poll failed: {Error}")]
-        public static partial void PollFailed(ILogger logger, string error);
+        [LoggerMessage(50, LogLevel.Warning, "Worker poll failed")]
+        public static partial void PollFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(51, LogLevel.Error, "Mailing {MailingId}: the run stopped with {Error}; it is picked up again at the next poll")]
-        public static partial void MailingRunFailed(ILogger logger, string mailingId, string error);
+        [LoggerMessage(51, LogLevel.Error, "Mailing {MailingId}: the run stopped; it is picked up again at the next poll")]
+        public static partial void MailingRunFailed(ILogger logger, string mailingId, Exception exception);
 
         [LoggerMessage(52, LogLevel.Warning, "Mailing {MailingId}: lease of delivery {Seq} lost; another worker continues it")]
         public static partial void LeaseLost(ILogger logger, string mailingId, int seq);

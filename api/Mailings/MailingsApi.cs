@@ -200,7 +200,7 @@ public static class MailingsApi
             }
             catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
             {
-                logs.CreateLogger(typeof(MailingsApi)).LogWarning("Result file of {MailingId}: mail field labels unavailable ({Error})", id, e.GetType().Name);
+                logs.CreateLogger(typeof(MailingsApi)).LogWarning(LogSafe.Of(e), "Result file of {MailingId}: mail field labels unavailable", id);
             }
         }
         // The English file keeps UTC unless a zone is asked for; the Japanese one is local.
