@@ -92,12 +92,10 @@ public static class RateLimits
         var text = seconds.ToString(CultureInfo.InvariantCulture);
         http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         http.Response.Headers.RetryAfter = text;
-        var detail = CodedText.Of(ProblemCode.RateLimited, ("policy", policy), ("retryAfterSeconds", text));
-        if (policy == Streams)
-        {
-            // The same code (clients translate it); the English says which limit it is.
-            detail = detail with { English = $"You have {o.Streams} status streams open already; close one or try again in {text} seconds." };
-        }
+        // Streams: the same code, with the limit for the sentence that names it (ServerText's variant by policy).
+        var detail = policy == Streams
+            ? CodedText.Of(ProblemCode.RateLimited, ("policy", policy), ("retryAfterSeconds", text), ("limit", o.Streams))
+            : CodedText.Of(ProblemCode.RateLimited, ("policy", policy), ("retryAfterSeconds", text));
         var problem = new ProblemDetails
         {
             Status = StatusCodes.Status429TooManyRequests,

@@ -279,6 +279,18 @@ public static partial class ServerText
         [TemplateErrorCode.NearMissTag] = new("{found} is not a tag and would be sent as typed: did you mean {suggestion}?", "{found} はタグではないため、そのまま送られます。{suggestion} のことですか？"),
     };
 
+    /// <summary>Codes whose sentence depends on the value of one argument: code → (argument, value → text). A value not
+    /// listed takes the code's own sentence.</summary>
+    private static readonly Dictionary<Enum, (string Arg, Dictionary<string, Text> Texts)> ByArgument = new()
+    {
+        // Status streams are a count of open connections, not a rate: the sentence says which limit it is.
+        [ProblemCode.RateLimited] = ("policy", new()
+        {
+            ["streams"] = new("You have {limit} status streams open already; close one or try again in {retryAfterSeconds} seconds.",
+                "状況表示のストリームをすでに {limit} 本開いています。1 本閉じるか、{retryAfterSeconds} 秒後にもう一度お試しください。"),
+        }),
+    };
+
     /// <summary>Japanese for argument values that are words of the API (parts, resources, steps, states, actions).</summary>
     private static readonly Dictionary<string, Dictionary<string, string>> ArgWords = new()
     {
@@ -305,6 +317,7 @@ public static partial class ServerText
 
     public static IReadOnlyDictionary<Enum, Text> Entries => Table;
     public static IReadOnlyDictionary<Enum, Text> SuggestionEntries => WithSuggestion;
+    public static IReadOnlyDictionary<Enum, (string Arg, Dictionary<string, Text> Texts)> ArgumentEntries => ByArgument;
     public static IReadOnlyDictionary<ProblemCode, Text> ProblemTitles => Titles;
     public static IReadOnlyDictionary<string, Dictionary<string, string>> ArgumentWords => ArgWords;
 
@@ -314,7 +327,10 @@ public static partial class ServerText
     public static string Format(Enum code, IReadOnlyDictionary<string, string>? args, bool japanese)
     {
         var entry = args is not null && args.TryGetValue("suggestion", out var suggestion) && suggestion.Length > 0 && WithSuggestion.TryGetValue(code, out var w)
-            ? w : Table.GetValueOrDefault(code);
+            ? w
+            : args is not null && ByArgument.TryGetValue(code, out var variants) && args.TryGetValue(variants.Arg, out var value)
+                && variants.Texts.TryGetValue(value, out var v)
+                ? v : Table.GetValueOrDefault(code);
         var text = entry is null ? code.ToString() : japanese ? entry.Ja : entry.En;
         return Fill(text, args, japanese);
     }

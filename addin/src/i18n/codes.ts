@@ -25,6 +25,9 @@ const problemTitle: Partial<Record<ProblemCode, CodeText>> = table.ProblemTitle;
 const template: Record<TemplateErrorCode, CodeText> = table.TemplateErrorCode;
 /** Template codes whose sentence adds "did you mean …?" when the args carry a suggestion. */
 const templateWithSuggestion: Partial<Record<TemplateErrorCode, CodeText>> = table.TemplateErrorCodeWithSuggestion;
+/** Problem codes whose sentence depends on one argument's value (RateLimited names the status-stream limit). */
+const problemByArgument: Partial<Record<ProblemCode, { arg: string; texts: Partial<Record<string, CodeText>> }>> =
+  table.ProblemCodeByArgument;
 const reason: Record<ReasonCode, CodeText> = table.ReasonCode;
 const wait: Record<WaitCode, CodeText> = table.WaitCode;
 const paused: Record<PausedCode, CodeText> = table.PausedCode;
@@ -52,7 +55,11 @@ export function codeText(set: CodeSet, code: string | null | undefined, lang: Co
   if (!code) return null;
   const own = (t: Partial<Record<string, CodeText>>) => (Object.prototype.hasOwnProperty.call(t, code) ? t[code] : undefined);
   const suggested = set === "template" && args?.suggestion ? own(templateWithSuggestion) : undefined;
-  const entry = suggested ?? own(codeTables[set] as Partial<Record<string, CodeText>>);
+  const variants = set === "problem" && Object.prototype.hasOwnProperty.call(problemByArgument, code)
+    ? problemByArgument[code as ProblemCode]
+    : undefined;
+  const byArgument = variants && args && variants.arg in args ? variants.texts[String(args[variants.arg])] : undefined;
+  const entry = suggested ?? byArgument ?? own(codeTables[set] as Partial<Record<string, CodeText>>);
   return entry ? fill(entry[lang], lang, args) : null;
 }
 

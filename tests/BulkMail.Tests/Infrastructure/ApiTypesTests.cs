@@ -75,6 +75,13 @@ public class ApiTypesTests
         }
         table["TemplateErrorCodeWithSuggestion"] = new JsonObject(ServerText.SuggestionEntries.OrderBy(t => t.Key.ToString())
             .Select(t => KeyValuePair.Create(t.Key.ToString(), (JsonNode?)new JsonObject { ["en"] = t.Value.En, ["ja"] = t.Value.Ja })));
+        table["ProblemCodeByArgument"] = new JsonObject(ServerText.ArgumentEntries.OrderBy(t => t.Key.ToString())
+            .Select(t => KeyValuePair.Create(t.Key.ToString(), (JsonNode?)new JsonObject
+            {
+                ["arg"] = t.Value.Arg,
+                ["texts"] = new JsonObject(t.Value.Texts.OrderBy(x => x.Key, StringComparer.Ordinal)
+                    .Select(x => KeyValuePair.Create(x.Key, (JsonNode?)new JsonObject { ["en"] = x.Value.En, ["ja"] = x.Value.Ja }))),
+            })));
         table["ProblemTitle"] = new JsonObject(ServerText.ProblemTitles.OrderBy(t => t.Key)
             .Select(t => KeyValuePair.Create(t.Key.ToString(), (JsonNode?)new JsonObject { ["en"] = t.Value.En, ["ja"] = t.Value.Ja })));
         table["ArgWords"] = new JsonObject(ServerText.ArgumentWords.Select(w => KeyValuePair.Create(w.Key,

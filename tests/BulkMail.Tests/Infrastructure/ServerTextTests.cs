@@ -26,6 +26,15 @@ public class ServerTextTests
             // Japanese may leave out a value the English names, never name one the English does not have
             Assert.True(ServerText.PlaceholdersOf(text.Ja).IsSubsetOf(ServerText.PlaceholdersOf(text.En)), $"{code}: {text.Ja}");
         }
+        foreach (var (code, (arg, texts)) in ServerText.ArgumentEntries)
+        {
+            foreach (var (value, text) in texts)
+            {
+                Assert.True(ServerText.PlaceholdersOf(text.Ja).IsSubsetOf(ServerText.PlaceholdersOf(text.En)), $"{code} ({arg}={value}): {text.Ja}");
+            }
+        }
+        Assert.Equal("状況表示のストリームをすでに 3 本開いています。1 本閉じるか、10 秒後にもう一度お試しください。",
+            ServerText.Format(ProblemCode.RateLimited, new Dictionary<string, string> { ["policy"] = "streams", ["limit"] = "3", ["retryAfterSeconds"] = "10" }, japanese: true));
         // problem codes and template codes share the field-code space: no name may mean two things
         Assert.Empty(Enum.GetNames<ProblemCode>().Intersect(Enum.GetNames<TemplateErrorCode>()));
         // the template codes MailTemplate writes are the code set the clients translate
