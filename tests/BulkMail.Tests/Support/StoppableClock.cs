@@ -1,0 +1,42 @@
+namespace BulkMail.Tests.Support;
+
+/// <summary>
+/// The real clock until <see cref="Stop"/>; from then on the time stands still except when the test moves it
+/// (<see cref="Advance"/>). Timers and timestamps stay real, so waits, polls and leases keep running: only what the
+/// product reads as "now" is pinned. For assertions on figures computed from now (an ETA, the seconds of a Retry-After)
+/// that must not depend on how long the machine took between two reads of the clock.
+/// </summary>
+public sealed class StoppableClock : TimeProvider
+{
+    private readonly Lock _gate = new();
+    private DateTimeOffset? _stopped;
+
+    public override DateTimeOffset GetUtcNow()
+    {
+        lock (_gate)
+        {
+            return _stopped ?? System.GetUtcNow();
+        }
+    }
+
+    /// <summary>Stops the clock at the current whole millisecond (what the Redis store keeps) and returns that time.</summary>
+    public DateTimeOffset Stop()
+    {
+        lock (_gate)
+        {
+            var now = System.GetUtcNow();
+            _stopped = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+            return _stopped.Value;
+        }
+    }
+
+    /// <summary>Moves the stopped clock forward.</summary>
+    public DateTimeOffset Advance(TimeSpan by)
+    {
+        lock (_gate)
+        {
+            _stopped = (_stopped ?? throw new InvalidOperationException("Stop the clock first.")) + by;
+            return _stopped.Value;
+        }
+    }
+}
