@@ -41,7 +41,7 @@ public class HrbcException(int code, string message, int? httpStatus = null)
     };
 }
 
-/// <summary>The authentication API (oauth/token) answered with an error number (its own numbering, §2.5).</summary>
+/// <summary>The authentication API (oauth/token) answered with an error number (its own numbering: docs/hrbc.md §4).</summary>
 public sealed class HrbcAuthException(int error, string message)
     : HrbcException(error, message)
 {

@@ -62,7 +62,7 @@ public static partial class NdrParser
 }
 
 /// <summary>
-/// Finds bounces (MISSION §5.3): for finished mailings (watched for <c>Bounces:WatchFor</c>), reads the sender's Inbox
+/// Finds bounces (docs/architecture.md, Bounces; docs/graph.md, Bounces): for finished mailings (watched for <c>Bounces:WatchFor</c>), reads the sender's Inbox
 /// for non-delivery reports, matches each to its delivery by the returned <c>X-BulkMail-Delivery</c> header and marks
 /// that delivery Bounced with the reason, so the result file tells what HRBC leaves the user to read by hand. A
 /// mailbox is read only while none of its mailings is sending (Graph allows 4 concurrent requests per mailbox).

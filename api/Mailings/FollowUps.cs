@@ -22,7 +22,7 @@ public sealed class FollowUpOptions
 }
 
 /// <summary>
-/// Writes what HRBC should know after a delivery was sent (ARCHITECTURE §2 step 5): the phase — the Process of resume ×
+/// Writes what HRBC should know after a delivery was sent (docs/architecture.md, Follow-ups; docs/hrbc.md, phase rules): the phase — the Process of resume ×
 /// job (created if missing) in the matching modes, the Resume's or Recruiter's phase otherwise, dated at the send time —
 /// and optionally one Activity per mail. Batched up to 200 items per HRBC write; a failed write is retried with
 /// backoff and finally recorded in the delivery's <c>PhaseUpdate</c>. Nothing here can make a mail go out again:

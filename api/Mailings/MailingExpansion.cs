@@ -63,8 +63,8 @@ public sealed class ScopeReader(HrbcClient hrbc)
     }
 }
 
-/// <summary>Record → deliveries: one per ticked mail field holding a distinct valid address (MISSION §4.1), the
-/// address taken from the listed record or, in ResumesToRecruiter/JobsToResume, from the anchor's side (§2.3).</summary>
+/// <summary>Record → deliveries: one per ticked mail field holding a distinct valid address (docs/architecture.md, Mailing engine: Expansion), the
+/// address taken from the listed record or, in ResumesToRecruiter/JobsToResume, from the anchor's side (docs/architecture.md, Modes).</summary>
 public static class DeliveryExpander
 {
     public static List<Delivery> Expand(MailingPlan plan, HrbcRecord record, int firstSeq)
@@ -148,7 +148,7 @@ public static class DeliveryExpander
         ReasonCode = ReasonCodes.RecordGone,
     };
 
-    /// <summary>HRBC records whose phase these deliveries set (MISSION §4.6): one per job × resume in the matching modes,
+    /// <summary>HRBC records whose phase these deliveries set (docs/architecture.md, Mailing engine: Expansion): one per job × resume in the matching modes,
     /// one per record otherwise, over the sendable deliveries. A listed record appears in one page only (ids are
     /// distinct, All pages by id), so counts of pages add up exactly.</summary>
     public static int PhaseUpdates(MailingPlan plan, IEnumerable<Delivery> deliveries)

@@ -3,7 +3,7 @@ using BulkMail.Api.Hrbc;
 namespace BulkMail.Api.Mailings;
 
 /// <summary>
-/// The shape of a mode (MISSION §2.3): which records the scope lists, which record the anchor is, whose mail fields
+/// The shape of a mode (docs/architecture.md, Modes): which records the scope lists, which record the anchor is, whose mail fields
 /// are the recipients, and whose HRBC attachments may travel with the mail.
 /// </summary>
 /// <param name="List">The resource of the records the user searched and picked (one mail per record and mail field).</param>

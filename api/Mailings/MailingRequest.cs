@@ -2,8 +2,8 @@ using BulkMail.Api.Infrastructure;
 
 namespace BulkMail.Api.Mailings;
 
-/// <summary>The body of submit, preview and test (ARCHITECTURE §5). Strings, not enums, so that a wrong value gets a
-/// problem naming the field instead of a binding failure.</summary>
+/// <summary>The body of submit, preview and test (schema <c>MailingRequest</c> in addin/src/api/openapi.json). Strings,
+/// not enums, so that a wrong value gets a problem naming the field instead of a binding failure.</summary>
 public sealed record MailingRequest
 {
     public string? Mode { get; init; }

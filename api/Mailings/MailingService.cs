@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace BulkMail.Api.Mailings;
 
-/// <summary>The status object of ARCHITECTURE §5, plus (additively) cancelled, subject, why it waits or is paused (codes
+/// <summary>The status object (docs/architecture.md, Mailing engine: Status), plus cancelled, subject, why it waits or is paused (codes
 /// beside the English sentences), and the exact figures of an expanded mailing (the hold flow's confirmation).</summary>
 public sealed record MailingStatus(
     string Id, MailingMode Mode, MailingState State, int Total, int Sent, int Failed, int Skipped, int Bounced, int Pending,
@@ -73,7 +73,7 @@ public sealed record PreviewResponse(int Records, int ScopeTotal, bool Complete,
     public Confirmation? Confirmation { get; init; }
 }
 
-/// <summary>What the confirmation dialog states (MISSION §4.6): how many messages, the phase update, the files.</summary>
+/// <summary>What the confirmation dialog states (docs/ui.md, 4. Confirmation): how many messages, the phase update, the files.</summary>
 /// <param name="Messages">Messages to send (for a partially counted All scope, those counted so far; see <c>Complete</c>).</param>
 /// <param name="PhaseUpdates">HRBC records whose phase is set (one per resume × job, resume or recruiter).</param>
 /// <param name="Attachments">What each message carries (the zip when zipped).</param>

@@ -36,7 +36,7 @@ public sealed class MailingSignal
 /// <summary>
 /// Sends mailings: any number of these (one per API process) share one store and one per-mailbox limiter.
 /// Per mailing, up to <c>Sending:MaxConcurrency</c> lanes each take a pacing grant, claim a delivery under a lease
-/// and run the exactly-once protocol of ARCHITECTURE §2 step 3.
+/// and run the exactly-once protocol (docs/architecture.md, Mailing engine: Worker).
 /// </summary>
 public sealed partial class MailingWorker(
     IMailingStore store,

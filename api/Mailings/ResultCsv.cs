@@ -21,7 +21,7 @@ public sealed record ResultCsvFormat(bool Japanese, TimeZoneInfo? TimeZone, IRea
 }
 
 /// <summary>
-/// The result file (ARCHITECTURE §7): UTF-8 with BOM so Excel reads Japanese, CRLF, RFC 4180 quoting, text cells
+/// The result file (docs/architecture.md, Result file): UTF-8 with BOM so Excel reads Japanese, CRLF, RFC 4180 quoting, text cells
 /// starting with = + - @ TAB CR neutralised against formula injection. One row per delivery, streamed. The Japanese
 /// file (<c>?lang=ja</c>) says everything in Japanese from the codes (reasons, phase-update outcomes, status words, the
 /// mail fields' HRBC labels) and gives local times as <c>yyyy/MM/dd HH:mm:ss</c>, which Excel reads as a date, with the

@@ -14,7 +14,7 @@ public sealed class TagCatalog(HrbcClient hrbc)
 {
     public static readonly IReadOnlyList<string> UserTags = ["User.P_Name", "User.P_Mail"];
 
-    /// <summary>The resources in a mode's tag context (MISSION §2.3 / ARCHITECTURE §3).</summary>
+    /// <summary>The resources in a mode's tag context (docs/architecture.md, Modes).</summary>
     public static IReadOnlyList<HrbcResource> ContextOf(MailingMode mode) => mode switch
     {
         MailingMode.Resumes => [HrbcResource.Resume, HrbcResource.Candidate],

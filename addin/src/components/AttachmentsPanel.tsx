@@ -37,7 +37,7 @@ export const formatSize = (bytes: number, locale: string): string => {
   return `${new Intl.NumberFormat(locale, { maximumFractionDigits: i === 0 ? 0 : 1 }).format(v)} ${units[i]}`;
 };
 
-/** The anchor record's HRBC files (where the mode allows them), uploads, and the password zip (MISSION §4.4). */
+/** The anchor record's HRBC files (where the mode allows them), uploads, and the password zip (docs/ui.md, 2. Compose). */
 export const AttachmentsPanel: FC<{
   info: ModeInfo;
   anchor: HrbcRecord | null;

@@ -31,7 +31,7 @@ export interface ConfirmFacts {
 }
 
 /**
- * "Send N messages?" (MISSION §4.6). With the hold flow every number is the server's exact count of the prepared
+ * "Send N messages?" (docs/ui.md, 4. Confirmation). With the hold flow every number is the server's exact count of the prepared
  * mailing; while it counts, the dialog shows how far. Focus starts on No, so a stray Enter does not send.
  */
 export const ConfirmDialog: FC<{

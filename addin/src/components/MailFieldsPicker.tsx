@@ -5,7 +5,7 @@ import { useI18n } from "../i18n";
 
 const useStyles = makeStyles({ list: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalXXS } });
 
-/** The recipient resource's mail fields, each with how many records of the scope have an address in it (MISSION §4.1). */
+/** The recipient resource's mail fields, each with how many records of the scope have an address in it (docs/ui.md, 2. Compose). */
 export const MailFieldsPicker: FC<{
   fields: HrbcField[];
   counts: MailFieldCount[] | null;

@@ -55,7 +55,7 @@ export function warningText(w: PreviewWarning, t: I18n["t"]): string {
 const frameDoc = (html: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><base target="_blank"><style>body{font-family:"Segoe UI","Meiryo",sans-serif;font-size:14px;margin:8px;overflow-wrap:anywhere}</style></head><body>${html}</body></html>`;
 
-/** Steps through the recipients' messages rendered as they will be sent, with the warnings (MISSION §6.1). */
+/** Steps through the recipients' messages rendered as they will be sent, with the warnings (docs/ui.md, 3. Preview and test send). */
 export const PreviewPanel: FC<{
   preview: PreviewResponse;
   request: MailingRequest;

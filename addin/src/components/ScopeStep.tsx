@@ -5,7 +5,7 @@ import { useI18n } from "../i18n";
 import { scopeCount } from "../model/draft";
 import type { Selection } from "../model/search";
 
-/** All / Displayed / Checked, each with its number (MISSION §3). Nothing is chosen unless records are checked. */
+/** All / Displayed / Checked, each with its number (docs/ui.md, 2. Compose). Nothing is chosen unless records are checked. */
 export const ScopeStep: FC<{ value: ScopeKind | null; selection: Selection; onChange: (k: ScopeKind) => void; error?: string }> = ({
   value,
   selection,

@@ -14,7 +14,7 @@ const useStyles = makeStyles({
   list: { listStyleType: "none", margin: 0, padding: 0, display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS },
 });
 
-/** 一括処理実行状況: the user's mailings with progress, ETA, counts and controls (MISSION §5, §6.3). */
+/** 一括処理実行状況: the user's mailings with progress, ETA, counts and controls (docs/ui.md, 5. Status). */
 export const StatusScreen: FC = () => {
   const { t } = useI18n();
   const s = useStyles();

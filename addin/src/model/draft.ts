@@ -1,4 +1,4 @@
-// The composer's state and how it becomes the mailing request of ARCHITECTURE §5.
+// The composer's state and how it becomes the mailing request (MailingRequest in src/api/openapi.json).
 import type { MailingMode, MailingRequest, ScopeKind, UploadedFile, ZipEncryption } from "../api/types";
 import type { Selection } from "./search";
 

@@ -1,4 +1,4 @@
-// The six bulk-mail modes (MISSION §2.3) and what each allows, as the task pane needs them.
+// The six bulk-mail modes (docs/architecture.md, Modes) and what each allows, as the task pane needs them.
 import type { FieldResource, ListResource, MailingMode, PhaseResource } from "../api/types";
 
 export type AnchorKind = "job" | "resume";
@@ -86,7 +86,7 @@ export const MODES: Record<MailingMode, ModeInfo> = {
   },
 };
 
-/** The modes the bulk-action menu offers where the user is: exactly those of MISSION §2.3. */
+/** The modes the bulk-action menu offers where the user is: exactly those of the mode table (docs/architecture.md, Modes). */
 export function modesFor(list: ListResource, anchor: AnchorKind | null): MailingMode[] {
   return (Object.values(MODES) as ModeInfo[]).filter((m) => m.list === list && m.anchor === anchor).map((m) => m.mode);
 }

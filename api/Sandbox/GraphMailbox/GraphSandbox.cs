@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace BulkMail.Api.Sandbox.Graph;
 
 /// <summary>
-/// A stand-in for the Outlook mail part of Microsoft Graph v1.0 (shared/reference/microsoft-365.md §1–3): sendMail,
+/// A stand-in for the Outlook mail part of Microsoft Graph v1.0 (docs/graph.md): sendMail,
 /// drafts with immutable ids, attachments and upload sessions, send, Sent Items with $filter, NDRs in the Inbox,
 /// and Outlook's limits (4 concurrent requests per mailbox, 4 MB per request, 150 MB uploads per 5 minutes) with
 /// injectable 429/503/latency/lost answers. Everything sent is kept for tests and the demo page.

@@ -11,7 +11,7 @@ internal sealed record SandboxAnswer(int Status, XElement? Body, int Code)
 }
 
 /// <summary>
-/// A stand-in HRBC tenant that speaks the documented protocol (see shared/reference/hrbc-connect-api.md §2–9):
+/// A stand-in HRBC tenant that speaks the documented protocol (docs/hrbc.md §4 and its open questions):
 /// OAuth code_direct + tokens, Read envelopes with Total/Count/Start, conditions, keywords, order, per-item write
 /// codes, Process uniqueness (301), the "latest phase" rule (126), and the documented limits. State is in memory.
 /// </summary>

@@ -5,7 +5,7 @@ using BulkMail.Tests.Support;
 
 namespace BulkMail.Tests.Mailings;
 
-/// <summary>Bounces found in the sender's Inbox (NDRs) and added to the results (MISSION §5.3).</summary>
+/// <summary>Bounces found in the sender's Inbox (NDRs) and added to the results (docs/architecture.md, Bounces).</summary>
 public class BounceTests(RedisServerFixture redis)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

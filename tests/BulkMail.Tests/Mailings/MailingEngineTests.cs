@@ -63,7 +63,7 @@ public partial class MailingEngineTests(RedisServerFixture redis)
 
         var rows = Csv.Parse(await e.CsvAsync(id));
         Assert.Equal(["MailingId", "DeliveryId", "RecordType", "RecordId", "RecordName", "JobId", "MailField", "Address", "Status",
-            "Reason", "Attempts", "SentAt", "PhaseUpdate", "BouncedAt", "BounceReason"], rows[0][..15]); // ARCHITECTURE §7, in this order
+            "Reason", "Attempts", "SentAt", "PhaseUpdate", "BouncedAt", "BounceReason"], rows[0][..15]); // docs/architecture.md, Result file: in this order
         Assert.Equal(["RecipientName", "RepliedAt", "TimeZone"], rows[0][15..]); // the additive columns
         var data = rows.Skip(1).ToList();
         Assert.Equal(status.GetProperty("total").GetInt32(), data.Count);
@@ -122,7 +122,7 @@ public partial class MailingEngineTests(RedisServerFixture redis)
 
         var rows = Csv.Parse(csv);
         Assert.Equal("一括送信ID", rows[0][0]);
-        Assert.Equal(18, rows[0].Length); // §7's 15 and the additive RecipientName, RepliedAt, TimeZone
+        Assert.Equal(18, rows[0].Length); // the 15 columns and the additive RecipientName, RepliedAt, TimeZone
         var row = rows.Single(r => r[3] == "10010");
         Assert.Equal("'" + evil, row[4]);
         Assert.Equal("送信済み", row[8]);

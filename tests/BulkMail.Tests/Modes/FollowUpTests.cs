@@ -95,7 +95,7 @@ public class FollowUpTests(RedisServerFixture redis)
             Assert.Equal(latest.DateUtc, history.Max(h => h.DateUtc)); // the new phase is the latest
             if (with.Contains(resume))
             {
-                // HRBC §4.1: a different phase is appended; the same phase as the latest overwrites that entry
+                // docs/hrbc.md, phase rules: a different phase is appended; the same phase as the latest overwrites that entry
                 var before = historyBefore[resume];
                 var sameAsLatest = before.Single(h => h.Recent).PhaseAlias == JobOffered;
                 Assert.Equal(before.Count + (sameAsLatest ? 0 : 1), history.Count);

@@ -8,7 +8,7 @@ using BulkMail.Tests.Support;
 namespace BulkMail.Tests.Modes;
 
 /// <summary>
-/// The four matching modes of MISSION §2.3 end to end (HTTP → Redis → worker → Graph SDK → Graph sandbox), each checked
+/// The four matching modes (docs/architecture.md, Modes) end to end (HTTP → Redis → worker → Graph SDK → Graph sandbox), each checked
 /// against what HRBC holds, read independently of the product.
 /// </summary>
 public class MatchingModeTests(RedisServerFixture redis)
