@@ -42,7 +42,7 @@ public class AttachmentNameTests(RedisServerFixture redis)
     public async Task Upload_names_that_walk_around_the_rules_are_refused(string name, string code)
     {
         await using var hrbc = await HrbcHarness.StartAsync();
-        await using var api = BulkMailApplication.StartWith(hrbc, RedisSettings());
+        await using var api = BulkMailApplication.StartWith(hrbc, redis.ApiSettings());
         using var http = api.CreateClient();
         using var response = await UploadAsync(http, name, Pdf, "application/pdf");
         var problem = await HostileInputTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, name);
@@ -104,7 +104,7 @@ public class AttachmentNameTests(RedisServerFixture redis)
     public async Task HRBC_file_names_follow_the_same_rule_and_so_do_zip_entry_names()
     {
         await using var hrbc = await HrbcHarness.StartAsync();
-        await using var api = BulkMailApplication.StartWith(hrbc, RedisSettings());
+        await using var api = BulkMailApplication.StartWith(hrbc, redis.ApiSettings());
         using var http = api.CreateClient();
         const long jobId = 30004;
         var spoofed = hrbc.Sandbox.AddAttachment(3, jobId, "cv\u202Efdp.html ", "application/pdf", Pdf);
@@ -156,9 +156,4 @@ public class AttachmentNameTests(RedisServerFixture redis)
         return await http.PostAsync("/api/uploads", form, Ct);
     }
 
-    private Dictionary<string, string?> RedisSettings()
-    {
-        redis.Require();
-        return new() { ["ConnectionStrings:Redis"] = redis.ConnectionString, ["Store:KeyPrefix"] = RedisServerFixture.NewPrefix() };
-    }
 }

@@ -46,7 +46,7 @@ public class HostileInputTests(RedisServerFixture redis)
     {
         await using var hrbc = await HrbcHarness.StartAsync();
         // Both stores, and an environment other than Development would behave the same (the mapping is not per environment).
-        await using var api = BulkMailApplication.StartWith(hrbc, RedisSettings());
+        await using var api = BulkMailApplication.StartWith(hrbc, redis.ApiSettings());
         using var http = api.CreateClient();
         var bytes = name == "invalid UTF-8" ? Latin1WithRawBytes(body) : Encoding.UTF8.GetBytes(body);
         foreach (var path in new[] { "/api/mailings", "/api/mailings/preview", "/api/mailings/test" })
@@ -138,7 +138,7 @@ public class HostileInputTests(RedisServerFixture redis)
     {
         await using var hrbc = await HrbcHarness.StartAsync();
         // A cap of 4,000 lets a search past it still fit Kestrel's 8 KB request line (beyond which Kestrel itself says 414).
-        var settings = RedisSettings();
+        var settings = redis.ApiSettings();
         settings["Hrbc:MaxRequestLength"] = "4000";
         await using var api = BulkMailApplication.StartWith(hrbc, settings);
         using var http = api.CreateClient();
@@ -263,11 +263,6 @@ public class HostileInputTests(RedisServerFixture redis)
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/mailings", Ct)).StatusCode);
     }
 
-    private Dictionary<string, string?> RedisSettings()
-    {
-        redis.Require();
-        return new() { ["ConnectionStrings:Redis"] = redis.ConnectionString, ["Store:KeyPrefix"] = RedisServerFixture.NewPrefix() };
-    }
 
     /// <summary>The body's characters U+0000–U+00FF as single bytes: "\u00ff" becomes the invalid UTF-8 byte 0xFF.</summary>
     private static byte[] Latin1WithRawBytes(string body) => Encoding.Latin1.GetBytes(body);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BulkMail.Api.Mailings;
@@ -21,20 +20,9 @@ public class SubmitRaceTests(RedisServerFixture redis)
     {
         await using var hrbc = await HrbcHarness.StartAsync();
         var prefix = RedisServerFixture.NewPrefix();
-        var settings = new Dictionary<string, string?>();
-        if (useRedis)
-        {
-            redis.Require();
-            settings["ConnectionStrings:Redis"] = redis.ConnectionString;
-            settings["Store:KeyPrefix"] = prefix;
-        }
-        await using var api = BulkMailApplication.StartWith(hrbc, settings);
+        await using var api = BulkMailApplication.StartWith(hrbc, useRedis ? redis.ApiSettings(prefix) : []);
         using var http = api.CreateClient();
-        using var form = new MultipartFormDataContent();
-        var file = new ByteArrayContent(new byte[200_000]);
-        file.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
-        form.Add(file, "file", "資料.txt");
-        var upload = (await (await http.PostAsync("/api/uploads", form, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString();
+        var upload = (await (await Uploads.PostAsync(http, "資料.txt", new byte[200_000], "text/plain")).Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString();
 
         var request = new
         {
@@ -72,14 +60,7 @@ public class SubmitRaceTests(RedisServerFixture redis)
     public async Task Owners_with_a_colon_do_not_share_idempotency_keys(bool useRedis)
     {
         await using var hrbc = await HrbcHarness.StartAsync();
-        var settings = new Dictionary<string, string?>();
-        if (useRedis)
-        {
-            redis.Require();
-            settings["ConnectionStrings:Redis"] = redis.ConnectionString;
-            settings["Store:KeyPrefix"] = RedisServerFixture.NewPrefix();
-        }
-        await using var api = BulkMailApplication.StartWith(hrbc, settings);
+        await using var api = BulkMailApplication.StartWith(hrbc, useRedis ? redis.ApiSettings() : []);
         using var http = api.CreateClient();
         async Task<string> SubmitAs(string user, string key)
         {

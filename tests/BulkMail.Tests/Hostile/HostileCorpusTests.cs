@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
@@ -67,12 +66,7 @@ public class HostileCorpusTests(RedisServerFixture redis)
     public async Task Every_hostile_case_is_a_named_4xx_problem_or_harmless_and_stores_nothing(string store)
     {
         // Per-user rate limits would turn most of 900 requests a minute into 429s; they have their own tests.
-        var settings = new Dictionary<string, string?> { ["RateLimits:Enabled"] = "false" };
-        if (store == "memory")
-        {
-            settings["ConnectionStrings:Redis"] = "";
-        }
-        await using var e = await EngineHarness.StartAsync(redis, settings, worker: false);
+        await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?> { ["RateLimits:Enabled"] = "false" }, worker: false, store: store);
         var ctx = await SetUpAsync(e);
         var otherBefore = await OtherMailingAsync(e, ctx);
         var server = store == "redis" ? redis.Connection!.GetServers()[0] : null;
@@ -184,14 +178,7 @@ public class HostileCorpusTests(RedisServerFixture redis)
             Assert.True(response.IsSuccessStatusCode, $"{path}: {text}");
             return JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
         }
-        HttpContent Upload(string name)
-        {
-            var form = new MultipartFormDataContent();
-            var file = new ByteArrayContent("%PDF-1.4\n%hostile corpus\n"u8.ToArray());
-            file.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
-            form.Add(file, "file", name);
-            return form;
-        }
+        HttpContent Upload(string name) => Uploads.Form(name, "%PDF-1.4\n%hostile corpus\n"u8.ToArray());
         var template = new { name = "Owned", subject = "{{Person.P_Name}}様", body = "<p>{{Person.P_Name}}様</p>" };
         var mailing = EngineHarness.Newsletter([10001, 10002]);
         return new Context(

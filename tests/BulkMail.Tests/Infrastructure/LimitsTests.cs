@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BulkMail.Tests.Support;
@@ -92,14 +91,7 @@ public class LimitsTests(RedisServerFixture redis)
         await using var e = await EngineHarness.StartAsync(redis,
             Limits(("Previews", "2"), ("TestSends", "2"), ("Uploads", "2"), ("TemplateWrites", "2")), worker: false);
 
-        async Task<HttpResponseMessage> UploadAsync()
-        {
-            using var form = new MultipartFormDataContent();
-            var file = new ByteArrayContent([1, 2, 3]);
-            file.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
-            form.Add(file, "file", "a.pdf");
-            return await e.Http.PostAsync("/api/uploads", form, Ct);
-        }
+        Task<HttpResponseMessage> UploadAsync() => Uploads.PostAsync(e.Http, "a.pdf", [1, 2, 3]);
         var template = new { name = "t", mode = "Resumes", subject = "{{Person.P_Name}}様", body = "<p>x</p>" };
 
         var previews = new List<HttpResponseMessage>();
@@ -218,12 +210,7 @@ public class LimitsTests(RedisServerFixture redis)
     [InlineData("memory")]
     public async Task The_template_past_the_cap_is_a_409_naming_the_cap_and_deleting_one_makes_room(string store)
     {
-        var settings = new Dictionary<string, string?> { ["Templates:MaxPerUser"] = "3" };
-        if (store == "memory")
-        {
-            settings["ConnectionStrings:Redis"] = "";
-        }
-        await using var e = await EngineHarness.StartAsync(redis, settings, worker: false);
+        await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?> { ["Templates:MaxPerUser"] = "3" }, worker: false, store: store);
         object Template(int i) => new { name = $"t{i}", mode = "Resumes", subject = "{{Person.P_Name}}様", body = "<p>x</p>" };
         var ids = new List<string>();
         for (var i = 0; i < 3; i++)

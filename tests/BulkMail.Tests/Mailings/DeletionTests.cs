@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BulkMail.Tests.Support;
@@ -34,11 +33,7 @@ public class DeletionTests(RedisServerFixture redis)
     public async Task Deleting_a_completed_mailing_removes_its_status_its_place_in_the_list_and_every_redis_key_of_it()
     {
         await using var e = await EngineHarness.StartAsync(redis);
-        using var form = new MultipartFormDataContent();
-        var file = new ByteArrayContent([1, 2, 3, 4]);
-        file.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
-        form.Add(file, "file", "案内.pdf");
-        using var uploaded = await e.Http.PostAsync("/api/uploads", form, Ct);
+        using var uploaded = await Uploads.PostAsync(e.Http, "案内.pdf", [1, 2, 3, 4]);
         Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
         var upload = (await uploaded.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString()!;
         var id = await e.SubmitAsync(Request(hold: false, idempotencyKey: "delete-me", uploadIds: [upload]));

@@ -33,15 +33,8 @@ public class PreparedMailingTests(RedisServerFixture redis)
     };
 
     /// <summary>The product on Redis, or (<c>memory</c>) on the in-memory store and limiter of the demo.</summary>
-    private Task<EngineHarness> StartAsync(string store, Dictionary<string, string?>? settings = null, TimeProvider? time = null)
-    {
-        settings ??= [];
-        if (store == "memory")
-        {
-            settings["ConnectionStrings:Redis"] = "";
-        }
-        return EngineHarness.StartAsync(redis, settings, time: time);
-    }
+    private Task<EngineHarness> StartAsync(string store, Dictionary<string, string?>? settings = null, TimeProvider? time = null) =>
+        EngineHarness.StartAsync(redis, settings, time: time, store: store);
 
     private static Dictionary<string, int> Skips(JsonElement status) =>
         status.GetProperty("skippedByReason").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BulkMail.Api.Hrbc;
@@ -15,14 +14,8 @@ public class AttachmentTests(RedisServerFixture redis)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<HttpResponseMessage> UploadAsync(EngineHarness e, string name, byte[] content, string type = "application/pdf")
-    {
-        using var form = new MultipartFormDataContent();
-        var file = new ByteArrayContent(content);
-        file.Headers.ContentType = new MediaTypeHeaderValue(type);
-        form.Add(file, "file", name);
-        return await e.Http.PostAsync("/api/uploads", form, Ct);
-    }
+    private static Task<HttpResponseMessage> UploadAsync(EngineHarness e, string name, byte[] content, string type = "application/pdf") =>
+        Uploads.PostAsync(e.Http, name, content, type);
 
     private static async Task<string> UploadIdAsync(EngineHarness e, string name, byte[] content)
     {

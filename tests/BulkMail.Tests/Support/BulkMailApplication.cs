@@ -55,15 +55,8 @@ public sealed class BulkMailApplication(IDictionary<string, string?> settings, A
     /// <summary>The API wired to a running HRBC sandbox.</summary>
     public static BulkMailApplication StartWith(HrbcHarness hrbc, IDictionary<string, string?>? extra = null, Action<IServiceCollection>? services = null)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Hrbc:BaseUrl"] = hrbc.Host.BaseUrl.ToString(),
-            ["Hrbc:AppId"] = hrbc.Sandbox.Options.AppId,
-            ["Hrbc:Secret"] = hrbc.Sandbox.Options.Secret,
-            ["Hrbc:Partition"] = hrbc.Sandbox.Options.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Hrbc:RetryBaseDelay"] = "00:00:00.020",
-            ["Hrbc:AttemptTimeout"] = "00:00:05",
-        };
+        var settings = hrbc.ClientSettings();
+        settings["Hrbc:AttemptTimeout"] = "00:00:05";
         foreach (var (k, v) in extra ?? new Dictionary<string, string?>())
         {
             settings[k] = v;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BulkMail.Api.Sandbox.Graph;
@@ -34,8 +33,12 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public static async Task<EngineHarness> StartAsync(RedisServerFixture redis, IDictionary<string, string?>? settings = null,
         Action<GraphSandboxOptions>? graph = null, bool worker = true, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null, string store = "redis")
     {
+        if (store is not ("redis" or "memory"))
+        {
+            throw new ArgumentOutOfRangeException(nameof(store), store, "redis or memory");
+        }
         redis.Require();
         var hrbc = await HrbcHarness.StartAsync();
         var graphOptions = new GraphSandboxOptions();
@@ -47,6 +50,10 @@ public sealed class EngineHarness : IAsyncDisposable
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
         {
             all[k] = v;
+        }
+        if (store == "memory")
+        {
+            all["ConnectionStrings:Redis"] = ""; // the demo's in-memory store and limiter
         }
         var api = BulkMailApplication.StartWith(hrbc, all, time is null ? services : s =>
         {
@@ -61,13 +68,8 @@ public sealed class EngineHarness : IAsyncDisposable
     public IReadOnlyDictionary<string, string?> AllSettings { get; private init; } = new Dictionary<string, string?>();
 
     /// <summary>The configuration of an API process wired to these sandboxes and this Redis (also for child processes).</summary>
-    public static Dictionary<string, string?> Settings(HrbcHarness hrbc, GraphSandboxHost graph, string redis, string prefix) => new()
+    public static Dictionary<string, string?> Settings(HrbcHarness hrbc, GraphSandboxHost graph, string redis, string prefix) => new(hrbc.ClientSettings())
     {
-        ["Hrbc:BaseUrl"] = hrbc.Host.BaseUrl.ToString(),
-        ["Hrbc:AppId"] = hrbc.Sandbox.Options.AppId,
-        ["Hrbc:Secret"] = hrbc.Sandbox.Options.Secret,
-        ["Hrbc:Partition"] = hrbc.Sandbox.Options.Partition.ToString(CultureInfo.InvariantCulture),
-        ["Hrbc:RetryBaseDelay"] = "00:00:00.020",
         ["Graph:BaseUrl"] = graph.BaseUrl.ToString(),
         ["Graph:Auth"] = "None",
         ["Graph:RequestTimeout"] = "00:00:10",

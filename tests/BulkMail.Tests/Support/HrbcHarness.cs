@@ -36,16 +36,8 @@ public sealed class HrbcHarness : IAsyncDisposable
         var options = new HrbcSandboxOptions();
         sandbox?.Invoke(options);
         var host = await HrbcSandboxHost.StartAsync(options, time, TestContext.Current.CancellationToken);
-        var values = new Dictionary<string, string?>
-        {
-            ["Hrbc:BaseUrl"] = host.BaseUrl.ToString(),
-            ["Hrbc:AppId"] = options.AppId,
-            ["Hrbc:Secret"] = options.Secret,
-            ["Hrbc:Partition"] = options.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            // Short backoff: the tests check that retries happen, not how long they wait.
-            ["Hrbc:RetryBaseDelay"] = "00:00:00.020",
-            ["Hrbc:AttemptTimeout"] = "00:00:05",
-        };
+        var values = ClientSettings(host.BaseUrl, options);
+        values["Hrbc:AttemptTimeout"] = "00:00:05";
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
         {
             values[k] = v;
@@ -61,6 +53,19 @@ public sealed class HrbcHarness : IAsyncDisposable
         services.AddHrbcClient(configuration);
         return new HrbcHarness(host, services.BuildServiceProvider(validateScopes: true));
     }
+
+    /// <summary>The Hrbc:* settings of a client of this sandbox (for an API in the test process or a child process).</summary>
+    public Dictionary<string, string?> ClientSettings() => ClientSettings(Host.BaseUrl, Sandbox.Options);
+
+    private static Dictionary<string, string?> ClientSettings(Uri baseUrl, HrbcSandboxOptions options) => new()
+    {
+        ["Hrbc:BaseUrl"] = baseUrl.ToString(),
+        ["Hrbc:AppId"] = options.AppId,
+        ["Hrbc:Secret"] = options.Secret,
+        ["Hrbc:Partition"] = options.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        // Short backoff: the tests check that retries happen, not how long they wait.
+        ["Hrbc:RetryBaseDelay"] = "00:00:00.020",
+    };
 
     /// <summary>Resource requests (not oauth/token) the sandbox received.</summary>
     public IReadOnlyList<HrbcSandboxRequest> ResourceRequests(string resource) =>

@@ -24,6 +24,14 @@ public sealed class RedisServerFixture : IAsyncLifetime
 
     public static string NewPrefix() => $"bulkmail:test:{Guid.NewGuid():N}:";
 
+    /// <summary>The settings that put an API on this server under its own key prefix (a new one unless given);
+    /// skips or fails as <see cref="Require"/> does when there is no server.</summary>
+    public Dictionary<string, string?> ApiSettings(string? prefix = null)
+    {
+        Require();
+        return new() { ["ConnectionStrings:Redis"] = ConnectionString, ["Store:KeyPrefix"] = prefix ?? NewPrefix() };
+    }
+
     /// <summary>The connection, or a skip (fail under CI) when no redis-server could be started.</summary>
     public IConnectionMultiplexer Require()
     {
