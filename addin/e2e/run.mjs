@@ -4,7 +4,8 @@
 // Graph sandbox mailbox, scans with axe, checks a 320 px viewport, and saves screenshots to e2e/artifacts/.
 //
 // Environment: CHROMIUM_PATH (default /usr/bin/chromium); E2E_BASE_URL to use an API already running (no start);
-// E2E_SKIP_BUILD=1 to skip `npm run build`; E2E_ONLY=a,b to run some scenarios only.
+// E2E_SKIP_BUILD=1 to skip `npm run build`; E2E_ONLY=a,b to run some scenarios only; E2E_STORE=redis to start the
+// server on the Redis store (a redis-server of its own on a free port) instead of the demo's in-memory store.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -22,6 +23,16 @@ const downloads = path.join(artifacts, "downloads");
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const MAILBOX = "demo@bulkmail.example";
 const only = (process.env.E2E_ONLY || "").split(",").filter(Boolean);
+const STORE = process.env.E2E_STORE || "memory";
+if (!["memory", "redis"].includes(STORE)) {
+  console.error(`E2E_STORE is memory or redis, not ${STORE}`);
+  process.exit(2);
+}
+
+/** The one command that starts the demo server (the only place to change when the demo host moves). */
+function serverCommand(url) {
+  return ["dotnet", ["run", "--project", path.join(repoDir, "api"), "--launch-profile", "demo", "--urls", url]];
+}
 
 rmSync(artifacts, { recursive: true, force: true });
 mkdirSync(downloads, { recursive: true });
@@ -66,22 +77,43 @@ if (process.env.E2E_SKIP_BUILD !== "1") {
 }
 
 let server = null;
+let redis = null;
 let base = process.env.E2E_BASE_URL?.replace(/\/$/, "");
 const serverLog = [];
+
+/** A throwaway redis-server on a free port (nothing saved to disk); resolves to its connection string. */
+async function startRedis() {
+  const port = await freePort();
+  redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const out = [];
+  redis.stdout.on("data", (d) => out.push(d.toString()));
+  redis.stderr.on("data", (d) => out.push(d.toString()));
+  await waitFor(
+    async () => {
+      if (redis.exitCode !== null) throw new Error(`redis-server exited with ${redis.exitCode}: ${out.join("").slice(-1000)}`);
+      return out.join("").includes("Ready to accept connections");
+    },
+    { timeout: 30_000, interval: 100, what: "redis-server" },
+  );
+  log(`redis-server on 127.0.0.1:${port}`);
+  return `127.0.0.1:${port}`;
+}
+
 async function startServer() {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  log(`starting the demo API on ${base}`);
-  server = spawn(
-    "dotnet",
-    ["run", "--project", path.join(repoDir, "api"), "--launch-profile", "demo", "--urls", base],
-    {
-      cwd: repoDir,
-      env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: "1", DOTNET_NOLOGO: "1", Addin__Path: path.join(addinDir, "dist") },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    },
-  );
+  // Store:KeyPrefix and ConnectionStrings:Redis as the API reads them (MailingsSetup, docs/operations.md §5).
+  const store = STORE === "redis" ? { ConnectionStrings__Redis: await startRedis(), Store__KeyPrefix: "bulkmail-e2e:" } : {};
+  log(`starting the demo API on ${base} (${STORE} store)`);
+  const [command, args] = serverCommand(base);
+  server = spawn(command, args, {
+    cwd: repoDir,
+    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: "1", DOTNET_NOLOGO: "1", Addin__Path: path.join(addinDir, "dist"), ...store },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   const keep = (d) => {
     serverLog.push(d.toString());
     if (serverLog.length > 400) serverLog.shift();
@@ -97,6 +129,11 @@ async function startServer() {
     },
     { timeout: 300_000, interval: 1000, what: "the API's /healthz" },
   );
+  if (STORE === "redis") {
+    // /healthz names Redis only when the API runs on it: proof that this pass is not on the in-memory store
+    const health = await (await fetch(`${base}/healthz`)).json();
+    if (health.checks?.redis?.status !== "Healthy") throw new Error(`the API is not on Redis: ${JSON.stringify(health)}`);
+  }
 }
 function stopServer() {
   if (server && server.exitCode === null) {
@@ -106,6 +143,7 @@ function stopServer() {
       server.kill("SIGTERM");
     }
   }
+  if (redis && redis.exitCode === null) redis.kill("SIGTERM");
 }
 process.on("exit", stopServer);
 process.on("SIGINT", () => {
@@ -785,5 +823,6 @@ log(`screenshots in ${path.relative(process.cwd(), artifacts) || artifacts}: ${s
 const passed = results.filter((r) => r.outcome === "passed").length;
 const failed = results.filter((r) => r.outcome === "failed").length;
 const skipped = results.filter((r) => r.outcome === "skipped").length;
+log(`store: ${server ? STORE : "the running API's"}`);
 console.log(`e2e: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);
