@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using BulkMail.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,6 +30,38 @@ public class ExceptionLoggingTests(RedisServerFixture redis)
         public Task DeleteMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken) => inner.DeleteMessageAsync(mailbox, messageId, cancellationToken);
         public Task<IReadOnlyList<InboxReport>> NonDeliveryReportsAsync(string mailbox, DateTimeOffset since, CancellationToken cancellationToken) => inner.NonDeliveryReportsAsync(mailbox, since, cancellationToken);
         public Task<string> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken) => inner.MimeAsync(mailbox, messageId, cancellationToken);
+    }
+
+    [Fact]
+    public void LogSafe_masks_addresses_and_tokens_in_every_message_of_the_chain_keeps_the_stack_and_caps_the_length()
+    {
+        Exception thrown;
+        try
+        {
+            try
+            {
+                throw new HttpRequestException("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl refused for <taro.yamada@example.co.jp>");
+            }
+            catch (HttpRequestException inner)
+            {
+                throw new InvalidOperationException("HRBC said: " + new string('x', 600) + " hanako@example.com", inner);
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            thrown = e;
+        }
+
+        var text = LogSafe.Of(thrown).ToString();
+
+        Assert.StartsWith("System.InvalidOperationException: HRBC said: xxx", text, StringComparison.Ordinal);
+        Assert.Contains(" ---> System.Net.Http.HttpRequestException: Bearer [token] refused for <[address]>", text, StringComparison.Ordinal);
+        Assert.Contains(nameof(LogSafe_masks_addresses_and_tokens_in_every_message_of_the_chain_keeps_the_stack_and_caps_the_length), text, StringComparison.Ordinal);
+        Assert.DoesNotContain("@", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("eyJ", text, StringComparison.Ordinal);
+        Assert.Contains(new string('x', 480) + "…", text, StringComparison.Ordinal); // cut at 500 characters, before the address
+        var once = LogSafe.Of(thrown);
+        Assert.Same(once, LogSafe.Of(once)); // wrapping twice changes nothing
     }
 
     [Fact]
