@@ -31,7 +31,7 @@ if (!["memory", "redis"].includes(STORE)) {
 
 /** The one command that starts the demo server (the only place to change when the demo host moves). */
 function serverCommand(url) {
-  return ["dotnet", ["run", "--project", path.join(repoDir, "api"), "--launch-profile", "demo", "--urls", url]];
+  return ["dotnet", ["run", "--project", path.join(repoDir, "sandbox", "BulkMail.Sandbox"), "--launch-profile", "demo", "--urls", url]];
 }
 
 rmSync(artifacts, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 using BulkMail.Api.Infrastructure;
+using BulkMail.Api.Modes;
 using BulkMail.Api.Hrbc;
 
 namespace BulkMail.Api.Mailings;

@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using BulkMail.Api.Sandbox.Graph;
+using BulkMail.Sandbox.Graph;
 
 namespace BulkMail.Tests.Support;
 
