@@ -646,7 +646,11 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 if (e.Deliveries.TryGetValue(o.Seq, out var d))
                 {
-                    e.Deliveries[o.Seq] = d with { PhaseUpdate = o.PhaseUpdate, PhaseUpdateCodes = o.Codes, FollowUpAttempts = o.Attempts, FollowUp = o.Progress };
+                    // no codes: null, as Redis stores it (an empty Lua table cannot be told from an object)
+                    e.Deliveries[o.Seq] = d with
+                    {
+                        PhaseUpdate = o.PhaseUpdate, PhaseUpdateCodes = o.Codes.Count == 0 ? null : o.Codes, FollowUpAttempts = o.Attempts, FollowUp = o.Progress,
+                    };
                 }
                 if (o.RetryAt is { } at && d is not null)
                 {

@@ -77,7 +77,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
 
         """;
 
-    private static readonly string Prelude = PreludeHead + MailingCompletion.LuaTables + PreludeTail;
+    /// <summary>What every mailing script begins with (internal: a test holds checkDone to <see cref="MailingCompletion.Decide"/>).</summary>
+    internal static readonly string Prelude = PreludeHead + MailingCompletion.LuaTables + PreludeTail;
 
     private static LuaScript Script(string body) => LuaScript.Prepare(Prelude + body);
 
