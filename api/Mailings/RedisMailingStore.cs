@@ -505,12 +505,17 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             }
         }
         var doc = JsonSerializer.Serialize(mailing with { State = MailingState.Preparing }, Json);
-        // Indexed as running before it exists: the index may name more than run (CountRunningAsync checks each), never fewer.
+        // Indexed as running before it exists (a crash after the script leaves it counted) and again after (a count
+        // that read it missing may have removed it meanwhile): the index may name more than run, never fewer.
         await AddRunningAsync(db, mailing.Owner, id).ConfigureAwait(false);
         await db.ScriptEvaluateAsync(CreateScript, new CreateArgs(this, id)
         {
             Doc = doc, CreatedAt = Ms(mailing.CreatedAt), Held = mailing.Held ? 1 : 0,
         }).ConfigureAwait(false);
+        if (!mailing.Held)
+        {
+            await AddRunningAsync(db, mailing.Owner, id).ConfigureAwait(false);
+        }
         await AddActiveAsync(db, id).ConfigureAwait(false);
         await db.SortedSetAddAsync(User(mailing.Owner), id, mailing.CreatedAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
         await db.KeyExpireAsync(User(mailing.Owner), options.Value.Retention).ConfigureAwait(false);
@@ -898,17 +903,27 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         var running = 0;
         foreach (var id in await db.SetMembersAsync(Running(owner)).ConfigureAwait(false))
         {
-            var v = await db.HashGetAsync(Meta((string)id!), ["state", "held"]).ConfigureAwait(false);
-            if (!v[0].IsNull && MailingStates.IsRunning(Enum.Parse<MailingState>((string)v[0]!), (string?)v[1] == "1"))
+            if (await IsRunningAsync(db, (string)id!).ConfigureAwait(false))
             {
                 running++;
+                continue;
             }
-            else
+            await db.SetRemoveAsync(Running(owner), id).ConfigureAwait(false);
+            // Every change that starts a mailing adds it after its script; one that came between the read and the
+            // removal is seen here, so the index never loses a running mailing.
+            if (await IsRunningAsync(db, (string)id!).ConfigureAwait(false))
             {
-                await db.SetRemoveAsync(Running(owner), id).ConfigureAwait(false);
+                await AddRunningAsync(db, owner, (string)id!).ConfigureAwait(false);
+                running++;
             }
         }
         return running;
+    }
+
+    private async Task<bool> IsRunningAsync(IDatabase db, string id)
+    {
+        var v = await db.HashGetAsync(Meta(id), ["state", "held"]).ConfigureAwait(false);
+        return !v[0].IsNull && MailingStates.IsRunning(Enum.Parse<MailingState>((string)v[0]!), (string?)v[1] == "1");
     }
 
     private async Task AddRunningAsync(IDatabase db, string owner, string id)
