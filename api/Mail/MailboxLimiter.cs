@@ -68,67 +68,106 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
 {
     private const long Minute = 60_000, Day = 86_400_000;
 
-    // KEYS: sends, inflight, daily, blocked, uploads (zset token → time), uploadBytes (hash token → bytes).
-    // ARGV: now, perMinute, maxConcurrency, dailyLimit, token, leaseMs, retentionMs, windowMs, bytes, budget, uploadWindowMs
-    private const string AcquireScript = """
-        local sends, inflight, daily, blocked, uploads, uploadBytes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-        local now = tonumber(ARGV[1])
+    // Named parameters (LuaScript.Prepare): the mailbox's keys are RedisKey members, sent as KEYS too, all in one hash tag.
+    // Keys: sends, inflight, daily, blocked, uploads (zset token → time), uploadBytes (hash token → bytes).
+    private static readonly LuaScript AcquireScript = LuaScript.Prepare("""
+        local sends, inflight, daily, blocked, uploads, uploadBytes = @Sends, @Inflight, @Daily, @Blocked, @Uploads, @UploadBytes
+        local now = tonumber(@Now)
         local blockedUntil = tonumber(redis.call('GET', blocked) or '0')
         if blockedUntil > now then return { 0, blockedUntil - now, 'Throttled' } end
-        local window = tonumber(ARGV[8])
+        local window = tonumber(@WindowMs)
         redis.call('ZREMRANGEBYSCORE', sends, '-inf', now - window)
         redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
         redis.call('ZREMRANGEBYSCORE', daily, '-inf', now - 86400000)
-        if redis.call('ZCARD', inflight) >= tonumber(ARGV[3]) then
+        if redis.call('ZCARD', inflight) >= tonumber(@MaxConcurrency) then
           local first = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
           return { 0, math.min(tonumber(first[2]) - now, 250), 'Concurrency' }
         end
-        if redis.call('ZCARD', daily) >= tonumber(ARGV[4]) then
+        if redis.call('ZCARD', daily) >= tonumber(@DailyLimit) then
           local first = redis.call('ZRANGE', daily, 0, 0, 'WITHSCORES')
           return { 0, tonumber(first[2]) + 86400000 - now, 'Daily' }
         end
-        if redis.call('ZCARD', sends) >= tonumber(ARGV[2]) then
+        if redis.call('ZCARD', sends) >= tonumber(@PerMinute) then
           local first = redis.call('ZRANGE', sends, 0, 0, 'WITHSCORES')
           return { 0, tonumber(first[2]) + window - now, 'Rate' }
         end
-        local bytes, uploadWindow = tonumber(ARGV[9]), tonumber(ARGV[11])
+        local token, retention = @Token, @RetentionMs
+        local bytes, uploadWindow = tonumber(@Bytes), tonumber(@UploadWindowMs)
         if bytes > 0 then
           local expired = redis.call('ZRANGEBYSCORE', uploads, '-inf', now - uploadWindow)
           for _, t in ipairs(expired) do redis.call('HDEL', uploadBytes, t) end
           redis.call('ZREMRANGEBYSCORE', uploads, '-inf', now - uploadWindow)
           local used = 0
           for _, v in ipairs(redis.call('HVALS', uploadBytes)) do used = used + tonumber(v) end
-          if used > 0 and used + bytes > tonumber(ARGV[10]) then
+          if used > 0 and used + bytes > tonumber(@Budget) then
             local first = redis.call('ZRANGE', uploads, 0, 0, 'WITHSCORES')
             return { 0, math.max(1, tonumber(first[2]) + uploadWindow - now), 'Upload' }
           end
-          redis.call('ZADD', uploads, now, ARGV[5])
-          redis.call('HSET', uploadBytes, ARGV[5], bytes)
-          redis.call('PEXPIRE', uploads, ARGV[7])
-          redis.call('PEXPIRE', uploadBytes, ARGV[7])
+          redis.call('ZADD', uploads, now, token)
+          redis.call('HSET', uploadBytes, token, bytes)
+          redis.call('PEXPIRE', uploads, retention)
+          redis.call('PEXPIRE', uploadBytes, retention)
         end
-        redis.call('ZADD', sends, now, ARGV[5])
-        redis.call('ZADD', daily, now, ARGV[5])
-        redis.call('ZADD', inflight, now + tonumber(ARGV[6]), ARGV[5])
-        for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+        redis.call('ZADD', sends, now, token)
+        redis.call('ZADD', daily, now, token)
+        redis.call('ZADD', inflight, now + tonumber(@LeaseMs), token)
+        for _, key in ipairs({ sends, inflight, daily }) do redis.call('PEXPIRE', key, retention) end
         return { 1, 0, 'None' }
-        """;
+        """);
 
     private string P => options.Value.KeyPrefix;
+
     // The mailbox is hashed (OwnerKey): an address may contain '}' or ':', which must not change the key's hash tag.
+    private string Tag(string mailbox) => $"{P}{{mb:{OwnerKey.Of(mailbox)}}}";
+
     private RedisKey[] Keys(string mailbox)
     {
-        var tag = $"{P}{{mb:{OwnerKey.Of(mailbox)}}}";
-        return [$"{tag}:sends", $"{tag}:inflight", $"{tag}:daily", $"{tag}:blocked", $"{tag}:uploads", $"{tag}:uploadBytes"];
+        var k = new MailboxKeys(Tag(mailbox));
+        return [k.Sends, k.Inflight, k.Daily, k.Blocked, k.Uploads, k.UploadBytes];
+    }
+
+    private class MailboxKeys(string tag)
+    {
+        public RedisKey Sends { get; } = $"{tag}:sends";
+        public RedisKey Inflight { get; } = $"{tag}:inflight";
+        public RedisKey Daily { get; } = $"{tag}:daily";
+        public RedisKey Blocked { get; } = $"{tag}:blocked";
+        public RedisKey Uploads { get; } = $"{tag}:uploads";
+        public RedisKey UploadBytes { get; } = $"{tag}:uploadBytes";
+    }
+
+    private sealed class AcquireArgs(string tag) : MailboxKeys(tag)
+    {
+        public required long Now { get; init; }
+        public required int PerMinute { get; init; }
+        public required int MaxConcurrency { get; init; }
+        public required int DailyLimit { get; init; }
+        public required string Token { get; init; }
+        public required long LeaseMs { get; init; }
+        public required long RetentionMs { get; init; }
+        public required long WindowMs { get; init; }
+        public required long Bytes { get; init; }
+        public required long Budget { get; init; }
+        public required long UploadWindowMs { get; init; }
+    }
+
+    private sealed class PaceArgs(string tag) : MailboxKeys(tag)
+    {
+        public required long Now { get; init; }
+        public required long WindowMs { get; init; }
+        public required long UploadWindowMs { get; init; }
     }
 
     public async Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken, long uploadBytes = 0)
     {
         var token = Guid.NewGuid().ToString("N");
-        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, Keys(mailbox),
-            [now.ToUnixTimeMilliseconds(), limits.MessagesPerMinute, limits.MaxConcurrency, limits.DailyRecipientLimit, token,
-             (long)limits.InFlightLease.TotalMilliseconds, Day * 2, (long)limits.RateWindow.TotalMilliseconds,
-             uploadBytes, limits.UploadBudgetBytes, (long)limits.UploadWindow.TotalMilliseconds]).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, new AcquireArgs(Tag(mailbox))
+        {
+            Now = now.ToUnixTimeMilliseconds(), PerMinute = limits.MessagesPerMinute, MaxConcurrency = limits.MaxConcurrency,
+            DailyLimit = limits.DailyRecipientLimit, Token = token, LeaseMs = (long)limits.InFlightLease.TotalMilliseconds, RetentionMs = Day * 2,
+            WindowMs = (long)limits.RateWindow.TotalMilliseconds, Bytes = uploadBytes, Budget = limits.UploadBudgetBytes,
+            UploadWindowMs = (long)limits.UploadWindow.TotalMilliseconds,
+        }).ConfigureAwait(false))!;
         return (int)r[0] == 1
             ? new LimiterDecision(token, TimeSpan.Zero, LimitReason.None)
             : new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, (long)r[1])), Enum.Parse<LimitReason>((string)r[2]!));
@@ -156,16 +195,19 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
         await db.HashDeleteAsync(keys[5], token).ConfigureAwait(false);
     }
 
+    // Keep the later of two Retry-Afters.
+    private static readonly LuaScript BlockScript = LuaScript.Prepare("""
+        local current = tonumber(redis.call('GET', @Blocked) or '0')
+        if tonumber(@Until) > current then redis.call('SET', @Blocked, @Until, 'PX', @TtlMs) end
+        return 1
+        """);
+
     public async Task BlockAsync(string mailbox, DateTimeOffset until, CancellationToken cancellationToken)
     {
-        // Keep the later of two Retry-Afters.
-        const string script = """
-            local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-            if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-            return 1
-            """;
-        await redis.GetDatabase().ScriptEvaluateAsync(script, [Keys(mailbox)[3]],
-            [until.ToUnixTimeMilliseconds(), Minute * 60]).ConfigureAwait(false);
+        await redis.GetDatabase().ScriptEvaluateAsync(BlockScript, new
+        {
+            Blocked = Keys(mailbox)[3], Until = until.ToUnixTimeMilliseconds(), TtlMs = Minute * 60,
+        }).ConfigureAwait(false);
     }
 
     public async Task<(int Count, DateTimeOffset? OldestLeavesAt)> DailyUsageAsync(string mailbox, DateTimeOffset now, CancellationToken cancellationToken)
@@ -178,23 +220,26 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
         return ((int)count, oldest.Length == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)oldest[0].Score + Day));
     }
 
-    // KEYS as AcquireScript; ARGV: now, windowMs, uploadWindowMs. Reads only (expired entries are filtered, not removed).
-    private const string PaceScript = """
-        local now, window, uploadWindow = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-        local blocked = tonumber(redis.call('GET', KEYS[4]) or '0')
-        local sends = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - window), '+inf', 'WITHSCORES')
-        local daily = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. (now - 86400000), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-        local dailyCount = redis.call('ZCOUNT', KEYS[3], '(' .. (now - 86400000), '+inf')
-        local uploads = redis.call('ZRANGEBYSCORE', KEYS[5], '(' .. (now - uploadWindow), '+inf', 'WITHSCORES')
+    // Reads only (expired entries are filtered, not removed).
+    private static readonly LuaScript PaceScript = LuaScript.Prepare("""
+        local now, window, uploadWindow = tonumber(@Now), tonumber(@WindowMs), tonumber(@UploadWindowMs)
+        local blocked = tonumber(redis.call('GET', @Blocked) or '0')
+        local sends = redis.call('ZRANGEBYSCORE', @Sends, '(' .. (now - window), '+inf', 'WITHSCORES')
+        local daily = redis.call('ZRANGEBYSCORE', @Daily, '(' .. (now - 86400000), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+        local dailyCount = redis.call('ZCOUNT', @Daily, '(' .. (now - 86400000), '+inf')
+        local uploads = redis.call('ZRANGEBYSCORE', @Uploads, '(' .. (now - uploadWindow), '+inf', 'WITHSCORES')
         local bytes = 0
-        for i = 1, #uploads, 2 do bytes = bytes + tonumber(redis.call('HGET', KEYS[6], uploads[i]) or '0') end
+        for i = 1, #uploads, 2 do bytes = bytes + tonumber(redis.call('HGET', @UploadBytes, uploads[i]) or '0') end
         return { tostring(blocked), tostring(#sends / 2), sends[2] or '', tostring(bytes), uploads[2] or '', tostring(dailyCount), daily[2] or '' }
-        """;
+        """);
 
     public async Task<MailboxPace> PaceAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(PaceScript, Keys(mailbox),
-            [now.ToUnixTimeMilliseconds(), (long)limits.RateWindow.TotalMilliseconds, (long)limits.UploadWindow.TotalMilliseconds]).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(PaceScript, new PaceArgs(Tag(mailbox))
+        {
+            Now = now.ToUnixTimeMilliseconds(), WindowMs = (long)limits.RateWindow.TotalMilliseconds,
+            UploadWindowMs = (long)limits.UploadWindow.TotalMilliseconds,
+        }).ConfigureAwait(false))!;
         static long? Ms(RedisResult v) => (string?)v is { Length: > 0 } t ? (long)double.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : null;
         static DateTimeOffset? At(long? ms, long plus) => ms is { } m ? DateTimeOffset.FromUnixTimeMilliseconds(m + plus) : null;
         var blocked = Ms(r[0]) ?? 0;

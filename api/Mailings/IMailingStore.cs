@@ -134,6 +134,14 @@ public interface IMailingStore
 
     Task<Delivery?> GetDeliveryAsync(string mailingId, int seq, CancellationToken cancellationToken);
 
+    /// <summary>The first delivery (lowest seq) of a record, found by an index written with the deliveries; null when
+    /// the record has none.</summary>
+    Task<Delivery?> FindDeliveryByRecordAsync(string mailingId, long recordId, CancellationToken cancellationToken);
+
+    /// <summary>How many of the owner's mailings are running (<see cref="MailingStates.IsRunning"/>), read from an index
+    /// of running mailings the store keeps on every state change — not from the owner's whole list.</summary>
+    Task<int> CountRunningAsync(string owner, CancellationToken cancellationToken);
+
     /// <summary>Every delivery in seq order, read in batches (never all in memory).</summary>
     IAsyncEnumerable<Delivery> ReadDeliveriesAsync(string mailingId, CancellationToken cancellationToken);
 }

@@ -28,6 +28,7 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
         public required Mailing Mailing;
         public readonly SortedDictionary<int, Delivery> Deliveries = [];
+        public readonly Dictionary<long, int> FirstSeqOfRecord = [];
         public readonly Dictionary<int, long> Queue = [];       // seq → ready-at ms
         public readonly Dictionary<int, (long Until, string Token)> Leases = [];
         public readonly HashSet<int> Failed = [];
@@ -265,6 +266,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             foreach (var d in deliveries)
             {
                 e.Deliveries[d.Seq] = d;
+                e.FirstSeqOfRecord.TryAdd(d.RecordId, d.Seq);
                 if (d.Status == DeliveryStatus.Pending)
                 {
                     if (e.Mailing.State == MailingState.Cancelled)
@@ -511,6 +513,25 @@ public sealed class InMemoryMailingStore : IMailingStore
         }
     }
 
+    public Task<Delivery?> FindDeliveryByRecordAsync(string mailingId, long recordId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_mailings.TryGetValue(mailingId, out var e) && e.FirstSeqOfRecord.TryGetValue(recordId, out var seq)
+                ? e.Deliveries[seq] : null);
+        }
+    }
+
+    public Task<int> CountRunningAsync(string owner, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Sweep();
+            // In memory every mailing is at hand: counting them is the index.
+            return Task.FromResult(_mailings.Values.Count(e => e.Mailing.Owner == owner && MailingStates.IsRunning(e.Mailing.State, e.Mailing.Held)));
+        }
+    }
+
     public async IAsyncEnumerable<Delivery> ReadDeliveriesAsync(string mailingId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         List<Delivery> snapshot;
@@ -627,7 +648,11 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 if (e.Deliveries.TryGetValue(o.Seq, out var d))
                 {
-                    e.Deliveries[o.Seq] = d with { PhaseUpdate = o.PhaseUpdate, PhaseUpdateCodes = o.Codes, FollowUpAttempts = o.Attempts, FollowUp = o.Progress };
+                    // no codes: null, as Redis stores it (an empty Lua table cannot be told from an object)
+                    e.Deliveries[o.Seq] = d with
+                    {
+                        PhaseUpdate = o.PhaseUpdate, PhaseUpdateCodes = o.Codes.Count == 0 ? null : o.Codes, FollowUpAttempts = o.Attempts, FollowUp = o.Progress,
+                    };
                 }
                 if (o.RetryAt is { } at && d is not null)
                 {
@@ -708,17 +733,16 @@ public sealed class InMemoryMailingStore : IMailingStore
         }
     }
 
+    // The rule is MailingCompletion's (the Redis scripts read the same one, as a generated table).
     private static void CheckDone(Entry e, DateTimeOffset now)
     {
-        if (!e.ExpansionDone || e.Queue.Count > 0 || e.Leases.Count > 0 || (e.FollowUps.Count > 0 && e.Mailing.State != MailingState.Cancelled))
-        {
-            return;
-        }
-        if (e.Mailing.State is MailingState.Queued or MailingState.Sending or MailingState.Preparing)
+        var step = MailingCompletion.Decide(e.ExpansionDone, e.Queue.Count > 0, e.Leases.Count > 0, e.FollowUps.Count > 0,
+            e.Mailing.State, e.Mailing.FinishedAt is not null);
+        if (step == CompletionStep.Complete)
         {
             e.Mailing = e.Mailing with { State = MailingState.Completed, FinishedAt = now };
         }
-        else if (e.Mailing.State == MailingState.Cancelled && e.Mailing.FinishedAt is null)
+        else if (step == CompletionStep.StampFinished)
         {
             e.Mailing = e.Mailing with { FinishedAt = now };
         }

@@ -22,6 +22,11 @@ public static class MailingStates
     /// delivery has stopped (finishedAt set). Anything still sending has to be cancelled first.</summary>
     public static bool IsDeletable(MailingState s, bool held, bool finished) =>
         s == MailingState.Ready || (s == MailingState.Preparing && held) || (IsFinal(s) && finished);
+
+    /// <summary>What counts against <c>RateLimits:RunningMailings</c>: preparing without hold, queued, sending or paused.
+    /// A held mailing waiting for Start, and a final one, do not.</summary>
+    public static bool IsRunning(MailingState s, bool held) =>
+        s is MailingState.Queued or MailingState.Sending or MailingState.Paused || (s == MailingState.Preparing && !held);
 }
 
 /// <summary>The outcome of <see cref="IMailingStore.DeleteAsync"/>.</summary>

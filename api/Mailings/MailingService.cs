@@ -546,9 +546,7 @@ public sealed class MailingService(
         {
             return null;
         }
-        var mine = await store.ListAsync(user.Id, 1000, cancellationToken).ConfigureAwait(false);
-        var running = mine.Count(m => m.State is MailingState.Queued or MailingState.Sending or MailingState.Paused
-            || (m.State == MailingState.Preparing && !m.Held));
+        var running = await store.CountRunningAsync(user.Id, cancellationToken).ConfigureAwait(false);
         return running >= o.RunningMailings ? o.RunningMailings : null;
     }
 
@@ -575,15 +573,7 @@ public sealed class MailingService(
         }
         else if (recordId is { } rid)
         {
-            // A walk over the stored deliveries (batched by the store): stepping by seq is the cheap way.
-            await foreach (var d in store.ReadDeliveriesAsync(mailing.Id, cancellationToken).ConfigureAwait(false))
-            {
-                if (d.RecordId == rid)
-                {
-                    delivery = d;
-                    break;
-                }
-            }
+            delivery = await store.FindDeliveryByRecordAsync(mailing.Id, rid, cancellationToken).ConfigureAwait(false);
         }
         if (delivery is null)
         {

@@ -15,7 +15,10 @@ namespace BulkMail.Api.Mailings;
 /// <c>q</c> (zset seq → ready-at ms), <c>l</c> (zset seq → lease expiry ms), <c>o</c> (hash seq → lease token),
 /// <c>f</c> (set of failed seqs), <c>p</c> (zset seq → due ms: sent deliveries whose HRBC follow-up is not yet written),
 /// <c>a</c> (hash: the attachments every message carries, written before the mailing), <c>s</c> (hash: reason code →
-/// skipped deliveries, counted in the step that stores them). Outside the tag: <c>active</c>, <c>user:OWNER</c>, <c>idem:OWNER:KEY</c> (OWNER = <see cref="OwnerKey"/>, the SHA-256 of the owner id).
+/// skipped deliveries, counted in the step that stores them), <c>r</c> (hash: record id → the seq of its first delivery,
+/// for the preview). Outside the tag: <c>active</c>, <c>user:OWNER</c>, <c>running:OWNER</c> (set: the owner's mailings
+/// that may be running, checked when counted), <c>idem:OWNER:KEY</c> (OWNER = <see cref="OwnerKey"/>, the SHA-256 of
+/// the owner id).
 /// </summary>
 public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : IMailingStore
 {
@@ -34,159 +37,177 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     private RedisKey Fu(string id) => $"{P}{{m:{id}}}:p";
     private RedisKey A(string id) => $"{P}{{m:{id}}}:a";
     private RedisKey S(string id) => $"{P}{{m:{id}}}:s";
-    private RedisKey[] All(string id) => [Meta(id), D(id), Q(id), L(id), O(id), F(id), Fu(id), A(id), S(id)];
+    private RedisKey R(string id) => $"{P}{{m:{id}}}:r";
     private RedisKey Active => $"{P}active";
     private RedisKey BounceWatch => $"{P}bounce-watch";
     // Owners are hashed to a fixed length (OwnerKey), so "owner:key" cannot be read two ways.
     private RedisKey User(string owner) => $"{P}user:{OwnerKey.Of(owner)}";
     private RedisKey Idem(string owner, string key) => $"{P}idem:{OwnerKey.Of(owner)}:{key}";
+    private RedisKey Running(string owner) => $"{P}running:{OwnerKey.Of(owner)}";
 
-    // Shared Lua: KEYS = meta, d, q, l, o, f, p, a, s (All(id)); ARGV[1] = ttl ms.
-    private const string Prelude = """
-        local meta, d, q, l, o, f, p, sk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[9]
-        local ttl = tonumber(ARGV[1])
+    // Every script takes named parameters (LuaScript.Prepare): the keys of one mailing (RedisKey members, so they are
+    // sent as KEYS too and a cluster routes the call by their shared hash tag) and its values. Lists travel as one
+    // JSON parameter. The rules the scripts share with the in-memory store (completion, final, deletable) are tables
+    // generated from the C# rules (MailingCompletion), never restated in Lua.
+    private const string PreludeHead = """
+        local meta, d, q, l, o, f, p, a, sk, r = @Meta, @D, @Q, @L, @O, @F, @Fu, @A, @S, @R
+        local ttl = tonumber(@Ttl)
+
+        """;
+
+    private const string PreludeTail = """
         local function touch()
           for i = 1, #KEYS do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end end
         end
-        -- a mailing is done when its scope is expanded, nothing is queued or leased and every follow-up is written
+        local function flag(x) if x then return '1' else return '0' end end
+        -- a mailing is done when its scope is expanded, nothing is queued or leased and every follow-up is written:
+        -- the answer comes from the completion table (MailingCompletion.Decide)
         local function checkDone(now)
-          if redis.call('HGET', meta, 'expDone') ~= '1' then return end
-          if redis.call('ZCARD', q) > 0 or redis.call('ZCARD', l) > 0 then return end
           local state = redis.call('HGET', meta, 'state')
-          if redis.call('ZCARD', p) > 0 and state ~= 'Cancelled' then return end
-          if state == 'Queued' or state == 'Sending' or state == 'Preparing' then
+          if not state then return end
+          local step = completion[state .. ':' .. flag(redis.call('HGET', meta, 'expDone') == '1')
+            .. flag(redis.call('ZCARD', q) > 0) .. flag(redis.call('ZCARD', l) > 0)
+            .. flag(redis.call('ZCARD', p) > 0) .. flag(redis.call('HEXISTS', meta, 'finishedAt') == 1)]
+          if step == 'Complete' then
             redis.call('HSET', meta, 'state', 'Completed', 'finishedAt', now)
-          elseif state == 'Cancelled' and redis.call('HEXISTS', meta, 'finishedAt') == 0 then
+          elseif step == 'StampFinished' then
             redis.call('HSET', meta, 'finishedAt', now)
           end
         end
         local counterOf = { Sent = 'sent', Failed = 'failed', Skipped = 'skipped', Bounced = 'bounced', Cancelled = 'cancelled' }
+
         """;
 
-    private const string CreateScript = Prelude + """
+    /// <summary>What every mailing script begins with (internal: a test holds checkDone to <see cref="MailingCompletion.Decide"/>).</summary>
+    internal static readonly string Prelude = PreludeHead + MailingCompletion.LuaTables + PreludeTail;
+
+    private static LuaScript Script(string body) => LuaScript.Prepare(Prelude + body);
+
+    private static readonly LuaScript CreateScript = Script("""
         if redis.call('EXISTS', meta) == 1 then return 0 end
-        redis.call('HSET', meta, 'doc', ARGV[2], 'state', 'Preparing', 'createdAt', ARGV[3],
+        redis.call('HSET', meta, 'doc', @Doc, 'state', 'Preparing', 'createdAt', @CreatedAt,
           'total', 0, 'sent', 0, 'failed', 0, 'skipped', 0, 'bounced', 0, 'cancelled', 0, 'streak', 0,
-          'cursor', 0, 'expDone', 0, 'phaseUpdates', 0, 'held', ARGV[4])
+          'cursor', 0, 'expDone', 0, 'phaseUpdates', 0, 'held', @Held)
         touch()
         return 1
-        """;
+        """);
 
-    private const string TransitionScript = Prelude + """
+    // @From: the states it may leave, comma-separated.
+    private static readonly LuaScript TransitionScript = Script("""
         local state = redis.call('HGET', meta, 'state')
         if not state then return nil end
-        local to, reason, now = ARGV[2], ARGV[3], ARGV[4]
-        for i = 7, #ARGV do
-          if ARGV[i] == state then
+        local to, reason, now = @To, @Reason, @Now
+        for from in string.gmatch(@From, '[^,]+') do
+          if from == state then
             redis.call('HSET', meta, 'state', to)
             if to == 'Paused' then
-              redis.call('HSET', meta, 'reason', reason, 'pauseCode', ARGV[5], 'pauseArgs', ARGV[6])
+              redis.call('HSET', meta, 'reason', reason, 'pauseCode', @PauseCode, 'pauseArgs', @PauseArgs)
             else
               redis.call('HDEL', meta, 'reason', 'pauseCode', 'pauseArgs')
             end
             if to == 'Sending' then redis.call('HSET', meta, 'streak', 0) end
-            if to == 'Completed' or to == 'Failed' or to == 'Cancelled' then redis.call('HSET', meta, 'finishedAt', now) end
+            if finalState[to] then redis.call('HSET', meta, 'finishedAt', now) end
             if to == 'Cancelled' and redis.call('ZCARD', l) > 0 then redis.call('HDEL', meta, 'finishedAt') end
             touch()
             return 1
           end
         end
         return 0
-        """;
+        """);
 
-    // ARGV: ttl, now. Ready → Queued; a mailing with nothing to send completes at once.
-    private const string StartScript = Prelude + """
+    // Ready → Queued; a mailing with nothing to send completes at once.
+    private static readonly LuaScript StartScript = Script("""
         if redis.call('HGET', meta, 'state') ~= 'Ready' then return 0 end
         redis.call('HSET', meta, 'state', 'Queued', 'held', 0)
-        checkDone(ARGV[2])
+        checkDone(@Now)
         touch()
         return 1
-        """;
+        """);
 
-    // ARGV: ttl, token, now, n, then (seq, phaseUpdate, attempts, retryAtMs or '', progress, codes) per delivery. Only the follow-up
+    // @Outcomes: JSON [[seq, phaseUpdate, attempts, retryAtMs or '', progress json, codes json], ...]. Only the follow-up
     // fields change, so a bounce recorded meanwhile is kept.
-    private const string RecordFollowUpsScript = Prelude + """
-        if redis.call('HGET', meta, 'fuToken') ~= ARGV[2] then return 0 end
-        local n = tonumber(ARGV[4])
-        for i = 0, n - 1 do
-          local seq = ARGV[5 + i * 6]
+    private static readonly LuaScript RecordFollowUpsScript = Script("""
+        if redis.call('HGET', meta, 'fuToken') ~= @Token then return 0 end
+        for _, out in ipairs(cjson.decode(@Outcomes)) do
+          local seq = out[1]
           local json = redis.call('HGET', d, seq)
           if json then
             local delivery = cjson.decode(json)
-            delivery['phaseUpdate'] = ARGV[6 + i * 6]
-            delivery['followUpAttempts'] = tonumber(ARGV[7 + i * 6])
-            delivery['followUp'] = cjson.decode(ARGV[9 + i * 6])
+            delivery['phaseUpdate'] = out[2]
+            delivery['followUpAttempts'] = out[3]
+            delivery['followUp'] = cjson.decode(out[5])
             -- never empty (an empty Lua table would encode as an object): null instead
-            delivery['phaseUpdateCodes'] = cjson.decode(ARGV[10 + i * 6])
+            delivery['phaseUpdateCodes'] = cjson.decode(out[6])
             redis.call('HSET', d, seq, cjson.encode(delivery))
           end
-          local retryAt = ARGV[8 + i * 6]
+          local retryAt = out[4]
           if retryAt == '' or not json then redis.call('ZREM', p, seq) else redis.call('ZADD', p, retryAt, seq) end
         end
-        checkDone(ARGV[3])
+        checkDone(@Now)
         touch()
         return 1
-        """;
+        """);
 
     // One lease per kind of background work on a mailing (expansion, follow-ups), held in meta fields.
-    // ARGV: ttl, token, now, until, tokenField, untilField, doneField ('' = none: a finished job takes no lease)
-    private const string LeaseScript = Prelude + """
-        local token, now, untilMs = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+    // @DoneField '' = none: a finished job takes no lease.
+    private static readonly LuaScript LeaseScript = Script("""
+        local token, now, untilMs = @Token, tonumber(@Now), @Until
         if redis.call('EXISTS', meta) == 0 then return 0 end -- deleted or expired: never recreate it without a TTL
-        local holder = redis.call('HGET', meta, ARGV[5])
-        local heldUntil = tonumber(redis.call('HGET', meta, ARGV[6]) or '0')
-        if ARGV[7] ~= '' and redis.call('HGET', meta, ARGV[7]) == '1' then return 0 end
+        local holder = redis.call('HGET', meta, @TokenField)
+        local heldUntil = tonumber(redis.call('HGET', meta, @UntilField) or '0')
+        if @DoneField ~= '' and redis.call('HGET', meta, @DoneField) == '1' then return 0 end
         if holder and holder ~= token and heldUntil > now then return 0 end
-        redis.call('HSET', meta, ARGV[5], token, ARGV[6], untilMs)
+        redis.call('HSET', meta, @TokenField, token, @UntilField, untilMs)
         return 1
-        """;
+        """);
 
-    // ARGV: ttl, token, expectedPosition, newPosition, done, now, firstSeq, phaseUpdates, scopeTotal ('' = unknown),
-    // then (json, status, reasonCode) triples
-    private const string AppendScript = Prelude + """
-        if redis.call('HGET', meta, 'expToken') ~= ARGV[2] then return -1 end
-        if redis.call('HGET', meta, 'cursor') ~= ARGV[3] then return -2 end
+    // @ScopeTotal '' = unknown; @Deliveries: JSON [[json, status, reasonCode, recordId], ...]. The record index r
+    // (record id → its first seq) is written in the same step.
+    private static readonly LuaScript AppendScript = Script("""
+        if redis.call('HGET', meta, 'expToken') ~= @Token then return -1 end
+        if redis.call('HGET', meta, 'cursor') ~= @Expected then return -2 end
         local total = tonumber(redis.call('HGET', meta, 'total'))
-        local seq = tonumber(ARGV[7])
+        local seq = tonumber(@FirstSeq)
         if total + 1 ~= seq then return -3 end
         local state = redis.call('HGET', meta, 'state')
+        local now = @Now
         local n = 0
-        for i = 10, #ARGV, 3 do
-          redis.call('HSET', d, seq, ARGV[i])
-          local status = ARGV[i + 1]
+        for _, item in ipairs(cjson.decode(@Deliveries)) do
+          redis.call('HSET', d, seq, item[1])
+          redis.call('HSETNX', r, item[4], seq)
+          local status = item[2]
           if status == 'Pending' then
             if state == 'Cancelled' then
               redis.call('HINCRBY', meta, 'cancelled', 1)
             else
               -- queued by ready time: a delivery put back after a 429 goes before those appended after it
-              redis.call('ZADD', q, ARGV[6], seq)
+              redis.call('ZADD', q, now, seq)
             end
           elseif counterOf[status] then
             redis.call('HINCRBY', meta, counterOf[status], 1)
-            if status == 'Skipped' then redis.call('HINCRBY', sk, ARGV[i + 2], 1) end
+            if status == 'Skipped' then redis.call('HINCRBY', sk, item[3], 1) end
           end
           seq = seq + 1
           n = n + 1
         end
-        redis.call('HSET', meta, 'total', total + n, 'cursor', ARGV[4])
-        redis.call('HINCRBY', meta, 'phaseUpdates', tonumber(ARGV[8]))
-        if ARGV[9] ~= '' then redis.call('HSET', meta, 'scopeTotal', ARGV[9]) end
-        if ARGV[5] == '1' then
+        redis.call('HSET', meta, 'total', total + n, 'cursor', @NewPosition)
+        redis.call('HINCRBY', meta, 'phaseUpdates', tonumber(@PhaseUpdates))
+        if @ScopeTotal ~= '' then redis.call('HSET', meta, 'scopeTotal', @ScopeTotal) end
+        if @Done == '1' then
           redis.call('HSET', meta, 'expDone', 1)
           if state == 'Preparing' then
             -- a held mailing waits for Start with its exact figures; nothing is claimable until then
             if redis.call('HGET', meta, 'held') == '1' then redis.call('HSET', meta, 'state', 'Ready')
             else redis.call('HSET', meta, 'state', 'Queued') end
           end
-          checkDone(ARGV[6])
+          checkDone(now)
         end
         touch()
         return n
-        """;
+        """);
 
-    // ARGV: ttl, now, leaseMs, token
-    private const string ClaimScript = Prelude + """
-        local now, lease, token = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+    private static readonly LuaScript ClaimScript = Script("""
+        local now, lease, token = tonumber(@Now), tonumber(@LeaseMs), @Token
         local state = redis.call('HGET', meta, 'state')
         if state ~= 'Queued' and state ~= 'Sending' then return { '', '' } end
         -- deliveries whose worker died come back first; their draft id makes the next worker look them up
@@ -208,68 +229,64 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         redis.call('PEXPIRE', l, ttl)
         redis.call('PEXPIRE', o, ttl)
         return { s, redis.call('HGET', d, s) }
-        """;
+        """);
 
-    // ARGV: ttl, seq, token, json, leaseUntil
-    private const string UpdateClaimedScript = Prelude + """
-        if redis.call('HGET', o, ARGV[2]) ~= ARGV[3] then return 0 end
-        redis.call('HSET', d, ARGV[2], ARGV[4])
-        redis.call('ZADD', l, 'XX', ARGV[5], ARGV[2])
+    private static readonly LuaScript UpdateClaimedScript = Script("""
+        if redis.call('HGET', o, @Seq) ~= @Token then return 0 end
+        redis.call('HSET', d, @Seq, @Json)
+        redis.call('ZADD', l, 'XX', @LeaseUntil, @Seq)
         return 1
-        """;
+        """);
 
-    // ARGV: ttl, seq, token, json, status, maxStreak, now, pauseReason, followUp (1 = queue the HRBC follow-up),
-    // pauseArgs (json), reasonCode
-    private const string CompleteScript = Prelude + """
-        local seq, status = ARGV[2], ARGV[5]
-        if redis.call('HGET', o, seq) ~= ARGV[3] then return 0 end
+    // @FollowUp '1' = queue the HRBC follow-up; @PauseArgs json.
+    private static readonly LuaScript CompleteScript = Script("""
+        local seq, status, now = @Seq, @Status, @Now
+        if redis.call('HGET', o, seq) ~= @Token then return 0 end
         redis.call('HDEL', o, seq)
         redis.call('ZREM', l, seq)
-        redis.call('HSET', d, seq, ARGV[4])
-        if status == 'Sent' and ARGV[9] == '1' then redis.call('ZADD', p, ARGV[7], seq) end
+        redis.call('HSET', d, seq, @Json)
+        if status == 'Sent' and @FollowUp == '1' then redis.call('ZADD', p, now, seq) end
         if counterOf[status] then redis.call('HINCRBY', meta, counterOf[status], 1) end
-        if status == 'Skipped' then redis.call('HINCRBY', sk, ARGV[11], 1) end
+        if status == 'Skipped' then redis.call('HINCRBY', sk, @ReasonCode, 1) end
         if status == 'Failed' then
           redis.call('SADD', f, seq)
           local streak = redis.call('HINCRBY', meta, 'streak', 1)
           local state = redis.call('HGET', meta, 'state')
-          if streak >= tonumber(ARGV[6]) and (state == 'Sending' or state == 'Queued') then
-            redis.call('HSET', meta, 'state', 'Paused', 'reason', ARGV[8], 'pauseCode', 'FailureStreak', 'pauseArgs', ARGV[10])
+          if streak >= tonumber(@MaxStreak) and (state == 'Sending' or state == 'Queued') then
+            redis.call('HSET', meta, 'state', 'Paused', 'reason', @PauseReason, 'pauseCode', 'FailureStreak', 'pauseArgs', @PauseArgs)
           end
         elseif status == 'Sent' then
           redis.call('HSET', meta, 'streak', 0)
           redis.call('HDEL', meta, 'errCode', 'errMsg', 'errAt', 'errRetry')
         end
-        checkDone(ARGV[7])
+        checkDone(now)
         touch()
         return 1
-        """;
+        """);
 
-    // ARGV: ttl, seq, token, json, notBefore, now, cancelledJson
-    private const string ReleaseScript = Prelude + """
-        local seq = ARGV[2]
-        if redis.call('HGET', o, seq) ~= ARGV[3] then return 0 end
+    private static readonly LuaScript ReleaseScript = Script("""
+        local seq = @Seq
+        if redis.call('HGET', o, seq) ~= @Token then return 0 end
         redis.call('HDEL', o, seq)
         redis.call('ZREM', l, seq)
         if redis.call('HGET', meta, 'state') == 'Cancelled' then
-          redis.call('HSET', d, seq, ARGV[7])
+          redis.call('HSET', d, seq, @CancelledJson)
           redis.call('HINCRBY', meta, 'cancelled', 1)
-          checkDone(ARGV[6])
+          checkDone(@Now)
         else
-          redis.call('HSET', d, seq, ARGV[4])
-          redis.call('ZADD', q, ARGV[5], seq)
+          redis.call('HSET', d, seq, @Json)
+          redis.call('ZADD', q, @NotBefore, seq)
         end
         touch()
         return 1
-        """;
+        """);
 
-    // ARGV: ttl, seq, json, newStatus
-    private const string UpdateDeliveryScript = Prelude + """
-        local seq, status = ARGV[2], ARGV[4]
+    private static readonly LuaScript UpdateDeliveryScript = Script("""
+        local seq, status = @Seq, @Status
         local old = redis.call('HGET', d, seq)
         if not old then return 0 end
         local oldStatus = cjson.decode(old)['status']
-        redis.call('HSET', d, seq, ARGV[3])
+        redis.call('HSET', d, seq, @Json)
         if oldStatus ~= status then
           if counterOf[oldStatus] then redis.call('HINCRBY', meta, counterOf[oldStatus], -1) end
           if counterOf[status] then redis.call('HINCRBY', meta, counterOf[status], 1) end
@@ -278,28 +295,26 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         end
         touch()
         return 1
-        """;
+        """);
 
-    // ARGV: ttl, now, reason
-    private const string CancelQueuedScript = Prelude + """
+    private static readonly LuaScript CancelQueuedScript = Script("""
         if redis.call('EXISTS', meta) == 0 then return 0 end
         local seqs = redis.call('ZRANGE', q, 0, -1)
         for _, s in ipairs(seqs) do
           local delivery = cjson.decode(redis.call('HGET', d, s))
           delivery['status'] = 'Cancelled'
-          delivery['reason'] = ARGV[3]
+          delivery['reason'] = @Reason
           delivery['reasonCode'] = 'CancelledBeforeSend'
           redis.call('HSET', d, s, cjson.encode(delivery))
         end
         redis.call('DEL', q)
         redis.call('HINCRBY', meta, 'cancelled', #seqs)
-        checkDone(ARGV[2])
+        checkDone(@Now)
         touch()
         return #seqs
-        """;
+        """);
 
-    // ARGV: ttl, now
-    private const string RequeueFailedScript = Prelude + """
+    private static readonly LuaScript RequeueFailedScript = Script("""
         if redis.call('EXISTS', meta) == 0 then return 0 end
         local seqs = redis.call('SMEMBERS', f)
         for _, s in ipairs(seqs) do
@@ -312,7 +327,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           delivery['draftId'] = cjson.null
           delivery['needsLookup'] = false
           redis.call('HSET', d, s, cjson.encode(delivery))
-          redis.call('ZADD', q, ARGV[2], s)
+          redis.call('ZADD', q, @Now, s)
         end
         redis.call('DEL', f)
         if #seqs > 0 then
@@ -326,20 +341,150 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         end
         touch()
         return #seqs
-        """;
+        """);
 
-    // Every key in the mailing's hash tag goes, in the step that checks the state (MailingStates.IsDeletable):
-    // 1 deleted, 0 still running, -1 no such mailing.
-    private const string DeleteScript = Prelude + """
+    // Every key in the mailing's hash tag goes, in the step that checks the state (the deletable table, from
+    // MailingStates.IsDeletable): 1 deleted, 0 still running, -1 no such mailing.
+    private static readonly LuaScript DeleteScript = Script("""
         local state = redis.call('HGET', meta, 'state')
         if not state then return -1 end
-        local held = redis.call('HGET', meta, 'held') == '1'
-        local finished = redis.call('HEXISTS', meta, 'finishedAt') == 1
-        local final = state == 'Completed' or state == 'Cancelled' or state == 'Failed'
-        if not (state == 'Ready' or (state == 'Preparing' and held) or (final and finished)) then return 0 end
+        local held = flag(redis.call('HGET', meta, 'held') == '1')
+        local finished = flag(redis.call('HEXISTS', meta, 'finishedAt') == 1)
+        if not deletable[state .. ':' .. held .. finished] then return 0 end
         redis.call('DEL', unpack(KEYS))
         return 1
-        """;
+        """);
+
+    // Only on a mailing that exists (a stray write must not create a meta hash without a TTL).
+    private static readonly LuaScript RecordErrorScript = LuaScript.Prepare("""
+        if redis.call('EXISTS', @Meta) == 0 then return 0 end
+        redis.call('HSET', @Meta, 'errCode', @Code, 'errMsg', @Message, 'errAt', @At, 'errRetry', @RetryAt)
+        return 1
+        """);
+
+    // Only if the key still names this mailing.
+    private static readonly LuaScript DeleteIdempotencyScript = LuaScript.Prepare(
+        "if redis.call('GET', @Idem) == @Id then return redis.call('DEL', @Idem) end return 0");
+
+    /// <summary>The parameters every mailing script has: the mailing's keys (sent as KEYS) and the retention.</summary>
+    private class MailingArgs(RedisMailingStore s, string id)
+    {
+        public RedisKey Meta { get; } = s.Meta(id);
+        public RedisKey D { get; } = s.D(id);
+        public RedisKey Q { get; } = s.Q(id);
+        public RedisKey L { get; } = s.L(id);
+        public RedisKey O { get; } = s.O(id);
+        public RedisKey F { get; } = s.F(id);
+        public RedisKey Fu { get; } = s.Fu(id);
+        public RedisKey A { get; } = s.A(id);
+        public RedisKey S { get; } = s.S(id);
+        public RedisKey R { get; } = s.R(id);
+        public long Ttl { get; } = s.TtlMs;
+    }
+
+    private sealed class CreateArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required string Doc { get; init; }
+        public required string CreatedAt { get; init; }
+        public required int Held { get; init; }
+    }
+
+    private sealed class TransitionArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required string To { get; init; }
+        public required string Reason { get; init; }
+        public required string Now { get; init; }
+        public required string PauseCode { get; init; }
+        public required string PauseArgs { get; init; }
+        public required string From { get; init; }
+    }
+
+    private sealed class NowArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required string Now { get; init; }
+    }
+
+    private sealed class RecordFollowUpsArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required string Token { get; init; }
+        public required string Now { get; init; }
+        public required string Outcomes { get; init; }
+    }
+
+    private sealed class LeaseArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required string Token { get; init; }
+        public required string Now { get; init; }
+        public required string Until { get; init; }
+        public required string TokenField { get; init; }
+        public required string UntilField { get; init; }
+        public required string DoneField { get; init; }
+    }
+
+    private sealed class AppendArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required string Token { get; init; }
+        public required int Expected { get; init; }
+        public required int NewPosition { get; init; }
+        public required int Done { get; init; }
+        public required string Now { get; init; }
+        public required int FirstSeq { get; init; }
+        public required int PhaseUpdates { get; init; }
+        public required string ScopeTotal { get; init; }
+        public required string Deliveries { get; init; }
+    }
+
+    private sealed class ClaimArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required long Now { get; init; }
+        public required long LeaseMs { get; init; }
+        public required string Token { get; init; }
+    }
+
+    private sealed class UpdateClaimedArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required int Seq { get; init; }
+        public required string Token { get; init; }
+        public required string Json { get; init; }
+        public required string LeaseUntil { get; init; }
+    }
+
+    private sealed class CompleteArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required int Seq { get; init; }
+        public required string Token { get; init; }
+        public required string Json { get; init; }
+        public required string Status { get; init; }
+        public required int MaxStreak { get; init; }
+        public required string Now { get; init; }
+        public required string PauseReason { get; init; }
+        public required int FollowUp { get; init; }
+        public required string PauseArgs { get; init; }
+        public required string ReasonCode { get; init; }
+    }
+
+    private sealed class ReleaseArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required int Seq { get; init; }
+        public required string Token { get; init; }
+        public required string Json { get; init; }
+        public required long NotBefore { get; init; }
+        public required string Now { get; init; }
+        public required string CancelledJson { get; init; }
+    }
+
+    private sealed class UpdateDeliveryArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required int Seq { get; init; }
+        public required string Json { get; init; }
+        public required string Status { get; init; }
+    }
+
+    private sealed class CancelQueuedArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required string Now { get; init; }
+        public required string Reason { get; init; }
+    }
 
     public async Task<Mailing> CreateAsync(Mailing mailing, CancellationToken cancellationToken)
     {
@@ -361,7 +506,17 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             }
         }
         var doc = JsonSerializer.Serialize(mailing with { State = MailingState.Preparing }, Json);
-        await db.ScriptEvaluateAsync(CreateScript, All(id), [TtlMs, doc, Ms(mailing.CreatedAt), mailing.Held ? 1 : 0]).ConfigureAwait(false);
+        // Indexed as running before it exists (a crash after the script leaves it counted) and again after (a count
+        // that read it missing may have removed it meanwhile): the index may name more than run, never fewer.
+        await AddRunningAsync(db, mailing.Owner, id).ConfigureAwait(false);
+        await db.ScriptEvaluateAsync(CreateScript, new CreateArgs(this, id)
+        {
+            Doc = doc, CreatedAt = Ms(mailing.CreatedAt), Held = mailing.Held ? 1 : 0,
+        }).ConfigureAwait(false);
+        if (!mailing.Held)
+        {
+            await AddRunningAsync(db, mailing.Owner, id).ConfigureAwait(false);
+        }
         await AddActiveAsync(db, id).ConfigureAwait(false);
         await db.SortedSetAddAsync(User(mailing.Owner), id, mailing.CreatedAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
         await db.KeyExpireAsync(User(mailing.Owner), options.Value.Retention).ConfigureAwait(false);
@@ -467,37 +622,47 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         string? reason, DateTimeOffset now, CancellationToken cancellationToken,
         string? pausedCode = null, IReadOnlyDictionary<string, string>? pausedArgs = null)
     {
-        RedisValue[] args = [TtlMs, to.ToString(), reason ?? "", Ms(now), pausedCode ?? "",
-            pausedArgs is null ? "" : JsonSerializer.Serialize(pausedArgs, Json), .. from.Select(s => (RedisValue)s.ToString())];
-        var result = await Db.ScriptEvaluateAsync(TransitionScript, All(mailingId), args).ConfigureAwait(false);
+        var result = await Db.ScriptEvaluateAsync(TransitionScript, new TransitionArgs(this, mailingId)
+        {
+            To = to.ToString(), Reason = reason ?? "", Now = Ms(now), PauseCode = pausedCode ?? "",
+            PauseArgs = pausedArgs is null ? "" : JsonSerializer.Serialize(pausedArgs, Json),
+            From = string.Join(',', from),
+        }).ConfigureAwait(false);
         var changed = !result.IsNull && (int)result == 1;
+        var after = await GetAsync(mailingId, cancellationToken).ConfigureAwait(false);
         if (changed && !MailingStates.IsFinal(to))
         {
             await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
         }
-        return (await GetAsync(mailingId, cancellationToken).ConfigureAwait(false), changed);
+        if (changed && after is not null && MailingStates.IsRunning(after.State, after.Held))
+        {
+            await AddRunningAsync(Db, after.Owner, mailingId).ConfigureAwait(false);
+        }
+        return (after, changed);
     }
 
     public async Task<(Mailing? Mailing, bool Changed)> StartAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var changed = (int)await Db.ScriptEvaluateAsync(StartScript, All(mailingId), [TtlMs, Ms(now)]).ConfigureAwait(false) == 1;
+        var changed = (int)await Db.ScriptEvaluateAsync(StartScript, new NowArgs(this, mailingId) { Now = Ms(now) }).ConfigureAwait(false) == 1;
+        var after = await GetAsync(mailingId, cancellationToken).ConfigureAwait(false);
         if (changed)
         {
             await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
+            if (after is not null && MailingStates.IsRunning(after.State, after.Held))
+            {
+                await AddRunningAsync(Db, after.Owner, mailingId).ConfigureAwait(false);
+            }
         }
-        return (await GetAsync(mailingId, cancellationToken).ConfigureAwait(false), changed);
+        return (after, changed);
     }
 
     public async Task RecordErrorAsync(string mailingId, MailingError error, CancellationToken cancellationToken)
     {
-        // Only on a mailing that exists (a stray write must not create a meta hash without a TTL).
-        const string script = """
-            if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-            redis.call('HSET', KEYS[1], 'errCode', ARGV[1], 'errMsg', ARGV[2], 'errAt', ARGV[3], 'errRetry', ARGV[4])
-            return 1
-            """;
-        await Db.ScriptEvaluateAsync(script, [Meta(mailingId)],
-            [error.GraphCode, error.GraphMessage, Ms(error.At), error.RetryAt is { } r ? Ms(r) : ""]).ConfigureAwait(false);
+        await Db.ScriptEvaluateAsync(RecordErrorScript, new
+        {
+            Meta = Meta(mailingId), Code = error.GraphCode, Message = error.GraphMessage, At = Ms(error.At),
+            RetryAt = error.RetryAt is { } r ? Ms(r) : "",
+        }).ConfigureAwait(false);
     }
 
     public async Task<ExpansionCursor> GetExpansionAsync(string mailingId, CancellationToken cancellationToken)
@@ -507,8 +672,10 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     }
 
     public async Task<bool> TryLeaseExpansionAsync(string mailingId, string token, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (int)await Db.ScriptEvaluateAsync(LeaseScript, All(mailingId),
-            [TtlMs, token, Ms(now), Ms(now + lease), "expToken", "expUntil", "expDone"]).ConfigureAwait(false) == 1;
+        (int)await Db.ScriptEvaluateAsync(LeaseScript, new LeaseArgs(this, mailingId)
+        {
+            Token = token, Now = Ms(now), Until = Ms(now + lease), TokenField = "expToken", UntilField = "expUntil", DoneField = "expDone",
+        }).ConfigureAwait(false) == 1;
 
     public async Task<bool> AppendDeliveriesAsync(string mailingId, string token, int expectedPosition, int newPosition,
         IReadOnlyList<Delivery> deliveries, bool done, DateTimeOffset now, CancellationToken cancellationToken, PageFigures? figures = null)
@@ -516,23 +683,27 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         var firstSeq = deliveries.Count > 0 ? deliveries[0].Seq
             : Int(await Db.HashGetAsync(Meta(mailingId), "total").ConfigureAwait(false)) + 1;
         figures ??= PageFigures.None;
-        var args = new List<RedisValue> { TtlMs, token, expectedPosition, newPosition, done ? 1 : 0, Ms(now), firstSeq,
-            figures.PhaseUpdates, figures.ScopeTotal is { } t ? t : "" };
-        foreach (var d in deliveries)
+        var items = deliveries.Select(d => new[]
         {
-            args.Add(JsonSerializer.Serialize(d, Json));
-            args.Add(d.Status.ToString());
-            args.Add(d.ReasonCode ?? UnknownReason);
-        }
-        var n = (int)await Db.ScriptEvaluateAsync(AppendScript, All(mailingId), [.. args]).ConfigureAwait(false);
+            JsonSerializer.Serialize(d, Json), d.Status.ToString(), d.ReasonCode ?? UnknownReason,
+            d.RecordId.ToString(CultureInfo.InvariantCulture),
+        });
+        var n = (int)await Db.ScriptEvaluateAsync(AppendScript, new AppendArgs(this, mailingId)
+        {
+            Token = token, Expected = expectedPosition, NewPosition = newPosition, Done = done ? 1 : 0, Now = Ms(now), FirstSeq = firstSeq,
+            PhaseUpdates = figures.PhaseUpdates, ScopeTotal = figures.ScopeTotal is { } t ? t.ToString(CultureInfo.InvariantCulture) : "",
+            Deliveries = JsonSerializer.Serialize(items, Json),
+        }).ConfigureAwait(false);
         return n >= 0;
     }
 
     public async Task<ClaimResult> ClaimAsync(string mailingId, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var token = Guid.NewGuid().ToString("N");
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(ClaimScript, All(mailingId),
-            [TtlMs, now.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, token]).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(ClaimScript, new ClaimArgs(this, mailingId)
+        {
+            Now = now.ToUnixTimeMilliseconds(), LeaseMs = (long)lease.TotalMilliseconds, Token = token,
+        }).ConfigureAwait(false))!;
         var seq = (string?)r[0];
         if (string.IsNullOrEmpty(seq))
         {
@@ -545,37 +716,52 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     }
 
     public async Task<bool> UpdateClaimedAsync(DeliveryClaim claim, Delivery updated, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (int)await Db.ScriptEvaluateAsync(UpdateClaimedScript, All(claim.MailingId),
-            [TtlMs, updated.Seq, claim.LeaseToken, JsonSerializer.Serialize(updated, Json), Ms(now + lease)]).ConfigureAwait(false) == 1;
+        (int)await Db.ScriptEvaluateAsync(UpdateClaimedScript, new UpdateClaimedArgs(this, claim.MailingId)
+        {
+            Seq = updated.Seq, Token = claim.LeaseToken, Json = JsonSerializer.Serialize(updated, Json), LeaseUntil = Ms(now + lease),
+        }).ConfigureAwait(false) == 1;
 
     public async Task<bool> CompleteAsync(DeliveryClaim claim, Delivery final, int maxFailureStreak, DateTimeOffset now, CancellationToken cancellationToken,
         bool followUp = false) =>
-        (int)await Db.ScriptEvaluateAsync(CompleteScript, All(claim.MailingId),
-            [TtlMs, final.Seq, claim.LeaseToken, JsonSerializer.Serialize(final, Json), final.Status.ToString(),
-             maxFailureStreak, Ms(now), PauseReason(maxFailureStreak), followUp ? 1 : 0,
-             JsonSerializer.Serialize(PauseArgs(maxFailureStreak), Json), final.ReasonCode ?? UnknownReason]).ConfigureAwait(false) == 1;
+        (int)await Db.ScriptEvaluateAsync(CompleteScript, new CompleteArgs(this, claim.MailingId)
+        {
+            Seq = final.Seq, Token = claim.LeaseToken, Json = JsonSerializer.Serialize(final, Json), Status = final.Status.ToString(),
+            MaxStreak = maxFailureStreak, Now = Ms(now), PauseReason = PauseReason(maxFailureStreak), FollowUp = followUp ? 1 : 0,
+            PauseArgs = JsonSerializer.Serialize(PauseArgs(maxFailureStreak), Json), ReasonCode = final.ReasonCode ?? UnknownReason,
+        }).ConfigureAwait(false) == 1;
 
     public async Task<bool> ReleaseAsync(DeliveryClaim claim, Delivery updated, DateTimeOffset notBefore, CancellationToken cancellationToken)
     {
         var cancelled = updated with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent", ReasonCode = ReasonCodes.CancelledBeforeSend };
-        return (int)await Db.ScriptEvaluateAsync(ReleaseScript, All(claim.MailingId),
-            [TtlMs, updated.Seq, claim.LeaseToken, JsonSerializer.Serialize(updated, Json), notBefore.ToUnixTimeMilliseconds(),
-             Ms(notBefore), JsonSerializer.Serialize(cancelled, Json)]).ConfigureAwait(false) == 1;
+        return (int)await Db.ScriptEvaluateAsync(ReleaseScript, new ReleaseArgs(this, claim.MailingId)
+        {
+            Seq = updated.Seq, Token = claim.LeaseToken, Json = JsonSerializer.Serialize(updated, Json), NotBefore = notBefore.ToUnixTimeMilliseconds(),
+            Now = Ms(notBefore), CancelledJson = JsonSerializer.Serialize(cancelled, Json),
+        }).ConfigureAwait(false) == 1;
     }
 
     public async Task UpdateDeliveryAsync(string mailingId, Delivery updated, CancellationToken cancellationToken) =>
-        await Db.ScriptEvaluateAsync(UpdateDeliveryScript, All(mailingId),
-            [TtlMs, updated.Seq, JsonSerializer.Serialize(updated, Json), updated.Status.ToString()]).ConfigureAwait(false);
+        await Db.ScriptEvaluateAsync(UpdateDeliveryScript, new UpdateDeliveryArgs(this, mailingId)
+        {
+            Seq = updated.Seq, Json = JsonSerializer.Serialize(updated, Json), Status = updated.Status.ToString(),
+        }).ConfigureAwait(false);
 
     public async Task<int> CancelQueuedAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (int)await Db.ScriptEvaluateAsync(CancelQueuedScript, All(mailingId), [TtlMs, Ms(now), "Cancelled before it was sent"]).ConfigureAwait(false);
+        (int)await Db.ScriptEvaluateAsync(CancelQueuedScript, new CancelQueuedArgs(this, mailingId)
+        {
+            Now = Ms(now), Reason = "Cancelled before it was sent",
+        }).ConfigureAwait(false);
 
     public async Task<int> RequeueFailedAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var n = (int)await Db.ScriptEvaluateAsync(RequeueFailedScript, All(mailingId), [TtlMs, Ms(now)]).ConfigureAwait(false);
+        var n = (int)await Db.ScriptEvaluateAsync(RequeueFailedScript, new NowArgs(this, mailingId) { Now = Ms(now) }).ConfigureAwait(false);
         if (n > 0)
         {
             await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
+            if (await GetAsync(mailingId, cancellationToken).ConfigureAwait(false) is { } m && MailingStates.IsRunning(m.State, m.Held))
+            {
+                await AddRunningAsync(Db, m.Owner, mailingId).ConfigureAwait(false);
+            }
         }
         return n;
     }
@@ -604,8 +790,10 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     }
 
     public async Task<bool> TryLeaseFollowUpsAsync(string mailingId, string token, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (int)await Db.ScriptEvaluateAsync(LeaseScript, All(mailingId),
-            [TtlMs, token, Ms(now), Ms(now + lease), "fuToken", "fuUntil", ""]).ConfigureAwait(false) == 1;
+        (int)await Db.ScriptEvaluateAsync(LeaseScript, new LeaseArgs(this, mailingId)
+        {
+            Token = token, Now = Ms(now), Until = Ms(now + lease), TokenField = "fuToken", UntilField = "fuUntil", DoneField = "",
+        }).ConfigureAwait(false) == 1;
 
     public async Task<IReadOnlyList<Delivery>> DueFollowUpsAsync(string mailingId, int max, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -626,17 +814,16 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
 
     public async Task<bool> RecordFollowUpsAsync(string mailingId, string token, IReadOnlyList<FollowUpOutcome> outcomes, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var args = new List<RedisValue> { TtlMs, token, Ms(now), outcomes.Count };
-        foreach (var o in outcomes)
+        // [seq, phaseUpdate, attempts, retryAt ms or '', progress json, codes json ("null" when none)]
+        var items = outcomes.Select(o => new object[]
         {
-            args.Add(o.Seq);
-            args.Add(o.PhaseUpdate);
-            args.Add(o.Attempts);
-            args.Add(o.RetryAt is { } at ? Ms(at) : "");
-            args.Add(JsonSerializer.Serialize(o.Progress, Json));
-            args.Add(o.Codes.Count == 0 ? "null" : JsonSerializer.Serialize(o.Codes, Json));
-        }
-        return (int)await Db.ScriptEvaluateAsync(RecordFollowUpsScript, All(mailingId), [.. args]).ConfigureAwait(false) == 1;
+            o.Seq.ToString(CultureInfo.InvariantCulture), o.PhaseUpdate, o.Attempts, o.RetryAt is { } at ? Ms(at) : "",
+            JsonSerializer.Serialize(o.Progress, Json), o.Codes.Count == 0 ? "null" : JsonSerializer.Serialize(o.Codes, Json),
+        });
+        return (int)await Db.ScriptEvaluateAsync(RecordFollowUpsScript, new RecordFollowUpsArgs(this, mailingId)
+        {
+            Token = token, Now = Ms(now), Outcomes = JsonSerializer.Serialize(items, Json),
+        }).ConfigureAwait(false) == 1;
     }
 
     public async Task WatchBouncesAsync(string mailingId, DateTimeOffset until, CancellationToken cancellationToken)
@@ -659,7 +846,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         {
             return MailingDeletion.NotFound;
         }
-        var result = (int)await db.ScriptEvaluateAsync(DeleteScript, All(mailingId), [TtlMs]).ConfigureAwait(false);
+        var result = (int)await db.ScriptEvaluateAsync(DeleteScript, new MailingArgs(this, mailingId)).ConfigureAwait(false);
         if (result != 1)
         {
             return result == 0 ? MailingDeletion.NotDeletable : MailingDeletion.NotFound;
@@ -668,12 +855,11 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         // skips a reference whose mailing is gone, so a crash between the two steps leaves nothing visible.
         await db.SortedSetRemoveAsync(User(mailing.Owner), mailingId).ConfigureAwait(false);
         await db.SetRemoveAsync(Active, mailingId).ConfigureAwait(false);
+        await db.SetRemoveAsync(Running(mailing.Owner), mailingId).ConfigureAwait(false);
         await db.SortedSetRemoveAsync(BounceWatch, mailingId).ConfigureAwait(false);
         if (mailing.IdempotencyKey is { Length: > 0 } key)
         {
-            // only if the key still names this mailing
-            await db.ScriptEvaluateAsync("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-                [Idem(mailing.Owner, key)], [mailingId]).ConfigureAwait(false);
+            await db.ScriptEvaluateAsync(DeleteIdempotencyScript, new { Idem = Idem(mailing.Owner, key), Id = mailingId }).ConfigureAwait(false);
         }
         return MailingDeletion.Deleted;
     }
@@ -701,6 +887,50 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
                 }
             }
         }
+    }
+
+    public async Task<Delivery?> FindDeliveryByRecordAsync(string mailingId, long recordId, CancellationToken cancellationToken)
+    {
+        var seq = await Db.HashGetAsync(R(mailingId), recordId).ConfigureAwait(false);
+        return seq.IsNull ? null : await GetDeliveryAsync(mailingId, (int)seq, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> CountRunningAsync(string owner, CancellationToken cancellationToken)
+    {
+        // The index lives outside the mailings' hash tags (another slot in a cluster), so it is written next to the
+        // state change, not in its script: it names every running mailing and maybe some that stopped since, which
+        // are checked here and dropped. Reads the owner's running mailings, not their whole list.
+        var db = Db;
+        var running = 0;
+        foreach (var id in await db.SetMembersAsync(Running(owner)).ConfigureAwait(false))
+        {
+            if (await IsRunningAsync(db, (string)id!).ConfigureAwait(false))
+            {
+                running++;
+                continue;
+            }
+            await db.SetRemoveAsync(Running(owner), id).ConfigureAwait(false);
+            // Every change that starts a mailing adds it after its script; one that came between the read and the
+            // removal is seen here, so the index never loses a running mailing.
+            if (await IsRunningAsync(db, (string)id!).ConfigureAwait(false))
+            {
+                await AddRunningAsync(db, owner, (string)id!).ConfigureAwait(false);
+                running++;
+            }
+        }
+        return running;
+    }
+
+    private async Task<bool> IsRunningAsync(IDatabase db, string id)
+    {
+        var v = await db.HashGetAsync(Meta(id), ["state", "held"]).ConfigureAwait(false);
+        return !v[0].IsNull && MailingStates.IsRunning(Enum.Parse<MailingState>((string)v[0]!), (string?)v[1] == "1");
+    }
+
+    private async Task AddRunningAsync(IDatabase db, string owner, string id)
+    {
+        await db.SetAddAsync(Running(owner), id).ConfigureAwait(false);
+        await db.KeyExpireAsync(Running(owner), options.Value.Retention).ConfigureAwait(false);
     }
 
     // The active set is global (not one mailing's); it expires too, renewed whenever a mailing joins it.

@@ -1,5 +1,4 @@
 using BulkMail.Api.Modes;
-
 using System.Collections.Concurrent;
 using System.Text.Json;
 using BulkMail.Api.Infrastructure;
@@ -43,15 +42,17 @@ public sealed class RedisTemplateStore(IConnectionMultiplexer redis, IOptions<Ma
     public Task SaveAsync(SavedTemplate template, CancellationToken cancellationToken) =>
         redis.GetDatabase().HashSetAsync(Key(template.Owner), template.Id, JsonSerializer.Serialize(template, StoreJson.Options));
 
-    private const string AddScript = """
-        if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-        redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+    private static readonly LuaScript AddScript = LuaScript.Prepare("""
+        if redis.call('HLEN', @Templates) >= tonumber(@Max) then return 0 end
+        redis.call('HSET', @Templates, @Id, @Json)
         return 1
-        """;
+        """);
 
     public async Task<bool> TryAddAsync(SavedTemplate template, int maxPerUser, CancellationToken cancellationToken) =>
-        (int)await redis.GetDatabase().ScriptEvaluateAsync(AddScript, [Key(template.Owner)],
-            [maxPerUser, template.Id, JsonSerializer.Serialize(template, StoreJson.Options)]).ConfigureAwait(false) == 1;
+        (int)await redis.GetDatabase().ScriptEvaluateAsync(AddScript, new
+        {
+            Templates = Key(template.Owner), Max = maxPerUser, Id = template.Id, Json = JsonSerializer.Serialize(template, StoreJson.Options),
+        }).ConfigureAwait(false) == 1;
 
     public Task<bool> DeleteAsync(string owner, string id, CancellationToken cancellationToken) =>
         redis.GetDatabase().HashDeleteAsync(Key(owner), id);

@@ -36,21 +36,21 @@ public sealed class RedisUploadStore(IConnectionMultiplexer redis, IOptions<Mail
     private RedisKey Key(string owner, string id) => $"{Tag(owner)}:upload:{id}";
     private RedisKey Usage(string owner) => $"{Tag(owner)}:usage";
 
-    // KEYS: upload, usage. ARGV: now ms, expires ms, size, max, retention ms, member, owner, name, type, data.
+    // Named parameters (LuaScript.Prepare); @Upload and @Usage are keys (sent as KEYS, one hash tag).
     // Usage: a sorted set of "id:size" scored by expiry; expired entries are dropped before summing.
-    private const string SaveScript = """
-        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+    private static readonly LuaScript SaveScript = LuaScript.Prepare("""
+        redis.call('ZREMRANGEBYSCORE', @Usage, '-inf', @Now)
         local used = 0
-        for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+        for _, m in ipairs(redis.call('ZRANGE', @Usage, 0, -1)) do
           used = used + tonumber(string.match(m, ':(%d+)$'))
         end
-        if used + tonumber(ARGV[3]) > tonumber(ARGV[4]) then return used end
-        redis.call('HSET', KEYS[1], 'owner', ARGV[7], 'name', ARGV[8], 'type', ARGV[9], 'data', ARGV[10])
-        redis.call('PEXPIRE', KEYS[1], ARGV[5])
-        redis.call('ZADD', KEYS[2], ARGV[2], ARGV[6])
-        redis.call('PEXPIRE', KEYS[2], ARGV[5])
+        if used + tonumber(@Size) > tonumber(@Max) then return used end
+        redis.call('HSET', @Upload, 'owner', @Owner, 'name', @Name, 'type', @Type, 'data', @Data)
+        redis.call('PEXPIRE', @Upload, @RetentionMs)
+        redis.call('ZADD', @Usage, @Expires, @Member)
+        redis.call('PEXPIRE', @Usage, @RetentionMs)
         return -1
-        """;
+        """);
 
     public async Task<UploadInfo> SaveAsync(string owner, string name, string contentType, byte[] content, CancellationToken cancellationToken)
     {
@@ -58,9 +58,12 @@ public sealed class RedisUploadStore(IConnectionMultiplexer redis, IOptions<Mail
         var o = options.Value;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var retention = (long)o.Retention.TotalMilliseconds;
-        var used = (long)await redis.GetDatabase().ScriptEvaluateAsync(SaveScript, [Key(owner, info.Id), Usage(owner)],
-            [now, now + retention, content.LongLength, o.MaxBytesPerUser, retention, $"{info.Id}:{content.LongLength}", owner, name, contentType, content])
-            .ConfigureAwait(false);
+        var used = (long)await redis.GetDatabase().ScriptEvaluateAsync(SaveScript, new
+        {
+            Upload = Key(owner, info.Id), Usage = Usage(owner), Now = now, Expires = now + retention, Size = content.LongLength,
+            Max = o.MaxBytesPerUser, RetentionMs = retention, Member = $"{info.Id}:{content.LongLength}", Owner = owner, Name = name,
+            Type = contentType, Data = content,
+        }).ConfigureAwait(false);
         return used >= 0 ? throw new UploadQuotaExceededException(used, o.MaxBytesPerUser) : info;
     }
 

@@ -1,4 +1,5 @@
 using BulkMail.Api.Infrastructure;
+using BulkMail.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
 namespace BulkMail.Tests.Infrastructure;
@@ -6,6 +7,7 @@ namespace BulkMail.Tests.Infrastructure;
 public class RollingWindowLimiterTests
 {
     [Fact]
+    [Covers(nameof(RollingWindowLimiter.AcquireAsync), nameof(RollingWindowLimiter.TryAcquire))]
     public async Task No_more_than_the_permits_are_granted_in_any_window()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero));

@@ -8,14 +8,17 @@ using Microsoft.Extensions.Time.Testing;
 namespace BulkMail.Tests.Mail;
 
 /// <summary>Pacing rules, driven by a fake clock; run against Redis and memory.</summary>
-public abstract class MailboxLimiterContract
+public abstract class MailboxLimiterContract : ContractSuite
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private static readonly MailboxLimits Limits = new(10, 4, 10_000, TimeSpan.FromMinutes(2));
 
-    protected abstract IMailboxLimiter CreateLimiter();
+    protected abstract IMailboxLimiter CreateLimiterCore();
+
+    protected IMailboxLimiter CreateLimiter() => Track(CreateLimiterCore());
 
     [Fact]
+    [Covers(nameof(IMailboxLimiter.TryAcquireAsync), nameof(IMailboxLimiter.ReleaseAsync))]
     public async Task Never_more_than_the_rate_in_any_60_seconds()
     {
         var limiter = CreateLimiter();
@@ -49,6 +52,7 @@ public abstract class MailboxLimiterContract
     }
 
     [Fact]
+    [Covers(nameof(IMailboxLimiter.PaceAsync), nameof(IMailboxLimiter.BlockAsync), nameof(IMailboxLimiter.DailyUsageAsync))]
     public async Task Pace_tells_the_block_the_window_the_uploads_and_the_day_without_changing_them()
     {
         var limiter = CreateLimiter();
@@ -73,6 +77,7 @@ public abstract class MailboxLimiterContract
     }
 
     [Fact]
+    [Covers(nameof(IMailboxLimiter.TryAcquireAsync), nameof(IMailboxLimiter.ReleaseAsync))]
     public async Task Attachment_uploads_never_exceed_the_budget_in_any_5_minutes()
     {
         var limiter = CreateLimiter();
@@ -111,6 +116,7 @@ public abstract class MailboxLimiterContract
     }
 
     [Fact]
+    [Covers(nameof(IMailboxLimiter.TryAcquireAsync), nameof(IMailboxLimiter.ReleaseAsync))]
     public async Task Uploads_count_from_when_the_send_finished_not_from_the_grant()
     {
         var limiter = CreateLimiter();
@@ -130,6 +136,7 @@ public abstract class MailboxLimiterContract
     }
 
     [Fact]
+    [Covers(nameof(IMailboxLimiter.TryAcquireAsync), nameof(IMailboxLimiter.ReleaseAsync))]
     public async Task At_most_max_concurrency_requests_in_flight_per_mailbox()
     {
         var limiter = CreateLimiter();
@@ -151,6 +158,7 @@ public abstract class MailboxLimiterContract
     }
 
     [Fact]
+    [Covers(nameof(IMailboxLimiter.TryAcquireAsync), nameof(IMailboxLimiter.DailyUsageAsync))]
     public async Task The_daily_recipient_limit_defers_until_the_oldest_send_is_24_hours_old()
     {
         var limiter = CreateLimiter();
@@ -173,6 +181,7 @@ public abstract class MailboxLimiterContract
     }
 
     [Fact]
+    [Covers(nameof(IMailboxLimiter.CancelAsync), nameof(IMailboxLimiter.BlockAsync), nameof(IMailboxLimiter.TryAcquireAsync))]
     public async Task A_retry_after_blocks_the_whole_mailbox_and_a_cancelled_grant_is_uncounted()
     {
         var limiter = CreateLimiter();
@@ -196,11 +205,11 @@ public abstract class MailboxLimiterContract
 
 public sealed class RedisMailboxLimiterTests(RedisServerFixture redis) : MailboxLimiterContract
 {
-    protected override IMailboxLimiter CreateLimiter() =>
+    protected override IMailboxLimiter CreateLimiterCore() =>
         new RedisMailboxLimiter(redis.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = RedisServerFixture.NewPrefix() }));
 }
 
 public sealed class InMemoryMailboxLimiterTests : MailboxLimiterContract
 {
-    protected override IMailboxLimiter CreateLimiter() => new InMemoryMailboxLimiter();
+    protected override IMailboxLimiter CreateLimiterCore() => new InMemoryMailboxLimiter();
 }

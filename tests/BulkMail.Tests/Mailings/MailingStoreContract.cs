@@ -4,18 +4,22 @@ using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mailings;
 using BulkMail.Tests.Support;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace BulkMail.Tests.Mailings;
 
-/// <summary>The rules every mailing store must keep; run against Redis and against memory.</summary>
-public abstract class MailingStoreContract
+/// <summary>The rules every mailing store must keep; run against Redis and against memory. Every method of
+/// <see cref="IMailingStore"/> is named by a <see cref="CoversAttribute"/> here (ContractCoverageTests).</summary>
+public abstract class MailingStoreContract : ContractSuite
 {
     protected static readonly DateTimeOffset T0 = new(2026, 11, 27, 0, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
 
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    protected abstract IMailingStore CreateStore();
+    protected abstract IMailingStore CreateStoreCore();
+
+    protected IMailingStore CreateStore() => Track(CreateStoreCore());
 
     protected static Mailing NewMailing(string? idempotencyKey = null, string owner = "alice@example.com") => new()
     {
@@ -58,6 +62,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.CreateAsync), nameof(IMailingStore.FindByIdempotencyKeyAsync), nameof(IMailingStore.ListAsync), nameof(IMailingStore.GetAsync))]
     public async Task A_repeated_idempotency_key_returns_the_first_mailing()
     {
         var store = CreateStore();
@@ -75,6 +80,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.TryLeaseExpansionAsync), nameof(IMailingStore.AppendDeliveriesAsync), nameof(IMailingStore.GetCountsAsync), nameof(IMailingStore.GetExpansionAsync), nameof(IMailingStore.ReadDeliveriesAsync))]
     public async Task Pages_are_appended_once_and_the_mailing_is_queued_when_expanded()
     {
         var store = CreateStore();
@@ -95,6 +101,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.TryLeaseExpansionAsync), nameof(IMailingStore.AppendDeliveriesAsync))]
     public async Task An_expansion_lease_passes_to_another_worker_once_it_expires()
     {
         var store = CreateStore();
@@ -107,6 +114,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.ClaimAsync), nameof(IMailingStore.UpdateClaimedAsync), nameof(IMailingStore.CompleteAsync), nameof(IMailingStore.GetDeliveryAsync), nameof(IMailingStore.ActiveMailingIdsAsync))]
     public async Task Claims_complete_deliveries_and_the_mailing_completes_when_none_is_left()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 2);
@@ -129,6 +137,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.ClaimAsync), nameof(IMailingStore.UpdateClaimedAsync), nameof(IMailingStore.CompleteAsync))]
     public async Task A_delivery_whose_lease_expired_comes_back_with_its_draft_id_and_the_old_holder_is_refused()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 1);
@@ -147,6 +156,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.ReleaseAsync), nameof(IMailingStore.ClaimAsync))]
     public async Task A_released_delivery_waits_until_its_time()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 1);
@@ -162,6 +172,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.CompleteAsync), nameof(IMailingStore.TransitionAsync))]
     public async Task Ten_failures_in_a_row_pause_the_mailing_with_a_reason()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 12);
@@ -184,6 +195,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.TransitionAsync), nameof(IMailingStore.CancelQueuedAsync), nameof(IMailingStore.ReadDeliveriesAsync))]
     public async Task Cancel_marks_queued_deliveries_and_lets_in_flight_ones_finish()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 5);
@@ -209,6 +221,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.RequeueFailedAsync))]
     public async Task Retry_failed_puts_failures_back_and_the_mailing_sends_again()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 3);
@@ -230,6 +243,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.RequeueFailedAsync))]
     public async Task Retry_failed_with_no_failures_retries_nothing_and_changes_nothing()
     {
         // Found by the hostile corpus: on Redis this was a 500 (the script sent -0 to HINCRBY).
@@ -240,6 +254,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.UpdateDeliveryAsync))]
     public async Task A_later_bounce_moves_the_counters()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 1);
@@ -257,6 +272,7 @@ public abstract class MailingStoreContract
     };
 
     [Fact]
+    [Covers(nameof(IMailingStore.GetFiguresAsync), nameof(IMailingStore.StartAsync), nameof(IMailingStore.ActiveMailingIdsAsync))]
     public async Task A_held_mailing_waits_in_ready_with_exact_figures_and_nothing_is_claimable_until_started()
     {
         var store = CreateStore();
@@ -292,6 +308,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.StartAsync))]
     public async Task Only_a_ready_mailing_starts_and_one_with_nothing_to_send_completes_at_once()
     {
         var store = CreateStore();
@@ -313,6 +330,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.TransitionAsync), nameof(IMailingStore.CancelQueuedAsync))]
     public async Task Cancelling_a_ready_mailing_cancels_every_delivery_and_it_stays_cancelled()
     {
         var store = CreateStore();
@@ -333,6 +351,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.TransitionAsync), nameof(IMailingStore.CompleteAsync))]
     public async Task A_pause_keeps_its_code_and_a_failure_streak_pauses_with_its_count()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 4);
@@ -359,6 +378,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.RecordErrorAsync), nameof(IMailingStore.GetFiguresAsync))]
     public async Task The_last_transient_error_is_kept_until_a_message_is_sent_and_skips_on_completion_are_counted()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 3);
@@ -379,6 +399,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.ClaimAsync), nameof(IMailingStore.CompleteAsync))]
     public async Task Parallel_claimers_get_each_delivery_exactly_once()
     {
         var (store, m) = await QueuedAsync(CreateStore(), 300);
@@ -399,6 +420,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.DeleteAsync), nameof(IMailingStore.SaveAttachmentsAsync), nameof(IMailingStore.GetAttachmentsAsync), nameof(IMailingStore.WatchBouncesAsync), nameof(IMailingStore.BounceWatchesAsync), nameof(IMailingStore.TryLeaseFollowUpsAsync))]
     public async Task Delete_removes_a_final_or_held_mailing_with_everything_of_it_and_refuses_a_running_one()
     {
         var store = CreateStore();
@@ -446,6 +468,7 @@ public abstract class MailingStoreContract
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.DeleteAsync))]
     public async Task Delete_takes_a_held_mailing_while_preparing_or_ready_but_not_one_preparing_to_send()
     {
         var store = CreateStore();
@@ -466,12 +489,241 @@ public abstract class MailingStoreContract
         Assert.Null(await store.GetAsync(heldPreparing.Id, Ct));
         Assert.Equal([preparing.Id], (await store.ListAsync("alice@example.com", 10, Ct)).Select(x => x.Id));
     }
+
+    [Fact]
+    [Covers(nameof(IMailingStore.SaveAttachmentsAsync), nameof(IMailingStore.GetAttachmentsAsync))]
+    public async Task Attachments_are_stored_once_and_read_back_byte_for_byte()
+    {
+        var store = CreateStore();
+        var m = NewMailing();
+        byte[] pdf = [0x25, 0x50, 0x44, 0x46, 0, 255, 1];
+        await store.SaveAttachmentsAsync(m.Id, [new MailAttachment("案内.pdf", "application/pdf", pdf), new MailAttachment("b.txt", "text/plain", [])], Ct);
+        // a racing submit with the same idempotency key stores its files second: nothing changes
+        await store.SaveAttachmentsAsync(m.Id, [new MailAttachment("other.pdf", "application/pdf", [9])], Ct);
+        await store.CreateAsync(m, Ct);
+
+        var files = await store.GetAttachmentsAsync(m.Id, Ct);
+        Assert.Equal(["案内.pdf", "b.txt"], files.Select(f => f.Name));
+        Assert.Equal(["application/pdf", "text/plain"], files.Select(f => f.ContentType));
+        Assert.Equal(pdf, files[0].Content);
+        Assert.Empty(files[1].Content);
+        Assert.Empty(await store.GetAttachmentsAsync(NewMailing().Id, Ct));
+    }
+
+    [Fact]
+    [Covers(nameof(IMailingStore.CompleteAsync), nameof(IMailingStore.TryLeaseFollowUpsAsync), nameof(IMailingStore.DueFollowUpsAsync),
+        nameof(IMailingStore.NextFollowUpAtAsync), nameof(IMailingStore.RecordFollowUpsAsync), nameof(IMailingStore.ActiveMailingIdsAsync))]
+    public async Task Follow_ups_of_sent_deliveries_come_due_in_order_are_retried_and_hold_the_mailing_open_until_written()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 3);
+        for (var i = 0; i < 3; i++)
+        {
+            var c = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+            var status = i < 2 ? DeliveryStatus.Sent : DeliveryStatus.Failed; // a failure has no follow-up
+            Assert.True(await store.CompleteAsync(c, c.Delivery with { Status = status }, 10, T0.AddSeconds(i), Ct, followUp: true));
+        }
+
+        Assert.Equal(MailingState.Sending, (await store.GetAsync(m.Id, Ct))!.State); // sent, but the HRBC writes are not
+        Assert.Equal(2, (await store.GetCountsAsync(m.Id, Ct)).FollowUpsPending);
+        Assert.Equal(T0, await store.NextFollowUpAtAsync(m.Id, Ct));
+        Assert.Equal([1], (await store.DueFollowUpsAsync(m.Id, 10, T0, Ct)).Select(d => d.Seq));
+        Assert.Equal([1, 2], (await store.DueFollowUpsAsync(m.Id, 10, T0.AddSeconds(5), Ct)).Select(d => d.Seq));
+        Assert.Equal([1], (await store.DueFollowUpsAsync(m.Id, 1, T0.AddSeconds(5), Ct)).Select(d => d.Seq));
+
+        Assert.True(await store.TryLeaseFollowUpsAsync(m.Id, "a", Lease, T0, Ct));
+        Assert.False(await store.TryLeaseFollowUpsAsync(m.Id, "b", Lease, T0.AddSeconds(30), Ct));
+        var done = new FollowUpOutcome(1, "Phase set to 応募", 1, null, new FollowUpProgress("応募", 42, true))
+        {
+            Codes = [new CodedText(nameof(PhaseUpdateCode.PhaseUpdated), new Dictionary<string, string> { ["phase"] = "応募" })],
+        };
+        var retry = new FollowUpOutcome(2, "HRBC busy; retrying", 1, T0.AddMinutes(1), new FollowUpProgress(null, 43, false));
+        Assert.False(await store.RecordFollowUpsAsync(m.Id, "b", [done, retry], T0, Ct)); // not the lease holder
+        Assert.True(await store.RecordFollowUpsAsync(m.Id, "a", [done, retry], T0.AddSeconds(6), Ct));
+
+        var first = (await store.GetDeliveryAsync(m.Id, 1, Ct))!;
+        Assert.Equal(("Phase set to 応募", 1, DeliveryStatus.Sent), (first.PhaseUpdate, first.FollowUpAttempts, first.Status));
+        Assert.Equal(new FollowUpProgress("応募", 42, true), first.FollowUp);
+        Assert.Equal("応募", Assert.Single(first.PhaseUpdateCodes!).Args["phase"]);
+        var second = (await store.GetDeliveryAsync(m.Id, 2, Ct))!;
+        Assert.Equal((1, 43L), (second.FollowUpAttempts, second.FollowUp!.ProcessId));
+        Assert.Null(second.PhaseUpdateCodes); // no codes: null, never an empty object
+        Assert.Equal(T0.AddMinutes(1), await store.NextFollowUpAtAsync(m.Id, Ct));
+        Assert.Empty(await store.DueFollowUpsAsync(m.Id, 10, T0.AddSeconds(30), Ct));
+        Assert.Equal(MailingState.Sending, (await store.GetAsync(m.Id, Ct))!.State);
+        Assert.Contains(m.Id, await store.ActiveMailingIdsAsync(Ct));
+
+        // the lease passes on once it expires; the last follow-up written completes the mailing
+        Assert.True(await store.TryLeaseFollowUpsAsync(m.Id, "b", Lease, T0.AddMinutes(2), Ct));
+        Assert.False(await store.RecordFollowUpsAsync(m.Id, "a", [retry with { RetryAt = null }], T0.AddMinutes(2), Ct));
+        Assert.True(await store.RecordFollowUpsAsync(m.Id, "b", [retry with { RetryAt = null, Attempts = 2 }], T0.AddMinutes(2), Ct));
+
+        var completed = (await store.GetAsync(m.Id, Ct))!;
+        Assert.Equal((MailingState.Completed, T0.AddMinutes(2)), (completed.State, completed.FinishedAt));
+        Assert.Null(await store.NextFollowUpAtAsync(m.Id, Ct));
+        Assert.Equal(0, (await store.GetCountsAsync(m.Id, Ct)).FollowUpsPending);
+        Assert.DoesNotContain(m.Id, await store.ActiveMailingIdsAsync(Ct));
+    }
+
+    [Fact]
+    [Covers(nameof(IMailingStore.WatchBouncesAsync), nameof(IMailingStore.BounceWatchesAsync))]
+    public async Task Bounce_watches_last_until_their_time_and_a_new_watch_replaces_the_old()
+    {
+        var store = CreateStore();
+        var (a, b, c) = (NewMailing().Id, NewMailing().Id, NewMailing().Id);
+        await store.WatchBouncesAsync(a, T0.AddDays(1), Ct);
+        await store.WatchBouncesAsync(b, T0.AddDays(2), Ct);
+        await store.WatchBouncesAsync(c, T0.AddHours(1), Ct);
+        await store.WatchBouncesAsync(c, T0.AddDays(3), Ct); // watched again: the later time counts
+
+        Assert.Equal(new[] { a, b, c }.Order(), (await store.BounceWatchesAsync(T0, Ct)).Order());
+        Assert.Equal(new[] { b, c }.Order(), (await store.BounceWatchesAsync(T0.AddDays(1), Ct)).Order());
+        Assert.Equal([c], await store.BounceWatchesAsync(T0.AddDays(2).AddSeconds(1), Ct));
+        // expired watches were dropped, not just hidden
+        Assert.Equal([c], await store.BounceWatchesAsync(T0, Ct));
+    }
+
+    [Fact]
+    [Covers(nameof(IMailingStore.ClaimIdempotencyKeyAsync), nameof(IMailingStore.CreateAsync), nameof(IMailingStore.FindByIdempotencyKeyAsync))]
+    public async Task The_first_claim_of_an_idempotency_key_wins_and_the_mailing_is_stored_under_its_id()
+    {
+        var store = CreateStore();
+        var first = NewMailing("key-c");
+        var second = NewMailing("key-c");
+
+        Assert.Equal(first.Id, await store.ClaimIdempotencyKeyAsync(first.Owner, "key-c", first.Id, Ct));
+        Assert.Equal(first.Id, await store.ClaimIdempotencyKeyAsync(second.Owner, "key-c", second.Id, Ct));
+        Assert.Equal("m-bob", await store.ClaimIdempotencyKeyAsync("bob@example.com", "key-c", "m-bob", Ct));
+        Assert.Null(await store.FindByIdempotencyKeyAsync(first.Owner, "key-c", Ct)); // claimed, not stored yet
+
+        // the second submit stores first (the first claimant died): it takes the claimed id
+        var stored = await store.CreateAsync(second, Ct);
+        Assert.Equal(first.Id, stored.Id);
+        Assert.Equal(first.Id, (await store.FindByIdempotencyKeyAsync(first.Owner, "key-c", Ct))!.Id);
+        Assert.Equal(first.Id, (await store.CreateAsync(first, Ct)).Id);
+        Assert.Single(await store.ListAsync(first.Owner, 10, Ct));
+    }
+
+    [Fact]
+    [Covers(nameof(IMailingStore.CountRunningAsync), nameof(IMailingStore.StartAsync), nameof(IMailingStore.TransitionAsync),
+        nameof(IMailingStore.RequeueFailedAsync), nameof(IMailingStore.CancelQueuedAsync), nameof(IMailingStore.DeleteAsync))]
+    public async Task Running_mailings_are_counted_per_owner_through_every_state_change()
+    {
+        const string alice = "alice@example.com", bob = "bob@example.com";
+        var (store, m) = await QueuedAsync(CreateStore(), 1);
+        Assert.Equal(1, await store.CountRunningAsync(alice, Ct));
+        Assert.Equal(0, await store.CountRunningAsync(bob, Ct));
+
+        var held = await store.CreateAsync(NewMailing() with { Held = true }, Ct);
+        Assert.Equal(1, await store.CountRunningAsync(alice, Ct)); // held: waits for Start, not running
+        Assert.True(await store.TryLeaseExpansionAsync(held.Id, "x", Lease, T0, Ct));
+        Assert.True(await store.AppendDeliveriesAsync(held.Id, "x", 0, 1, NewDeliveries(1, 1), true, T0, Ct));
+        Assert.Equal(1, await store.CountRunningAsync(alice, Ct)); // Ready
+        Assert.True((await store.StartAsync(held.Id, T0, Ct)).Changed);
+        Assert.Equal(2, await store.CountRunningAsync(alice, Ct));
+        await store.CreateAsync(NewMailing(owner: bob), Ct);
+        Assert.Equal((2, 1), (await store.CountRunningAsync(alice, Ct), await store.CountRunningAsync(bob, Ct)));
+
+        var c = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        Assert.True(await store.CompleteAsync(c, c.Delivery with { Status = DeliveryStatus.Failed }, 10, T0, Ct));
+        Assert.Equal(MailingState.Completed, (await store.GetAsync(m.Id, Ct))!.State);
+        Assert.Equal(1, await store.CountRunningAsync(alice, Ct));
+        Assert.Equal(1, await store.RequeueFailedAsync(m.Id, T0, Ct)); // Completed → Sending: running again
+        Assert.Equal(2, await store.CountRunningAsync(alice, Ct));
+        Assert.True((await store.TransitionAsync(m.Id, [MailingState.Sending], MailingState.Paused, "Paused by the user.", T0, Ct, PauseCodes.PausedByUser)).Changed);
+        Assert.Equal(2, await store.CountRunningAsync(alice, Ct)); // paused still counts
+
+        Assert.True((await store.TransitionAsync(held.Id, [MailingState.Queued], MailingState.Cancelled, null, T0, Ct)).Changed);
+        await store.CancelQueuedAsync(held.Id, T0, Ct);
+        Assert.Equal(1, await store.CountRunningAsync(alice, Ct));
+        Assert.True((await store.TransitionAsync(m.Id, [MailingState.Paused], MailingState.Cancelled, null, T0, Ct)).Changed);
+        Assert.Equal(1, await store.CancelQueuedAsync(m.Id, T0, Ct));
+        Assert.Equal(0, await store.CountRunningAsync(alice, Ct));
+        Assert.Equal(MailingDeletion.Deleted, await store.DeleteAsync(m.Id, Ct));
+        Assert.Equal((0, 1), (await store.CountRunningAsync(alice, Ct), await store.CountRunningAsync(bob, Ct)));
+    }
+
+    [Fact]
+    [Covers(nameof(IMailingStore.FindDeliveryByRecordAsync), nameof(IMailingStore.AppendDeliveriesAsync), nameof(IMailingStore.DeleteAsync))]
+    public async Task A_delivery_is_found_by_its_record_the_first_one_when_the_record_has_several()
+    {
+        var store = CreateStore();
+        var m = await store.CreateAsync(NewMailing(), Ct);
+        Assert.True(await store.TryLeaseExpansionAsync(m.Id, "x", Lease, T0, Ct));
+        var page1 = NewDeliveries(1, 3);
+        page1[2] = page1[2] with { RecordId = page1[0].RecordId, MailField = "Resume.P_Mail2" }; // one record, two addresses
+        Assert.True(await store.AppendDeliveriesAsync(m.Id, "x", 0, 3, page1, false, T0, Ct));
+        List<Delivery> page2 = [Skip(4, ReasonCodes.NoAddress) with { RecordId = 9_007_199_254_740_993 }, .. NewDeliveries(5, 1)];
+        Assert.True(await store.AppendDeliveriesAsync(m.Id, "x", 3, 5, page2, true, T0, Ct));
+
+        Assert.Equal(1, (await store.FindDeliveryByRecordAsync(m.Id, page1[0].RecordId, Ct))!.Seq);
+        Assert.Equal(2, (await store.FindDeliveryByRecordAsync(m.Id, page1[1].RecordId, Ct))!.Seq);
+        var skipped = (await store.FindDeliveryByRecordAsync(m.Id, 9_007_199_254_740_993, Ct))!;
+        Assert.Equal((4, DeliveryStatus.Skipped), (skipped.Seq, skipped.Status));
+        Assert.Equal(5, (await store.FindDeliveryByRecordAsync(m.Id, 10005, Ct))!.Seq);
+        Assert.Null(await store.FindDeliveryByRecordAsync(m.Id, 99999, Ct));
+        Assert.Null(await store.FindDeliveryByRecordAsync(NewMailing().Id, 10001, Ct));
+        // the index goes with the mailing
+        await store.TransitionAsync(m.Id, [MailingState.Queued], MailingState.Cancelled, null, T0, Ct);
+        await store.CancelQueuedAsync(m.Id, T0, Ct);
+        Assert.Equal(MailingDeletion.Deleted, await store.DeleteAsync(m.Id, Ct));
+        Assert.Null(await store.FindDeliveryByRecordAsync(m.Id, page1[0].RecordId, Ct));
+    }
 }
 
 public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingStoreContract
 {
-    protected override IMailingStore CreateStore() =>
+    protected override IMailingStore CreateStoreCore() =>
         new RedisMailingStore(redis.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = RedisServerFixture.NewPrefix() }));
+
+    [Fact]
+    public async Task The_scripts_complete_a_mailing_exactly_when_the_one_completion_rule_says()
+    {
+        // The in-memory store calls MailingCompletion.Decide; the scripts look it up in a table generated from it.
+        // This holds the scripts' side (how checkDone reads the mailing into the table's key) to the rule, for every input.
+        var db = redis.Require().GetDatabase();
+        var probe = LuaScript.Prepare(RedisMailingStore.Prelude + """
+            checkDone(@Now)
+            return { redis.call('HGET', meta, 'state'), redis.call('HGET', meta, 'finishedAt') or '' }
+            """);
+        var prefix = RedisServerFixture.NewPrefix();
+        var bools = new[] { false, true };
+        var cases = 0;
+        foreach (var state in Enum.GetValues<MailingState>())
+        foreach (var expanded in bools)
+        foreach (var queued in bools)
+        foreach (var leased in bools)
+        foreach (var followUps in bools)
+        foreach (var finished in bools)
+        {
+            var id = $"c{cases++}";
+            RedisKey K(string part) => $"{prefix}{{m:{id}}}:{part}";
+            await db.HashSetAsync(K("meta"), [new("state", state.ToString()), new("expDone", expanded ? "1" : "0")]);
+            if (finished)
+            {
+                await db.HashSetAsync(K("meta"), "finishedAt", "5");
+            }
+            foreach (var key in new[] { (queued, "q"), (leased, "l"), (followUps, "p") }.Where(x => x.Item1).Select(x => x.Item2))
+            {
+                await db.SortedSetAddAsync(K(key), "1", 1);
+            }
+
+            var r = (RedisResult[])(await db.ScriptEvaluateAsync(probe, new
+            {
+                Meta = K("meta"), D = K("d"), Q = K("q"), L = K("l"), O = K("o"), F = K("f"), Fu = K("p"), A = K("a"), S = K("s"), R = K("r"),
+                Ttl = 60_000L, Now = "99",
+            }))!;
+
+            var expected = MailingCompletion.Decide(expanded, queued, leased, followUps, state, finished) switch
+            {
+                CompletionStep.Complete => ("Completed", "99"),
+                CompletionStep.StampFinished => (state.ToString(), "99"),
+                _ => (state.ToString(), finished ? "5" : ""),
+            };
+            Assert.True(expected == ((string)r[0]!, (string)r[1]!), $"{MailingCompletion.Key(expanded, queued, leased, followUps, state, finished)}: " +
+                $"expected {expected}, the script left {(string)r[0]!} finished at '{(string)r[1]!}'");
+        }
+        Assert.Equal(Enum.GetValues<MailingState>().Length * 32, cases);
+    }
 
     [Fact]
     public async Task Every_key_of_a_mailing_expires()
@@ -552,7 +804,7 @@ public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingSt
 
 public sealed class InMemoryMailingStoreTests : MailingStoreContract
 {
-    protected override IMailingStore CreateStore() => new InMemoryMailingStore();
+    protected override IMailingStore CreateStoreCore() => new InMemoryMailingStore();
 
     [Fact]
     public async Task Mailings_unchanged_for_the_retention_are_dropped_like_expired_redis_keys()
