@@ -22,7 +22,7 @@ public class SubmitRaceTests(RedisServerFixture redis)
         var prefix = RedisServerFixture.NewPrefix();
         await using var api = BulkMailApplication.StartWith(hrbc, useRedis ? redis.ApiSettings(prefix) : []);
         using var http = api.CreateClient();
-        var upload = (await (await Uploads.PostAsync(http, "資料.txt", new byte[200_000], "text/plain")).Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString();
+        var upload = (await (await UploadForm.PostAsync(http, "資料.txt", new byte[200_000], "text/plain")).Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString();
 
         var request = new
         {

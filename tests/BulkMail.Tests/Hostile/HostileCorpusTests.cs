@@ -178,7 +178,7 @@ public class HostileCorpusTests(RedisServerFixture redis)
             Assert.True(response.IsSuccessStatusCode, $"{path}: {text}");
             return JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
         }
-        HttpContent Upload(string name) => Uploads.Form(name, "%PDF-1.4\n%hostile corpus\n"u8.ToArray());
+        HttpContent Upload(string name) => UploadForm.Form(name, "%PDF-1.4\n%hostile corpus\n"u8.ToArray());
         var template = new { name = "Owned", subject = "{{Person.P_Name}}様", body = "<p>{{Person.P_Name}}様</p>" };
         var mailing = EngineHarness.Newsletter([10001, 10002]);
         return new Context(

@@ -91,7 +91,7 @@ public class LimitsTests(RedisServerFixture redis)
         await using var e = await EngineHarness.StartAsync(redis,
             Limits(("Previews", "2"), ("TestSends", "2"), ("Uploads", "2"), ("TemplateWrites", "2")), worker: false);
 
-        Task<HttpResponseMessage> UploadAsync() => Uploads.PostAsync(e.Http, "a.pdf", [1, 2, 3]);
+        Task<HttpResponseMessage> UploadAsync() => UploadForm.PostAsync(e.Http, "a.pdf", [1, 2, 3]);
         var template = new { name = "t", mode = "Resumes", subject = "{{Person.P_Name}}様", body = "<p>x</p>" };
 
         var previews = new List<HttpResponseMessage>();

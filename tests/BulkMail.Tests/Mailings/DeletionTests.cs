@@ -33,7 +33,7 @@ public class DeletionTests(RedisServerFixture redis)
     public async Task Deleting_a_completed_mailing_removes_its_status_its_place_in_the_list_and_every_redis_key_of_it()
     {
         await using var e = await EngineHarness.StartAsync(redis);
-        using var uploaded = await Uploads.PostAsync(e.Http, "案内.pdf", [1, 2, 3, 4]);
+        using var uploaded = await UploadForm.PostAsync(e.Http, "案内.pdf", [1, 2, 3, 4]);
         Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
         var upload = (await uploaded.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString()!;
         var id = await e.SubmitAsync(Request(hold: false, idempotencyKey: "delete-me", uploadIds: [upload]));

@@ -16,7 +16,7 @@ public class AttachmentTests(RedisServerFixture redis)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static Task<HttpResponseMessage> UploadAsync(EngineHarness e, string name, byte[] content, string type = "application/pdf") =>
-        Uploads.PostAsync(e.Http, name, content, type);
+        UploadForm.PostAsync(e.Http, name, content, type);
 
     private static async Task<string> UploadIdAsync(EngineHarness e, string name, byte[] content)
     {

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 namespace BulkMail.Tests.Support;
 
 /// <summary>POST /api/uploads as the task pane sends it: one file in a multipart form field named <c>file</c>.</summary>
-public static class Uploads
+public static class UploadForm
 {
     public static MultipartFormDataContent Form(string name, byte[] content, string type = "application/pdf")
     {
