@@ -3,6 +3,7 @@ using BulkMail.Api.Auth;
 using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mailings;
+using BulkMail.Api.Modes;
 using BulkMail.Api.Sandbox;
 
 if (args is ["write-manifest", ..])
@@ -30,6 +31,7 @@ app.UseRateLimiter(); // after sign-in: limits are per user
 app.MapSandbox();
 app.MapHrbcApi();
 app.MapMailings();
+app.MapModesApi();
 
 app.Run();
 return 0;

@@ -3,6 +3,7 @@ using BulkMail.Api.Hrbc;
 using BulkMail.Api.Uploads;
 using ICSharpCode.SharpZipLib.Zip;
 using Microsoft.Extensions.Options;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Mailings;
 

@@ -1,4 +1,5 @@
 using BulkMail.Api.Hrbc;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Mailings;
 
@@ -73,13 +74,7 @@ public static class DeliveryExpander
         var recordId = record.Id ?? 0;
         var name = ModeShape.NameOf(plan.Target, record);
         var anchorId = plan.Spec.AnchorId;
-        var (jobId, resumeId) = plan.Spec.Mode switch
-        {
-            MailingMode.Resumes => ((long?)null, (long?)recordId),
-            MailingMode.JobToResumes or MailingMode.ResumesToRecruiter => (anchorId, recordId),
-            MailingMode.JobsToResume or MailingMode.ResumeToRecruiters => (recordId, anchorId),
-            _ => (null, null),
-        };
+        var (jobId, resumeId) = shape.IdsOf(recordId, anchorId);
         var template = new Delivery
         {
             Seq = firstSeq,
@@ -228,7 +223,7 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
             }
             Log.Expanded(logger, mailingId, pages);
         }
-        catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException)
+        catch (Exception e) when (HrbcTransience.IsFailure(e))
         {
             // HRBC is down or refused: the lease runs out and the next poll tries again from the cursor.
             Log.ExpansionFailed(logger, mailingId, e.GetType().Name, (e as HrbcException)?.Code ?? 0);

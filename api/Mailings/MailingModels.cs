@@ -1,10 +1,8 @@
 using System.Text.Json.Serialization;
 using BulkMail.Api.Infrastructure;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Mailings;
-
-[JsonConverter(typeof(StrictEnumConverter<MailingMode>))]
-public enum MailingMode { Resumes, Recruiters, JobToResumes, ResumesToRecruiter, JobsToResume, ResumeToRecruiters }
 
 [JsonConverter(typeof(StrictEnumConverter<ScopeKind>))]
 public enum ScopeKind { All, Displayed, Checked }

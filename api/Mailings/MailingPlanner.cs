@@ -3,6 +3,7 @@ using System.Text;
 using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Templates;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Mailings;
 
@@ -190,7 +191,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             {
                 foreach (var part in templateErrors.GroupBy(x => x.Part))
                 {
-                    errors[part.Key] = [.. part.Select(TemplateText)];
+                    errors[part.Key] = [.. part.Select(e => e.ToCodedText())];
                 }
                 throw new MailingValidationException(errors, new { templateErrors });
             }
@@ -265,26 +266,6 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         };
     }
 
-    /// <summary>A template error as a coded field message: its own English message, its code, and as args its own
-    /// plus its place (part, line, column) and tag.</summary>
-    internal static CodedText TemplateText(TemplateError e)
-    {
-        var args = new Dictionary<string, string>(e.Args) { ["part"] = e.Part };
-        if (e.Line is { } line)
-        {
-            args.TryAdd("line", line.ToString(CultureInfo.InvariantCulture));
-        }
-        if (e.Column is { } column)
-        {
-            args.TryAdd("column", column.ToString(CultureInfo.InvariantCulture));
-        }
-        if (e.Tag is { } tag)
-        {
-            args.TryAdd("tag", tag);
-        }
-        return new CodedText(e.Code, args) { English = e.Message };
-    }
-
     /// <summary>Why HRBC would refuse the condition on <paramref name="resource"/> (a field of another resource, one it
     /// does not have), or null. The same rule as <c>GET /api/hrbc/{resource}</c>.</summary>
     public async Task<CodedText?> CheckConditionAsync(HrbcResource resource, HrbcCondition condition, CancellationToken cancellationToken)
@@ -343,9 +324,6 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             AnchorMissing = anchorMissing,
         };
     }
-
-    /// <summary>The resource whose records the scope lists.</summary>
-    public static HrbcResource TargetOf(MailingMode mode) => ModeShape.Of(mode).List;
 
     private static readonly TimeZoneInfo Japan = FindJapan();
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using BulkMail.Api.Hrbc;
 using BulkMail.Api.Mail;
 using Microsoft.Extensions.Options;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Mailings;
 

@@ -5,6 +5,7 @@ using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Mailings;
 
@@ -198,7 +199,7 @@ public static class MailingsApi
                     labels[f.Alias] = f.Name;
                 }
             }
-            catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+            catch (Exception e) when (HrbcTransience.IsFailure(e))
             {
                 logs.CreateLogger(typeof(MailingsApi)).LogWarning("Result file of {MailingId}: mail field labels unavailable ({Error})", id, e.GetType().Name);
             }

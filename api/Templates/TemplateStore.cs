@@ -3,6 +3,7 @@ using System.Text.Json;
 using BulkMail.Api.Mailings;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Templates;
 

@@ -1,8 +1,8 @@
 using BulkMail.Api.Infrastructure;
 using System.Security.Cryptography;
 using BulkMail.Api.Auth;
-using BulkMail.Api.Mailings;
 using Microsoft.AspNetCore.Http.HttpResults;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Templates;
 
@@ -112,7 +112,7 @@ public static class TemplatesApi
             {
                 foreach (var part in e.Errors.GroupBy(x => x.Part))
                 {
-                    errors[part.Key] = [.. part.Select(MailingPlanner.TemplateText)];
+                    errors[part.Key] = [.. part.Select(e => e.ToCodedText())];
                 }
                 return (mode, errors, e.Errors);
             }

@@ -7,6 +7,7 @@ using System.Text.Json;
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mailings;
 using BulkMail.Tests.Support;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Tests.Hardening;
 

@@ -1,6 +1,7 @@
 using BulkMail.Api.Mailings;
 using BulkMail.Tests.Support;
 using Microsoft.Extensions.Options;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Tests.Mailings;
 
