@@ -181,8 +181,9 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
     private readonly string _token = Guid.NewGuid().ToString("N");
 
-    /// <summary>Expands the mailing if no other worker is; returns when done, or when another holds it.</summary>
-    public async Task RunAsync(string mailingId, CancellationToken cancellationToken)
+    /// <summary>Expands the mailing if no other worker is; returns when done, or when another holds it. The plan is the
+    /// run's (<paramref name="plan"/>), or built here.</summary>
+    public async Task RunAsync(string mailingId, CancellationToken cancellationToken, RunPlan? plan = null)
     {
         if (!await store.TryLeaseExpansionAsync(mailingId, _token, Lease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
         {
@@ -195,17 +196,17 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
         }
         try
         {
-            var plan = await planner.PlanAsync(mailing.Spec, cancellationToken).ConfigureAwait(false);
+            var built = await (plan ?? new RunPlan(planner, mailing.Spec)).GetAsync(cancellationToken).ConfigureAwait(false);
             var cursor = await store.GetExpansionAsync(mailingId, cancellationToken).ConfigureAwait(false);
             var position = cursor.Position;
             var pages = 0;
             while (!cursor.Done)
             {
-                var page = await reader.ReadPageAsync(plan, position, cancellationToken).ConfigureAwait(false);
+                var page = await reader.ReadPageAsync(built, position, cancellationToken).ConfigureAwait(false);
                 var total = (await store.GetCountsAsync(mailingId, cancellationToken).ConfigureAwait(false)).Total;
-                var deliveries = DeliveryExpander.ExpandPage(plan, page, total + 1);
+                var deliveries = DeliveryExpander.ExpandPage(built, page, total + 1);
                 if (!await store.AppendDeliveriesAsync(mailingId, _token, position, page.NextPosition, deliveries, page.Done,
-                    time.GetUtcNow(), cancellationToken, new PageFigures(DeliveryExpander.PhaseUpdates(plan, deliveries), page.ScopeTotal)).ConfigureAwait(false))
+                    time.GetUtcNow(), cancellationToken, new PageFigures(DeliveryExpander.PhaseUpdates(built, deliveries), page.ScopeTotal)).ConfigureAwait(false))
                 {
                     Log.LostExpansion(logger, mailingId, position);
                     return;

@@ -147,13 +147,12 @@ public sealed class MailingService(
     public async Task<PreviewResponse> PreviewAsync(MailingRequest request, Sender user, CancellationToken cancellationToken)
     {
         // Near-miss tag spellings are a warning here (NearMissTag below), refused only at submit.
-        var spec = await planner.ValidateAsync(request with { AllowNearMissTags = true }, user, cancellationToken).ConfigureAwait(false);
+        var (spec, plan) = await planner.ValidateAndPlanAsync(request with { AllowNearMissTags = true }, user, cancellationToken).ConfigureAwait(false);
         // Stepping through recipients (previewRecordId) renders one record: the files (HRBC fetches, the zip) were
         // checked by the first preview and are not gathered again for every step.
         var files = request.PreviewRecordId is null
             ? await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false)
             : null;
-        var plan = await planner.PlanAsync(spec, cancellationToken).ConfigureAwait(false);
         var mailFieldNames = (await hrbc.GetMailFieldsAsync(plan.Shape.Recipient, cancellationToken).ConfigureAwait(false)).ToDictionary(m => m.Alias, m => m.Name);
         var fieldCounts = spec.MailFields.ToDictionary(f => f, _ => 0);
         // Memory stays O(samples) plus counters: each page's deliveries are tallied and dropped; only the samples are
@@ -350,9 +349,8 @@ public sealed class MailingService(
     public async Task<TestSendResponse> TestAsync(MailingRequest request, Sender user, bool japanese, CancellationToken cancellationToken)
     {
         // A test goes to the user alone: near-miss spellings reach them as typed, which is what a test is for.
-        var spec = await planner.ValidateAsync(request with { AllowNearMissTags = true }, user, cancellationToken).ConfigureAwait(false);
+        var (spec, plan) = await planner.ValidateAndPlanAsync(request with { AllowNearMissTags = true }, user, cancellationToken).ConfigureAwait(false);
         var files = await attachments.BuildAsync(spec, request.Attachments, user.Id, cancellationToken).ConfigureAwait(false);
-        var plan = await planner.PlanAsync(spec, cancellationToken).ConfigureAwait(false);
         var position = 0;
         while (true)
         {

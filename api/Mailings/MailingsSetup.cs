@@ -99,6 +99,7 @@ public static class MailingsSetup
         services.AddTransient<MailingAttachmentBuilder>();
         services.AddTransient<FollowUpRunner>();
         services.AddTransient<MailingService>();
+        services.AddSingleton<DeliveryStep>();
         if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
         {
             services.AddHostedService<MailingWorker>();
