@@ -55,6 +55,7 @@ public static class HrbcSetup
         // Pacing sits inside the resilience handler so that every attempt, retries included, is counted.
         services.AddHttpClient<HrbcAuthClient>().AddHttpMessageHandler<HrbcPacingHandler>();
         services.AddHttpClient<HrbcClient>().AddHttpMessageHandler<HrbcPacingHandler>();
+        services.AddTransient<HrbcPhaseWriter>();
         return services;
     }
 

@@ -28,7 +28,7 @@ public sealed class FollowUpOptions
 /// backoff and finally recorded in the delivery's <c>PhaseUpdate</c>. Nothing here can make a mail go out again:
 /// these deliveries are already Sent in the store.
 /// </summary>
-public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc, IOptions<FollowUpOptions> options, TimeProvider time,
+public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc, HrbcPhaseWriter phases, IOptions<FollowUpOptions> options, TimeProvider time,
     ILogger<FollowUpRunner> logger)
 {
     public const int BatchSize = HrbcClient.MaxItemsPerRequest;
@@ -204,7 +204,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
             }
             var changes = groups.Select(g => new HrbcProcessPhaseChange(g.Key.Job, g.Key.Resume, alias,
                 g.Min(d => d.SentAt ?? time.GetUtcNow()), spec.PhaseMemo)).ToList();
-            var results = await hrbc.SetProcessPhasesAsync(changes, cancellationToken).ConfigureAwait(false);
+            var results = await phases.SetProcessPhasesAsync(changes, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < groups.Count; i++)
             {
                 var r = results[i];
@@ -236,7 +236,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
         {
             return;
         }
-        var phaseResults = await hrbc.SetPhasesAsync(resource, [.. byRecord.Select(g => new HrbcPhaseChange(g.Key, alias,
+        var phaseResults = await phases.SetPhasesAsync(resource, [.. byRecord.Select(g => new HrbcPhaseChange(g.Key, alias,
             g.Min(d => d.SentAt ?? time.GetUtcNow()), spec.PhaseMemo))], cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < byRecord.Count; i++)
         {
