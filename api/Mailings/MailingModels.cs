@@ -1,6 +1,7 @@
+using BulkMail.Api.Modes;
+using BulkMail.Api.Auth;
 using System.Text.Json.Serialization;
 using BulkMail.Api.Infrastructure;
-using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Mailings;
 

@@ -1,9 +1,10 @@
+using BulkMail.Api.Modes;
+using BulkMail.Api.Auth;
 using System.Globalization;
 using System.Text;
 using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Templates;
-using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Mailings;
 
@@ -24,9 +25,6 @@ public sealed record MailingPlan(
     public IReadOnlyDictionary<string, string?> AnchorValues { get; init; } = new Dictionary<string, string?>();
     public bool AnchorMissing { get; init; }
 }
-
-/// <summary>The signed-in user as the mailing sees them: who owns it, which mailbox sends, and the <c>User.*</c> tags.</summary>
-public sealed record Sender(string Id, string Mailbox, string DisplayName);
 
 /// <summary>
 /// Turns a request into a stored spec (every check that can fail happens here, before anything is stored), and a
@@ -202,7 +200,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             {
                 foreach (var part in templateErrors.GroupBy(x => x.Part))
                 {
-                    errors[part.Key] = [.. part.Select(e => e.ToCodedText())];
+                    errors[part.Key] = [.. part.Select(e => e.Text())];
                 }
                 throw new MailingValidationException(errors, new { templateErrors });
             }

@@ -3,6 +3,7 @@ using BulkMail.Api.Hrbc;
 using BulkMail.Api.Mail;
 using Microsoft.Extensions.Options;
 using BulkMail.Api.Modes;
+using BulkMail.Api.Auth;
 
 namespace BulkMail.Api.Mailings;
 

@@ -1,3 +1,5 @@
+using BulkMail.Api.Modes;
+using BulkMail.Api.Auth;
 using BulkMail.Api.Infrastructure;
 using Microsoft.Extensions.Options;
 using System.Security.Cryptography;

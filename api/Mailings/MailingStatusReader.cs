@@ -2,6 +2,7 @@ using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using Microsoft.Extensions.Options;
 using BulkMail.Api.Modes;
+using BulkMail.Api.Auth;
 
 namespace BulkMail.Api.Mailings;
 

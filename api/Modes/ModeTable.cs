@@ -1,12 +1,6 @@
-using System.Text.Json.Serialization;
 using BulkMail.Api.Hrbc;
-using BulkMail.Api.Infrastructure;
 
 namespace BulkMail.Api.Modes;
-
-/// <summary>The six bulk-mail modes (MISSION §2.3); their rules are <see cref="ModeShape"/>'s table.</summary>
-[JsonConverter(typeof(StrictEnumConverter<MailingMode>))]
-public enum MailingMode { Resumes, Recruiters, JobToResumes, ResumesToRecruiter, JobsToResume, ResumeToRecruiters }
 
 /// <summary>
 /// The mode table (MISSION §2.3, ARCHITECTURE §3): the one place that says, per mode, which records the scope lists,

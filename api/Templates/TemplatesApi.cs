@@ -1,8 +1,8 @@
+using BulkMail.Api.Modes;
 using BulkMail.Api.Infrastructure;
 using System.Security.Cryptography;
 using BulkMail.Api.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
-using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Templates;
 
@@ -112,7 +112,7 @@ public static class TemplatesApi
             {
                 foreach (var part in e.Errors.GroupBy(x => x.Part))
                 {
-                    errors[part.Key] = [.. part.Select(e => e.ToCodedText())];
+                    errors[part.Key] = [.. part.Select(e => e.Text())];
                 }
                 return (mode, errors, e.Errors);
             }

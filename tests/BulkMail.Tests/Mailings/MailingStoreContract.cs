@@ -1,7 +1,9 @@
+using BulkMail.Api.Modes;
+using BulkMail.Api.Mail;
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mailings;
 using BulkMail.Tests.Support;
 using Microsoft.Extensions.Options;
-using BulkMail.Api.Modes;
 
 namespace BulkMail.Tests.Mailings;
 
