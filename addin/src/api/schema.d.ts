@@ -597,6 +597,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/modes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The six modes and what each lists, anchors, sends to, attaches, updates and tags */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ModeInfo"][];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/templates": {
         parameters: {
             query?: never;
@@ -1006,6 +1042,16 @@ export interface components {
             waitCode?: null | string;
             waitReason: null | string;
             zipped?: boolean;
+        };
+        ModeInfo: {
+            anchor: null | string;
+            anchorAttachments: boolean;
+            list: string;
+            mode: components["schemas"]["MailingMode"];
+            phaseResource: string;
+            recipient: string;
+            recipientIsAnchor: boolean;
+            tagResources: string[];
         };
         /** @enum {string} */
         PausedCode: "PausedByUser" | "FailureStreak" | "AttachmentsMissing" | "SignInRefused";
