@@ -262,6 +262,9 @@ export const en = {
   deleteMailingTitle: "Delete “{subject}”?",
   deleteMailingBody: "Its status and its result file are removed from BulkMail. Messages already sent stay sent.",
   keepMailing: "Keep it",
+  skipInvalidAddress: "{name}: not sent, the address is not valid ({address})",
+  skipNoAddress: "{name}: not sent, no address in the ticked fields",
+  skipRecordNotFound: "{name}: not sent, the record is no longer in HRBC",
 };
 
 export type StringKey = keyof typeof en;
@@ -528,6 +531,9 @@ export const ja: Record<StringKey, string> = {
   deleteMailingTitle: "「{subject}」を削除しますか？",
   deleteMailingBody: "実行状況と結果ファイル（CSV）が BulkMail から削除されます。送信済みのメールはそのままです。",
   keepMailing: "削除しない",
+  skipInvalidAddress: "{name}：メールアドレスが無効なため送信しません（{address}）",
+  skipNoAddress: "{name}：選んだ項目にメールアドレスが未登録のため送信しません",
+  skipRecordNotFound: "{name}：HRBC にレコードがないため送信しません",
 };
 
 // Status and reason codes (coord.md) in words; `{arg}` comes from the code's args. Kept apart from the UI strings so
