@@ -10,6 +10,7 @@ import type {
   MailingAction,
   MailingRequest,
   MailingStatus,
+  MatchConditions,
   PhaseResource,
   PreviewResponse,
   SavedTemplate,
@@ -304,6 +305,11 @@ export function searchRecords(
 
 export function getRecord(resource: "resumes" | "jobs", id: number, signal?: AbortSignal): Promise<HrbcRecord> {
   return getJson(`/api/hrbc/${resource}/${encodeURIComponent(String(id))}`, signal);
+}
+
+/** A job's (or resume's) options in the option fields its matching list shares with it: the list's starting conditions. */
+export function getMatch(anchor: "jobs" | "resumes", id: number, signal?: AbortSignal): Promise<MatchConditions> {
+  return getJson(`/api/hrbc/${anchor}/${encodeURIComponent(String(id))}/match`, signal);
 }
 
 export function getFields(resource: FieldResource, signal?: AbortSignal): Promise<HrbcField[]> {

@@ -265,6 +265,11 @@ export const en = {
   skipInvalidAddress: "{name}: not sent, the address is not valid ({address})",
   skipNoAddress: "{name}: not sent, no address in the ticked fields",
   skipRecordNotFound: "{name}: not sent, the record is no longer in HRBC",
+  matchConditions: "Conditions from the {anchor}",
+  matchConditionsHint: "Taken from the {anchor}'s fields both share. Remove one to widen the list.",
+  matchChip: "{label}: {option}",
+  matchChipRemove: "remove",
+  matchNone: "The {anchor} has no values in the fields both share: every record is listed.",
 };
 
 export type StringKey = keyof typeof en;
@@ -534,6 +539,11 @@ export const ja: Record<StringKey, string> = {
   skipInvalidAddress: "{name}：メールアドレスが無効なため送信しません（{address}）",
   skipNoAddress: "{name}：選んだ項目にメールアドレスが未登録のため送信しません",
   skipRecordNotFound: "{name}：HRBC にレコードがないため送信しません",
+  matchConditions: "{anchor}から引き継いだ条件",
+  matchConditionsHint: "共通の項目の値を条件にしています。外すと対象が広がります。",
+  matchChip: "{label}：{option}",
+  matchChipRemove: "外す",
+  matchNone: "{anchor}に共通の項目の値がないため、すべてのレコードを表示しています。",
 };
 
 // Status and reason codes (coord.md) in words; `{arg}` comes from the code's args. Kept apart from the UI strings so
