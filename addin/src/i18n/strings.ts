@@ -540,7 +540,7 @@ export const ja: Record<StringKey, string> = {
   skipNoAddress: "{name}：選んだ項目にメールアドレスが未登録のため送信しません",
   skipRecordNotFound: "{name}：HRBC にレコードがないため送信しません",
   matchConditions: "{anchor}から引き継いだ条件",
-  matchConditionsHint: "共通の項目の値を条件にしています。外すと対象が広がります。",
+  matchConditionsHint: "{anchor}と共通の項目の値を条件にしています。外すと対象が広がります。",
   matchChip: "{label}：{option}",
   matchChipRemove: "外す",
   matchNone: "{anchor}に共通の項目の値がないため、すべてのレコードを表示しています。",
