@@ -4,6 +4,7 @@ using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using BulkMail.Api.Mailings;
+using BulkMail.Api.Modes;
 using BulkMail.Api.Templates;
 using BulkMail.Api.Uploads;
 
@@ -46,6 +47,7 @@ public static class BulkMailServer
         app.MapMailingsApi();
         app.MapTemplatesApi();
         app.MapUploadsApi();
+        app.MapModesApi();
         return app;
     }
 }

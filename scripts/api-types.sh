@@ -2,8 +2,9 @@
 # Regenerates what the task pane takes from the API, after the API changed (new endpoint, record, code):
 #   addin/src/api/openapi.json   the OpenAPI document the API serves (/openapi/v1.json)
 #   addin/src/i18n/codes.json    the server's table of codes (ServerText: English and Japanese)
+#   addin/src/model/modes.json   the mode table (GET /api/modes)
 #   addin/src/api/schema.d.ts    TypeScript types of openapi.json (openapi-typescript)
-# Commit all three. The checks: the API's ApiTypesTests fail when the first two are stale, `npm run build` (and so
+# Commit all four. The checks: the API's ApiTypesTests fail when the first three are stale, `npm run build` (and so
 # scripts/test.sh) fails when schema.d.ts is not what openapi-typescript makes of openapi.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,8 +8,8 @@ public class HrbcException(int code, string message, int? httpStatus = null)
     public string HrbcMessage { get; } = message;
     public int? HttpStatus { get; } = httpStatus;
 
-    /// <summary>Code 9: temporarily suspended or under maintenance; worth retrying later.</summary>
-    public bool IsTransient => Code == 9;
+    /// <summary>Worth retrying later (<see cref="HrbcTransience"/>).</summary>
+    public bool IsTransient => HrbcTransience.IsTransient(this);
 
     /// <summary>A short English description of a documented result code, for codes whose message is empty.</summary>
     public static string Describe(int code) => code switch

@@ -13,7 +13,7 @@ public sealed class HrbcHealthCheck(HrbcAuthClient auth, HrbcTokenStore tokens) 
             await tokens.GetAccessTokenAsync(auth, null, cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy("HRBC token available");
         }
-        catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+        catch (Exception e) when (HrbcTransience.IsFailure(e))
         {
             return HealthCheckResult.Unhealthy($"HRBC unreachable: {e.GetType().Name}", LogSafe.Of(e));
         }

@@ -44,6 +44,7 @@ public static class HrbcSetup
         // Pacing sits inside the resilience handler so that every attempt, retries included, is counted.
         services.AddHttpClient<HrbcAuthClient>().AddHttpMessageHandler<HrbcPacingHandler>();
         services.AddHttpClient<HrbcClient>().AddHttpMessageHandler<HrbcPacingHandler>();
+        services.AddTransient<HrbcPhaseWriter>();
         return services;
     }
 
@@ -81,12 +82,12 @@ public static class HrbcSetup
             {
                 return true;
             }
-            // Code 9 (maintenance) may come with any HTTP status, 200 included: look into the body.
+            // A transient result code (maintenance above all) may come with any HTTP status, 200 included: look into the body.
             if (args.Outcome.Result is { Content: { } content })
             {
                 await content.LoadIntoBufferAsync(args.Context.CancellationToken).ConfigureAwait(false);
                 var body = await content.ReadAsStringAsync(args.Context.CancellationToken).ConfigureAwait(false);
-                return HrbcXml.IsMaintenance(body);
+                return HrbcTransience.RetriesAnswer(body, write);
             }
             return false;
         };

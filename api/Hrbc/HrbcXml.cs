@@ -59,9 +59,8 @@ public static class HrbcXml
 
     public static string RootMessage(XElement root) => root.Element("Message")?.Value.Trim() ?? "";
 
-    /// <summary>True when a body is an HRBC answer with result code 9 (maintenance) — retried like a 503.</summary>
-    public static bool IsMaintenance(string body) =>
-        body.Contains("<Code>9</Code>", StringComparison.Ordinal) && TryParse(body) is { } root && RootCode(root) == 9;
+    /// <summary>True when a body is an HRBC answer with result code 9 (maintenance).</summary>
+    public static bool IsMaintenance(string body) => HrbcTransience.RetriesAnswer(body, atMostOnceWrite: true);
 
     public static int Attr(XElement root, string name) =>
         int.TryParse((string?)root.Attribute(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 0;

@@ -28,12 +28,11 @@ public sealed class FollowUpOptions
 /// backoff and finally recorded in the delivery's <c>PhaseUpdate</c>. Nothing here can make a mail go out again:
 /// these deliveries are already Sent in the store.
 /// </summary>
-public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc, IOptions<FollowUpOptions> options, TimeProvider time,
+public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc, HrbcPhaseWriter phases, IOptions<FollowUpOptions> options, TimeProvider time,
     ILogger<FollowUpRunner> logger)
 {
     public const int BatchSize = HrbcClient.MaxItemsPerRequest;
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
-    private static readonly HashSet<int> TransientCodes = [8, 9, 302, 1000];
     private readonly string _token = Guid.NewGuid().ToString("N");
     private FollowUpOptions O => options.Value;
 
@@ -101,7 +100,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
             {
                 await WritePhasesAsync(spec, plan, alias, batch, notes, progress, retry, failedAt, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+            catch (Exception e) when (HrbcTransience.IsFailure(e))
             {
                 Log.WriteFailed(logger, mailing.Id, "phase", (e as HrbcException)?.Code ?? 0, LogSafe.Of(e));
                 foreach (var d in batch)
@@ -130,7 +129,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                             notes[d.Seq].Add(CodedText.Of(PhaseUpdateCode.ActivityLogged, ("activityId", r.Id)));
                             progress[d.Seq] = progress[d.Seq] with { Activity = true };
                         }
-                        else if (TransientCodes.Contains(r.Code))
+                        else if (HrbcTransience.IsTransient(r.Code))
                         {
                             retry.Add(d.Seq);
                             failedAt[d.Seq] = ("activity", $"HRBC code {r.Code} {r.Message}");
@@ -142,7 +141,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                     }
                 }
             }
-            catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+            catch (Exception e) when (HrbcTransience.IsFailure(e))
             {
                 Log.WriteFailed(logger, mailing.Id, "activity", (e as HrbcException)?.Code ?? 0, LogSafe.Of(e));
                 foreach (var d in ready)
@@ -205,7 +204,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
             }
             var changes = groups.Select(g => new HrbcProcessPhaseChange(g.Key.Job, g.Key.Resume, alias,
                 g.Min(d => d.SentAt ?? time.GetUtcNow()), spec.PhaseMemo)).ToList();
-            var results = await hrbc.SetProcessPhasesAsync(changes, cancellationToken).ConfigureAwait(false);
+            var results = await phases.SetProcessPhasesAsync(changes, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < groups.Count; i++)
             {
                 var r = results[i];
@@ -218,7 +217,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                         notes[d.Seq].Add(note);
                         progress[d.Seq] = progress[d.Seq] with { Phase = note.English, PhaseCode = note, ProcessId = r.ProcessId };
                     }
-                    else if (TransientCodes.Contains(r.Code))
+                    else if (HrbcTransience.IsTransient(r.Code))
                     {
                         retry.Add(d.Seq);
                         failedAt[d.Seq] = ("phase", $"HRBC code {r.Code} {r.Message}");
@@ -237,7 +236,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
         {
             return;
         }
-        var phaseResults = await hrbc.SetPhasesAsync(resource, [.. byRecord.Select(g => new HrbcPhaseChange(g.Key, alias,
+        var phaseResults = await phases.SetPhasesAsync(resource, [.. byRecord.Select(g => new HrbcPhaseChange(g.Key, alias,
             g.Min(d => d.SentAt ?? time.GetUtcNow()), spec.PhaseMemo))], cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < byRecord.Count; i++)
         {
@@ -250,7 +249,7 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
                     notes[d.Seq].Add(note);
                     progress[d.Seq] = progress[d.Seq] with { Phase = note.English, PhaseCode = note };
                 }
-                else if (TransientCodes.Contains(r.Code))
+                else if (HrbcTransience.IsTransient(r.Code))
                 {
                     retry.Add(d.Seq);
                     failedAt[d.Seq] = ("phase", $"HRBC code {r.Code} {r.Message}");
@@ -266,12 +265,10 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
     private static HrbcActivityEntry ActivityOf(Mailing mailing, MailingPlan plan, Delivery d, long? processId, DateTimeOffset now)
     {
         var subject = plan.Template.Render(d.Values).Subject;
-        var (resource, id) = processId is { } p ? (HrbcResource.Process.Value, p)
-            : d.ResumeId is { } r ? (HrbcResource.Resume.Value, r)
-            : (HrbcResource.Find(d.RecordType)?.Value ?? HrbcResource.Recruiter.Value, d.RecordId);
+        var (resource, id) = plan.Shape.ActivityOn(d.RecordId, d.ResumeId, processId);
         var memo = $"BulkMail: sent to {d.Address} ({d.MailField}) from {mailing.Mailbox}; mailing {mailing.Id}, delivery {Delivery.IdOf(mailing.Id, d.Seq)}.";
         // The marker finds this Activity again if HRBC's answer to its write is lost (it is then never written twice).
-        return new HrbcActivityEntry(resource, id, subject.Length > 200 ? subject[..200] : subject, memo, d.SentAt ?? now,
+        return new HrbcActivityEntry(resource.Value, id, subject.Length > 200 ? subject[..200] : subject, memo, d.SentAt ?? now,
             $"[BulkMail {Delivery.IdOf(mailing.Id, d.Seq)}]");
     }
 

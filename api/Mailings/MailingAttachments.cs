@@ -4,6 +4,7 @@ using BulkMail.Api.Mail;
 using BulkMail.Api.Uploads;
 using ICSharpCode.SharpZipLib.Zip;
 using Microsoft.Extensions.Options;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Mailings;
 

@@ -75,13 +75,7 @@ public static class DeliveryExpander
         var recordId = record.Id ?? 0;
         var name = ModeShape.NameOf(plan.Target, record);
         var anchorId = plan.Spec.AnchorId;
-        var (jobId, resumeId) = plan.Spec.Mode switch
-        {
-            MailingMode.Resumes => ((long?)null, (long?)recordId),
-            MailingMode.JobToResumes or MailingMode.ResumesToRecruiter => (anchorId, recordId),
-            MailingMode.JobsToResume or MailingMode.ResumeToRecruiters => (recordId, anchorId),
-            _ => (null, null),
-        };
+        var (jobId, resumeId) = shape.IdsOf(recordId, anchorId);
         var template = new Delivery
         {
             Seq = firstSeq,
@@ -188,8 +182,9 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
     private readonly string _token = Guid.NewGuid().ToString("N");
 
-    /// <summary>Expands the mailing if no other worker is; returns when done, or when another holds it.</summary>
-    public async Task RunAsync(string mailingId, CancellationToken cancellationToken)
+    /// <summary>Expands the mailing if no other worker is; returns when done, or when another holds it. The plan is the
+    /// run's (<paramref name="plan"/>), or built here.</summary>
+    public async Task RunAsync(string mailingId, CancellationToken cancellationToken, RunPlan? plan = null)
     {
         if (!await store.TryLeaseExpansionAsync(mailingId, _token, Lease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
         {
@@ -202,17 +197,17 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
         }
         try
         {
-            var plan = await planner.PlanAsync(mailing.Spec, cancellationToken).ConfigureAwait(false);
+            var built = await (plan ?? new RunPlan(planner, mailing.Spec)).GetAsync(cancellationToken).ConfigureAwait(false);
             var cursor = await store.GetExpansionAsync(mailingId, cancellationToken).ConfigureAwait(false);
             var position = cursor.Position;
             var pages = 0;
             while (!cursor.Done)
             {
-                var page = await reader.ReadPageAsync(plan, position, cancellationToken).ConfigureAwait(false);
+                var page = await reader.ReadPageAsync(built, position, cancellationToken).ConfigureAwait(false);
                 var total = (await store.GetCountsAsync(mailingId, cancellationToken).ConfigureAwait(false)).Total;
-                var deliveries = DeliveryExpander.ExpandPage(plan, page, total + 1);
+                var deliveries = DeliveryExpander.ExpandPage(built, page, total + 1);
                 if (!await store.AppendDeliveriesAsync(mailingId, _token, position, page.NextPosition, deliveries, page.Done,
-                    time.GetUtcNow(), cancellationToken, new PageFigures(DeliveryExpander.PhaseUpdates(plan, deliveries), page.ScopeTotal)).ConfigureAwait(false))
+                    time.GetUtcNow(), cancellationToken, new PageFigures(DeliveryExpander.PhaseUpdates(built, deliveries), page.ScopeTotal)).ConfigureAwait(false))
                 {
                     Log.LostExpansion(logger, mailingId, position);
                     return;
@@ -230,7 +225,7 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
             }
             Log.Expanded(logger, mailingId, pages);
         }
-        catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException)
+        catch (Exception e) when (HrbcTransience.IsFailure(e))
         {
             // HRBC is down or refused: the lease runs out and the next poll tries again from the cursor.
             Log.ExpansionFailed(logger, mailingId, (e as HrbcException)?.Code ?? 0, LogSafe.Of(e));

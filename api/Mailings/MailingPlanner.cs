@@ -36,7 +36,18 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
     public const int MaxIds = 100_000;
     public const int MaxPhaseMemoLength = 1000;
 
-    public async Task<MailingSpec> ValidateAsync(MailingRequest request, Sender sender, CancellationToken cancellationToken)
+    public async Task<MailingSpec> ValidateAsync(MailingRequest request, Sender sender, CancellationToken cancellationToken) =>
+        (await CheckAsync(request, sender, cancellationToken).ConfigureAwait(false)).Spec;
+
+    /// <summary>Validates and plans in one go (preview, test send): the template compiled by the validation is the plan's.</summary>
+    public async Task<(MailingSpec Spec, MailingPlan Plan)> ValidateAndPlanAsync(MailingRequest request, Sender sender, CancellationToken cancellationToken)
+    {
+        var (spec, template, tagFields) = await CheckAsync(request, sender, cancellationToken).ConfigureAwait(false);
+        return (spec, await PlanAsync(spec, template, tagFields, cancellationToken).ConfigureAwait(false));
+    }
+
+    private async Task<(MailingSpec Spec, MailTemplate Template, IReadOnlyDictionary<string, HrbcField> Tags)> CheckAsync(MailingRequest request, Sender sender,
+        CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, CodedText[]>();
         if (!StrictEnum.TryParse<MailingMode>(request.Mode, out var mode))
@@ -243,7 +254,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             }
         }
 
-        return new MailingSpec
+        var spec = new MailingSpec
         {
             Mode = mode,
             AnchorId = shape.IsMatching ? request.AnchorId : null,
@@ -262,6 +273,8 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             RecordAttachmentIds = [.. (request.Attachments?.RecordAttachmentIds ?? []).Distinct()],
             SenderValues = new Dictionary<string, string?> { ["User.P_Name"] = sender.DisplayName, ["User.P_Mail"] = sender.Mailbox },
         };
+        // No error means subject and body compiled (the checks above throw otherwise).
+        return (spec, compiled!, tagFields!);
     }
 
     /// <summary>Why HRBC would refuse the condition on <paramref name="resource"/> (a field of another resource, one it
@@ -296,6 +309,12 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
     {
         var tagFields = await tags.TagsAsync(spec.Mode, cancellationToken).ConfigureAwait(false);
         var template = templates.Compile(spec.Subject, spec.Body, tagFields.ContainsKey, tagFields.Keys);
+        return await PlanAsync(spec, template, tagFields, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<MailingPlan> PlanAsync(MailingSpec spec, MailTemplate template, IReadOnlyDictionary<string, HrbcField> tagFields,
+        CancellationToken cancellationToken)
+    {
         var shape = ModeShape.Of(spec.Mode);
         var paths = template.Paths;
         var fields = ModeShape.FieldsFor(shape.List, paths, shape.RecipientIsAnchor ? [] : spec.MailFields, tagFields);
@@ -322,9 +341,6 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             AnchorMissing = anchorMissing,
         };
     }
-
-    /// <summary>The resource whose records the scope lists.</summary>
-    public static HrbcResource TargetOf(MailingMode mode) => ModeShape.Of(mode).List;
 
     private static readonly TimeZoneInfo Japan = FindJapan();
 
@@ -374,5 +390,21 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             values[path] = value;
         }
         return values;
+    }
+}
+
+/// <summary>The plan of one worker run, built on first use and then shared (expansion, lanes, follow-ups): one template
+/// compilation and one anchor read per run. A failed build is not kept, so a later use in the run tries again.</summary>
+public sealed class RunPlan(MailingPlanner planner, MailingSpec spec)
+{
+    private Task<MailingPlan>? _plan;
+
+    public Task<MailingPlan> GetAsync(CancellationToken cancellationToken)
+    {
+        if (_plan is null || _plan.IsFaulted || _plan.IsCanceled)
+        {
+            _plan = planner.PlanAsync(spec, cancellationToken);
+        }
+        return _plan;
     }
 }

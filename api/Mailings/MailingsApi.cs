@@ -5,6 +5,7 @@ using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using BulkMail.Api.Modes;
 
 namespace BulkMail.Api.Mailings;
 
@@ -35,11 +36,11 @@ public static class MailingsApi
         return group;
     }
 
-    public static async Task<Ok<PreviewResponse>> PreviewAsync(MailingRequest request, HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await mailings.PreviewAsync(request, http.User.Sender(), cancellationToken).ConfigureAwait(false));
+    public static async Task<Ok<PreviewResponse>> PreviewAsync(MailingRequest request, HttpContext http, MailingPreviewer previews, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await previews.PreviewAsync(request, http.User.Sender(), cancellationToken).ConfigureAwait(false));
 
-    public static async Task<Accepted<TestSendResponse>> TestAsync(MailingRequest request, HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
-        TypedResults.Accepted((string?)null, await mailings.TestAsync(request, http.User.Sender(),
+    public static async Task<Accepted<TestSendResponse>> TestAsync(MailingRequest request, HttpContext http, MailingPreviewer previews, CancellationToken cancellationToken) =>
+        TypedResults.Accepted((string?)null, await previews.TestAsync(request, http.User.Sender(),
             Problems.WantsJapanese(http), cancellationToken).ConfigureAwait(false));
 
     public static async Task<Results<Accepted<SubmitResponse>, ProblemHttpResult>> SubmitAsync(MailingRequest request, HttpContext http, MailingService mailings,
@@ -53,23 +54,23 @@ public static class MailingsApi
         return TypedResults.Accepted($"/api/mailings/{mailing.Id}", new SubmitResponse(mailing.Id, mailing.State));
     }
 
-    public static async Task<Ok<IReadOnlyList<MailingStatus>>> ListAsync(HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
-        TypedResults.Ok<IReadOnlyList<MailingStatus>>([.. (await mailings.ListAsync(http.User.Sender(), cancellationToken).ConfigureAwait(false)).Select(s => InLanguageOf(http, s))]);
+    public static async Task<Ok<IReadOnlyList<MailingStatus>>> ListAsync(HttpContext http, MailingStatusReader statuses, CancellationToken cancellationToken) =>
+        TypedResults.Ok<IReadOnlyList<MailingStatus>>([.. (await statuses.ListAsync(http.User.Sender(), cancellationToken).ConfigureAwait(false)).Select(s => InLanguageOf(http, s))]);
 
-    public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> GetAsync(string id, HttpContext http, MailingService mailings, CancellationToken cancellationToken) =>
+    public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> GetAsync(string id, HttpContext http, MailingService mailings, MailingStatusReader statuses, CancellationToken cancellationToken) =>
         await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false) is { } m
-            ? TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(m, cancellationToken).ConfigureAwait(false)))
+            ? TypedResults.Ok(InLanguageOf(http, await statuses.StatusAsync(m, cancellationToken).ConfigureAwait(false)))
             : NotFound(id);
 
     public static async Task<Results<ServerSentEventsResult<MailingStatus>, ProblemHttpResult>> EventsAsync(string id, HttpContext http,
-        MailingService mailings, IMailingStore store, TimeProvider time, CancellationToken cancellationToken)
+        MailingService mailings, MailingStatusReader statuses, IMailingStore store, TimeProvider time, CancellationToken cancellationToken)
     {
         var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
-        return mailing is null ? NotFound(id) : TypedResults.ServerSentEvents(Stream(mailing.Id, mailings, store, time, cancellationToken)
+        return mailing is null ? NotFound(id) : TypedResults.ServerSentEvents(Stream(mailing.Id, statuses, store, time, cancellationToken)
             .Select(item => new SseItem<MailingStatus>(InLanguageOf(http, item.Data), item.EventType)));
     }
 
-    private static async IAsyncEnumerable<SseItem<MailingStatus>> Stream(string id, MailingService mailings, IMailingStore store, TimeProvider time,
+    private static async IAsyncEnumerable<SseItem<MailingStatus>> Stream(string id, MailingStatusReader statuses, IMailingStore store, TimeProvider time,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? last = null;
@@ -81,7 +82,7 @@ public static class MailingsApi
             {
                 yield break;
             }
-            var status = await mailings.StatusAsync(current, cancellationToken).ConfigureAwait(false);
+            var status = await statuses.StatusAsync(current, cancellationToken).ConfigureAwait(false);
             // Compared as JSON: the status holds collections (reference equality), and only a visible change is pushed.
             var json = System.Text.Json.JsonSerializer.Serialize(status, System.Text.Json.JsonSerializerOptions.Web);
             if (json != last)
@@ -98,24 +99,26 @@ public static class MailingsApi
     }
 
     public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> ControlAsync(string id, string action, HttpContext http,
-        MailingService mailings, CancellationToken cancellationToken)
+        MailingService mailings, MailingControl control, MailingStatusReader statuses, CancellationToken cancellationToken)
     {
         var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
         if (mailing is null)
         {
             return NotFound(id);
         }
-        var changed = await mailings.ControlAsync(mailing, action, cancellationToken).ConfigureAwait(false);
+        // The route admits the four names only.
+        var typed = MailingActions.ByName[action];
+        var changed = await control.ControlAsync(mailing, typed, cancellationToken).ConfigureAwait(false);
         return changed is null
-            ? action == "retry-failed"
+            ? typed == MailingAction.RetryFailed
                 ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.NothingToRetry, ("id", id), ("state", mailing.State))
                 : Problems.Of(StatusCodes.Status409Conflict, ProblemCode.NotPossibleInState, ("id", id), ("state", mailing.State), ("action", action))
-            : TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(changed, cancellationToken).ConfigureAwait(false)));
+            : TypedResults.Ok(InLanguageOf(http, await statuses.StatusAsync(changed, cancellationToken).ConfigureAwait(false)));
     }
 
     /// <summary>Ready → Queued. The body is optional (<c>{}</c>); nothing in it is read yet.</summary>
     public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> StartAsync(string id, HttpContext http, MailingService mailings,
-        CancellationToken cancellationToken)
+        MailingControl control, MailingStatusReader statuses, CancellationToken cancellationToken)
     {
         var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
         if (mailing is null)
@@ -127,10 +130,10 @@ public static class MailingsApi
         {
             return TooManyRunning(max);
         }
-        var started = await mailings.StartAsync(mailing, cancellationToken).ConfigureAwait(false);
+        var started = await control.StartAsync(mailing, cancellationToken).ConfigureAwait(false);
         return started is null
             ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.MailingNotReady, ("id", id), ("state", mailing.State))
-            : TypedResults.Ok(InLanguageOf(http, await mailings.StatusAsync(started, cancellationToken).ConfigureAwait(false)));
+            : TypedResults.Ok(InLanguageOf(http, await statuses.StatusAsync(started, cancellationToken).ConfigureAwait(false)));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, MailingService mailings, IMailingStore store,
@@ -152,7 +155,7 @@ public static class MailingsApi
     }
 
     public static async Task<Results<Ok<DeliveryPreview>, ProblemHttpResult>> PreviewDeliveryAsync(string id, int? seq, long? recordId, HttpContext http,
-        MailingService mailings, CancellationToken cancellationToken)
+        MailingService mailings, MailingPreviewer previews, CancellationToken cancellationToken)
     {
         var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
         if (mailing is null)
@@ -163,7 +166,7 @@ public static class MailingsApi
         {
             return Problems.Of(StatusCodes.Status400BadRequest, ProblemCode.PreviewTargetRequired);
         }
-        return await mailings.PreviewDeliveryAsync(mailing, seq, recordId, cancellationToken).ConfigureAwait(false) is { } preview
+        return await previews.PreviewDeliveryAsync(mailing, seq, recordId, cancellationToken).ConfigureAwait(false) is { } preview
             ? TypedResults.Ok(preview)
             : seq is { } n
                 ? Problems.Of(StatusCodes.Status404NotFound, ProblemCode.DeliveryNotFound, ("id", id), ("seq", n))
@@ -198,7 +201,7 @@ public static class MailingsApi
                     labels[f.Alias] = f.Name;
                 }
             }
-            catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+            catch (Exception e) when (HrbcTransience.IsFailure(e))
             {
                 logs.CreateLogger(typeof(MailingsApi)).LogWarning(LogSafe.Of(e), "Result file of {MailingId}: mail field labels unavailable", id);
             }

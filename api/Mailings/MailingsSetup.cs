@@ -30,6 +30,10 @@ public static class MailingsSetup
         services.AddTransient<MailingAttachmentBuilder>();
         services.AddTransient<FollowUpRunner>();
         services.AddTransient<MailingService>();
+        services.AddTransient<MailingPreviewer>();
+        services.AddTransient<MailingStatusReader>();
+        services.AddTransient<MailingControl>();
+        services.AddSingleton<DeliveryStep>();
         if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
         {
             services.AddHostedService<MailingWorker>();

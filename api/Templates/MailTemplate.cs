@@ -94,8 +94,17 @@ public sealed class MailTemplateEngine(IOptions<TemplateOptions> options)
     /// <summary>Compiles subject and body; every problem (unknown tags included) is reported at once.</summary>
     /// <param name="isKnown">Whether an alias may be used in this mode (e.g. from HRBC field metadata).</param>
     /// <param name="candidates">The known aliases, to suggest the nearest for an unknown tag.</param>
-    public MailTemplate Compile(string subject, string body, Func<string, bool> isKnown, IEnumerable<string>? candidates = null) =>
-        MailTemplate.Compile(_subject, _body, subject, body, isKnown, candidates, options.Value);
+    public MailTemplate Compile(string subject, string body, Func<string, bool> isKnown, IEnumerable<string>? candidates = null)
+    {
+        Interlocked.Increment(ref _compilations);
+        return MailTemplate.Compile(_subject, _body, subject, body, isKnown, candidates, options.Value);
+    }
+
+    private long _compilations;
+
+    /// <summary>Templates compiled by this engine so far: the observable cost of planning (a plan is built once per
+    /// preview and once per worker run; tests count it).</summary>
+    public long Compilations => Interlocked.Read(ref _compilations);
 }
 
 public sealed partial class MailTemplate

@@ -14,19 +14,11 @@ public sealed class TagCatalog(HrbcClient hrbc)
 {
     public static readonly IReadOnlyList<string> UserTags = ["User.P_Name", "User.P_Mail"];
 
-    /// <summary>The resources in a mode's tag context (docs/architecture.md, Modes).</summary>
-    public static IReadOnlyList<HrbcResource> ContextOf(MailingMode mode) => mode switch
-    {
-        MailingMode.Resumes => [HrbcResource.Resume, HrbcResource.Candidate],
-        MailingMode.Recruiters => [HrbcResource.Recruiter, HrbcResource.Client],
-        _ => [HrbcResource.Resume, HrbcResource.Candidate, HrbcResource.Job, HrbcResource.Client, HrbcResource.Recruiter],
-    };
-
     /// <summary>Every usable tag of the mode with its label and type, for validation and the tag inserter.</summary>
     public async Task<IReadOnlyDictionary<string, HrbcField>> TagsAsync(MailingMode mode, CancellationToken cancellationToken)
     {
         var tags = new Dictionary<string, HrbcField>(StringComparer.Ordinal);
-        foreach (var resource in ContextOf(mode))
+        foreach (var resource in ModeShape.Of(mode).TagContext)
         {
             foreach (var f in await hrbc.GetFieldsAsync(resource, cancellationToken).ConfigureAwait(false))
             {

@@ -65,7 +65,7 @@ const ready = status({
   attachments: [], zipped: false, estimatedSeconds: 120, finishesAt: "2026-11-27T00:02:00Z", quotaLeftAfter: 9998, subject: "x",
 });
 
-function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream" | "never" } = {}) {
+function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream" | "never"; submitProblem?: () => Response | undefined; startProblem?: () => Response | undefined } = {}) {
   clearFieldCache();
   resetServerHolds();
   const hold = opts.hold ?? true;
@@ -117,12 +117,30 @@ function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream"
           details: { templateErrors: [{ code: "UnknownTag", part: "subject", line: 1, column: 1, message: "Unknown tag {{Nope.X}} in the subject at line 1, column 1.", tag: "Nope.X" }] },
         });
       }
+      if (req.subject.includes("｛｛") && !req.allowNearMissTags) {
+        // As the API refuses near-miss spellings at submit (MailingPlanner): a 400 naming the part, with templateErrors.
+        return problem({
+          title: "The mailing has invalid input; nothing was stored.",
+          status: 400,
+          code: "InvalidMailing",
+          errors: { subject: ["｛｛Person.P_Name｝｝ is not a tag and would be sent as typed: did you mean {{Person.P_Name}}?"] },
+          details: {
+            templateErrors: [{
+              code: "NearMissTag", part: "subject", line: 1, column: 5, tag: "Person.P_Name",
+              message: "｛｛Person.P_Name｝｝ is not a tag and would be sent as typed: did you mean {{Person.P_Name}}?",
+              args: { found: "｛｛Person.P_Name｝｝", suggestion: "{{Person.P_Name}}" },
+            }],
+          },
+        });
+      }
+      const refused = opts.submitProblem?.();
+      if (refused) return refused;
       submitted++;
       return json({ id: `m${8 + submitted}`, state: "Preparing" }, 202);
     },
     "POST /api/mailings/m9/cancel": () => status({ state: "Cancelled", held: true }),
-    "POST /api/mailings/m9/start": () => status({ state: "Queued", messages: 2 }),
-    "POST /api/mailings/m10/start": () => status({ id: "m10", state: "Queued", messages: 2 }),
+    "POST /api/mailings/m9/start": () => opts.startProblem?.() ?? status({ state: "Queued", messages: 2 }),
+    "POST /api/mailings/m10/start": () => opts.startProblem?.() ?? status({ id: "m10", state: "Queued", messages: 2 }),
     "GET /api/mailings/m*": (c) => {
       const id = heldId(c.url);
       if (c.url.endsWith("/events")) return opts.readyAfter === "never" ? sse({ ...counting, id }) : sse({ ...counting, id }, { ...ready, id });
@@ -131,8 +149,8 @@ function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream"
   });
 }
 
-async function typeBody(text: string) {
-  const editor = screen.getByRole("textbox", { name: "Body" });
+async function typeBody(text: string, name = "Body") {
+  const editor = screen.getByRole("textbox", { name });
   editor.innerHTML = `<p>${text}</p>`;
   fireEvent.input(editor);
 }
@@ -267,6 +285,83 @@ describe("Composer", () => {
     expect(top).toHaveTextContent("Some entries need attention. Nothing was sent.");
     expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
     expect(calls.some((c) => c.url.endsWith("/start"))).toBe(false);
+  });
+
+  it("asks before sending near-miss tag spellings as typed, and “send as typed” resubmits the same held request allowing them", async () => {
+    const { calls } = api();
+    const user = userEvent.setup({ delay: null });
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, {
+      mailings: true,
+      lang: "ja",
+    });
+    await screen.findByRole("checkbox", { name: "メールアドレス（3 件中 3 件）" });
+    fireEvent.change(screen.getByRole("textbox", { name: /件名/ }), { target: { value: "お知らせ ｛｛Person.P_Name｝｝" } });
+    await typeBody("本文", "本文");
+    await user.click(screen.getByRole("button", { name: "送信" }));
+    const ask = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(ask().getByText("タグにならない表記をこのまま送信しますか？")).toBeInTheDocument());
+    expect(ask().getByTestId("near-miss-list")).toHaveTextContent("｛｛Person.P_Name｝｝（件名 1 行目）：{{Person.P_Name}} のことですか？");
+    // The safe answer has the focus: a stray Enter fixes, it does not send.
+    await waitFor(() => expect(ask().getByRole("button", { name: "修正する" })).toHaveFocus());
+    const submits = () => calls.filter((c) => c.method === "POST" && c.url.endsWith("/api/mailings")).map((c) => c.body as MailingRequest);
+    expect(submits()).toHaveLength(1);
+
+    // Fix them: back to the editor, the subject marked and focused; nothing held.
+    await user.click(ask().getByRole("button", { name: "修正する" }));
+    const subject = await screen.findByRole("textbox", { name: /件名/ });
+    await waitFor(() => expect(subject).toHaveAttribute("aria-invalid", "true"));
+    expect(subject).toHaveValue("お知らせ ｛｛Person.P_Name｝｝");
+
+    // Send again, then send as typed: the same request (same idempotency key) with allowNearMissTags, then the usual confirmation.
+    await user.click(screen.getByRole("button", { name: "送信" }));
+    await waitFor(() => expect(ask().getByRole("button", { name: "このまま送信" })).toBeInTheDocument());
+    await user.click(ask().getByRole("button", { name: "このまま送信" }));
+    await waitFor(() => expect(within(screen.getByRole("alertdialog")).getByTestId("confirm-messages")).toHaveTextContent("2 通"));
+    const [, refused, allowed] = submits();
+    expect(refused!.allowNearMissTags).toBeUndefined();
+    expect(allowed).toEqual({ ...refused, allowNearMissTags: true });
+    expect(allowed).toMatchObject({ hold: true, subject: "お知らせ ｛｛Person.P_Name｝｝" });
+  });
+
+  it("says a 429 and a full running-mailings cap in words, keeps everything typed, and sends once allowed", async () => {
+    let refusals = 1;
+    let starts = 1;
+    const { calls } = api({
+      submitProblem: () =>
+        refusals-- > 0
+          ? new Response(JSON.stringify({ status: 429, title: "Too many requests", code: "RateLimited", args: { policy: "submits", retryAfterSeconds: "42" }, detail: "Too many requests of this kind (submits); try again in 42 seconds." }), {
+              status: 429, headers: { "Content-Type": "application/problem+json", "Retry-After": "42" },
+            })
+          : undefined,
+      startProblem: () =>
+        starts-- > 0
+          ? problem({ status: 409, title: "Conflict", code: "TooManyRunningMailings", args: { max: "5" }, detail: "You have 5 mailings running already; wait until one finishes (or cancel one), then try again." }, 409)
+          : undefined,
+    });
+    const onSubmitted = vi.fn();
+    const user = userEvent.setup({ delay: null });
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={onSubmitted} />, { mailings: true });
+    await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
+    await user.type(screen.getByRole("textbox", { name: /Subject/ }), "件名");
+    await typeBody("本文");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    expect(await screen.findByText("Too many sends in a short time. Try again in 42 seconds.")).toBeInTheDocument();
+    expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
+    expect(screen.getByRole("textbox", { name: /Subject/ })).toHaveValue("件名");
+    expect(screen.getByRole("textbox", { name: "Body" }).innerHTML).toBe("<p>本文</p>");
+    expect(screen.getByRole("checkbox", { name: "メールアドレス (3 of 3)" })).toBeChecked();
+
+    // Allowed again: the confirmation; Yes meets the running-mailings cap, said in the dialog, which stays open.
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const shown = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(shown().getByTestId("confirm-messages")).toHaveTextContent("2 separate messages"));
+    await user.click(shown().getByRole("button", { name: "Yes, send" }));
+    await waitFor(() => expect(shown().getByText(/You have 5 mailings running already/)).toBeInTheDocument());
+    expect(onSubmitted).not.toHaveBeenCalled();
+    // One finished: Yes again starts the same held mailing.
+    await user.click(shown().getByRole("button", { name: "Yes, send" }));
+    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m9", { kind: "Checked", ids: [10001, 10002, 10003] }));
+    expect(calls.filter((c) => c.url.endsWith("/m9/start"))).toHaveLength(2);
   });
 
   it("without the hold flow on the server, confirms from a fresh preview and submits on Yes", async () => {
@@ -434,7 +529,8 @@ describe("Composer", () => {
     });
     await user.click(await screen.findByRole("button", { name: "Use this Outlook draft" }));
     await waitFor(() => expect(screen.getByRole("textbox", { name: /Subject/ })).toHaveValue("下書きの件名"));
-    expect(screen.getByRole("textbox", { name: "Body" }).innerHTML).toBe("<p>下書き {{Person.P_Name}}</p>");
+    // The editor takes its HTML in an effect after the subject's render: under load it can come a tick later.
+    await waitFor(() => expect(screen.getByRole("textbox", { name: "Body" }).innerHTML).toBe("<p>下書き {{Person.P_Name}}</p>"));
     delete g.Office;
   });
 });

@@ -19,8 +19,8 @@ import {
   EyeRegular,
   SendRegular,
 } from "@fluentui/react-icons";
-import { controlMailing, followMailing, previewMailing, serverHolds, startMailing, submitMailing, testSend } from "../api/client";
-import type { HrbcField, HrbcPhase, HrbcRecord, MailFieldCount, MailingMode, MailingStatus, PreviewResponse } from "../api/types";
+import { ApiError, controlMailing, followMailing, previewMailing, serverHolds, startMailing, submitMailing, testSend, type TemplateError } from "../api/client";
+import type { HrbcField, HrbcPhase, HrbcRecord, MailFieldCount, MailingMode, MailingRequest, MailingStatus, PreviewResponse } from "../api/types";
 import { useI18n } from "../i18n";
 import { buildRequest, initialDraft, isDirty, newIdempotencyKey, sanitizeHtml, scopeOf, type Draft } from "../model/draft";
 import { clearDraft, saveDraft } from "../model/draftStore";
@@ -91,6 +91,17 @@ export interface ComposerProps {
 }
 
 type Confirm = { key: string; facts: ConfirmFacts; request: ReturnType<typeof buildRequest>; heldId: string | null };
+type ConfirmBase = Omit<ConfirmFacts, "held" | "preview">;
+/** A submit refused only for near-miss tag spellings (｛｛Person.P_Name｝｝): the question, and what "send as typed" resends. */
+type NearMiss = { error: unknown; spellings: TemplateError[]; request: MailingRequest; base: ConfirmBase };
+
+/** The near-miss spellings of a 400 that refused nothing else (only the subject and body marked), else null. */
+export function nearMissesOf(e: unknown): TemplateError[] | null {
+  if (!(e instanceof ApiError) || e.status !== 400 || e.templateErrors.length === 0) return null;
+  if (!e.templateErrors.every((x) => x.code === "NearMissTag")) return null;
+  if (Object.keys(e.fieldErrors).some((k) => k !== "subject" && k !== "body")) return null;
+  return e.templateErrors;
+}
 
 /** Scope, recipients, message, attachments, phase; then preview, test send and the confirmed send. */
 export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, restored, onBack, onDiscard, onSubmitted }) => {
@@ -302,20 +313,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
     setConfirmError(null);
     try {
       if (await serverHolds()) {
-        // Hold: the server prepares the mailing and stops at Ready, so every number in the dialog is exact.
-        const r = await submitMailing({ ...request, hold: true, idempotencyKey: key });
-        mailings.hold(r.id);
-        setBusy(null);
-        const first: MailingStatus = {
-          id: r.id, mode, state: r.state, total: 0, sent: 0, failed: 0, skipped: 0, bounced: 0, pending: 0,
-          createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, etaSeconds: null, pausedReason: null,
-          subject: draft.subject, cancelled: 0, waitReason: null, resumesAt: null,
-        };
-        setConfirm({ key, request, heldId: r.id, facts: { ...base, held: first, preview: null } });
-        stopFollowing.current?.();
-        stopFollowing.current = followMailing(r.id, (st) =>
-          setConfirm((c) => (c && c.heldId === st.id ? { ...c, facts: { ...c.facts, held: { ...c.facts.held!, ...st } } } : c)),
-        );
+        await submitHeld({ ...request, hold: true, idempotencyKey: key }, base);
       } else {
         const p = await previewMailing(request);
         setPreview(p);
@@ -324,10 +322,50 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
         setConfirm({ key, request, heldId: null, facts: { ...base, held: null, preview: p } });
       }
     } catch (e) {
+      const spellings = nearMissesOf(e);
+      // Only near-miss spellings refused: ask, and "send as typed" resubmits this same request with them allowed.
+      if (spellings) setNearMiss({ error: e, spellings, request: { ...request, hold: true, idempotencyKey: key }, base });
+      else fail(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  /** Hold: the server prepares the mailing and stops at Ready, so every number in the dialog is exact. */
+  const submitHeld = async (held: MailingRequest, base: ConfirmBase) => {
+    const r = await submitMailing(held);
+    mailings.hold(r.id);
+    setBusy(null);
+    const first: MailingStatus = {
+      id: r.id, mode, state: r.state, total: 0, sent: 0, failed: 0, skipped: 0, bounced: 0, pending: 0,
+      createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, etaSeconds: null, pausedReason: null,
+      subject: draft.subject, cancelled: 0, waitReason: null, resumesAt: null,
+    };
+    setConfirm({ key: held.idempotencyKey ?? "", request: held, heldId: r.id, facts: { ...base, held: first, preview: null } });
+    stopFollowing.current?.();
+    stopFollowing.current = followMailing(r.id, (st) =>
+      setConfirm((c) => (c && c.heldId === st.id ? { ...c, facts: { ...c.facts, held: { ...c.facts.held!, ...st } } } : c)),
+    );
+  };
+
+  const [nearMiss, setNearMiss] = useState<NearMiss | null>(null);
+  const onSendAsTyped = async () => {
+    if (!nearMiss) return;
+    const { request: held, base } = nearMiss;
+    setNearMiss(null);
+    setBusy("send");
+    try {
+      await submitHeld({ ...held, allowNearMissTags: true }, base);
+    } catch (e) {
       fail(e);
     } finally {
       setBusy(null);
     }
+  };
+  const onFixNearMiss = () => {
+    const e = nearMiss?.error;
+    setNearMiss(null);
+    if (e) fail(e);
   };
 
   const sentScope = (): SentScope => ({
@@ -546,6 +584,32 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
         error={confirmError}
         onYes={() => void onYes()}
         onNo={onNo}
+      />
+      <AskDialog
+        open={nearMiss !== null}
+        title={t("nearMissTitle")}
+        body={
+          <>
+            <Text as="p" block>{t("nearMissBody")}</Text>
+            <ul data-testid="near-miss-list" style={{ margin: 0, paddingInlineStart: 18 }}>
+              {nearMiss?.spellings.map((x, i) => {
+                const where = t("nearMissWhere", { part: x.part === "subject" ? t("partSubject") : t("partBody"), line: x.line ?? 1 });
+                const found = x.args?.found ?? x.tag ?? "";
+                const suggestion = x.args?.suggestion ?? "";
+                return (
+                  <li key={`${x.part}-${x.line}-${x.column}-${i}`}>
+                    {suggestion ? t("nearMissItem", { found, where, suggestion }) : t("nearMissItemPlain", { found, where })}
+                  </li>
+                );
+              })}
+            </ul>
+          </>
+        }
+        yes={t("nearMissSend")}
+        no={t("nearMissFix")}
+        onYes={() => void onSendAsTyped()}
+        onNo={onFixNearMiss}
+        testId="ask-near-miss"
       />
       <AskDialog
         open={asking}

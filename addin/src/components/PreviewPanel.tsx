@@ -11,7 +11,7 @@ import {
 } from "@fluentui/react-components";
 import { ChevronLeftRegular, ChevronRightRegular } from "@fluentui/react-icons";
 import { previewMailing } from "../api/client";
-import type { MailingRequest, PreviewMessage, PreviewResponse, PreviewWarning } from "../api/types";
+import type { MailingRequest, PreviewMessage, PreviewResponse, PreviewWarning, SkippedRecord } from "../api/types";
 import { useI18n, type I18n } from "../i18n";
 import { ErrorBar } from "./ErrorBar";
 
@@ -52,6 +52,28 @@ export function warningText(w: PreviewWarning, t: I18n["t"]): string {
   }
 }
 
+const SKIP_TEXT = { InvalidAddress: "skipInvalidAddress", NoAddress: "skipNoAddress", RecordNotFound: "skipRecordNotFound" } as const;
+type SkipCode = keyof typeof SKIP_TEXT;
+const isSkip = (code: string): code is SkipCode => code in SKIP_TEXT;
+
+/** One skipped record named: 「吉田 恵：メールアドレスが無効なため送信しません（tanaka7.example.com）」. */
+export function skippedText(code: SkipCode, r: SkippedRecord, t: I18n["t"]): string {
+  // The one the message was for (the job's recruiter in 推薦), else the listed record, else its id.
+  const name = r.recipientName || r.recordName || `#${r.recordId}`;
+  return t(SKIP_TEXT[code], { name, address: r.address ?? "" });
+}
+
+type Skip = { code: SkipCode; record: SkippedRecord };
+
+/** The named skips of a preview's warnings, by record id. */
+function skipsOf(warnings: PreviewWarning[], into = new Map<number, Skip[]>()): Map<number, Skip[]> {
+  for (const w of warnings) {
+    if (!isSkip(w.code)) continue;
+    for (const r of w.records ?? []) into.set(r.recordId, [...(into.get(r.recordId) ?? []).filter((x) => x.code !== w.code), { code: w.code, record: r }]);
+  }
+  return into;
+}
+
 const frameDoc = (html: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><base target="_blank"><style>body{font-family:"Segoe UI","Meiryo",sans-serif;font-size:14px;margin:8px;overflow-wrap:anywhere}</style></head><body>${html}</body></html>`;
 
@@ -82,7 +104,9 @@ export const PreviewPanel: FC<{
   const [error, setError] = useState<unknown>(null);
   const recordId = order[index];
 
+  const [skips, setSkips] = useState(() => skipsOf(preview.warnings));
   useEffect(() => setCache(initial), [initial]);
+  useEffect(() => setSkips(skipsOf(preview.warnings)), [preview]);
 
   useEffect(() => {
     if (recordId === undefined || cache.has(recordId)) return;
@@ -91,7 +115,10 @@ export const PreviewPanel: FC<{
     setError(null);
     previewMailing({ ...request, previewRecordId: recordId })
       .then((r) => {
-        if (live) setCache((c) => new Map(c).set(recordId, r.samples.filter((x) => x.recordId === recordId)));
+        if (!live) return;
+        setCache((c) => new Map(c).set(recordId, r.samples.filter((x) => x.recordId === recordId)));
+        // A record without a message: its warning names it (the step's preview covers this record alone).
+        setSkips((m) => skipsOf(r.warnings, new Map(m)));
       })
       .catch((e: unknown) => live && setError(e))
       .finally(() => live && setLoading(false));
@@ -122,7 +149,17 @@ export const PreviewPanel: FC<{
               {preview.warnings.map((w) => (
                 <li key={w.code + w.message} data-code={w.code}>
                   {warningText(w, t)}
-                  {w.examples.length > 0 && <Text size={200}> ({w.examples.join("; ")})</Text>}
+                  {isSkip(w.code) && (w.records?.length ?? 0) > 0 ? (
+                    <ul className={s.warnList} data-testid={`skipped-${w.code}`}>
+                      {w.records!.map((r) => (
+                        <li key={r.recordId + (r.mailField ?? "")}>
+                          <Text size={200}>{skippedText(w.code as SkipCode, r, t)}</Text>
+                        </li>
+                      ))}
+                    </ul>
+                  ) : (
+                    w.examples.length > 0 && <Text size={200}> ({w.examples.join("; ")})</Text>
+                  )}
                 </li>
               ))}
             </ul>
@@ -152,7 +189,16 @@ export const PreviewPanel: FC<{
       )}
       <ErrorBar error={error} />
       {loading && <Spinner size="tiny" label={t("loading")} />}
-      {messages && messages.length === 0 && <Text>{t("noMessagesForRecord")}</Text>}
+      {messages && messages.length === 0 && (
+        <div data-testid="record-skipped">
+          {(recordId !== undefined ? (skips.get(recordId) ?? []) : []).map((x) => (
+            <Text as="p" block key={x.code + (x.record.mailField ?? "")}>
+              {skippedText(x.code, x.record, t)}
+            </Text>
+          ))}
+          {!(recordId !== undefined && skips.has(recordId)) && <Text>{t("noMessagesForRecord")}</Text>}
+        </div>
+      )}
       {messages?.map((m) => (
         <article key={m.seq} className={s.message} aria-label={m.address ?? m.recipientName ?? String(m.recordId)}>
           <Text className={s.meta}>

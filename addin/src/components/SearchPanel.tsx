@@ -16,12 +16,22 @@ import {
   makeStyles,
   tokens,
 } from "@fluentui/react-components";
+import { Tag, TagGroup } from "@fluentui/react-components";
 import { MailMultipleRegular, OpenRegular, SearchRegular } from "@fluentui/react-icons";
-import { getPhases, searchRecords } from "../api/client";
+import { getMatch, getPhases, searchRecords } from "../api/client";
 import type { HrbcListItem, HrbcPhase, ListResource, MailingMode } from "../api/types";
 import { useI18n, type StringKey } from "../i18n";
 import { modesFor, type AnchorKind } from "../model/modes";
-import { buildCondition, PAGE_SIZE, PHASE_RESOURCE, type SearchConditions, type Selection } from "../model/search";
+import {
+  buildCondition,
+  joinConditions,
+  matchCondition,
+  PAGE_SIZE,
+  PHASE_RESOURCE,
+  type MatchChip,
+  type SearchConditions,
+  type Selection,
+} from "../model/search";
 import { ErrorBar } from "./ErrorBar";
 import { modeLabelKey } from "./modeLabels";
 import { RowMeta } from "./RowMeta";
@@ -62,6 +72,8 @@ export interface SearchPanelProps {
   anchor: AnchorKind | null;
   /** Heading of the list (a matching list names its anchor). */
   heading?: string;
+  /** A matching list's anchor record: the list starts from the conditions it shares with it (removable chips). */
+  anchorId?: number;
   onOpen?: (item: HrbcListItem) => void;
   onBulk: (mode: MailingMode, selection: Selection) => void;
   /** Records just mailed from this list: unticked so a second mode cannot mail them again by accident ("all" = every tick). */
@@ -69,7 +81,7 @@ export interface SearchPanelProps {
 }
 
 /** A search of resumes, jobs or recruiters: keywords and a few conditions, a page at a time, with checkboxes. */
-export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, onOpen, onBulk, untick }) => {
+export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, anchorId, onOpen, onBulk, untick }) => {
   const { t, formatNumber } = useI18n();
   const s = useStyles();
   const ids = useId();
@@ -123,20 +135,54 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
     [resource],
   );
 
+  // A matching list starts from the anchor's values in the option fields both resources share (勤務地, 職種, 業種 …),
+  // not from every record; null until known (the list waits for them).
+  const matched = anchor !== null && anchorId !== undefined;
+  const [chips, setChips] = useState<MatchChip[] | null>(matched ? null : []);
   useEffect(() => {
-    void load({}, 0);
-  }, [load]);
+    if (!matched) return;
+    const ac = new AbortController();
+    getMatch(anchor === "job" ? "jobs" : "resumes", anchorId, ac.signal).then(
+      (m) => {
+        const found = m.conditions.flatMap((c) => c.options.map((o) => ({ field: c.field, label: c.label, option: o.alias, optionName: o.name })));
+        setChips(found);
+        const q = { condition: matchCondition(found) };
+        setQuery(q);
+        void load(q, 0);
+      },
+      (e: unknown) => {
+        if (ac.signal.aborted) return;
+        setError(e);
+        setChips([]);
+        void load({}, 0);
+      },
+    );
+    return () => ac.abort();
+  }, [matched, anchor, anchorId, load]);
 
-  const submit = (e?: FormEvent) => {
-    e?.preventDefault();
-    const q = { keywords: keywords.trim() || undefined, condition: buildCondition(resource, conditions) };
+  useEffect(() => {
+    if (!matched) void load({}, 0);
+  }, [load, matched]);
+
+  const search = (next: MatchChip[] = chips ?? []) => {
+    const q = { keywords: keywords.trim() || undefined, condition: joinConditions(buildCondition(resource, conditions), matchCondition(next)) };
     setQuery(q);
     void load(q, 0);
+  };
+  const submit = (e?: FormEvent) => {
+    e?.preventDefault();
+    search();
+  };
+  const removeChip = (value: string) => {
+    const next = (chips ?? []).filter((c) => `${c.field}|${c.option}` !== value);
+    setChips(next);
+    search(next);
   };
 
   const clear = () => {
     setKeywords("");
     setConditions({});
+    setChips((c) => (c === null ? c : []));
     setQuery({});
     void load({}, 0);
   };
@@ -163,6 +209,7 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
   });
 
   const label = t(RESOURCE_LABEL[resource]);
+  const anchorLabel = anchor === "job" ? t("anchorJob") : t("anchorResume");
   const phaseText = phases.find((p) => p.alias === conditions.phase)?.name ?? t("anyPhase");
 
   return (
@@ -210,6 +257,37 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
         </div>
       </form>
 
+      {matched && chips !== null && (
+        <div data-testid="match-conditions">
+          <Text size={200} weight="semibold" as="p" block style={{ margin: 0 }}>
+            {t("matchConditions", { anchor: anchorLabel })}
+          </Text>
+          {chips.length > 0 ? (
+            <>
+              <TagGroup
+                onDismiss={(_, d) => removeChip(String(d.value))}
+                aria-label={t("matchConditions", { anchor: anchorLabel })}
+                style={{ flexWrap: "wrap", gap: 4, marginTop: 4 }}
+              >
+                {chips.map((c) => (
+                  <Tag
+                    key={`${c.field}|${c.option}`}
+                    value={`${c.field}|${c.option}`}
+                    size="small"
+                    dismissible
+                    dismissIcon={{ "aria-label": t("matchChipRemove") }}
+                  >
+                    {t("matchChip", { label: c.label, option: c.optionName })}
+                  </Tag>
+                ))}
+              </TagGroup>
+              <Text size={200}>{t("matchConditionsHint", { anchor: anchorLabel })}</Text>
+            </>
+          ) : (
+            <Text size={200}>{t("matchNone", { anchor: anchorLabel })}</Text>
+          )}
+        </div>
+      )}
       <ErrorBar error={error} onDismiss={() => setError(null)} />
 
       <div className={s.toolbar}>

@@ -1,5 +1,9 @@
-// The six bulk-mail modes (docs/architecture.md, Modes) and what each allows, as the task pane needs them.
+// The six bulk-mail modes (docs/architecture.md, Modes) and what each allows. The table is the API's (api/Modes/ModeTable.cs, served
+// as GET /api/modes): modes.json is that answer, committed and checked by the API's ApiTypesTests (regenerate it with
+// `bash scripts/api-types.sh`). Nothing here restates a rule; it only gives the rows the pane's types.
 import type { FieldResource, ListResource, MailingMode, PhaseResource } from "../api/types";
+import type { components } from "../api/schema";
+import table from "./modes.json";
 
 export type AnchorKind = "job" | "resume";
 
@@ -21,70 +25,26 @@ export interface ModeInfo {
   tagResources: FieldResource[];
 }
 
-const MATCHING_TAGS: FieldResource[] = ["Resume", "Candidate", "Job", "Client", "Recruiter"];
+// The served row's type (tsc fails here if the JSON's shape drifts from the API's; a JSON import widens the mode
+// names to string, which ApiTypesTests pins to MailingMode's).
+type Row = components["schemas"]["ModeInfo"];
+const rows: (Omit<Row, "mode"> & { mode: string })[] = table;
 
-export const MODES: Record<MailingMode, ModeInfo> = {
-  Resumes: {
-    mode: "Resumes",
-    list: "resumes",
-    anchor: null,
-    recipient: "Resume",
-    recipientIsAnchor: false,
-    anchorAttachments: false,
-    phaseResource: "Resume",
-    tagResources: ["Resume", "Candidate"],
-  },
-  Recruiters: {
-    mode: "Recruiters",
-    list: "recruiters",
-    anchor: null,
-    recipient: "Recruiter",
-    recipientIsAnchor: false,
-    anchorAttachments: false,
-    phaseResource: "Recruiter",
-    tagResources: ["Recruiter", "Client"],
-  },
-  JobToResumes: {
-    mode: "JobToResumes",
-    list: "resumes",
-    anchor: "job",
-    recipient: "Resume",
-    recipientIsAnchor: false,
-    anchorAttachments: true,
-    phaseResource: "Process",
-    tagResources: MATCHING_TAGS,
-  },
-  ResumesToRecruiter: {
-    mode: "ResumesToRecruiter",
-    list: "resumes",
-    anchor: "job",
-    recipient: "Recruiter",
-    recipientIsAnchor: true,
-    anchorAttachments: false,
-    phaseResource: "Process",
-    tagResources: MATCHING_TAGS,
-  },
-  JobsToResume: {
-    mode: "JobsToResume",
-    list: "jobs",
-    anchor: "resume",
-    recipient: "Resume",
-    recipientIsAnchor: true,
-    anchorAttachments: false,
-    phaseResource: "Process",
-    tagResources: MATCHING_TAGS,
-  },
-  ResumeToRecruiters: {
-    mode: "ResumeToRecruiters",
-    list: "jobs",
-    anchor: "resume",
-    recipient: "Recruiter",
-    recipientIsAnchor: false,
-    anchorAttachments: true,
-    phaseResource: "Process",
-    tagResources: MATCHING_TAGS,
-  },
-};
+export const MODES = Object.fromEntries(
+  rows.map((r) => [
+    r.mode as MailingMode,
+    {
+      mode: r.mode as MailingMode,
+      list: r.list as ListResource,
+      anchor: (r.anchor ?? null) as AnchorKind | null,
+      recipient: r.recipient as FieldResource,
+      recipientIsAnchor: r.recipientIsAnchor,
+      anchorAttachments: r.anchorAttachments,
+      phaseResource: r.phaseResource as PhaseResource,
+      tagResources: r.tagResources as FieldResource[],
+    } satisfies ModeInfo,
+  ]),
+) as Record<MailingMode, ModeInfo>;
 
 /** The modes the bulk-action menu offers where the user is: exactly those of the mode table (docs/architecture.md, Modes). */
 export function modesFor(list: ListResource, anchor: AnchorKind | null): MailingMode[] {

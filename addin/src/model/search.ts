@@ -32,3 +32,24 @@ export interface Selection {
   checkedIds: number[];
   total: number;
 }
+
+/** One removable condition of a matching list: an option of the anchor in a field both resources share. */
+export interface MatchChip {
+  /** The list's field, e.g. Resume.P_ExpectArea. */
+  field: string;
+  label: string;
+  option: string;
+  optionName: string;
+}
+
+/** The chips as HRBC terms, one `or` term per field: `Resume.P_ExpectArea:or=Option.P_Tokyo:Option.P_Osaka`. */
+export function matchCondition(chips: MatchChip[]): string | undefined {
+  const byField = new Map<string, string[]>();
+  for (const c of chips) byField.set(c.field, [...(byField.get(c.field) ?? []), c.option]);
+  const terms = [...byField].map(([field, options]) => `${field}:or=${options.join(":")}`);
+  return terms.length > 0 ? terms.join(",") : undefined;
+}
+
+/** Conditions joined with HRBC's AND (a comma), leaving out the empty ones. */
+export const joinConditions = (...parts: (string | undefined)[]): string | undefined =>
+  parts.filter((p): p is string => !!p).join(",") || undefined;

@@ -1,7 +1,7 @@
 // The user's mailings, kept live: the list from GET /api/mailings, and each unfinished mailing followed through
 // its server-sent events. Drives the header indicator and the status screen.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { controlMailing, followMailing, listMailings } from "../api/client";
+import { controlMailing, deleteMailing, followMailing, listMailings } from "../api/client";
 import { isFinished, isRunning, type MailingAction, type MailingStatus } from "../api/types";
 
 export type IndicatorState = "idle" | "running" | "paused" | "done" | "cancelled" | "failed";
@@ -16,6 +16,8 @@ export interface MailingsState {
   /** A mailing held for the confirmation: not in "my mailings" nor the header until it is started. */
   hold: (id: string) => void;
   act: (id: string, action: MailingAction) => Promise<void>;
+  /** Deletes a held or finished mailing on the server; it leaves the list once the server has removed it. */
+  remove: (id: string) => Promise<void>;
   indicator: { state: IndicatorState; done: number; total: number; sent: number };
 }
 
@@ -164,11 +166,18 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
     [follow, upsert],
   );
 
+  const remove = useCallback(async (id: string) => {
+    await deleteMailing(id);
+    followers.current.get(id)?.();
+    followers.current.delete(id);
+    setMailings((list) => list.filter((m) => m.id !== id));
+  }, []);
+
   const shown = useMemo(() => visibleMailings(mailings, held), [mailings, held]);
   const indicator = useMemo(() => summarize(shown), [shown]);
   const value = useMemo<MailingsState>(
-    () => ({ mailings: shown, loading, error, refresh, track, hold, act, indicator }),
-    [shown, loading, error, refresh, track, hold, act, indicator],
+    () => ({ mailings: shown, loading, error, refresh, track, hold, act, remove, indicator }),
+    [shown, loading, error, refresh, track, hold, act, remove, indicator],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

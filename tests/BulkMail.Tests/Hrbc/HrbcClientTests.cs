@@ -205,9 +205,9 @@ public class HrbcClientTests
         var (jobId, resumeId) = FreePair(hrbc);
         var sent = new DateTimeOffset(2026, 11, 27, 1, 2, 3, TimeSpan.Zero);
 
-        var created = await hrbc.Client.SetProcessPhasesAsync([new(jobId, resumeId, "Option.P_ProcessPhase_JobOffered", sent, "一括メール送信")], Ct);
+        var created = await new HrbcPhaseWriter(hrbc.Client).SetProcessPhasesAsync([new(jobId, resumeId, "Option.P_ProcessPhase_JobOffered", sent, "一括メール送信")], Ct);
         // Asked with an earlier date: the client moves it just after the latest, as HRBC requires.
-        var updated = await hrbc.Client.SetProcessPhasesAsync([new(jobId, resumeId, "Option.P_ProcessPhase_Recommended", sent.AddHours(-1), null)], Ct);
+        var updated = await new HrbcPhaseWriter(hrbc.Client).SetProcessPhasesAsync([new(jobId, resumeId, "Option.P_ProcessPhase_Recommended", sent.AddHours(-1), null)], Ct);
 
         Assert.True(created[0].Succeeded, created[0].Message);
         Assert.True(created[0].Created);
@@ -230,7 +230,7 @@ public class HrbcClientTests
         await using var hrbc = await HrbcHarness.StartAsync();
         var (jobId, resumeId) = FreePair(hrbc);
         var sent = new DateTimeOffset(2026, 11, 27, 1, 0, 0, TimeSpan.Zero);
-        var created = await hrbc.Client.SetProcessPhasesAsync([new(jobId, resumeId, "Option.P_ProcessPhase_JobOffered", sent, null)], Ct);
+        var created = await new HrbcPhaseWriter(hrbc.Client).SetProcessPhasesAsync([new(jobId, resumeId, "Option.P_ProcessPhase_JobOffered", sent, null)], Ct);
         var job = await hrbc.Client.GetJobAsync(jobId, Ct);
         var resume = await hrbc.Client.GetResumeAsync(resumeId, Ct);
         var owner = await hrbc.Client.GetAppUserAsync(Ct);
@@ -258,8 +258,8 @@ public class HrbcClientTests
         var recruiterPhase = (await hrbc.Client.GetPhaseOptionsAsync(HrbcResource.Recruiter, Ct))[0].Alias;
         var activitiesBefore = hrbc.Sandbox.Count("activity");
 
-        var resumes = await hrbc.Client.SetPhasesAsync(HrbcResource.Resume, [new(10003, resumePhase, at, "メルマガ送信"), new(10004, resumePhase, at, null)], Ct);
-        var recruiters = await hrbc.Client.SetPhasesAsync(HrbcResource.Recruiter, [new(50001, recruiterPhase, at, null)], Ct);
+        var resumes = await new HrbcPhaseWriter(hrbc.Client).SetPhasesAsync(HrbcResource.Resume, [new(10003, resumePhase, at, "メルマガ送信"), new(10004, resumePhase, at, null)], Ct);
+        var recruiters = await new HrbcPhaseWriter(hrbc.Client).SetPhasesAsync(HrbcResource.Recruiter, [new(50001, recruiterPhase, at, null)], Ct);
         var activities = await hrbc.Client.CreateActivitiesAsync([new(HrbcResource.Resume.Value, 10003, "11月のお知らせ", "BulkMail mailing m-1", at)], Ct);
 
         Assert.All(resumes.Concat(recruiters), r => Assert.True(r.Succeeded, r.Message));
@@ -276,7 +276,7 @@ public class HrbcClientTests
         await using var hrbc = await HrbcHarness.StartAsync();
         var processPhase = (await hrbc.Client.GetPhaseOptionsAsync(HrbcResource.Process, Ct))[0].Alias;
 
-        var results = await hrbc.Client.SetPhasesAsync(HrbcResource.Resume, [new(10005, processPhase, DateTimeOffset.UtcNow, null)], Ct);
+        var results = await new HrbcPhaseWriter(hrbc.Client).SetPhasesAsync(HrbcResource.Resume, [new(10005, processPhase, DateTimeOffset.UtcNow, null)], Ct);
 
         Assert.False(results[0].Succeeded);
         Assert.NotEqual(0, results[0].Code);

@@ -52,9 +52,9 @@ public class HrbcConditionTests
     {
         var latest = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-        Assert.Equal(latest.AddSeconds(1), HrbcClient.LatestPhaseDate(latest.AddMilliseconds(-5), latest));
-        Assert.Equal(latest.AddSeconds(1), HrbcClient.LatestPhaseDate(latest.AddMilliseconds(400), latest));
-        Assert.Equal(latest.AddMinutes(1), HrbcClient.LatestPhaseDate(latest.AddMinutes(1).AddMilliseconds(700), latest));
-        Assert.Equal(latest, HrbcClient.LatestPhaseDate(latest, null));
+        Assert.Equal(latest.AddSeconds(1), HrbcPhaseWriter.LatestPhaseDate(latest.AddMilliseconds(-5), latest));
+        Assert.Equal(latest.AddSeconds(1), HrbcPhaseWriter.LatestPhaseDate(latest.AddMilliseconds(400), latest));
+        Assert.Equal(latest.AddMinutes(1), HrbcPhaseWriter.LatestPhaseDate(latest.AddMinutes(1).AddMilliseconds(700), latest));
+        Assert.Equal(latest, HrbcPhaseWriter.LatestPhaseDate(latest, null));
     }
 }

@@ -8,7 +8,8 @@ namespace BulkMail.Tests.Infrastructure;
 
 /// <summary>
 /// The task pane's API types and code table come from the API: addin/src/api/openapi.json is the OpenAPI document the
-/// API serves, addin/src/i18n/codes.json is ServerText's table. Both are committed; this test fails when either is
+/// API serves, addin/src/i18n/codes.json is ServerText's table, addin/src/model/modes.json the mode table (GET /api/modes).
+/// All are committed; this test fails when one is
 /// stale (the pane's Vitest then checks that schema.d.ts is what openapi-typescript makes of openapi.json).
 /// <c>bash scripts/api-types.sh</c> rewrites all three.
 /// </summary>
@@ -51,6 +52,17 @@ public class ApiTypesTests
         Assert.Contains("SignInRefused", schemas["PausedCode"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.Contains("InvalidAddress", schemas["ReasonCode"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
         Compare(Path.Combine("addin", "src", "api", "openapi.json"), served.ToJsonString(Pretty) + "\n");
+    }
+
+    [Fact]
+    public async Task The_committed_mode_table_of_the_pane_is_what_the_api_serves()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+        var served = JsonNode.Parse(await http.GetStringAsync("/api/modes", Ct))!;
+        Assert.Equal(Enum.GetNames<BulkMail.Api.Modes.MailingMode>(), served.AsArray().Select(m => m!["mode"]!.GetValue<string>()));
+        Compare(Path.Combine("addin", "src", "model", "modes.json"), served.ToJsonString(Pretty) + "\n");
     }
 
     [Fact]

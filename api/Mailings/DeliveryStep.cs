@@ -1,0 +1,227 @@
+using System.Globalization;
+using BulkMail.Api.Infrastructure;
+using BulkMail.Api.Mail;
+using Microsoft.Extensions.Options;
+
+namespace BulkMail.Api.Mailings;
+
+/// <summary>What every lane of one mailing's run shares: the plan, the files (read once) and what each send uploads.</summary>
+public sealed record MailingRun(Mailing Mailing, MailingPlan Plan, IReadOnlyList<MailAttachment> Attachments, long UploadBytes);
+
+/// <summary>
+/// The exactly-once step (docs/architecture.md, Mailing engine: Worker) for one claimed delivery: look up → create the draft → record its id
+/// → send → record the outcome. It holds no state between calls and needs no hosted service: the worker's lanes call
+/// it after taking a pacing grant and a claim, and tests drive it directly.
+/// </summary>
+public sealed partial class DeliveryStep(
+    IMailingStore store,
+    IMailboxLimiter limiter,
+    IMailSender sender,
+    BulkMail.Api.Auth.IGraphTokens tokens,
+    IOptions<SendingOptions> options,
+    TimeProvider time,
+    ILogger<DeliveryStep> logger)
+{
+    private SendingOptions O => options.Value;
+
+    /// <summary>
+    /// One delivery: look up the outcome of any earlier attempt that may have had unrecorded effects first (by the
+    /// recorded draft id, or by the delivery id for a draft that was created but not recorded), then create the draft,
+    /// record its id, send it. A send whose answer was lost is looked up before anything is retried, so no address gets
+    /// the mail twice; a 429 is a definite refusal, so after one the next attempt needs no lookup.
+    /// </summary>
+    public async Task ProcessAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken)
+    {
+        var (mailing, plan) = (run.Mailing, run.Plan);
+        var mailbox = mailing.Mailbox;
+        var deliveryId = Delivery.IdOf(mailing.Id, claim.Delivery.Seq);
+        var current = claim.Delivery;
+        var known = !current.NeedsLookup; // whether the mailbox's state for this delivery is known
+        var sending = false;
+        try
+        {
+            if (current.NeedsLookup)
+            {
+                if (current.DraftId is { } recorded)
+                {
+                    var found = await sender.GetMessageAsync(mailbox, recorded, cancellationToken).ConfigureAwait(false);
+                    if (found.State == MessageState.Sent)
+                    {
+                        await CompleteSentAsync(run, claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+                    current = found.State == MessageState.Missing ? current with { DraftId = null } : current;
+                }
+                else
+                {
+                    var found = await sender.FindByDeliveryAsync(mailbox, deliveryId, cancellationToken).ConfigureAwait(false);
+                    if (found?.State == MessageState.Sent)
+                    {
+                        await CompleteSentAsync(run, claim, current with { DraftId = found.Id }, found.SentAt, cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+                    if (found is not null && run.Attachments.Count > 0
+                        && !await HasAllAttachmentsAsync(mailbox, found.Id, run.Attachments, cancellationToken).ConfigureAwait(false))
+                    {
+                        // An unrecorded draft may be one whose uploads were cut short: it is replaced, never sent.
+                        await sender.DeleteMessageAsync(mailbox, found.Id, cancellationToken).ConfigureAwait(false);
+                        found = null;
+                    }
+                    current = current with { DraftId = found?.Id };
+                }
+                known = true;
+            }
+            if (current.Attempts >= O.MaxAttempts)
+            {
+                await CompleteAsync(claim, current with
+                {
+                    Status = DeliveryStatus.Failed,
+                    Reason = $"Gave up after {current.Attempts} attempts: {current.Reason ?? "no answer from Microsoft 365"}",
+                    ReasonCode = ReasonCodes.GaveUp,
+                    ReasonArgs = new Dictionary<string, string>
+                    {
+                        ["attempts"] = current.Attempts.ToString(CultureInfo.InvariantCulture),
+                        ["last"] = current.Reason ?? "",
+                    },
+                }, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            current = current with { Attempts = current.Attempts + 1, NeedsLookup = true };
+            if (current.DraftId is null)
+            {
+                // Not recorded before the create (a round trip per message): a process that dies right after creating
+                // leaves an unsent draft behind, and the next worker makes a new one — never a second send.
+                var mail = plan.Template.Render(current.Values);
+                var draftId = await sender.CreateDraftAsync(mailbox,
+                    new OutgoingMail(deliveryId, current.Address!, current.RecipientName, mail.Subject, mail.HtmlBody)
+                    {
+                        Attachments = run.Attachments,
+                    }, cancellationToken).ConfigureAwait(false);
+                current = current with { DraftId = draftId };
+            }
+            // The draft id is stored before the send: whatever happens next, the outcome can be looked up.
+            if (!await store.UpdateClaimedAsync(claim, current, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+            {
+                Log.LeaseLost(logger, mailing.Id, current.Seq);
+                return;
+            }
+            sending = true;
+            await sender.SendDraftAsync(mailbox, current.DraftId!, cancellationToken).ConfigureAwait(false);
+            await CompleteSentAsync(run, claim, current, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (GraphSendException e) when (e.Kind == GraphFailureKind.Throttled)
+        {
+            var retryAfter = e.RetryAfter ?? TimeSpan.FromSeconds(5);
+            await limiter.BlockAsync(mailbox, time.GetUtcNow() + retryAfter, cancellationToken).ConfigureAwait(false);
+            // A 429 refused the call: it changed nothing, so what was known before it still holds, and throttling is
+            // not the recipient's fault (no attempt used up).
+            var back = current with { Attempts = claim.Delivery.Attempts, Reason = $"Throttled ({e.Code})", ReasonCode = ReasonCodes.Throttled,
+                ReasonArgs = new Dictionary<string, string> { ["graphCode"] = e.Code }, NeedsLookup = !known };
+            await store.ReleaseAsync(claim, back, time.GetUtcNow() + retryAfter, cancellationToken).ConfigureAwait(false);
+            Log.Throttled(logger, mailing.Id, (int)retryAfter.TotalSeconds);
+        }
+        catch (GraphSendException e) when (e.Kind == GraphFailureKind.SignInRequired)
+        {
+            // No token: the call never reached the mailbox, so nothing changed and no attempt is used up. Every other
+            // delivery would meet the same wall: the mailing waits for the user to open BulkMail and press Resume.
+            tokens.Forget(mailbox);
+            var back = current with { Attempts = claim.Delivery.Attempts, NeedsLookup = !known };
+            await store.ReleaseAsync(claim, back, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            await store.TransitionAsync(mailing.Id, [MailingState.Queued, MailingState.Sending], MailingState.Paused,
+                CodedText.Of(PausedCode.SignInRefused, ("mailbox", mailbox), ("entraCode", e.Code), ("entraMessage", e.GraphMessage)).English,
+                time.GetUtcNow(), cancellationToken,
+                PauseCodes.SignInRefused, new Dictionary<string, string> { ["mailbox"] = mailbox, ["entraCode"] = e.Code, ["entraMessage"] = e.GraphMessage }).ConfigureAwait(false);
+            Log.SignInRequired(logger, mailing.Id, e.Code);
+        }
+        catch (GraphSendException e) when (e.Kind == GraphFailureKind.Transient)
+        {
+            var delay = Backoff(current.Attempts, e.RetryAfter);
+            // Recorded on the mailing (cleared by the next sent message), so the status can say why it waits.
+            await store.RecordErrorAsync(mailing.Id, new MailingError(e.Code, e.GraphMessage, time.GetUtcNow(), time.GetUtcNow() + delay), cancellationToken).ConfigureAwait(false);
+            await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphTransient, ReasonArgs = GraphArgs(e), NeedsLookup = true }, time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
+            Log.Transient(logger, mailing.Id, current.Seq, e.Code, e.OutcomeUnknown);
+        }
+        catch (GraphSendException e) when (sending && current.DraftId is { } draftId)
+        {
+            // A refused send may be the echo of one that went through: HttpClient resends a request on its own when a
+            // pooled connection drops before the answer, and Graph then says "already sent". Look before failing.
+            FoundMessage found;
+            try
+            {
+                found = await sender.GetMessageAsync(mailbox, draftId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (GraphSendException lookup)
+            {
+                await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphTransient, ReasonArgs = GraphArgs(e), NeedsLookup = true },
+                    time.GetUtcNow() + Backoff(current.Attempts, lookup.RetryAfter), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            if (found.State == MessageState.Sent)
+            {
+                await CompleteSentAsync(run, claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphRefused, ReasonArgs = GraphArgs(e), NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (GraphSendException e)
+        {
+            await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphRefused, ReasonArgs = GraphArgs(e), NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<bool> HasAllAttachmentsAsync(string mailbox, string messageId, IReadOnlyList<MailAttachment> expected, CancellationToken cancellationToken)
+    {
+        var names = (await sender.AttachmentNamesAsync(mailbox, messageId, cancellationToken).ConfigureAwait(false)).ToList();
+        return expected.All(a => names.Remove(a.Name));
+    }
+
+    /// <summary>Sent: recorded with its follow-up queued in the same step when the mailing updates HRBC afterwards.</summary>
+    private Task CompleteSentAsync(MailingRun run, DeliveryClaim claim, Delivery current, DateTimeOffset? sentAt, CancellationToken cancellationToken)
+    {
+        var followUp = run.Mailing.Spec.HasFollowUps;
+        return CompleteAsync(claim, current with
+        {
+            Status = DeliveryStatus.Sent,
+            SentAt = sentAt ?? time.GetUtcNow(),
+            Reason = null,
+            ReasonCode = null,
+            ReasonArgs = null,
+            NeedsLookup = false,
+            PhaseUpdate = followUp ? "Pending" : null,
+            PhaseUpdateCodes = followUp ? [CodedText.Of(PhaseUpdateCode.Pending)] : null,
+        }, cancellationToken, followUp);
+    }
+
+    private async Task CompleteAsync(DeliveryClaim claim, Delivery final, CancellationToken cancellationToken, bool followUp = false)
+    {
+        if (!await store.CompleteAsync(claim, final, O.MaxFailureStreak, time.GetUtcNow(), cancellationToken, followUp).ConfigureAwait(false))
+        {
+            Log.LeaseLost(logger, claim.MailingId, final.Seq);
+        }
+    }
+
+    /// <summary>Exponential backoff with full jitter, at least Graph's Retry-After.</summary>
+    private static Dictionary<string, string> GraphArgs(GraphSendException e) => new() { ["graphCode"] = e.Code, ["graphMessage"] = e.GraphMessage };
+
+    private TimeSpan Backoff(int attempts, TimeSpan? retryAfter)
+    {
+        var cap = O.RetryBaseDelay * Math.Pow(2, Math.Max(0, attempts - 1));
+        var jittered = cap * (0.5 + Random.Shared.NextDouble() / 2);
+        return retryAfter is { } ra && ra > jittered ? ra : jittered;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(52, LogLevel.Warning, "Mailing {MailingId}: lease of delivery {Seq} lost; another worker continues it")]
+        public static partial void LeaseLost(ILogger logger, string mailingId, int seq);
+
+        [LoggerMessage(53, LogLevel.Information, "Mailing {MailingId}: mailbox throttled for {Seconds} s")]
+        public static partial void Throttled(ILogger logger, string mailingId, int seconds);
+
+        [LoggerMessage(54, LogLevel.Information, "Mailing {MailingId}: delivery {Seq} will be retried after {Code} (outcome unknown: {Unknown})")]
+        public static partial void Transient(ILogger logger, string mailingId, int seq, string code, bool unknown);
+
+        [LoggerMessage(55, LogLevel.Warning, "Mailing {MailingId}: paused, the sender's Graph sign-in was refused ({Code})")]
+        public static partial void SignInRequired(ILogger logger, string mailingId, string code);
+    }
+}

@@ -1,0 +1,83 @@
+using BulkMail.Api.Mailings;
+using BulkMail.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BulkMail.Tests.Mailings;
+
+/// <summary>
+/// The exactly-once step on its own: no hosted worker runs; the test claims deliveries from the Redis store and calls
+/// <see cref="DeliveryStep"/> itself, which talks to the Graph sandbox over HTTP through the Graph SDK.
+/// </summary>
+public class DeliveryStepTests(RedisServerFixture redis)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<(IMailingStore Store, DeliveryStep Step, MailingRun Run)> QueuedAsync(EngineHarness e, long[] ids)
+    {
+        var id = await e.SubmitAsync(EngineHarness.Newsletter(ids));
+        var services = e.Api.Services;
+        var store = services.GetRequiredService<IMailingStore>();
+        await using var scope = services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<MailingExpansionRunner>().RunAsync(id, Ct);
+        var mailing = (await store.GetAsync(id, Ct))!;
+        Assert.Equal(MailingState.Queued, mailing.State);
+        var plan = await scope.ServiceProvider.GetRequiredService<MailingPlanner>().PlanAsync(mailing.Spec, Ct);
+        return (store, services.GetRequiredService<DeliveryStep>(), new MailingRun(mailing, plan, [], 0));
+    }
+
+    /// <summary>Claims the next delivery (waiting out a retry's backoff) and runs the step on it.</summary>
+    private static async Task<Delivery> StepAsync(IMailingStore store, DeliveryStep step, MailingRun run)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var claimed = await store.ClaimAsync(run.Mailing.Id, TimeSpan.FromSeconds(15), DateTimeOffset.UtcNow, Ct);
+            if (claimed.Claim is { } claim)
+            {
+                await step.ProcessAsync(run, claim, Ct);
+                return (await store.GetDeliveryAsync(run.Mailing.Id, claim.Delivery.Seq, Ct))!;
+            }
+            Assert.NotNull(claimed.NextReadyAt);
+            await Task.Delay(50, Ct);
+        }
+        Assert.Fail("no delivery became claimable");
+        return null!;
+    }
+
+    [Fact]
+    public async Task A_claimed_delivery_is_sent_once_and_recorded_as_sent()
+    {
+        await using var e = await EngineHarness.StartAsync(redis, worker: false);
+        var (store, step, run) = await QueuedAsync(e, [10001]);
+
+        var delivery = await StepAsync(store, step, run);
+
+        Assert.Equal(DeliveryStatus.Sent, delivery.Status);
+        var sent = Assert.Single(e.Graph.Sent(EngineHarness.User));
+        Assert.Equal(delivery.Address, sent.To.Single(), StringComparer.OrdinalIgnoreCase);
+        Assert.Null((await store.ClaimAsync(run.Mailing.Id, TimeSpan.FromSeconds(15), DateTimeOffset.UtcNow, Ct)).Claim);
+    }
+
+    [Fact]
+    public async Task Answers_lost_on_the_way_back_never_make_a_second_send()
+    {
+        await using var e = await EngineHarness.StartAsync(redis, worker: false);
+        var (store, step, run) = await QueuedAsync(e, [10001]);
+
+        // Every answer of the first attempt is lost (the draft's creation or the send may have happened).
+        e.Graph.Faults.LostAnswerRate = 1.0;
+        var first = await StepAsync(store, step, run);
+        Assert.Equal(DeliveryStatus.Pending, first.Status);
+        Assert.True(first.NeedsLookup);
+        e.Graph.Faults.LostAnswerRate = 0;
+
+        var delivery = first;
+        for (var attempt = 0; attempt < 5 && delivery.Status == DeliveryStatus.Pending; attempt++)
+        {
+            delivery = await StepAsync(store, step, run);
+        }
+
+        Assert.Equal(DeliveryStatus.Sent, delivery.Status);
+        Assert.Single(e.Graph.Sent(EngineHarness.User));
+        Assert.Contains(e.Graph.Requests, r => r.Status == -1);
+    }
+}
