@@ -22,12 +22,12 @@ describe("the table of the API's codes", () => {
     expect(codeText("template", "UnknownTag", "ja", { tag: "Nope.X", suggestion: "Person.P_Name" })).toBe(
       "{{Nope.X}} は使えない差し込みタグです。{{Person.P_Name}} のことですか？",
     );
-    // a variant chosen by an argument's value; other values keep the code's own sentence
+    // a variant chosen by an argument's value; other values keep the code's sentence (here the pane's own)
     expect(codeText("problem", "RateLimited", "en", { policy: "streams", limit: 10, retryAfterSeconds: 7 })).toBe(
       "You have 10 status streams open already; close one or try again in 7 seconds.",
     );
     expect(codeText("problem", "RateLimited", "ja", { policy: "submits", retryAfterSeconds: 7 })).toBe(
-      "この操作（submits）のリクエストが多すぎます。7 秒後にもう一度お試しください。",
+      "短時間の送信が多すぎます。7 秒後にもう一度お試しください。",
     );
   });
 
