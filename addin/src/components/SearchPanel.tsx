@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useId, useRef, useState, type FC, type FormEvent } from "react";
+import { useId, useMemo, useState, type FC, type FormEvent } from "react";
+import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import {
   Button,
   Checkbox,
@@ -17,14 +18,19 @@ import {
   tokens,
 } from "@fluentui/react-components";
 import { MailMultipleRegular, OpenRegular, SearchRegular } from "@fluentui/react-icons";
-import { getPhases, searchRecords } from "../api/client";
-import type { HrbcListItem, HrbcPhase, ListResource, MailingMode } from "../api/types";
+import { searchRecords } from "../api/client";
+import type { HrbcListItem, HrbcPhase, ListResource, MailingMode, SearchQuery } from "../api/types";
 import { useI18n, type StringKey } from "../i18n";
 import { modesFor, type AnchorKind } from "../model/modes";
-import { buildCondition, PAGE_SIZE, PHASE_RESOURCE, type SearchConditions, type Selection } from "../model/search";
+import { buildCondition, mergePages, PAGE_SIZE, PHASE_RESOURCE, untickSent, type SearchConditions, type Selection } from "../model/search";
+import { keys } from "../state/queryClient";
+import { usePhases } from "../state/queries";
 import { ErrorBar } from "./ErrorBar";
 import { modeLabelKey } from "./modeLabels";
 import { RowMeta } from "./RowMeta";
+import { useDismissable } from "./useDismissable";
+
+const NO_PHASES: HrbcPhase[] = [];
 
 const useStyles = makeStyles({
   root: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalM },
@@ -75,70 +81,58 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
   const ids = useId();
   const [keywords, setKeywords] = useState("");
   const [conditions, setConditions] = useState<SearchConditions>({});
-  const [phases, setPhases] = useState<HrbcPhase[]>([]);
-  const [query, setQuery] = useState<{ keywords?: string; condition?: string }>({});
-  const [items, setItems] = useState<HrbcListItem[]>([]);
-  const [total, setTotal] = useState(0);
+  const qc = useQueryClient();
+  const [query, setQuery] = useState<SearchQuery>({});
   const [checked, setChecked] = useState<Set<number>>(new Set());
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const request = useRef(0);
 
+  // Records just mailed from this list are unticked (adjusted while rendering: the prop is the event).
   const [unticked, setUnticked] = useState<number | null>(null);
-  useEffect(() => {
-    if (!untick) return;
-    setChecked((prev) => {
-      const next = untick.ids === "all" ? new Set<number>() : new Set([...prev].filter((id) => !(untick.ids as number[]).includes(id)));
-      setUnticked(prev.size - next.size);
-      return next;
-    });
-  }, [untick]);
+  const [seenUntick, setSeenUntick] = useState(untick);
+  if (untick !== seenUntick) {
+    setSeenUntick(untick);
+    if (untick) {
+      const next = untickSent(checked, untick.ids);
+      setUnticked(checked.size - next.size);
+      setChecked(next);
+    }
+  }
 
   const modes = modesFor(resource, anchor);
   const selectable = modes.length > 0;
 
-  useEffect(() => {
-    const ac = new AbortController();
-    getPhases(PHASE_RESOURCE[resource], ac.signal).then(setPhases, () => setPhases([]));
-    return () => ac.abort();
-  }, [resource]);
+  const phases = usePhases(PHASE_RESOURCE[resource]).data ?? NO_PHASES;
 
-  const load = useCallback(
-    async (q: { keywords?: string; condition?: string }, start: number) => {
-      const n = ++request.current;
-      setLoading(true);
-      setError(null);
-      try {
-        const page = await searchRecords(resource, { ...q, start, count: PAGE_SIZE });
-        if (n !== request.current) return;
-        setTotal(page.total);
-        setItems((prev) => (start === 0 ? page.items : [...prev, ...page.items.filter((i) => !prev.some((p) => p.id === i.id))]));
-        if (start === 0) setChecked(new Set());
-      } catch (e) {
-        if (n === request.current) setError(e);
-      } finally {
-        if (n === request.current) setLoading(false);
-      }
+  const search = useInfiniteQuery({
+    queryKey: keys.search(resource, query),
+    queryFn: ({ pageParam, signal }) => searchRecords(resource, { ...query, start: pageParam, count: PAGE_SIZE }, signal),
+    initialPageParam: 0,
+    // The next page starts after the records shown so far.
+    getNextPageParam: (last, pages) => {
+      const shown = mergePages(pages).length;
+      return shown < last.total ? shown : undefined;
     },
-    [resource],
-  );
+  });
+  const items = useMemo(() => mergePages(search.data?.pages ?? []), [search.data]);
+  const total = search.data?.pages[search.data.pages.length - 1]?.total ?? 0;
+  const loading = search.isFetching;
+  const [error, dismissError] = useDismissable(search.error);
 
-  useEffect(() => {
-    void load({}, 0);
-  }, [load]);
+  /** Runs a search afresh (the same search again reloads it) and drops the ticks. */
+  const run = (q: SearchQuery) => {
+    void qc.resetQueries({ queryKey: keys.search(resource, q), exact: true });
+    setQuery(q);
+    setChecked(new Set());
+  };
 
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
-    const q = { keywords: keywords.trim() || undefined, condition: buildCondition(resource, conditions) };
-    setQuery(q);
-    void load(q, 0);
+    run({ keywords: keywords.trim() || undefined, condition: buildCondition(resource, conditions) });
   };
 
   const clear = () => {
     setKeywords("");
     setConditions({});
-    setQuery({});
-    void load({}, 0);
+    run({});
   };
 
   const toggle = (id: number, on: boolean) =>
@@ -210,7 +204,7 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
         </div>
       </form>
 
-      <ErrorBar error={error} onDismiss={() => setError(null)} />
+      <ErrorBar error={error} onDismiss={dismissError} />
 
       <div className={s.toolbar}>
         {selectable ? (
@@ -299,7 +293,7 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
       </ul>
       {loading && <Spinner size="tiny" label={t("loading")} />}
       {!loading && items.length < total && (
-        <Button onClick={() => void load(query, items.length)} data-testid="show-more">
+        <Button onClick={() => void search.fetchNextPage()} data-testid="show-more">
           {t("showMore")}
         </Button>
       )}

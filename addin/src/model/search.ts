@@ -32,3 +32,20 @@ export interface Selection {
   checkedIds: number[];
   total: number;
 }
+
+/** The pages of a search as one list: a record that moved into a later page while paging is shown once. */
+export function mergePages<T extends { id: number }>(pages: readonly { items: readonly T[] }[]): T[] {
+  const seen = new Set<number>();
+  const out: T[] = [];
+  for (const page of pages)
+    for (const item of page.items) {
+      if (seen.has(item.id)) continue;
+      seen.add(item.id);
+      out.push(item);
+    }
+  return out;
+}
+
+/** The ticks left after a mailing went to `sent` ("all" = every tick). */
+export const untickSent = (checked: ReadonlySet<number>, sent: readonly number[] | "all"): Set<number> =>
+  sent === "all" ? new Set() : new Set([...checked].filter((id) => !sent.includes(id)));
