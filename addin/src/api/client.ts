@@ -382,6 +382,11 @@ export async function controlMailing(id: string, action: MailingAction): Promise
   return postJson(`/api/mailings/${encodeURIComponent(id)}/${action}`, undefined);
 }
 
+/** Removes a held or finished mailing and everything stored for it (204); 409 while it runs or is still stopping. */
+export async function deleteMailing(id: string): Promise<void> {
+  await send(`/api/mailings/${encodeURIComponent(id)}`, { method: "DELETE" });
+}
+
 /** The result file as a Blob (fetched with the bearer token, so it works signed in too) and its file name. */
 export async function downloadResults(id: string, lang: "ja" | "en"): Promise<{ blob: Blob; fileName: string }> {
   const res = await send(`/api/mailings/${encodeURIComponent(id)}/results.csv${qs({ lang })}`, { method: "GET" });

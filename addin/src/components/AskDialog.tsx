@@ -1,4 +1,4 @@
-import type { FC } from "react";
+import type { FC, ReactNode } from "react";
 import { useFocusOnOpen } from "./useFocusOnOpen";
 import { Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle } from "@fluentui/react-components";
 
@@ -7,7 +7,7 @@ import { Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface
 export const AskDialog: FC<{
   open: boolean;
   title: string;
-  body?: string;
+  body?: ReactNode;
   yes: string;
   no: string;
   onYes: () => void;

@@ -63,7 +63,7 @@ const ready = status({
   attachments: [], zipped: false, estimatedSeconds: 120, finishesAt: "2026-11-27T00:02:00Z", quotaLeftAfter: 9998, subject: "x",
 });
 
-function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream" | "never" } = {}) {
+function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream" | "never"; submitProblem?: () => Response } = {}) {
   const hold = opts.hold ?? true;
   let submitted = 0;
   const heldId = (url: string) => (url.includes("/m10") ? "m10" : "m9");
@@ -113,6 +113,23 @@ function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream"
           details: { templateErrors: [{ code: "UnknownTag", part: "subject", line: 1, column: 1, message: "Unknown tag {{Nope.X}} in the subject at line 1, column 1.", tag: "Nope.X" }] },
         });
       }
+      if (req.subject.includes("｛｛") && !req.allowNearMissTags) {
+        // As the API refuses near-miss spellings at submit (MailingPlanner): a 400 naming the part, with templateErrors.
+        return problem({
+          title: "The mailing has invalid input; nothing was stored.",
+          status: 400,
+          code: "InvalidMailing",
+          errors: { subject: ["｛｛Person.P_Name｝｝ is not a tag and would be sent as typed: did you mean {{Person.P_Name}}?"] },
+          details: {
+            templateErrors: [{
+              code: "NearMissTag", part: "subject", line: 1, column: 5, tag: "Person.P_Name",
+              message: "｛｛Person.P_Name｝｝ is not a tag and would be sent as typed: did you mean {{Person.P_Name}}?",
+              args: { found: "｛｛Person.P_Name｝｝", suggestion: "{{Person.P_Name}}" },
+            }],
+          },
+        });
+      }
+      if (opts.submitProblem) return opts.submitProblem();
       submitted++;
       return json({ id: `m${8 + submitted}`, state: "Preparing" }, 202);
     },
@@ -127,8 +144,8 @@ function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream"
   });
 }
 
-async function typeBody(text: string) {
-  const editor = screen.getByRole("textbox", { name: "Body" });
+async function typeBody(text: string, name = "Body") {
+  const editor = screen.getByRole("textbox", { name });
   editor.innerHTML = `<p>${text}</p>`;
   fireEvent.input(editor);
 }
@@ -263,6 +280,42 @@ describe("Composer", () => {
     expect(top).toHaveTextContent("Some entries need attention. Nothing was sent.");
     expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
     expect(calls.some((c) => c.url.endsWith("/start"))).toBe(false);
+  });
+
+  it("asks before sending near-miss tag spellings as typed, and “send as typed” resubmits the same held request allowing them", async () => {
+    const { calls } = api();
+    const user = userEvent.setup({ delay: null });
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, {
+      mailings: true,
+      lang: "ja",
+    });
+    await screen.findByRole("checkbox", { name: "メールアドレス（3 件中 3 件）" });
+    fireEvent.change(screen.getByRole("textbox", { name: /件名/ }), { target: { value: "お知らせ ｛｛Person.P_Name｝｝" } });
+    await typeBody("本文", "本文");
+    await user.click(screen.getByRole("button", { name: "送信" }));
+    const ask = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(ask().getByText("タグにならない表記をこのまま送信しますか？")).toBeInTheDocument());
+    expect(ask().getByTestId("near-miss-list")).toHaveTextContent("｛｛Person.P_Name｝｝（件名 1 行目）：{{Person.P_Name}} のことですか？");
+    // The safe answer has the focus: a stray Enter fixes, it does not send.
+    await waitFor(() => expect(ask().getByRole("button", { name: "修正する" })).toHaveFocus());
+    const submits = () => calls.filter((c) => c.method === "POST" && c.url.endsWith("/api/mailings")).map((c) => c.body as MailingRequest);
+    expect(submits()).toHaveLength(1);
+
+    // Fix them: back to the editor, the subject marked and focused; nothing held.
+    await user.click(ask().getByRole("button", { name: "修正する" }));
+    const subject = await screen.findByRole("textbox", { name: /件名/ });
+    await waitFor(() => expect(subject).toHaveAttribute("aria-invalid", "true"));
+    expect(subject).toHaveValue("お知らせ ｛｛Person.P_Name｝｝");
+
+    // Send again, then send as typed: the same request (same idempotency key) with allowNearMissTags, then the usual confirmation.
+    await user.click(screen.getByRole("button", { name: "送信" }));
+    await waitFor(() => expect(ask().getByRole("button", { name: "このまま送信" })).toBeInTheDocument());
+    await user.click(ask().getByRole("button", { name: "このまま送信" }));
+    await waitFor(() => expect(within(screen.getByRole("alertdialog")).getByTestId("confirm-messages")).toHaveTextContent("2 通"));
+    const [, refused, allowed] = submits();
+    expect(refused!.allowNearMissTags).toBeUndefined();
+    expect(allowed).toEqual({ ...refused, allowNearMissTags: true });
+    expect(allowed).toMatchObject({ hold: true, subject: "お知らせ ｛｛Person.P_Name｝｝" });
   });
 
   it("without the hold flow on the server, confirms from a fresh preview and submits on Yes", async () => {
@@ -429,7 +482,8 @@ describe("Composer", () => {
     });
     await user.click(await screen.findByRole("button", { name: "Use this Outlook draft" }));
     await waitFor(() => expect(screen.getByRole("textbox", { name: /Subject/ })).toHaveValue("下書きの件名"));
-    expect(screen.getByRole("textbox", { name: "Body" }).innerHTML).toBe("<p>下書き {{Person.P_Name}}</p>");
+    // The editor takes its HTML in an effect after the subject's render: under load it can come a tick later.
+    await waitFor(() => expect(screen.getByRole("textbox", { name: "Body" }).innerHTML).toBe("<p>下書き {{Person.P_Name}}</p>"));
     delete g.Office;
   });
 });

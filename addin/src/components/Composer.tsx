@@ -18,6 +18,7 @@ import { PhasePanel } from "./PhasePanel";
 import { PreviewPanel } from "./PreviewPanel";
 import { Section } from "./Section";
 import { MessageSection } from "./composer/MessageSection";
+import { NearMissDialog } from "./composer/NearMissDialog";
 import { MailFieldsSection, ScopeSection } from "./composer/RecipientSections";
 import { useDraft } from "./composer/useDraft";
 import { useFieldMarks } from "./composer/useFieldMarks";
@@ -25,7 +26,7 @@ import { useRecipients } from "./composer/useRecipients";
 import { useSendFlow } from "./composer/useSendFlow";
 import { modeLabelKey, modeShortKey } from "./modeLabels";
 
-export type { SentScope } from "../model/composer";
+export { nearMissesOf, type SentScope } from "../model/composer";
 
 const useStyles = makeStyles({
   root: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalL },
@@ -206,6 +207,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
         onYes={() => void flow.onYes()}
         onNo={flow.onNo}
       />
+      <NearMissDialog nearMiss={flow.nearMiss} onSend={() => void flow.onSendAsTyped()} onFix={flow.onFixNearMiss} />
       <AskDialog
         open={asking}
         title={t("discardTitle")}

@@ -13,6 +13,7 @@ import {
 import {
   ArrowDownloadRegular,
   ArrowRepeatAllRegular,
+  DeleteRegular,
   DismissCircleRegular,
   PauseRegular,
   PlayRegular,
@@ -87,10 +88,11 @@ function useNow(active: boolean, ms = 5000): number {
 /** One mailing: title (its subject), state, progress of messages decided, counts, why it waits, ETA, controls. */
 export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> = ({ m, onError }) => {
   const { t, lang, formatDate, formatNumber } = useI18n();
-  const { act } = useMailings();
+  const { act, remove } = useMailings();
   const s = useStyles();
   const [busy, setBusy] = useState<string | null>(null);
   const [asking, setAsking] = useState(false);
+  const [askingDelete, setAskingDelete] = useState(false);
   const subject = m.subject || m.id;
   const decided = decidedOf(m);
   const messages = messagesOf(m);
@@ -120,6 +122,17 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
       setBusy(null);
     }
   };
+  const del = async () => {
+    setBusy("delete");
+    try {
+      await remove(m.id);
+    } catch (e) {
+      onError(e);
+      setBusy(null);
+    }
+  };
+  // A held mailing (Ready, never started) and a finished one can go; a running one must be cancelled first.
+  const deletable = isFinished(m.state) || m.state === "Ready";
   const download = async (l: "ja" | "en") => {
     setBusy("download");
     try {
@@ -227,6 +240,18 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
               {t("downloadOther")}
             </Button>
           )}
+          {deletable && (
+            <Button
+              size="small"
+              appearance="subtle"
+              icon={<DeleteRegular />}
+              onClick={() => setAskingDelete(true)}
+              disabled={busy !== null}
+              data-testid="delete-mailing"
+            >
+              {t("deleteMailing")}
+            </Button>
+          )}
           {busy && <Spinner size="extra-tiny" aria-label={t("loading")} />}
         </div>
       </Card>
@@ -242,6 +267,19 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
         }}
         onNo={() => setAsking(false)}
         testId="ask-cancel"
+      />
+      <AskDialog
+        open={askingDelete}
+        title={t("deleteMailingTitle", { subject })}
+        body={t("deleteMailingBody")}
+        yes={t("deleteYes")}
+        no={t("keepMailing")}
+        onYes={() => {
+          setAskingDelete(false);
+          void del();
+        }}
+        onNo={() => setAskingDelete(false)}
+        testId="ask-delete-mailing"
       />
     </li>
   );

@@ -208,3 +208,50 @@ describe("ErrorBar", () => {
     expect(screen.getByRole("alert")).toHaveTextContent("AADSTS700054");
   });
 });
+
+describe("deleting a mailing", () => {
+  it("offers Delete on finished mailings only, asks first with the focus on Keep it, and removes the card after DELETE", async () => {
+    let deleted = false;
+    const { calls } = mockFetch({
+      "GET /api/mailings": () => [
+        m({}),
+        m({ id: "m2", state: "Completed", sent: 10, pending: 0, finishedAt: "2026-11-27T03:10:00Z", subject: "先月" }),
+        m({ id: "m3", state: "Cancelled", sent: 3, pending: 0, cancelled: 7, finishedAt: "2026-11-27T03:10:00Z", subject: "中止分" }),
+      ].filter((x) => !(deleted && x.id === "m2")),
+      "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+      "DELETE /api/mailings/m2": () => {
+        deleted = true;
+        return new Response(null, { status: 204 });
+      },
+      "DELETE /api/mailings/m3": () =>
+        new Response(
+          JSON.stringify({ status: 409, title: "Conflict", code: "MailingStillStopping", args: { id: "m3" }, detail: "Mailing m3 is Cancelled but its last messages are still going out; delete it in a moment." }),
+          { status: 409, headers: { "Content-Type": "application/problem+json" } },
+        ),
+    });
+    const user = userEvent.setup({ delay: null });
+    renderPane(<StatusScreen />, { mailings: true, lang: "ja" });
+    const running = await screen.findByRole("group", { name: "11月のお知らせ の操作" });
+    expect(within(running).queryByRole("button", { name: "削除" })).not.toBeInTheDocument();
+    const done = screen.getByRole("group", { name: "先月 の操作" });
+    await user.click(within(done).getByRole("button", { name: "削除" }));
+    const ask = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(ask().getByText("「先月」を削除しますか？")).toBeInTheDocument());
+    await waitFor(() => expect(ask().getByRole("button", { name: "削除しない" })).toHaveFocus());
+    await user.click(ask().getByRole("button", { name: "削除しない" }));
+    expect(calls.some((c) => c.method === "DELETE")).toBe(false);
+
+    await user.click(within(await screen.findByRole("group", { name: "先月 の操作" })).getByRole("button", { name: "削除" }));
+    await waitFor(() => expect(ask().getByRole("button", { name: "削除する" })).toBeInTheDocument());
+    await user.click(ask().getByRole("button", { name: "削除する" }));
+    await waitFor(() => expect(screen.queryByRole("group", { name: "先月 の操作" })).not.toBeInTheDocument());
+    expect(calls.filter((c) => c.method === "DELETE").map((c) => c.url)).toEqual([expect.stringMatching(/\/api\/mailings\/m2$/)]);
+
+    // Still stopping: the server's 409 in words, and the card stays.
+    await user.click(within(await screen.findByRole("group", { name: "中止分 の操作" })).getByRole("button", { name: "削除" }));
+    await waitFor(() => expect(ask().getByRole("button", { name: "削除する" })).toBeInTheDocument());
+    await user.click(ask().getByRole("button", { name: "削除する" }));
+    expect(await screen.findByText(/still going out|まだ送信中/)).toBeInTheDocument();
+    expect(await screen.findByRole("group", { name: "中止分 の操作" })).toBeInTheDocument();
+  });
+});

@@ -251,6 +251,17 @@ export const en = {
   rowUpdated: "Updated {date}",
   rowAge: "{n} years",
   sentUnticked: "The {n} records just mailed were unticked.",
+  nearMissTitle: "Send these spellings as typed?",
+  nearMissBody: "These spellings are not merge tags: they will be sent exactly as typed, not replaced by each recipient's values.",
+  nearMissItem: "{found} ({where}): did you mean {suggestion}?",
+  nearMissItemPlain: "{found} ({where})",
+  nearMissWhere: "{part}, line {line}",
+  nearMissSend: "Send as typed",
+  nearMissFix: "Fix them",
+  deleteMailing: "Delete",
+  deleteMailingTitle: "Delete “{subject}”?",
+  deleteMailingBody: "Its status and its result file are removed from BulkMail. Messages already sent stay sent.",
+  keepMailing: "Keep it",
 };
 
 export type StringKey = keyof typeof en;
@@ -506,6 +517,17 @@ export const ja: Record<StringKey, string> = {
   rowUpdated: "更新 {date}",
   rowAge: "{n} 歳",
   sentUnticked: "送信した {n} 件のチェックを外しました。",
+  nearMissTitle: "タグにならない表記をこのまま送信しますか？",
+  nearMissBody: "次の表記は差し込みタグではありません。宛先ごとの値に置き換わらず、入力したとおりに送信されます。",
+  nearMissItem: "{found}（{where}）：{suggestion} のことですか？",
+  nearMissItemPlain: "{found}（{where}）",
+  nearMissWhere: "{part} {line} 行目",
+  nearMissSend: "このまま送信",
+  nearMissFix: "修正する",
+  deleteMailing: "削除",
+  deleteMailingTitle: "「{subject}」を削除しますか？",
+  deleteMailingBody: "実行状況と結果ファイル（CSV）が BulkMail から削除されます。送信済みのメールはそのままです。",
+  keepMailing: "削除しない",
 };
 
 // Status and reason codes (coord.md) in words; `{arg}` comes from the code's args. Kept apart from the UI strings so

@@ -1,5 +1,6 @@
 // The composer's rules that are not React: what is counted, what the confirmation states, what was sent, which
 // field marks stay, where a tag goes.
+import { ApiError, type TemplateError } from "../api/client";
 import type { HrbcPhase, HrbcRecord, MailFieldCount, MailingMode, MailingRequest, ScopeKind } from "../api/types";
 import type { Draft } from "./draft";
 import { scopeOf } from "./draft";
@@ -67,4 +68,13 @@ export function confirmFacts(anchor: HrbcRecord | null, draft: Draft, phases: re
     zipped: draft.zip && !!draft.zipPassword && attachmentNames.length > 0,
     logActivity: draft.logActivity,
   };
+}
+
+/** The near-miss spellings (｛｛Person.P_Name｝｝) of a 400 that refused nothing else (only the subject and body
+ * marked), else null: the pane then asks whether to send them as typed. */
+export function nearMissesOf(e: unknown): TemplateError[] | null {
+  if (!(e instanceof ApiError) || e.status !== 400 || e.templateErrors.length === 0) return null;
+  if (!e.templateErrors.every((x) => x.code === "NearMissTag")) return null;
+  if (Object.keys(e.fieldErrors).some((k) => k !== "subject" && k !== "body")) return null;
+  return e.templateErrors;
 }

@@ -2,8 +2,8 @@
 // through its server-sent events (polling when the stream fails), each status written into that query's data.
 // Drives the header indicator and the status screen.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { controlMailing, followMailing, listMailings } from "../api/client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { controlMailing, deleteMailing, followMailing, listMailings } from "../api/client";
 import { isFinished, type MailingAction, type MailingStatus } from "../api/types";
 import { followedIds, summarize, trackStatus, upsertStatus, visibleMailings, type Indicator, type LiveStatus } from "../model/mailings";
 import { keys } from "./queryClient";
@@ -20,6 +20,8 @@ export interface MailingsState {
   /** A mailing held for the confirmation: not in "my mailings" nor the header until it is started. */
   hold: (id: string) => void;
   act: (id: string, action: MailingAction) => Promise<void>;
+  /** Deletes a held or finished mailing on the server; it leaves the list once the server has removed it. */
+  remove: (id: string) => Promise<void>;
   indicator: Indicator;
 }
 
@@ -113,13 +115,25 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
     [follow, upsert],
   );
 
+  const deletion = useMutation({
+    mutationFn: (id: string) => deleteMailing(id),
+    onSuccess: (_, id) => {
+      followers.current.get(id)?.();
+      followers.current.delete(id);
+      qc.setQueryData<LiveStatus[]>(keys.mailings, (old) => (old ?? []).filter((m) => m.id !== id));
+      qc.removeQueries({ queryKey: keys.mailing(id) });
+      return qc.invalidateQueries({ queryKey: keys.mailings });
+    },
+  });
+  const remove = deletion.mutateAsync;
+
   const shown = useMemo(() => visibleMailings(mailings, held), [mailings, held]);
   const indicator = useMemo(() => summarize(shown), [shown]);
   const loading = list.isPending;
   const error = list.error;
   const value = useMemo<MailingsState>(
-    () => ({ mailings: shown, loading, error, refresh, track, hold, act, indicator }),
-    [shown, loading, error, refresh, track, hold, act, indicator],
+    () => ({ mailings: shown, loading, error, refresh, track, hold, act, remove, indicator }),
+    [shown, loading, error, refresh, track, hold, act, remove, indicator],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

@@ -1,8 +1,9 @@
 import { useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { controlMailing, followMailing, previewMailing, startMailing, submitMailing, testSend } from "../../api/client";
+import type { TemplateError } from "../../api/client";
 import type { HrbcPhase, HrbcRecord, MailingMode, MailingRequest, MailingStatus, PreviewResponse } from "../../api/types";
-import { confirmFacts, sentScope, type SentScope } from "../../model/composer";
+import { confirmFacts, nearMissesOf, sentScope, type SentScope } from "../../model/composer";
 import { newIdempotencyKey, type Draft } from "../../model/draft";
 import { clearDraft } from "../../model/draftStore";
 import { placeholderStatus } from "../../model/mailings";
@@ -12,6 +13,9 @@ import { fetchServerHolds } from "../../state/queries";
 import { keys } from "../../state/queryClient";
 import type { ConfirmFacts } from "../ConfirmDialog";
 
+type ConfirmBase = Omit<ConfirmFacts, "held" | "preview">;
+/** A submit refused only for near-miss tag spellings: the question, and what "send as typed" resends. */
+export type NearMiss = { error: unknown; spellings: TemplateError[]; request: MailingRequest; base: ConfirmBase };
 type Confirm = { key: string; base: Omit<ConfirmFacts, "held" | "preview">; first: MailingStatus | null; preview: PreviewResponse | null; request: MailingRequest; heldId: string | null };
 
 /** The held mailing as the server counts it: followed by its events while the confirmation is open. */
@@ -50,6 +54,7 @@ export function useSendFlow(a: SendFlowArgs) {
   const [busy, setBusy] = useState<null | "preview" | "test" | "send">(null);
   const [preview, setPreview] = useState<{ response: PreviewResponse; request: MailingRequest } | null>(null);
   const [confirm, setConfirm] = useState<Confirm | null>(null);
+  const [nearMiss, setNearMiss] = useState<NearMiss | null>(null);
 
   const previewM = useMutation({ mutationFn: (r: MailingRequest) => previewMailing(r) });
   const testM = useMutation({ mutationFn: (r: MailingRequest) => testSend(r) });
@@ -109,21 +114,48 @@ export function useSendFlow(a: SendFlowArgs) {
     submitM.reset();
     try {
       if (await fetchServerHolds(qc)) {
-        // Hold: the server prepares the mailing and stops at Ready, so every number in the dialog is exact.
-        const r = await holdM.mutateAsync({ ...a.request, idempotencyKey: key });
-        mailings.hold(r.id);
-        const first = placeholderStatus(r.id, { mode: a.mode, state: r.state, subject: a.draft.subject, createdAt: new Date().toISOString() });
-        setConfirm({ key, base, first, preview: null, request: a.request, heldId: r.id });
+        await submitHeld({ ...a.request, hold: true, idempotencyKey: key }, base);
       } else {
         const p = await previewM.mutateAsync(a.request);
         setPreview({ response: p, request: a.request });
         setConfirm({ key, base, first: null, preview: p, request: a.request, heldId: null });
       }
     } catch (e) {
+      const spellings = nearMissesOf(e);
+      // Only near-miss spellings refused: ask, and "send as typed" resubmits this same request with them allowed.
+      if (spellings) setNearMiss({ error: e, spellings, request: { ...a.request, hold: true, idempotencyKey: key }, base });
+      else a.fail(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  /** Hold: the server prepares the mailing and stops at Ready, so every number in the dialog is exact. */
+  const submitHeld = async (request: MailingRequest, base: ConfirmBase) => {
+    const r = await holdM.mutateAsync(request);
+    mailings.hold(r.id);
+    const first = placeholderStatus(r.id, { mode: a.mode, state: r.state, subject: a.draft.subject, createdAt: new Date().toISOString() });
+    setConfirm({ key: request.idempotencyKey ?? "", base, first, preview: null, request, heldId: r.id });
+  };
+
+  const onSendAsTyped = async () => {
+    if (!nearMiss) return;
+    const { request, base } = nearMiss;
+    setNearMiss(null);
+    setBusy("send");
+    try {
+      await submitHeld({ ...request, allowNearMissTags: true }, base);
+    } catch (e) {
       a.fail(e);
     } finally {
       setBusy(null);
     }
+  };
+
+  const onFixNearMiss = () => {
+    const e = nearMiss?.error;
+    setNearMiss(null);
+    if (e) a.fail(e);
   };
 
   const onYes = async () => {
@@ -172,5 +204,8 @@ export function useSendFlow(a: SendFlowArgs) {
     onSend,
     onYes,
     onNo,
+    nearMiss,
+    onSendAsTyped,
+    onFixNearMiss,
   };
 }
