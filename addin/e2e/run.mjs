@@ -683,6 +683,71 @@ const scenarios = {
     await page.context().close();
   },
 
+  /** (n) issue 10's rest: near-miss tags asked about (ja, en), sent as typed; Delete on a finished mailing; a job's
+   * matching list starting from the job's shared option values. */
+  async n() {
+    if (!(await serverHolds())) throw new Pending("the server has no hold flow");
+    const marker = `E2E-N-${Date.now()}`;
+    const page = await newPage("ja");
+    await checkFirst(page, 2);
+    await chooseMode(page, "Resumes");
+    await waitMailFieldCounts(page);
+    await fillMessage(page, `｛｛Person.P_Name｝｝ 様 ${marker}`, "本文");
+    const before = new Set((await myMailings()).map((m) => m.id));
+    await page.getByTestId("send-button").click();
+    const ask = page.getByTestId("ask-near-miss");
+    await ask.waitFor();
+    const list = await page.getByTestId("near-miss-list").innerText();
+    if (!list.includes("｛｛Person.P_Name｝｝（件名 1 行目）：{{Person.P_Name}} のことですか？")) throw new Error(`the question says "${list}"`);
+    await waitFor(async () => page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "ask-no"), { what: "focus on 修正する" });
+    await shot(page, "nearmiss-confirm-ja");
+    await page.getByTestId("ask-yes").click();
+    await page.getByTestId("confirm-messages").waitFor({ timeout: 60_000 });
+    await shot(page, "nearmiss-then-confirm-ja");
+    await page.getByTestId("confirm-yes").click();
+    const id = await newestMailingId(before);
+    await waitDone(page, id);
+    const mails = await waitFor(async () => ((await sentWith(marker)).length === 2 ? sentWith(marker) : null), { what: "2 messages sent as typed" });
+    if (!mails.every((m) => m.subject.startsWith("｛｛Person.P_Name｝｝"))) throw new Error("the spelling was not sent as typed");
+
+    // Delete the finished mailing: asked first (focus on 削除しない), then it leaves the list and the API.
+    const card = await mailingCard(page, id);
+    await card.getByTestId("delete-mailing").click();
+    await page.getByTestId("ask-delete-mailing").waitFor();
+    await waitFor(async () => page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "ask-no"), { what: "focus on 削除しない" });
+    await shot(page, "delete-ask-ja");
+    await page.getByTestId("ask-yes").click();
+    await card.waitFor({ state: "detached" });
+    if ((await fetch(`${base}/api/mailings/${id}`)).status !== 404) throw new Error("the deleted mailing is still served");
+    await shot(page, "status-after-delete-ja");
+
+    // A job's resume list starts from the job's 勤務地 as removable conditions.
+    await page.getByRole("tab", { name: "検索" }).click();
+    await page.getByRole("tab", { name: "JOB" }).click();
+    await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "jobs" });
+    await page.locator('li[data-record-id="30004"]').getByRole("button", { name: /を開く$/ }).click();
+    const chips = page.getByTestId("match-conditions");
+    await chips.waitFor();
+    const chipText = await chips.innerText();
+    if (!chipText.includes("希望勤務地：")) throw new Error(`the matching list's conditions say "${chipText}"`);
+    await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "matching resumes" });
+    await shot(page, "match-chips-ja");
+    await page.context().close();
+
+    const en = await newPage("en");
+    await checkFirst(en, 1);
+    await chooseMode(en, "Resumes");
+    await waitMailFieldCounts(en);
+    await fillMessage(en, `Hello ｛｛Person.P_Name｝｝ ${marker}-en`, "Body");
+    await en.getByTestId("send-button").click();
+    await en.getByTestId("ask-near-miss").waitFor();
+    await shot(en, "nearmiss-confirm-en");
+    await en.getByTestId("ask-no").click();
+    await waitFor(async () => (await en.getByTestId("subject").getAttribute("aria-invalid")) === "true", { what: "the subject marked after Fix them" });
+    if ((await sentWith(`${marker}-en`)).length !== 0) throw new Error("Fix them sent something");
+    await en.context().close();
+  },
+
   /** axe on every screen: no serious or critical violations. */
   async axe() {
     const page = await newPage("en");

@@ -16,6 +16,8 @@ public static class HrbcApi
         group.MapGet("/{resource}", ListRecordsAsync).WithSummary("A page of resumes, jobs or recruiters with the total");
         group.MapGet("/{resource}/fields", GetFieldsAsync).WithSummary("Field metadata of Resume, Job, Recruiter, Client, Process or Candidate");
         group.MapGet("/{resource}/{id:long}", GetRecordAsync).WithSummary("One resume or job with its attachments' metadata");
+        group.MapGet("/{resource}/{id:long}/match", GetMatchAsync)
+            .WithSummary("A job's (or resume's) values in the option fields the matching list shares with it, as conditions on the list");
         return group;
     }
 
@@ -113,6 +115,49 @@ public static class HrbcApi
         return TypedResults.Ok(new HrbcRecordResponse(r.Path, item.Id, item.Name, item.Subtitle, item.Fields,
             [.. attachments.Select(a => new HrbcAttachmentDto(a.Id, a.FileName, a.ContentType))]));
     }
+
+    /// <summary>The starting conditions of a matching list (レジュメサーチ from a JOB, JOBサーチ from a resume): for every
+    /// option master both resources use (Field Read's <c>ReferTo</c>, e.g. Job.P_Area and Resume.P_ExpectArea both
+    /// Option.P_Area: 勤務地, 職種, 業種 …), the anchor's chosen options, as one <c>or</c> term on the list's field. Phases
+    /// are each resource's own master, so they never pair. Where a resume has several fields of one master (desired and
+    /// experienced job category), the desired one (<c>P_Expect…</c>) pairs.</summary>
+    public static async Task<Results<Ok<MatchConditions>, ProblemHttpResult>> GetMatchAsync(
+        string resource, long id, HrbcClient hrbc, CancellationToken cancellationToken)
+    {
+        var anchor = ListResource(resource);
+        if (anchor is null || anchor == HrbcResource.Recruiter)
+        {
+            return UnknownResource(resource, "resumes or jobs");
+        }
+        var target = anchor == HrbcResource.Job ? HrbcResource.Resume : HrbcResource.Job;
+        var anchorFields = OptionFieldsByRoot(await hrbc.GetFieldsAsync(anchor, cancellationToken).ConfigureAwait(false));
+        var targetFields = OptionFieldsByRoot(await hrbc.GetFieldsAsync(target, cancellationToken).ConfigureAwait(false));
+        var pairs = anchorFields.Where(a => targetFields.ContainsKey(a.Key)).Select(a => (Root: a.Key, Anchor: a.Value, Target: targetFields[a.Key])).ToList();
+        var record = await hrbc.FirstAsync(anchor, id,
+            HrbcFieldList.Of([anchor.IdAlias, .. pairs.Select(p => p.Anchor.Alias)]), cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return Problems.Of(StatusCodes.Status404NotFound, ProblemCode.RecordNotFound, ("resource", anchor.Name), ("id", id));
+        }
+        var names = pairs.Count > 0 ? await hrbc.GetOptionNamesAsync(cancellationToken).ConfigureAwait(false) : null;
+        var conditions = new List<MatchCondition>();
+        foreach (var (root, from, to) in pairs)
+        {
+            if (record.Fields.GetValueOrDefault(from.Alias) is not HrbcOptionSet { Options.Count: > 0 } chosen)
+            {
+                continue;
+            }
+            conditions.Add(new MatchCondition(to.Alias, to.Name, from.Alias, from.Name, root,
+                [.. chosen.Options.Select(o => new MatchOption(o.Alias, o.Name ?? names?.GetValueOrDefault(o.Alias) ?? o.Alias))]));
+        }
+        return TypedResults.Ok(new MatchConditions(target.Path + "s", conditions));
+    }
+
+    /// <summary>Option fields (not phases) by their option root; of several on one root, the desired (P_Expect…) one.</summary>
+    private static Dictionary<string, HrbcField> OptionFieldsByRoot(IReadOnlyList<HrbcField> fields) =>
+        fields.Where(f => HrbcFieldType.IsOption(f.Type) && f.ReferTo is { Length: > 0 } && !f.Alias.EndsWith(".P_Phase", StringComparison.Ordinal))
+            .GroupBy(f => f.ReferTo!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.FirstOrDefault(f => f.Alias.Contains(".P_Expect", StringComparison.Ordinal)) ?? g.First(), StringComparer.Ordinal);
 
     public static async Task<Results<Ok<IReadOnlyList<HrbcFieldDto>>, ProblemHttpResult>> GetFieldsAsync(
         string resource, HrbcClient hrbc, CancellationToken cancellationToken)
@@ -228,3 +273,12 @@ public sealed record HrbcAttachmentDto(long Id, string FileName, string ContentT
 public sealed record HrbcFieldDto(string Alias, string Label, string Type, int TypeCode, bool Required, bool IsMail, string? ReferTo);
 
 public sealed record HrbcPhaseDto(string Alias, string Name, long Id, int Order, string Resource);
+
+/// <summary>The starting conditions of a matching list: <see cref="Resource"/> is the list (resumes or jobs).</summary>
+public sealed record MatchConditions(string Resource, IReadOnlyList<MatchCondition> Conditions);
+
+/// <summary>One shared option master: the list's field (<see cref="Field"/>, its label), the anchor's field it came
+/// from, and the anchor's options; the condition term is <c>{Field}:or={alias}:{alias}…</c>.</summary>
+public sealed record MatchCondition(string Field, string Label, string AnchorField, string AnchorLabel, string OptionRoot, IReadOnlyList<MatchOption> Options);
+
+public sealed record MatchOption(string Alias, string Name);

@@ -63,7 +63,16 @@ public sealed record PreviewMessage(int Seq, long RecordId, string? RecordName, 
 /// <param name="Args">The values a translation of <see cref="Code"/> names (NearMissTag: found, suggestion).</param>
 /// <param name="Places">Where in the template (NearMissTag): part, line, column of each occurrence.</param>
 public sealed record PreviewWarning(string Code, string Message, int Count, IReadOnlyList<string> Examples,
-    IReadOnlyDictionary<string, string>? Args = null, IReadOnlyList<Templates.TemplateError>? Places = null);
+    IReadOnlyDictionary<string, string>? Args = null, IReadOnlyList<Templates.TemplateError>? Places = null)
+{
+    /// <summary>InvalidAddress, NoAddress, RecordNotFound: the first records skipped, each named (the pane says
+    /// 「吉田 恵：メールアドレスが無効なため送信しません（…）」); parallel to <see cref="Examples"/>.</summary>
+    public IReadOnlyList<SkippedRecord> Records { get; init; } = [];
+}
+
+/// <summary>A record the mailing skips: whose it is (<see cref="RecordName"/>; <see cref="RecipientName"/> when the
+/// message would have gone to someone else, e.g. the job's recruiter) and the address refused, if any.</summary>
+public sealed record SkippedRecord(long RecordId, string? RecordName, string? RecipientName, string? Address, string? MailField);
 
 /// <summary>What the confirmation dialog shows. <see cref="Complete"/> is false when only the first
 /// <see cref="Records"/> records of a large All scope were counted.</summary>
@@ -229,6 +238,7 @@ public sealed class MailingService(
         private readonly List<PreviewMessage> _samples = [];
         private readonly SortedDictionary<string, (int Count, List<string> Examples)> _emptyTags = new(StringComparer.Ordinal);
         private readonly (int Count, List<string> Examples)[] _skips = [(0, []), (0, []), (0, [])]; // invalid, no address, record gone
+        private readonly List<SkippedRecord>[] _skipped = [[], [], []];
         // address → the first record having it, and the names of the records sharing it (bounded: the preview reads at
         // most PreviewRecordLimit records)
         private readonly Dictionary<string, (long Record, List<string> Names, bool Shared)> _addresses = new(StringComparer.OrdinalIgnoreCase);
@@ -257,6 +267,10 @@ public sealed class MailingService(
                     };
                     if (slot >= 0)
                     {
+                        if (_skips[slot].Count < Examples)
+                        {
+                            _skipped[slot].Add(new SkippedRecord(d.RecordId, d.RecordName, d.RecipientName, d.Address, d.MailField));
+                        }
                         Note(ref _skips[slot], example);
                     }
                     continue;
@@ -319,15 +333,15 @@ public sealed class MailingService(
             }
             if (_skips[0].Count > 0)
             {
-                warnings.Add(new PreviewWarning("InvalidAddress", $"{_skips[0].Count} address(es) are not valid and will be skipped.", _skips[0].Count, _skips[0].Examples));
+                warnings.Add(new PreviewWarning("InvalidAddress", $"{_skips[0].Count} address(es) are not valid and will be skipped.", _skips[0].Count, _skips[0].Examples) { Records = _skipped[0] });
             }
             if (_skips[1].Count > 0)
             {
-                warnings.Add(new PreviewWarning("NoAddress", $"{_skips[1].Count} record(s) have no address in the ticked fields and will be skipped.", _skips[1].Count, _skips[1].Examples));
+                warnings.Add(new PreviewWarning("NoAddress", $"{_skips[1].Count} record(s) have no address in the ticked fields and will be skipped.", _skips[1].Count, _skips[1].Examples) { Records = _skipped[1] });
             }
             if (_skips[2].Count > 0)
             {
-                warnings.Add(new PreviewWarning("RecordNotFound", $"{_skips[2].Count} record(s) no longer exist in HRBC.", _skips[2].Count, _skips[2].Examples));
+                warnings.Add(new PreviewWarning("RecordNotFound", $"{_skips[2].Count} record(s) no longer exist in HRBC.", _skips[2].Count, _skips[2].Examples) { Records = _skipped[2] });
             }
             // In ResumesToRecruiter and JobsToResume every mail goes to one person by design: no warning for that.
             var shared = _addresses.Where(a => a.Value.Shared).ToList();

@@ -126,6 +126,29 @@ describe("problem details", () => {
     expect((err as ApiError).fieldErrors.mode).toEqual(["bad mode"]);
   });
 
+  it("words 429 RateLimited in the user's language with the policy said, and reads Retry-After when the body has no args", async () => {
+    const body = {
+      status: 429, title: "Too many requests", code: "RateLimited", args: { policy: "submits", retryAfterSeconds: "42" },
+      detail: "Too many requests of this kind (submits); try again in 42 seconds.",
+    };
+    const en = problemToError(429, body);
+    expect([en.titleText, en.detailText, en.retryAfterSeconds]).toEqual(["Too many requests", "Too many sends in a short time. Try again in 42 seconds.", 42]);
+    configureClient({ language: "ja" });
+    try {
+      const ja = problemToError(429, body);
+      expect([ja.titleText, ja.messages]).toEqual(["リクエストが多すぎます", ["短時間の送信が多すぎます。42 秒後にもう一度お試しください。"]]);
+      expect(problemToError(409, { status: 409, title: "Conflict", code: "TooManyRunningMailings", args: { max: "5" }, detail: "You have 5 mailings running already; …" }).messages).toEqual([
+        "実行中のメール送信がすでに 5 件あります。どれかが終わる（または中止する）のを待ってから、もう一度お試しください。",
+      ]);
+    } finally {
+      configureClient({ language: "en" });
+    }
+    // A proxy's bare 429: the header's seconds.
+    mockFetch({ "POST /api/mailings": () => new Response("slow down", { status: 429, headers: { "Retry-After": "7" } }) });
+    const bare = (await submitMailing({ mode: "Resumes", scope: { kind: "Checked", ids: [1] }, mailFields: [], subject: "s", body: "b" }).catch((e: unknown) => e)) as ApiError;
+    expect([bare.status, bare.retryAfterSeconds, bare.messages]).toEqual([429, 7, ["slow down"]]);
+  });
+
   it("reports a network failure as an ApiError with network set", async () => {
     vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
     const err = (await searchRecords("resumes", {}).catch((e: unknown) => e)) as ApiError;

@@ -10,6 +10,7 @@ import type {
   MailingAction,
   MailingRequest,
   MailingStatus,
+  MatchConditions,
   PhaseResource,
   PreviewResponse,
   SavedTemplate,
@@ -19,7 +20,7 @@ import type {
   TestSendResponse,
   UploadedFile,
 } from "./types";
-import { codeTables, codeText, messageText, type Args, type CodeLang } from "../i18n/codes";
+import { codeTables, codeText, messageText, paneWorded, type Args, type CodeLang } from "../i18n/codes";
 
 export interface TemplateError {
   part: string;
@@ -56,6 +57,8 @@ export class ApiError extends Error {
   readonly fieldCodes: Record<string, FieldCode[]>;
   /** The language the messages are shown in (the pane's). */
   readonly lang: CodeLang;
+  /** 429 (and 503): seconds the server asked to wait (Retry-After), else null. */
+  readonly retryAfterSeconds: number | null;
 
   constructor(init: {
     status: number;
@@ -69,6 +72,7 @@ export class ApiError extends Error {
     args?: Record<string, string>;
     fieldCodes?: Record<string, FieldCode[]>;
     lang?: CodeLang;
+    retryAfterSeconds?: number | null;
   }) {
     super(init.detail ? `${init.title}: ${init.detail}` : init.title);
     this.name = "ApiError";
@@ -83,6 +87,7 @@ export class ApiError extends Error {
     this.args = init.args ?? {};
     this.fieldCodes = init.fieldCodes ?? {};
     this.lang = init.lang ?? "en";
+    this.retryAfterSeconds = init.retryAfterSeconds ?? null;
   }
 
   /** Every message for the user, field errors first-to-last, without duplicates: the pane's text of each code, else
@@ -118,7 +123,8 @@ export class ApiError extends Error {
 
   /** The detail in the pane's language (by code), else the server's. */
   get detailText(): string {
-    return (this.detail !== null && this.lang !== "en" && codeText("problem", this.code, this.lang, this.args)) || this.detail || this.title;
+    const own = this.lang !== "en" || (this.code !== null && paneWorded.has(this.code));
+    return (this.detail !== null && own && codeText("problem", this.code, this.lang, this.args)) || this.detail || this.title;
   }
 }
 
@@ -170,15 +176,20 @@ function parseFieldErrors(v: unknown): Record<string, string[]> {
 }
 
 /** Builds an ApiError from a problem-details body (or anything else the server answered). */
-export function problemToError(status: number, body: unknown, statusText = ""): ApiError {
+export function problemToError(status: number, body: unknown, statusText = "", retryAfter: string | null = null): ApiError {
+  // Retry-After in seconds (an HTTP date is turned into seconds from now); the problem's own args win.
+  const header = retryAfter === null ? null : /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : Math.max(0, Math.ceil((Date.parse(retryAfter) - Date.now()) / 1000));
+  const headerSeconds = header !== null && Number.isFinite(header) ? header : null;
   if (!isRecord(body)) {
     return new ApiError({
       status,
       title: statusText || `HTTP ${status}`,
       detail: typeof body === "string" && body.trim() ? body.trim().slice(0, 500) : null,
+      retryAfterSeconds: headerSeconds,
     });
   }
   const details = isRecord(body.details) ? body.details : null;
+  const args = parseArgs(body.args);
   const templateErrors = [
     ...parseTemplateErrors(details?.templateErrors),
     ...parseTemplateErrors(body.templateErrors),
@@ -191,9 +202,10 @@ export function problemToError(status: number, body: unknown, statusText = ""): 
     fieldErrors: parseFieldErrors(body.errors),
     templateErrors,
     code: str(body.code),
-    args: parseArgs(body.args),
+    args: { ...(headerSeconds !== null ? { retryAfterSeconds: String(headerSeconds) } : {}), ...args },
     fieldCodes: parseFieldCodes(body.fieldCodes),
     lang: language?.toLowerCase().startsWith("ja") ? "ja" : "en",
+    retryAfterSeconds: num(Number(args.retryAfterSeconds)) ?? headerSeconds,
   });
 }
 
@@ -256,7 +268,7 @@ async function errorOf(res: Response): Promise<ApiError> {
       /* keep the text */
     }
   }
-  return problemToError(res.status, body, res.statusText);
+  return problemToError(res.status, body, res.statusText, res.headers.get("Retry-After"));
 }
 
 async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
@@ -293,6 +305,11 @@ export function searchRecords(
 
 export function getRecord(resource: "resumes" | "jobs", id: number, signal?: AbortSignal): Promise<HrbcRecord> {
   return getJson(`/api/hrbc/${resource}/${encodeURIComponent(String(id))}`, signal);
+}
+
+/** A job's (or resume's) options in the option fields its matching list shares with it: the list's starting conditions. */
+export function getMatch(anchor: "jobs" | "resumes", id: number, signal?: AbortSignal): Promise<MatchConditions> {
+  return getJson(`/api/hrbc/${anchor}/${encodeURIComponent(String(id))}/match`, signal);
 }
 
 export function getFields(resource: FieldResource, signal?: AbortSignal): Promise<HrbcField[]> {

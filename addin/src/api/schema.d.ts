@@ -126,6 +126,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hrbc/{resource}/{id}/match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job's (or resume's) values in the option fields the matching list shares with it, as conditions on the list */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                    resource: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatchConditions"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/hrbc/{resource}/fields": {
         parameters: {
             query?: never;
@@ -1007,6 +1046,22 @@ export interface components {
             waitReason: null | string;
             zipped?: boolean;
         };
+        MatchCondition: {
+            anchorField: string;
+            anchorLabel: string;
+            field: string;
+            label: string;
+            optionRoot: string;
+            options: components["schemas"]["MatchOption"][];
+        };
+        MatchConditions: {
+            conditions: components["schemas"]["MatchCondition"][];
+            resource: string;
+        };
+        MatchOption: {
+            alias: string;
+            name: string;
+        };
         /** @enum {string} */
         PausedCode: "PausedByUser" | "FailureStreak" | "AttachmentsMissing" | "SignInRefused";
         PhaseRequest: {
@@ -1053,6 +1108,7 @@ export interface components {
             examples: string[];
             message: string;
             places?: null | components["schemas"]["TemplateError"][];
+            records?: components["schemas"]["SkippedRecord"][];
         };
         /** @description Every error of the API (RFC 7807) with its code; validation problems add errors and fieldCodes. */
         Problem: {
@@ -1099,6 +1155,14 @@ export interface components {
             ids?: null | number[];
             kind?: null | string;
             query?: null | components["schemas"]["QueryRequest"];
+        };
+        SkippedRecord: {
+            address: null | string;
+            mailField: null | string;
+            recipientName: null | string;
+            /** Format: int64 */
+            recordId: number;
+            recordName: null | string;
         };
         SseItemOfMailingStatus: {
             data?: components["schemas"]["MailingStatus"];

@@ -81,6 +81,9 @@ export interface MailingRequest {
 export type MailFieldCount = Schemas["MailFieldCount"];
 export type PreviewMessage = Schemas["PreviewMessage"];
 export type PreviewWarning = Schemas["PreviewWarning"];
+export type SkippedRecord = Schemas["SkippedRecord"];
+export type MatchConditions = Schemas["MatchConditions"];
+export type MatchCondition = Schemas["MatchCondition"];
 export type PreviewConfirmation = Schemas["Confirmation"];
 export type PreviewResponse = Schemas["PreviewResponse"];
 export type TestSendResponse = Schemas["TestSendResponse"];

@@ -225,6 +225,7 @@ export const App: FC = () => {
                 key={`${anchor.kind}-${anchor.record.id}`}
                 resource={anchor.kind === "job" ? "resumes" : "jobs"}
                 anchor={anchor.kind}
+                anchorId={anchor.record.id}
                 heading={anchor.kind === "job" ? t("matchingResumes") : t("matchingJobs")}
                 onBulk={startCompose}
                 untick={untickFor(anchor.kind === "job" ? "resumes" : "jobs", true)}

@@ -63,7 +63,7 @@ const ready = status({
   attachments: [], zipped: false, estimatedSeconds: 120, finishesAt: "2026-11-27T00:02:00Z", quotaLeftAfter: 9998, subject: "x",
 });
 
-function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream" | "never"; submitProblem?: () => Response } = {}) {
+function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream" | "never"; submitProblem?: () => Response | undefined; startProblem?: () => Response | undefined } = {}) {
   const hold = opts.hold ?? true;
   let submitted = 0;
   const heldId = (url: string) => (url.includes("/m10") ? "m10" : "m9");
@@ -129,13 +129,14 @@ function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream"
           },
         });
       }
-      if (opts.submitProblem) return opts.submitProblem();
+      const refused = opts.submitProblem?.();
+      if (refused) return refused;
       submitted++;
       return json({ id: `m${8 + submitted}`, state: "Preparing" }, 202);
     },
     "POST /api/mailings/m9/cancel": () => status({ state: "Cancelled", held: true }),
-    "POST /api/mailings/m9/start": () => status({ state: "Queued", messages: 2 }),
-    "POST /api/mailings/m10/start": () => status({ id: "m10", state: "Queued", messages: 2 }),
+    "POST /api/mailings/m9/start": () => opts.startProblem?.() ?? status({ state: "Queued", messages: 2 }),
+    "POST /api/mailings/m10/start": () => opts.startProblem?.() ?? status({ id: "m10", state: "Queued", messages: 2 }),
     "GET /api/mailings/m*": (c) => {
       const id = heldId(c.url);
       if (c.url.endsWith("/events")) return opts.readyAfter === "never" ? sse({ ...counting, id }) : sse({ ...counting, id }, { ...ready, id });
@@ -316,6 +317,47 @@ describe("Composer", () => {
     expect(refused!.allowNearMissTags).toBeUndefined();
     expect(allowed).toEqual({ ...refused, allowNearMissTags: true });
     expect(allowed).toMatchObject({ hold: true, subject: "お知らせ ｛｛Person.P_Name｝｝" });
+  });
+
+  it("says a 429 and a full running-mailings cap in words, keeps everything typed, and sends once allowed", async () => {
+    let refusals = 1;
+    let starts = 1;
+    const { calls } = api({
+      submitProblem: () =>
+        refusals-- > 0
+          ? new Response(JSON.stringify({ status: 429, title: "Too many requests", code: "RateLimited", args: { policy: "submits", retryAfterSeconds: "42" }, detail: "Too many requests of this kind (submits); try again in 42 seconds." }), {
+              status: 429, headers: { "Content-Type": "application/problem+json", "Retry-After": "42" },
+            })
+          : undefined,
+      startProblem: () =>
+        starts-- > 0
+          ? problem({ status: 409, title: "Conflict", code: "TooManyRunningMailings", args: { max: "5" }, detail: "You have 5 mailings running already; wait until one finishes (or cancel one), then try again." }, 409)
+          : undefined,
+    });
+    const onSubmitted = vi.fn();
+    const user = userEvent.setup({ delay: null });
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={onSubmitted} />, { mailings: true });
+    await screen.findByRole("checkbox", { name: "メールアドレス (3 of 3)" });
+    await user.type(screen.getByRole("textbox", { name: /Subject/ }), "件名");
+    await typeBody("本文");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    expect(await screen.findByText("Too many sends in a short time. Try again in 42 seconds.")).toBeInTheDocument();
+    expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
+    expect(screen.getByRole("textbox", { name: /Subject/ })).toHaveValue("件名");
+    expect(screen.getByRole("textbox", { name: "Body" }).innerHTML).toBe("<p>本文</p>");
+    expect(screen.getByRole("checkbox", { name: "メールアドレス (3 of 3)" })).toBeChecked();
+
+    // Allowed again: the confirmation; Yes meets the running-mailings cap, said in the dialog, which stays open.
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const shown = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(shown().getByTestId("confirm-messages")).toHaveTextContent("2 separate messages"));
+    await user.click(shown().getByRole("button", { name: "Yes, send" }));
+    await waitFor(() => expect(shown().getByText(/You have 5 mailings running already/)).toBeInTheDocument());
+    expect(onSubmitted).not.toHaveBeenCalled();
+    // One finished: Yes again starts the same held mailing.
+    await user.click(shown().getByRole("button", { name: "Yes, send" }));
+    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m9", { kind: "Checked", ids: [10001, 10002, 10003] }));
+    expect(calls.filter((c) => c.url.endsWith("/m9/start"))).toHaveLength(2);
   });
 
   it("without the hold flow on the server, confirms from a fresh preview and submits on Yes", async () => {

@@ -14,7 +14,9 @@ import { ChevronLeftRegular, ChevronRightRegular } from "@fluentui/react-icons";
 import { previewMailing } from "../api/client";
 import type { MailingRequest, PreviewResponse } from "../api/types";
 import { useI18n } from "../i18n";
-import { frameDoc, previewOrder, samplesByRecord, warningText } from "../model/preview";
+import { frameDoc, isSkip, previewOrder, samplesByRecord, skippedText, skipsOf, warningText, type SkipCode } from "../model/preview";
+
+export { skippedText, warningText } from "../model/preview";
 import { keys } from "../state/queryClient";
 import { ErrorBar } from "./ErrorBar";
 
@@ -52,11 +54,16 @@ export const PreviewPanel: FC<{
   const one = useQuery({
     queryKey: keys.previewOf(request, recordId ?? -1),
     queryFn: ({ signal }) =>
-      previewMailing({ ...request, previewRecordId: recordId! }, signal).then((r) => r.samples.filter((x) => x.recordId === recordId)),
+      previewMailing({ ...request, previewRecordId: recordId! }, signal).then((r) => ({
+        messages: r.samples.filter((x) => x.recordId === recordId),
+        warnings: r.warnings,
+      })),
     enabled: recordId !== undefined && known === undefined,
     staleTime: Infinity,
   });
-  const messages = known ?? one.data;
+  const messages = known ?? one.data?.messages;
+  // A record without a message: a warning names it (the step's own preview covers this record alone).
+  const skips = useMemo(() => skipsOf(one.data?.warnings ?? [], skipsOf(preview.warnings)), [one.data, preview.warnings]);
   const loading = known === undefined && one.isFetching;
 
   return (
@@ -79,7 +86,17 @@ export const PreviewPanel: FC<{
               {preview.warnings.map((w) => (
                 <li key={w.code + w.message} data-code={w.code}>
                   {warningText(w, t)}
-                  {w.examples.length > 0 && <Text size={200}> ({w.examples.join("; ")})</Text>}
+                  {isSkip(w.code) && (w.records?.length ?? 0) > 0 ? (
+                    <ul className={s.warnList} data-testid={`skipped-${w.code}`}>
+                      {w.records!.map((r) => (
+                        <li key={r.recordId + (r.mailField ?? "")}>
+                          <Text size={200}>{skippedText(w.code as SkipCode, r, t)}</Text>
+                        </li>
+                      ))}
+                    </ul>
+                  ) : (
+                    w.examples.length > 0 && <Text size={200}> ({w.examples.join("; ")})</Text>
+                  )}
                 </li>
               ))}
             </ul>
@@ -109,7 +126,16 @@ export const PreviewPanel: FC<{
       )}
       <ErrorBar error={known === undefined ? one.error : null} />
       {loading && <Spinner size="tiny" label={t("loading")} />}
-      {messages && messages.length === 0 && <Text>{t("noMessagesForRecord")}</Text>}
+      {messages && messages.length === 0 && (
+        <div data-testid="record-skipped">
+          {(recordId !== undefined ? (skips.get(recordId) ?? []) : []).map((x) => (
+            <Text as="p" block key={x.code + (x.record.mailField ?? "")}>
+              {skippedText(x.code, x.record, t)}
+            </Text>
+          ))}
+          {!(recordId !== undefined && skips.has(recordId)) && <Text>{t("noMessagesForRecord")}</Text>}
+        </div>
+      )}
       {messages?.map((m) => (
         <article key={m.seq} className={s.message} aria-label={m.address ?? m.recipientName ?? String(m.recordId)}>
           <Text className={s.meta}>

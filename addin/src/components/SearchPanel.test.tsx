@@ -112,6 +112,49 @@ describe("SearchPanel", () => {
     expect(within(menu).getAllByRole("menuitem").map((i) => i.getAttribute("data-mode"))).toEqual(["JobToResumes", "ResumesToRecruiter"]);
   });
 
+  it("starts a job's resume list from the job's shared option values as removable conditions, not from every record", async () => {
+    const { calls } = mockFetch({
+      "GET /api/hrbc/jobs/30004/match": () => ({
+        resource: "resumes",
+        conditions: [
+          {
+            field: "Resume.P_ExpectArea", label: "希望勤務地", anchorField: "Job.P_Area", anchorLabel: "勤務地", optionRoot: "Option.P_Area",
+            options: [{ alias: "Option.P_Tokyo", name: "東京都" }, { alias: "Option.P_Osaka", name: "大阪府" }],
+          },
+          {
+            field: "Resume.P_ExpectJobCategory", label: "希望職種", anchorField: "Job.P_JobCategory", anchorLabel: "職種", optionRoot: "Option.P_JobCategory",
+            options: [{ alias: "Option.P_Engineer", name: "エンジニア" }],
+          },
+        ],
+      }),
+      "GET /api/hrbc/resumes": () => page(0, 3, 3),
+      "GET /api/hrbc/phases": () => [],
+    });
+    const onBulk = vi.fn();
+    const user = userEvent.setup({ delay: null });
+    renderPane(<SearchPanel resource="resumes" anchor="job" anchorId={30004} onBulk={onBulk} />, { lang: "ja" });
+    const group = await screen.findByTestId("match-conditions");
+    expect(group).toHaveTextContent("JOBから引き継いだ条件");
+    for (const chip of ["希望勤務地：東京都", "希望勤務地：大阪府", "希望職種：エンジニア"]) expect(within(group).getByText(chip)).toBeInTheDocument();
+    const searches = () => calls.filter((c) => c.url.includes("/api/hrbc/resumes")).map((c) => new URL(c.url, "http://x").searchParams.get("condition"));
+    // The first (and only) load already carries the conditions: the unfiltered list is never asked for.
+    await waitFor(() => expect(searches()).toEqual(["Resume.P_ExpectArea:or=Option.P_Tokyo:Option.P_Osaka,Resume.P_ExpectJobCategory:or=Option.P_Engineer"]));
+
+    await user.click(within(group).getByRole("button", { name: "希望勤務地：大阪府 外す" }));
+    await waitFor(() => expect(searches().at(-1)).toBe("Resume.P_ExpectArea:or=Option.P_Tokyo,Resume.P_ExpectJobCategory:or=Option.P_Engineer"));
+    expect(within(screen.getByTestId("match-conditions")).queryByText("希望勤務地：大阪府")).not.toBeInTheDocument();
+
+    // Keywords and the phase go with them; All sends the same condition.
+    await user.type(screen.getByRole("textbox", { name: "キーワード" }), "田中");
+    await user.click(screen.getByRole("button", { name: "検索" }));
+    await waitFor(() => expect(calls.at(-1)!.url).toContain("keywords=%E7%94%B0%E4%B8%AD"));
+    await user.click(within(screen.getByTestId("match-conditions")).getByRole("button", { name: "希望職種：エンジニア 外す" }));
+    await waitFor(() => expect(searches().at(-1)).toBe("Resume.P_ExpectArea:or=Option.P_Tokyo"));
+    await user.click(screen.getByRole("button", { name: /一括メール/ }));
+    await user.click(await screen.findByRole("menuitem", { name: /JOB打診/ }));
+    expect(onBulk.mock.calls[0]![1].query).toEqual({ keywords: "田中", condition: "Resume.P_ExpectArea:or=Option.P_Tokyo" });
+  });
+
   it("shows the API's problem details when the search fails", async () => {
     mockFetch({
       "GET /api/hrbc/phases": () => [],

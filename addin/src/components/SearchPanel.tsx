@@ -17,14 +17,27 @@ import {
   makeStyles,
   tokens,
 } from "@fluentui/react-components";
+import { Tag, TagGroup } from "@fluentui/react-components";
 import { MailMultipleRegular, OpenRegular, SearchRegular } from "@fluentui/react-icons";
 import { searchRecords } from "../api/client";
 import type { HrbcListItem, HrbcPhase, ListResource, MailingMode, SearchQuery } from "../api/types";
 import { useI18n, type StringKey } from "../i18n";
 import { modesFor, type AnchorKind } from "../model/modes";
-import { buildCondition, mergePages, PAGE_SIZE, PHASE_RESOURCE, untickSent, type SearchConditions, type Selection } from "../model/search";
+import {
+  buildCondition,
+  joinConditions,
+  matchCondition,
+  matchChips,
+  mergePages,
+  PAGE_SIZE,
+  PHASE_RESOURCE,
+  untickSent,
+  type MatchChip,
+  type SearchConditions,
+  type Selection,
+} from "../model/search";
 import { keys } from "../state/queryClient";
-import { usePhases } from "../state/queries";
+import { useMatch, usePhases } from "../state/queries";
 import { ErrorBar } from "./ErrorBar";
 import { modeLabelKey } from "./modeLabels";
 import { RowMeta } from "./RowMeta";
@@ -68,6 +81,8 @@ export interface SearchPanelProps {
   anchor: AnchorKind | null;
   /** Heading of the list (a matching list names its anchor). */
   heading?: string;
+  /** A matching list's anchor record: the list starts from the conditions it shares with it (removable chips). */
+  anchorId?: number;
   onOpen?: (item: HrbcListItem) => void;
   onBulk: (mode: MailingMode, selection: Selection) => void;
   /** Records just mailed from this list: unticked so a second mode cannot mail them again by accident ("all" = every tick). */
@@ -75,14 +90,14 @@ export interface SearchPanelProps {
 }
 
 /** A search of resumes, jobs or recruiters: keywords and a few conditions, a page at a time, with checkboxes. */
-export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, onOpen, onBulk, untick }) => {
+export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, anchorId, onOpen, onBulk, untick }) => {
   const { t, formatNumber } = useI18n();
   const s = useStyles();
   const ids = useId();
   const [keywords, setKeywords] = useState("");
   const [conditions, setConditions] = useState<SearchConditions>({});
   const qc = useQueryClient();
-  const [query, setQuery] = useState<SearchQuery>({});
+  const [submitted, setSubmitted] = useState<SearchQuery | null>(null);
   const [checked, setChecked] = useState<Set<number>>(new Set());
 
   // Records just mailed from this list are unticked (adjusted while rendering: the prop is the event).
@@ -102,6 +117,14 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
 
   const phases = usePhases(PHASE_RESOURCE[resource]).data ?? NO_PHASES;
 
+  // A matching list starts from the anchor's values in the option fields both resources share (勤務地, 職種, 業種 …),
+  // not from every record; the list waits for them (a failure shows, and the list starts from every record).
+  const matched = anchor !== null && anchorId !== undefined;
+  const match = useMatch(anchor === "job" ? "jobs" : "resumes", matched ? anchorId : null);
+  const [chipsSet, setChipsSet] = useState<MatchChip[] | null>(null);
+  const chips: MatchChip[] | null = !matched ? [] : (chipsSet ?? (match.data ? matchChips(match.data) : match.isError ? [] : null));
+  const query: SearchQuery = submitted ?? (matched ? { condition: matchCondition(chips ?? []) } : {});
+
   const search = useInfiniteQuery({
     queryKey: keys.search(resource, query),
     queryFn: ({ pageParam, signal }) => searchRecords(resource, { ...query, start: pageParam, count: PAGE_SIZE }, signal),
@@ -111,27 +134,36 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
       const shown = mergePages(pages).length;
       return shown < last.total ? shown : undefined;
     },
+    enabled: chips !== null,
   });
   const items = useMemo(() => mergePages(search.data?.pages ?? []), [search.data]);
   const total = search.data?.pages[search.data.pages.length - 1]?.total ?? 0;
-  const loading = search.isFetching;
-  const [error, dismissError] = useDismissable(search.error);
+  const loading = search.isFetching || (matched && match.isPending);
+  const [error, dismissError] = useDismissable(search.error ?? match.error);
 
   /** Runs a search afresh (the same search again reloads it) and drops the ticks. */
   const run = (q: SearchQuery) => {
     void qc.resetQueries({ queryKey: keys.search(resource, q), exact: true });
-    setQuery(q);
+    setSubmitted(q);
     setChecked(new Set());
   };
+  const runWith = (next: MatchChip[] = chips ?? []) =>
+    run({ keywords: keywords.trim() || undefined, condition: joinConditions(buildCondition(resource, conditions), matchCondition(next)) });
 
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
-    run({ keywords: keywords.trim() || undefined, condition: buildCondition(resource, conditions) });
+    runWith();
+  };
+  const removeChip = (value: string) => {
+    const next = (chips ?? []).filter((c) => `${c.field}|${c.option}` !== value);
+    setChipsSet(next);
+    runWith(next);
   };
 
   const clear = () => {
     setKeywords("");
     setConditions({});
+    if (chips !== null) setChipsSet([]);
     run({});
   };
 
@@ -157,6 +189,7 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
   });
 
   const label = t(RESOURCE_LABEL[resource]);
+  const anchorLabel = anchor === "job" ? t("anchorJob") : t("anchorResume");
   const phaseText = phases.find((p) => p.alias === conditions.phase)?.name ?? t("anyPhase");
 
   return (
@@ -203,6 +236,38 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, o
           </Button>
         </div>
       </form>
+
+      {matched && chips !== null && (
+        <div data-testid="match-conditions">
+          <Text size={200} weight="semibold" as="p" block style={{ margin: 0 }}>
+            {t("matchConditions", { anchor: anchorLabel })}
+          </Text>
+          {chips.length > 0 ? (
+            <>
+              <TagGroup
+                onDismiss={(_, d) => removeChip(String(d.value))}
+                aria-label={t("matchConditions", { anchor: anchorLabel })}
+                style={{ flexWrap: "wrap", gap: 4, marginTop: 4 }}
+              >
+                {chips.map((c) => (
+                  <Tag
+                    key={`${c.field}|${c.option}`}
+                    value={`${c.field}|${c.option}`}
+                    size="small"
+                    dismissible
+                    dismissIcon={{ "aria-label": t("matchChipRemove") }}
+                  >
+                    {t("matchChip", { label: c.label, option: c.optionName })}
+                  </Tag>
+                ))}
+              </TagGroup>
+              <Text size={200}>{t("matchConditionsHint", { anchor: anchorLabel })}</Text>
+            </>
+          ) : (
+            <Text size={200}>{t("matchNone", { anchor: anchorLabel })}</Text>
+          )}
+        </div>
+      )}
 
       <ErrorBar error={error} onDismiss={dismissError} />
 

@@ -32,7 +32,26 @@ const phaseUpdate: Record<PhaseUpdateCode, CodeText> = table.PhaseUpdateCode;
 const deliveryStatus: Record<DeliveryStatus, CodeText> = table.DeliveryStatus;
 const argWords: Record<string, Record<string, string>> = table.ArgWords;
 
-export const codeTables = { problem, problemTitle, template, reason, wait, paused, phaseUpdate, deliveryStatus } as const;
+// The pane's own wording for a few problems whose server sentence names an API word (RateLimited's policy is the
+// rate-limit policy's id, "submits"): the same code, with the argument said in the user's language. The server's
+// table stays the one source for every other code.
+const paneProblem: Partial<Record<ProblemCode, CodeText>> = {
+  RateLimited: {
+    en: "Too many {policy} in a short time. Try again in {retryAfterSeconds} seconds.",
+    ja: "短時間の{policy}が多すぎます。{retryAfterSeconds} 秒後にもう一度お試しください。",
+  },
+};
+/** Problem codes the pane words itself in English too (the server's English names an API word). */
+export const paneWorded: ReadonlySet<string> = new Set(Object.keys(paneProblem));
+const paneArgWords: Record<string, Record<CodeLang, Record<string, string>>> = {
+  // api/Infrastructure/RateLimits.cs's policy names
+  policy: {
+    en: { submits: "sends", previews: "previews", "test-sends": "test sends", uploads: "uploads", "template-writes": "template saves", streams: "status views" },
+    ja: { submits: "送信", previews: "プレビュー", "test-sends": "テスト送信", uploads: "ファイルの追加", "template-writes": "テンプレートの保存", streams: "実行状況の表示" },
+  },
+};
+
+export const codeTables = { problem: { ...problem, ...paneProblem } as Record<ProblemCode, CodeText>, problemTitle, template, reason, wait, paused, phaseUpdate, deliveryStatus } as const;
 export type CodeSet = keyof typeof codeTables;
 
 /** Fills {name} placeholders (not {{tags}}); in Japanese, values that are API words (parts, resources, states) too. */
@@ -42,7 +61,7 @@ export function fill(text: string, lang: CodeLang, args?: Args | null): string {
   return text.replace(/\{(\w+)\}/g, (m, name: string) => {
     if (!(name in args)) return m;
     const value = String(args[name]);
-    return (lang === "ja" && argWords[name]?.[value]) || value;
+    return paneArgWords[name]?.[lang]?.[value] ?? ((lang === "ja" && argWords[name]?.[value]) || value);
   });
 }
 

@@ -262,6 +262,14 @@ export const en = {
   deleteMailingTitle: "Delete “{subject}”?",
   deleteMailingBody: "Its status and its result file are removed from BulkMail. Messages already sent stay sent.",
   keepMailing: "Keep it",
+  skipInvalidAddress: "{name}: not sent, the address is not valid ({address})",
+  skipNoAddress: "{name}: not sent, no address in the ticked fields",
+  skipRecordNotFound: "{name}: not sent, the record is no longer in HRBC",
+  matchConditions: "Conditions from the {anchor}",
+  matchConditionsHint: "Taken from the {anchor}'s fields both share. Remove one to widen the list.",
+  matchChip: "{label}: {option}",
+  matchChipRemove: "remove",
+  matchNone: "The {anchor} has no values in the fields both share: every record is listed.",
 };
 
 export type StringKey = keyof typeof en;
@@ -528,6 +536,14 @@ export const ja: Record<StringKey, string> = {
   deleteMailingTitle: "「{subject}」を削除しますか？",
   deleteMailingBody: "実行状況と結果ファイル（CSV）が BulkMail から削除されます。送信済みのメールはそのままです。",
   keepMailing: "削除しない",
+  skipInvalidAddress: "{name}：メールアドレスが無効なため送信しません（{address}）",
+  skipNoAddress: "{name}：選んだ項目にメールアドレスが未登録のため送信しません",
+  skipRecordNotFound: "{name}：HRBC にレコードがないため送信しません",
+  matchConditions: "{anchor}から引き継いだ条件",
+  matchConditionsHint: "{anchor}と共通の項目の値を条件にしています。外すと対象が広がります。",
+  matchChip: "{label}：{option}",
+  matchChipRemove: "外す",
+  matchNone: "{anchor}に共通の項目の値がないため、すべてのレコードを表示しています。",
 };
 
 // Status and reason codes (coord.md) in words; `{arg}` comes from the code's args. Kept apart from the UI strings so

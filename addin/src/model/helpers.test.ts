@@ -17,7 +17,7 @@ import {
 import { initialDraft } from "./draft";
 import { etaSecondsAt, followedIds, placeholderStatus, secondsUntil, trackStatus, upsertStatus, visibleMailings } from "./mailings";
 import { previewOrder, samplesByRecord } from "./preview";
-import { mergePages, untickSent, type Selection } from "./search";
+import { matchChips, mergePages, untickSent, type Selection } from "./search";
 import { filterTags, namesFirst, tagGroups } from "./tags";
 
 const selection: Selection = { resource: "resumes", query: { keywords: "鈴木" }, displayedIds: [1, 2, 3, 4], checkedIds: [2, 3], total: 120 };
@@ -174,5 +174,17 @@ describe("preview, tags and search helpers", () => {
     expect(mergePages([page(1, 2, 3), page(3, 4)]).map((x) => x.id)).toEqual([1, 2, 3, 4]);
     expect([...untickSent(new Set([1, 2, 3]), [2])]).toEqual([1, 3]);
     expect(untickSent(new Set([1, 2, 3]), "all").size).toBe(0);
+  });
+
+  it("makes one chip per shared option of the anchor", () => {
+    const m = {
+      conditions: [
+        { field: "Resume.P_ExpectArea", label: "希望勤務地", options: [{ alias: "Option.P_Tokyo", name: "東京" }, { alias: "Option.P_Osaka", name: "大阪" }] },
+      ],
+    } as never;
+    expect(matchChips(m)).toEqual([
+      { field: "Resume.P_ExpectArea", label: "希望勤務地", option: "Option.P_Tokyo", optionName: "東京" },
+      { field: "Resume.P_ExpectArea", label: "希望勤務地", option: "Option.P_Osaka", optionName: "大阪" },
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 // What the preview shows: the messages per record the server already sent, and its warnings in the user's words.
-import type { PreviewMessage, PreviewResponse, PreviewWarning } from "../api/types";
+import type { PreviewMessage, PreviewResponse, PreviewWarning, SkippedRecord } from "../api/types";
 import type { I18n } from "../i18n";
 
 /** The preview's samples by record. The server sends the first few deliveries only, so when the pane steps through
@@ -35,6 +35,28 @@ export function warningText(w: PreviewWarning, t: I18n["t"]): string {
     default:
       return w.message;
   }
+}
+
+const SKIP_TEXT = { InvalidAddress: "skipInvalidAddress", NoAddress: "skipNoAddress", RecordNotFound: "skipRecordNotFound" } as const;
+export type SkipCode = keyof typeof SKIP_TEXT;
+export const isSkip = (code: string): code is SkipCode => code in SKIP_TEXT;
+
+/** One skipped record named: 「吉田 恵：メールアドレスが無効なため送信しません（tanaka7.example.com）」. */
+export function skippedText(code: SkipCode, r: SkippedRecord, t: I18n["t"]): string {
+  // The one the message was for (the job's recruiter in 推薦), else the listed record, else its id.
+  const name = r.recipientName || r.recordName || `#${r.recordId}`;
+  return t(SKIP_TEXT[code], { name, address: r.address ?? "" });
+}
+
+export type Skip = { code: SkipCode; record: SkippedRecord };
+
+/** The named skips of a preview's warnings, by record id (added to `into`: a later warning of a code replaces it). */
+export function skipsOf(warnings: readonly PreviewWarning[], into = new Map<number, Skip[]>()): Map<number, Skip[]> {
+  for (const w of warnings) {
+    if (!isSkip(w.code)) continue;
+    for (const r of w.records ?? []) into.set(r.recordId, [...(into.get(r.recordId) ?? []).filter((x) => x.code !== w.code), { code: w.code, record: r }]);
+  }
+  return into;
 }
 
 /** The rendered body as the iframe's document (links open outside the pane). */

@@ -1,5 +1,5 @@
 // The search conditions the pane offers (a few common ones) and how they become HRBC condition text.
-import type { ListResource, PhaseResource } from "../api/types";
+import type { ListResource, MatchConditions, PhaseResource } from "../api/types";
 
 export interface SearchConditions {
   /** Phase option alias, e.g. Option.P_ResumePhase_Active. */
@@ -49,3 +49,28 @@ export function mergePages<T extends { id: number }>(pages: readonly { items: re
 /** The ticks left after a mailing went to `sent` ("all" = every tick). */
 export const untickSent = (checked: ReadonlySet<number>, sent: readonly number[] | "all"): Set<number> =>
   sent === "all" ? new Set() : new Set([...checked].filter((id) => !sent.includes(id)));
+
+/** One removable condition of a matching list: an option of the anchor in a field both resources share. */
+export interface MatchChip {
+  /** The list's field, e.g. Resume.P_ExpectArea. */
+  field: string;
+  label: string;
+  option: string;
+  optionName: string;
+}
+
+/** The chips as HRBC terms, one `or` term per field: `Resume.P_ExpectArea:or=Option.P_Tokyo:Option.P_Osaka`. */
+export function matchCondition(chips: MatchChip[]): string | undefined {
+  const byField = new Map<string, string[]>();
+  for (const c of chips) byField.set(c.field, [...(byField.get(c.field) ?? []), c.option]);
+  const terms = [...byField].map(([field, options]) => `${field}:or=${options.join(":")}`);
+  return terms.length > 0 ? terms.join(",") : undefined;
+}
+
+/** Conditions joined with HRBC's AND (a comma), leaving out the empty ones. */
+export const joinConditions = (...parts: (string | undefined)[]): string | undefined =>
+  parts.filter((p): p is string => !!p).join(",") || undefined;
+
+/** The anchor's shared option values as chips, one per option. */
+export const matchChips = (m: MatchConditions): MatchChip[] =>
+  m.conditions.flatMap((c) => c.options.map((o) => ({ field: c.field, label: c.label, option: o.alias, optionName: o.name })));

@@ -5,6 +5,7 @@ import {
   createTemplate,
   deleteTemplate,
   getFields,
+  getMatch,
   getPhases,
   getRecord,
   listTemplates,
@@ -46,6 +47,14 @@ export const useRecord = (resource: "resumes" | "jobs", id: number | null) =>
   useQuery({
     queryKey: keys.record(resource, id ?? -1),
     queryFn: ({ signal }) => getRecord(resource, id!, signal),
+    enabled: id !== null,
+  });
+
+/** The conditions a matching list starts from: the anchor's options in the fields both resources share. */
+export const useMatch = (anchor: "jobs" | "resumes", id: number | null) =>
+  useQuery({
+    queryKey: keys.match(anchor, id ?? -1),
+    queryFn: ({ signal }) => getMatch(anchor, id!, signal),
     enabled: id !== null,
   });
 

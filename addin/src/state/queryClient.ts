@@ -26,6 +26,7 @@ export const keys = {
   fields: (resource: FieldResource) => ["hrbc", "fields", resource] as const,
   phases: (resource: PhaseResource) => ["hrbc", "phases", resource] as const,
   record: (resource: "resumes" | "jobs", id: number) => ["hrbc", "record", resource, id] as const,
+  match: (anchor: "jobs" | "resumes", id: number) => ["hrbc", "match", anchor, id] as const,
   search: (resource: ListResource, query: SearchQuery) => ["hrbc", "search", resource, query] as const,
   templates: (mode: MailingMode) => ["templates", mode] as const,
   allTemplates: ["templates"] as const,

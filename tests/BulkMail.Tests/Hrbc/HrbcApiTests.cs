@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using BulkMail.Api.Hrbc;
 using BulkMail.Tests.Support;
 
 namespace BulkMail.Tests.Hrbc;
@@ -27,6 +28,46 @@ public class HrbcApiTests
         Assert.Equal(10001, item.GetProperty("id").GetInt64());
         Assert.Equal(item.GetProperty("fields").GetProperty("Person.P_Name").GetString(), item.GetProperty("name").GetString());
         Assert.True(item.GetProperty("fields").TryGetProperty("Resume.P_Mail", out _));
+    }
+
+    [Fact]
+    public async Task A_matching_list_starts_from_the_option_fields_the_anchor_shares_with_it()
+    {
+        await using var hrbc = await HrbcHarness.StartAsync();
+        await using var api = BulkMailApplication.StartWith(hrbc);
+        using var http = api.CreateClient();
+        var job = (await hrbc.Client.FirstAsync(HrbcResource.Job, 30004, HrbcFieldList.Of("Job.P_Id", "Job.P_Area", "Job.P_EmploymentType"), Ct))!;
+        var areas = ((HrbcOptionSet)job.Fields["Job.P_Area"]).Options.Select(o => o.Alias).ToList();
+        Assert.NotEmpty(areas);
+
+        var match = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/jobs/30004/match", Ct);
+
+        // Job.P_Area and Resume.P_ExpectArea share Option.P_Area; the job's employment type has no resume field of its
+        // master, and the phases are each resource's own: one condition.
+        Assert.Equal("resumes", match.GetProperty("resource").GetString());
+        var condition = Assert.Single(match.GetProperty("conditions").EnumerateArray());
+        Assert.Equal(("Resume.P_ExpectArea", "希望勤務地", "Job.P_Area", "Option.P_Area"), (condition.GetProperty("field").GetString(),
+            condition.GetProperty("label").GetString(), condition.GetProperty("anchorField").GetString(), condition.GetProperty("optionRoot").GetString()));
+        var options = condition.GetProperty("options").EnumerateArray().ToList();
+        Assert.Equal(areas, options.Select(o => o.GetProperty("alias").GetString()));
+        Assert.DoesNotContain(options, o => o.GetProperty("name").GetString()!.StartsWith("Option.", StringComparison.Ordinal));
+
+        // The term as the pane sends it narrows the list to resumes wanting one of the job's areas.
+        var term = $"Resume.P_ExpectArea:or={string.Join(':', areas)}";
+        var list = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/resumes?count=200&condition=" + Uri.EscapeDataString(term), Ct);
+        Assert.InRange(list.GetProperty("total").GetInt32(), 1, 1199);
+        foreach (var item in list.GetProperty("items").EnumerateArray().Take(5))
+        {
+            var resume = (await hrbc.Client.FirstAsync(HrbcResource.Resume, item.GetProperty("id").GetInt64(), HrbcFieldList.Of("Resume.P_Id", "Resume.P_ExpectArea"), Ct))!;
+            Assert.Contains(((HrbcOptionSet)resume.Fields["Resume.P_ExpectArea"]).Options, o => areas.Contains(o.Alias));
+        }
+
+        // From a resume: the job list's Job.P_Area, from the resume's desired areas.
+        var back = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/resumes/10001/match", Ct);
+        Assert.Equal("jobs", back.GetProperty("resource").GetString());
+        Assert.Equal("Job.P_Area", Assert.Single(back.GetProperty("conditions").EnumerateArray()).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/hrbc/recruiters/40001/match", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/hrbc/jobs/99999999/match", Ct)).StatusCode);
     }
 
     [Fact]

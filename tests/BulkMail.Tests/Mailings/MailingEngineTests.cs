@@ -417,6 +417,21 @@ public partial class MailingEngineTests(RedisServerFixture redis)
         Assert.Contains("様", sample.GetProperty("htmlBody").GetString());
         var codes = preview.GetProperty("warnings").EnumerateArray().Select(w => w.GetProperty("code").GetString()).ToList();
         Assert.Contains("NoAddress", codes);
+        // Each skip warning names its first records (the pane's 「吉田 恵：メールアドレスが無効なため送信しません（…）」): the
+        // candidate's name as HRBC has it, and the refused address for an invalid one.
+        foreach (var w in preview.GetProperty("warnings").EnumerateArray().Where(w => w.GetProperty("code").GetString() is "NoAddress" or "InvalidAddress"))
+        {
+            var named = w.GetProperty("records").EnumerateArray().ToList();
+            Assert.Equal(Math.Min(5, w.GetProperty("count").GetInt32()), named.Count);
+            foreach (var r in named)
+            {
+                var id = r.GetProperty("recordId").GetInt64();
+                Assert.Contains(id, ids);
+                var person = (await e.Hrbc.Client.GetResumeAsync(id, Ct))!.Person!.Text("Person.P_Name");
+                Assert.Equal(person, r.GetProperty("recordName").GetString());
+                Assert.Equal(w.GetProperty("code").GetString() == "InvalidAddress", r.GetProperty("address").ValueKind == JsonValueKind.String);
+            }
+        }
         Assert.Equal(0, (await e.Http.GetFromJsonAsync<JsonElement>("/api/mailings", Ct)).GetArrayLength());
         Assert.Empty(e.Graph.Sent(EngineHarness.User));
     }
