@@ -15,4 +15,4 @@ cat <<'MSG'
    sandbox mailbox:  http://127.0.0.1:5080/sandbox/mailbox
    API (OpenAPI):    http://127.0.0.1:5080/openapi/v1.json
 MSG
-exec dotnet run --project api --launch-profile demo "$@"
+exec dotnet run --project sandbox/BulkMail.Sandbox --launch-profile demo "$@"

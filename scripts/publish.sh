@@ -11,6 +11,11 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 out="$(realpath -m "${1:-publish}")"
 bash scripts/addin.sh
 dotnet publish api -c Release -o "$out" --nologo -v quiet
+# The sandboxes live in sandbox/BulkMail.Sandbox (the demo host), which the API does not reference.
+if ls "$out" | grep -qi sandbox; then
+  echo "the publish output contains sandbox code: $(ls "$out" | grep -i sandbox)" >&2
+  exit 1
+fi
 rm -rf "$out/addin"
 mkdir -p "$out/addin"
 cp -r addin/dist "$out/addin/dist"

@@ -74,7 +74,7 @@ async function startServer() {
   log(`starting the demo API on ${base}`);
   server = spawn(
     "dotnet",
-    ["run", "--project", path.join(repoDir, "api"), "--launch-profile", "demo", "--urls", base],
+    ["run", "--project", path.join(repoDir, "sandbox", "BulkMail.Sandbox"), "--launch-profile", "demo", "--urls", base],
     {
       cwd: repoDir,
       env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: "1", DOTNET_NOLOGO: "1", Addin__Path: path.join(addinDir, "dist") },

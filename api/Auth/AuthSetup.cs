@@ -1,7 +1,8 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using BulkMail.Api.Infrastructure;
-using BulkMail.Api.Mailings;
+using BulkMail.Api.Mail;
+using Microsoft.Kiota.Abstractions.Authentication;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -11,6 +12,9 @@ using Microsoft.Identity.Web;
 namespace BulkMail.Api.Auth;
 
 public enum AuthMode { EntraId, Development }
+
+/// <summary>The signed-in user as the mailing sees them: who owns it, which mailbox sends, and the <c>User.*</c> tags.</summary>
+public sealed record Sender(string Id, string Mailbox, string DisplayName);
 
 /// <summary>The <c>Auth</c> section.</summary>
 public sealed class AuthOptions
@@ -38,6 +42,8 @@ public static class AuthSetup
     {
         var options = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
+        builder.Services.AddSingleton<UserIdOf>(user => user.Sender().Id);
+        builder.AddGraphTokens();
         if (options.Mode == AuthMode.Development)
         {
             if (!builder.Environment.AllowsDemo())
@@ -74,6 +80,29 @@ public static class AuthSetup
     }
 
     /// <summary>The signed-in user as a sender: who owns mailings and which mailbox sends them.</summary>
+    /// <summary>How BulkMail gets Graph tokens to send as the user (Graph:Auth): the app registration's credential
+    /// (checked at start-up, naming the keys to set), MSAL's token cache (Redis, or memory in Development) and the
+    /// authentication the Graph client uses.</summary>
+    private static void AddGraphTokens(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<EntraAppOptions>().BindConfiguration(EntraAppOptions.Section);
+        services.AddSingleton<IValidateOptions<GraphOptions>>(sp => new GraphCredentialCheck(sp.GetRequiredService<IOptions<EntraAppOptions>>()));
+        services.AddHttpClient(MsalGraphTokens.HttpClientName);
+        services.AddSingleton<IGraphTokens, MsalGraphTokens>();
+        if (builder.UsesRedis())
+        {
+            services.AddSingleton<ITokenCacheStore, RedisTokenCacheStore>();
+        }
+        else
+        {
+            services.AddSingleton<ITokenCacheStore, InMemoryTokenCacheStore>();
+        }
+        services.AddSingleton<IAuthenticationProvider>(sp => sp.GetRequiredService<IOptions<GraphOptions>>().Value.Auth == GraphAuthMode.None
+            ? new AnonymousAuthenticationProvider()
+            : new GraphTokenAuthenticationProvider(sp.GetRequiredService<IGraphTokens>()));
+    }
+
     public static Sender Sender(this ClaimsPrincipal user)
     {
         // v2.0 tokens carry preferred_username; v1.0 tokens upn (mapped to ClaimTypes.Upn unless inbound mapping is off).

@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using BulkMail.Api.Mail;
@@ -250,7 +251,7 @@ public interface ITokenCacheStore
 /// (rotating the secret then just asks users to open BulkMail again).
 /// </summary>
 public sealed class RedisTokenCacheStore(StackExchange.Redis.IConnectionMultiplexer redis, IOptions<GraphOptions> graph, IOptions<EntraAppOptions> entra,
-    IOptions<Mailings.MailingStoreOptions> store) : ITokenCacheStore
+    IOptions<MailingStoreOptions> store) : ITokenCacheStore
 {
     /// <summary>A refresh token lives up to 90 days; an unused session goes with it.</summary>
     private static readonly TimeSpan Lifetime = TimeSpan.FromDays(90);

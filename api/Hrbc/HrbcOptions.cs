@@ -7,8 +7,12 @@ public sealed class HrbcOptions
 {
     public const string Section = "Hrbc";
 
-    /// <summary>API root, e.g. <c>https://api-hrbc-jp.porterscloud.com/</c>. Empty with <c>Sandbox:Enabled</c>: the built-in sandbox.</summary>
+    /// <summary>API root, e.g. <c>https://api-hrbc-jp.porterscloud.com/</c>.</summary>
     public Uri? BaseUrl { get; set; }
+
+    /// <summary>Not configuration: set by a host that serves a stand-in tenant itself (the demo's HRBC sandbox), as a
+    /// path on this server's own address; used when <see cref="BaseUrl"/> is not set.</summary>
+    public string? SelfHostedPath { get; set; }
 
     public string? AppId { get; set; }
 

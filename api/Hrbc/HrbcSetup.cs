@@ -1,4 +1,3 @@
-using BulkMail.Api.Sandbox;
 using BulkMail.Api.Infrastructure;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
@@ -13,33 +12,23 @@ public static class HrbcSetup
     public static WebApplicationBuilder AddHrbc(this WebApplicationBuilder builder)
     {
         builder.Services.AddHrbcClient(builder.Configuration);
+        builder.Services.AddExceptionHandler<HrbcExceptionHandler>();
+        builder.Services.AddHealthChecks().AddCheck<HrbcHealthCheck>("hrbc");
         return builder;
     }
 
     /// <summary>The same registrations on a bare service collection (tools, tests); <c>IConfiguration</c> must be registered.</summary>
     public static IServiceCollection AddHrbcClient(this IServiceCollection services, IConfiguration configuration)
     {
-        var sandbox = configuration.GetSection(SandboxOptions.Section).Get<SandboxOptions>() ?? new SandboxOptions();
         services.AddOptions<HrbcOptions>()
             .BindConfiguration(HrbcOptions.Section)
-            .PostConfigure(o =>
-            {
-                if (sandbox.Enabled && o.BaseUrl is null)
-                {
-                    // The built-in sandbox tenant, unless a real tenant is configured.
-                    o.AppId ??= SandboxOptions.AppId;
-                    o.Secret ??= SandboxOptions.Secret;
-                    o.Partition = o.Partition == 0 ? SandboxOptions.Partition : o.Partition;
-                }
-            })
             .ValidateDataAnnotations()
-            .Validate(o => o.BaseUrl is not null || sandbox.Enabled,
-                "Hrbc:BaseUrl is required (the HRBC Connect API root, e.g. https://api-hrbc-jp.porterscloud.com/) unless Sandbox:Enabled is true.")
+            .Validate(o => o.BaseUrl is not null || o.SelfHostedPath is not null,
+                "Hrbc:BaseUrl is required (the HRBC Connect API root, e.g. https://api-hrbc-jp.porterscloud.com/).")
             .Validate(o => !string.IsNullOrWhiteSpace(o.AppId) && !string.IsNullOrWhiteSpace(o.Secret),
                 "Hrbc:AppId and Hrbc:Secret are required: the App ID and Secret PORTERS issued for BulkMail (see docs/hrbc.md).")
             .ValidateOnStart();
 
-        services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<HrbcEndpoint>();
         services.AddSingleton<HrbcTokenStore>();
@@ -111,20 +100,13 @@ public static class HrbcSetup
     }
 }
 
-/// <summary>Where HRBC is: <c>Hrbc:BaseUrl</c>, or this process's own address when it hosts the sandbox.</summary>
-public sealed class HrbcEndpoint(IOptions<HrbcOptions> options, IOptions<SandboxOptions> sandbox, IServiceProvider services)
+/// <summary>Where HRBC is: <c>Hrbc:BaseUrl</c>, or this process's own address when the host serves a stand-in tenant
+/// (<see cref="HrbcOptions.SelfHostedPath"/>, the demo).</summary>
+public sealed class HrbcEndpoint(IOptions<HrbcOptions> options, IServiceProvider services)
 {
-    public Uri BaseUrl
-    {
-        get
-        {
-            if (options.Value.BaseUrl is { } configured)
-            {
-                return WithSlash(configured);
-            }
-            return SelfAddress.Resolve(services, sandbox.Value.HrbcPath.TrimEnd('/') + "/");
-        }
-    }
+    public Uri BaseUrl => options.Value.BaseUrl is { } configured
+        ? WithSlash(configured)
+        : SelfAddress.Resolve(services, options.Value.SelfHostedPath!.TrimEnd('/') + "/");
 
     private static Uri WithSlash(Uri u) => u.AbsoluteUri.EndsWith('/') ? u : new Uri(u.AbsoluteUri + "/");
 }

@@ -1,78 +1,45 @@
-using BulkMail.Api.Hrbc;
-using BulkMail.Api.Mailings;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
-using Polly.CircuitBreaker;
-using Polly.Timeout;
 
 namespace BulkMail.Api.Infrastructure;
 
 /// <summary>
-/// Turns failures of the outside systems into problem details: an HRBC result code → 502 carrying the code and
-/// message; HRBC unreachable → 502/504. Everything else falls through to the default 500 problem.
+/// Request binding failures (the body's JSON, its content type, its size) as problems naming the JSON path, in every
+/// environment (RouteHandlerOptions.ThrowOnBadRequest is on everywhere so that this handler sees them). Features add
+/// their own handlers for their exceptions (HrbcExceptionHandler, MailingValidationExceptionHandler); anything else
+/// falls through to the default 500 problem.
 /// </summary>
-public sealed partial class UpstreamExceptionHandler(IProblemDetailsService problems, ILogger<UpstreamExceptionHandler> logger) : IExceptionHandler
+public sealed partial class BadRequestExceptionHandler(IProblemDetailsService problems, ILogger<BadRequestExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is MailingValidationException invalid)
-        {
-            var validation = new HttpValidationProblemDetails(invalid.Errors)
-            {
-                Status = StatusCodes.Status400BadRequest,
-                Title = ServerText.Title(ProblemCode.InvalidMailing, japanese: false),
-                Type = "https://bulkmail.example/problems/invalid-mailing",
-                Extensions = { ["code"] = nameof(ProblemCode.InvalidMailing), ["args"] = new Dictionary<string, string>() },
-            };
-            if (invalid.Codes is not null)
-            {
-                validation.Extensions["fieldCodes"] = invalid.Codes;
-            }
-            if (invalid.Details is not null)
-            {
-                validation.Extensions["details"] = invalid.Details;
-            }
-            httpContext.Response.StatusCode = StatusCodes.Status400BadRequest;
-            return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = validation, Exception = exception }).ConfigureAwait(false);
-        }
-        if (exception is BadHttpRequestException bad && !httpContext.Response.HasStarted)
-        {
-            // Request binding (the body's JSON, its content type, its size): a problem naming the JSON path, in every
-            // environment (RouteHandlerOptions.ThrowOnBadRequest is on everywhere so that this handler sees them).
-            var body = BadRequestProblems.Of(bad);
-            Log.BadRequest(logger, body.Status ?? 400, (body.Extensions.TryGetValue("code", out var c) ? c as string : null) ?? "");
-            httpContext.Response.StatusCode = body.Status ?? 400;
-            return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = body, Exception = exception }).ConfigureAwait(false);
-        }
-        ProblemDetails? problem = exception switch
-        {
-            HrbcRequestTooLongException e => Coded(StatusCodes.Status400BadRequest, "https://bulkmail.example/problems/request-too-long",
-                CodedText.Of(ProblemCode.HrbcRequestTooLong, ("length", e.Length), ("max", e.Max))),
-            HrbcException e => Coded(StatusCodes.Status502BadGateway, "https://bulkmail.example/problems/hrbc-error", e.Code >= 0
-                    ? CodedText.Of(ProblemCode.HrbcError, ("hrbcCode", e.Code), ("hrbcMessage", e.HrbcMessage))
-                    : CodedText.Of(ProblemCode.HrbcFailed, ("hrbcMessage", e.HrbcMessage)),
-                ("hrbcCode", e.Code), ("hrbcMessage", e.HrbcMessage)),
-            TimeoutRejectedException => Coded(StatusCodes.Status504GatewayTimeout, "https://bulkmail.example/problems/hrbc-unreachable",
-                CodedText.Of(ProblemCode.HrbcTimeout)),
-            HttpRequestException or BrokenCircuitException => Coded(StatusCodes.Status502BadGateway, "https://bulkmail.example/problems/hrbc-unreachable",
-                CodedText.Of(ProblemCode.HrbcUnreachable)),
-            _ => null,
-        };
-        if (problem is null)
+        if (exception is not BadHttpRequestException bad || httpContext.Response.HasStarted)
         {
             return false;
         }
-        Log.Upstream(logger, problem.Status ?? 0, exception.GetType().Name, (exception as HrbcException)?.Code ?? 0);
-        httpContext.Response.StatusCode = problem.Status ?? 502;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = httpContext,
-            ProblemDetails = problem,
-            Exception = exception,
-        }).ConfigureAwait(false);
+        var body = BadRequestProblems.Of(bad);
+        Log.BadRequest(logger, body.Status ?? 400, (body.Extensions.TryGetValue("code", out var c) ? c as string : null) ?? "");
+        return await ProblemWriter.WriteAsync(problems, httpContext, body, exception).ConfigureAwait(false);
     }
 
-    private static ProblemDetails Coded(int status, string type, CodedText text, params (string Name, object? Value)[] extra)
+    private static partial class Log
+    {
+        [LoggerMessage(21, LogLevel.Information, "Bad request answered {Status}: {Code}")]
+        public static partial void BadRequest(ILogger logger, int status, string code);
+    }
+}
+
+/// <summary>What every exception handler does once it has its problem: status, then the problem details writer.</summary>
+public static class ProblemWriter
+{
+    public static ValueTask<bool> WriteAsync(IProblemDetailsService problems, HttpContext http, ProblemDetails problem, Exception exception)
+    {
+        http.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
+        return problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>A problem carrying a code and its arguments beside the English title and detail.</summary>
+    public static ProblemDetails Coded(int status, string type, CodedText text, params (string Name, object? Value)[] extra)
     {
         var problem = new ProblemDetails
         {
@@ -87,14 +54,5 @@ public sealed partial class UpstreamExceptionHandler(IProblemDetailsService prob
             problem.Extensions[name] = value;
         }
         return problem;
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(21, LogLevel.Information, "Bad request answered {Status}: {Code}")]
-        public static partial void BadRequest(ILogger logger, int status, string code);
-
-        [LoggerMessage(20, LogLevel.Warning, "Upstream failure answered {Status}: {ExceptionType}, HRBC code {Code}")]
-        public static partial void Upstream(ILogger logger, int status, string exceptionType, int code);
     }
 }

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Threading.RateLimiting;
-using BulkMail.Api.Auth;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -36,6 +36,10 @@ public sealed class RateLimitOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan StreamRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
 }
+
+/// <summary>The id the API owns a signed-in user's data by. The sign-in feature (Auth) registers it; the limits below
+/// partition by it without knowing how sign-in works.</summary>
+public delegate string UserIdOf(ClaimsPrincipal user);
 
 /// <summary>Per-user rate limiting on the ASP.NET Core middleware: one partition per user and policy.</summary>
 public static class RateLimits
@@ -81,7 +85,8 @@ public static class RateLimits
             });
 
     // The same id the APIs own data by; unauthenticated requests never get here (authorization runs first).
-    private static string? User(HttpContext http) => http.User.Identity?.IsAuthenticated == true ? http.User.Sender().Id : null;
+    private static string? User(HttpContext http) =>
+        http.User.Identity?.IsAuthenticated == true ? http.RequestServices.GetRequiredService<UserIdOf>()(http.User) : null;
 
     private static async ValueTask RejectAsync(OnRejectedContext context, RateLimitOptions o, CancellationToken cancellationToken)
     {

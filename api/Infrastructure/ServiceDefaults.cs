@@ -1,5 +1,4 @@
 using System.Text.Json;
-using BulkMail.Api.Hrbc;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -22,9 +21,9 @@ public static class ServiceDefaults
             }
             Problems.Apply(c);
         });
-        builder.Services.AddExceptionHandler<UpstreamExceptionHandler>();
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Binding failures throw in every environment (by default only in Development; elsewhere they are a bare 400
-        // that names nothing), so that UpstreamExceptionHandler answers them as problems naming the JSON path.
+        // that names nothing), so that BadRequestExceptionHandler answers them as problems naming the JSON path.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi(o =>
         {
@@ -32,7 +31,7 @@ public static class ServiceDefaults
             o.AddSchemaTransformer(CodeSchemas.NumbersAreNumbers);
             o.AddSchemaTransformer(StrictEnumSchema.TransformAsync);
         });
-        builder.Services.AddHealthChecks().AddCheck<HrbcHealthCheck>("hrbc");
+        builder.Services.AddHealthChecks();
         return builder;
     }
 
@@ -53,39 +52,5 @@ public static class ServiceDefaults
             status = report.Status.ToString(),
             checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
         }, JsonSerializerOptions.Web));
-    }
-}
-
-/// <summary>HRBC is reachable when a token can be had (cached, so this costs nothing most of the time).</summary>
-public sealed class HrbcHealthCheck(HrbcAuthClient auth, HrbcTokenStore tokens) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await tokens.GetAccessTokenAsync(auth, null, cancellationToken).ConfigureAwait(false);
-            return HealthCheckResult.Healthy("HRBC token available");
-        }
-        catch (Exception e) when (e is HrbcException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
-        {
-            return HealthCheckResult.Unhealthy($"HRBC unreachable: {e.GetType().Name}");
-        }
-    }
-}
-
-/// <summary>Redis answers a PING: without it nothing can be submitted or sent.</summary>
-public sealed class RedisHealthCheck(StackExchange.Redis.IConnectionMultiplexer redis) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            var latency = await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
-            return HealthCheckResult.Healthy($"Redis answered in {latency.TotalMilliseconds:0.#} ms");
-        }
-        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
-        {
-            return HealthCheckResult.Unhealthy($"Redis unreachable: {e.GetType().Name}");
-        }
     }
 }

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using Microsoft.Graph;
 using Microsoft.Graph.Models;
 using Microsoft.Graph.Models.ODataErrors;
-using BulkMail.Api.Mailings;
 using Microsoft.Kiota.Abstractions;
 using Microsoft.Kiota.Abstractions.Authentication;
 using Microsoft.Kiota.Http.HttpClientLibrary.Middleware.Options;
@@ -79,6 +78,9 @@ public sealed class GraphSendException(GraphFailureKind kind, string code, strin
     public TimeSpan? RetryAfter { get; } = retryAfter;
     public bool OutcomeUnknown { get; } = outcomeUnknown;
 }
+
+/// <summary>A file every message of a mailing carries.</summary>
+public sealed record MailAttachment(string Name, string ContentType, byte[] Content);
 
 /// <summary>
 /// The seam to the mailbox (the sandbox or Microsoft Graph): the steps of the exactly-once protocol, each one

@@ -12,6 +12,10 @@ public sealed class GraphOptions
     [Required]
     public Uri BaseUrl { get; set; } = new("https://graph.microsoft.com/v1.0");
 
+    /// <summary>Not configuration: set by a host that serves a Graph stand-in itself (the demo's sandbox mailbox), as a
+    /// path on this server's own address; it wins over <see cref="BaseUrl"/>, which that host left unset.</summary>
+    public string? SelfHostedPath { get; set; }
+
     /// <summary><c>None</c> sends no token: for the sandbox and tests only, refused outside Development.</summary>
     public GraphAuthMode Auth { get; set; } = GraphAuthMode.OnBehalfOf;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
-using BulkMail.Api.Mailings;
+using BulkMail.Api.Infrastructure;
 
 namespace BulkMail.Api.Mail;
 
@@ -118,7 +118,7 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
     // The mailbox is hashed (OwnerKey): an address may contain '}' or ':', which must not change the key's hash tag.
     private RedisKey[] Keys(string mailbox)
     {
-        var tag = $"{P}{{mb:{Mailings.OwnerKey.Of(mailbox)}}}";
+        var tag = $"{P}{{mb:{OwnerKey.Of(mailbox)}}}";
         return [$"{tag}:sends", $"{tag}:inflight", $"{tag}:daily", $"{tag}:blocked", $"{tag}:uploads", $"{tag}:uploadBytes"];
     }
 

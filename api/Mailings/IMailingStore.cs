@@ -1,3 +1,4 @@
+using BulkMail.Api.Mail;
 namespace BulkMail.Api.Mailings;
 
 /// <summary>

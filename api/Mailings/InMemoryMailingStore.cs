@@ -1,3 +1,5 @@
+using BulkMail.Api.Mail;
+using BulkMail.Api.Infrastructure;
 using System.Runtime.CompilerServices;
 
 namespace BulkMail.Api.Mailings;

@@ -1,15 +1,19 @@
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Hrbc;
+using BulkMail.Api.Mail;
 using BulkMail.Api.Uploads;
 using ICSharpCode.SharpZipLib.Zip;
 using Microsoft.Extensions.Options;
 
 namespace BulkMail.Api.Mailings;
 
-/// <summary>A file every message of a mailing carries.</summary>
-public sealed record MailAttachment(string Name, string ContentType, byte[] Content)
+public static class MailAttachmentInfo
 {
-    public AttachmentInfo Info => new(Name, ContentType, Content.LongLength);
+    extension(MailAttachment file)
+    {
+        /// <summary>What the status and the store say about a file (its bytes stay in the message).</summary>
+        public AttachmentInfo Info => new(file.Name, file.ContentType, file.Content.LongLength);
+    }
 }
 
 /// <summary>The files of a mailing as they will be sent, and what they were made from.</summary>

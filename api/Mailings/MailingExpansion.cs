@@ -1,3 +1,4 @@
+using BulkMail.Api.Modes;
 using BulkMail.Api.Hrbc;
 
 namespace BulkMail.Api.Mailings;

@@ -1,10 +1,9 @@
+using BulkMail.Api.Modes;
+using BulkMail.Api.Auth;
 using System.Text.Json.Serialization;
 using BulkMail.Api.Infrastructure;
 
 namespace BulkMail.Api.Mailings;
-
-[JsonConverter(typeof(StrictEnumConverter<MailingMode>))]
-public enum MailingMode { Resumes, Recruiters, JobToResumes, ResumesToRecruiter, JobsToResume, ResumeToRecruiters }
 
 [JsonConverter(typeof(StrictEnumConverter<ScopeKind>))]
 public enum ScopeKind { All, Displayed, Checked }

@@ -1,3 +1,5 @@
+using BulkMail.Api.Modes;
+using BulkMail.Api.Auth;
 using System.Globalization;
 using System.Text;
 using BulkMail.Api.Hrbc;
@@ -23,9 +25,6 @@ public sealed record MailingPlan(
     public IReadOnlyDictionary<string, string?> AnchorValues { get; init; } = new Dictionary<string, string?>();
     public bool AnchorMissing { get; init; }
 }
-
-/// <summary>The signed-in user as the mailing sees them: who owns it, which mailbox sends, and the <c>User.*</c> tags.</summary>
-public sealed record Sender(string Id, string Mailbox, string DisplayName);
 
 /// <summary>
 /// Turns a request into a stored spec (every check that can fail happens here, before anything is stored), and a
@@ -190,7 +189,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             {
                 foreach (var part in templateErrors.GroupBy(x => x.Part))
                 {
-                    errors[part.Key] = [.. part.Select(TemplateText)];
+                    errors[part.Key] = [.. part.Select(e => e.Text())];
                 }
                 throw new MailingValidationException(errors, new { templateErrors });
             }
@@ -263,26 +262,6 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             RecordAttachmentIds = [.. (request.Attachments?.RecordAttachmentIds ?? []).Distinct()],
             SenderValues = new Dictionary<string, string?> { ["User.P_Name"] = sender.DisplayName, ["User.P_Mail"] = sender.Mailbox },
         };
-    }
-
-    /// <summary>A template error as a coded field message: its own English message, its code, and as args its own
-    /// plus its place (part, line, column) and tag.</summary>
-    internal static CodedText TemplateText(TemplateError e)
-    {
-        var args = new Dictionary<string, string>(e.Args) { ["part"] = e.Part };
-        if (e.Line is { } line)
-        {
-            args.TryAdd("line", line.ToString(CultureInfo.InvariantCulture));
-        }
-        if (e.Column is { } column)
-        {
-            args.TryAdd("column", column.ToString(CultureInfo.InvariantCulture));
-        }
-        if (e.Tag is { } tag)
-        {
-            args.TryAdd("tag", tag);
-        }
-        return new CodedText(e.Code, args) { English = e.Message };
     }
 
     /// <summary>Why HRBC would refuse the condition on <paramref name="resource"/> (a field of another resource, one it

@@ -1,3 +1,5 @@
+using BulkMail.Api.Modes;
+using BulkMail.Api.Auth;
 using BulkMail.Api.Infrastructure;
 using System.Security.Cryptography;
 using BulkMail.Api.Hrbc;

@@ -1,3 +1,4 @@
+using BulkMail.Api.Mail;
 using BulkMail.Api.Infrastructure;
 using System.Globalization;
 using System.Runtime.CompilerServices;

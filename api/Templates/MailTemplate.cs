@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using System.Globalization;
 using System.Runtime.ExceptionServices;
 using System.Text;
@@ -18,6 +19,26 @@ public sealed record TemplateTag(string Path, string Part, int Line, int Column,
 public sealed record TemplateError(string Code, string Message, string Part, int? Line, int? Column, string? Tag)
 {
     public IReadOnlyDictionary<string, string> Args { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>As a coded field message: its own English message, its code, and as args its own plus its place
+    /// (part, line, column) and tag.</summary>
+    public CodedText Text()
+    {
+        var args = new Dictionary<string, string>(Args) { ["part"] = Part };
+        if (Line is { } line)
+        {
+            args.TryAdd("line", line.ToString(CultureInfo.InvariantCulture));
+        }
+        if (Column is { } column)
+        {
+            args.TryAdd("column", column.ToString(CultureInfo.InvariantCulture));
+        }
+        if (Tag is { } tag)
+        {
+            args.TryAdd("tag", tag);
+        }
+        return new CodedText(Code, args) { English = Message };
+    }
 }
 
 /// <summary>The codes of <see cref="TemplateError"/>.</summary>

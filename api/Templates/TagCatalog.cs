@@ -1,5 +1,5 @@
+using BulkMail.Api.Modes;
 using BulkMail.Api.Hrbc;
-using BulkMail.Api.Mailings;
 
 namespace BulkMail.Api.Templates;
 

@@ -1,6 +1,8 @@
+using BulkMail.Api.Modes;
+
 using System.Collections.Concurrent;
 using System.Text.Json;
-using BulkMail.Api.Mailings;
+using BulkMail.Api.Infrastructure;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -25,21 +27,21 @@ public interface ITemplateStore
 /// <summary>Templates in one Redis hash per user (id → JSON). Saved templates do not expire.</summary>
 public sealed class RedisTemplateStore(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : ITemplateStore
 {
-    private RedisKey Key(string owner) => $"{options.Value.KeyPrefix}templates:{Mailings.OwnerKey.Of(owner)}";
+    private RedisKey Key(string owner) => $"{options.Value.KeyPrefix}templates:{OwnerKey.Of(owner)}";
 
     public async Task<IReadOnlyList<SavedTemplate>> ListAsync(string owner, CancellationToken cancellationToken) =>
         [.. (await redis.GetDatabase().HashValuesAsync(Key(owner)).ConfigureAwait(false))
-            .Select(v => JsonSerializer.Deserialize<SavedTemplate>((string)v!, RedisMailingStore.Json)!)
+            .Select(v => JsonSerializer.Deserialize<SavedTemplate>((string)v!, StoreJson.Options)!)
             .OrderBy(t => t.Name, StringComparer.CurrentCulture)];
 
     public async Task<SavedTemplate?> GetAsync(string owner, string id, CancellationToken cancellationToken)
     {
         var v = await redis.GetDatabase().HashGetAsync(Key(owner), id).ConfigureAwait(false);
-        return v.IsNull ? null : JsonSerializer.Deserialize<SavedTemplate>((string)v!, RedisMailingStore.Json);
+        return v.IsNull ? null : JsonSerializer.Deserialize<SavedTemplate>((string)v!, StoreJson.Options);
     }
 
     public Task SaveAsync(SavedTemplate template, CancellationToken cancellationToken) =>
-        redis.GetDatabase().HashSetAsync(Key(template.Owner), template.Id, JsonSerializer.Serialize(template, RedisMailingStore.Json));
+        redis.GetDatabase().HashSetAsync(Key(template.Owner), template.Id, JsonSerializer.Serialize(template, StoreJson.Options));
 
     private const string AddScript = """
         if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
@@ -49,7 +51,7 @@ public sealed class RedisTemplateStore(IConnectionMultiplexer redis, IOptions<Ma
 
     public async Task<bool> TryAddAsync(SavedTemplate template, int maxPerUser, CancellationToken cancellationToken) =>
         (int)await redis.GetDatabase().ScriptEvaluateAsync(AddScript, [Key(template.Owner)],
-            [maxPerUser, template.Id, JsonSerializer.Serialize(template, RedisMailingStore.Json)]).ConfigureAwait(false) == 1;
+            [maxPerUser, template.Id, JsonSerializer.Serialize(template, StoreJson.Options)]).ConfigureAwait(false) == 1;
 
     public Task<bool> DeleteAsync(string owner, string id, CancellationToken cancellationToken) =>
         redis.GetDatabase().HashDeleteAsync(Key(owner), id);

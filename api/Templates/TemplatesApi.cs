@@ -1,7 +1,7 @@
+using BulkMail.Api.Modes;
 using BulkMail.Api.Infrastructure;
 using System.Security.Cryptography;
 using BulkMail.Api.Auth;
-using BulkMail.Api.Mailings;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace BulkMail.Api.Templates;
@@ -112,7 +112,7 @@ public static class TemplatesApi
             {
                 foreach (var part in e.Errors.GroupBy(x => x.Part))
                 {
-                    errors[part.Key] = [.. part.Select(MailingPlanner.TemplateText)];
+                    errors[part.Key] = [.. part.Select(e => e.Text())];
                 }
                 return (mode, errors, e.Errors);
             }

@@ -1,4 +1,4 @@
-using BulkMail.Api.Mailings;
+using BulkMail.Api.Infrastructure;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

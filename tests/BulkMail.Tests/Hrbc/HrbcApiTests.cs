@@ -302,7 +302,7 @@ public class HrbcApiTests
     [Fact]
     public async Task The_demo_configuration_serves_hrbc_from_the_built_in_sandbox()
     {
-        await using var api = BulkMailApplication.Start(new Dictionary<string, string?> { ["Sandbox:Enabled"] = "true" });
+        await using var api = DemoApplication.Start(new Dictionary<string, string?> { ["Sandbox:Enabled"] = "true" });
         using var http = api.CreateClient();
 
         var page = await http.GetFromJsonAsync<JsonElement>("/api/hrbc/resumes?count=200&keywords=" + Uri.EscapeDataString("@"), Ct);
@@ -316,7 +316,7 @@ public class HrbcApiTests
     {
         var error = Assert.ThrowsAny<Exception>(() =>
         {
-            using var api = BulkMailApplication.Start(new Dictionary<string, string?> { ["Sandbox:Enabled"] = "false" });
+            using var api = BulkMailApplication.Start(new Dictionary<string, string?>());
         });
 
         Assert.Contains("Hrbc:BaseUrl", error.ToString());

@@ -1,3 +1,4 @@
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using BulkMail.Api.Mailings;
 using BulkMail.Tests.Support;

@@ -1,3 +1,6 @@
+using BulkMail.Api.Modes;
+using BulkMail.Api.Mail;
+using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mailings;
 using BulkMail.Tests.Support;
 using Microsoft.Extensions.Options;

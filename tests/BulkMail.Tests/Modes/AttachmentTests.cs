@@ -1,3 +1,4 @@
+using BulkMail.Api.Mail;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;

@@ -5,8 +5,9 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace BulkMail.Tests.Support;
 
-/// <summary>The whole API on a real Kestrel port on loopback, configured by settings (as environment variables would).</summary>
-public sealed class BulkMailApplication(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null) : WebApplicationFactory<Program>
+/// <summary>A server entry point on a real Kestrel port on loopback, configured by settings (as environment variables would).</summary>
+public class BulkMailHost<TEntryPoint>(IDictionary<string, string?> settings, Action<IServiceCollection>? services) : WebApplicationFactory<TEntryPoint>
+    where TEntryPoint : class
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -21,7 +22,27 @@ public sealed class BulkMailApplication(IDictionary<string, string?> settings, A
             builder.UseSetting(key, value);
         }
     }
+}
 
+/// <summary>The demo host (sandbox/BulkMail.Sandbox): the API with the HRBC and Graph sandboxes in the same process.</summary>
+public sealed class DemoApplication(IDictionary<string, string?> settings) : BulkMailHost<BulkMail.Sandbox.DemoProgram>(settings, null)
+{
+    public static DemoApplication Start(IDictionary<string, string?> settings)
+    {
+        settings = new Dictionary<string, string?>(settings);
+        settings.TryAdd("Auth:Mode", "Development");
+        settings.TryAdd("Sending:WorkerEnabled", "false");
+        var app = new DemoApplication(settings);
+        app.UseKestrel(0);
+        app.StartServer();
+        return app;
+    }
+}
+
+/// <summary>The API as it is published (api/Program.cs, no sandbox), on a real Kestrel port on loopback.</summary>
+public sealed class BulkMailApplication(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
+    : BulkMailHost<Program>(settings, services)
+{
     /// <summary>Starts the API on an ephemeral loopback port; <see cref="WebApplicationFactory{T}.CreateClient()"/> then talks HTTP to it.</summary>
     public static BulkMailApplication Start(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     {

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
-using BulkMail.Api.Sandbox.Graph;
+using BulkMail.Sandbox.Graph;
 
 namespace BulkMail.Tests.Support;
 

@@ -1,5 +1,5 @@
 using BulkMail.Api.Hrbc;
-using BulkMail.Api.Sandbox.Hrbc;
+using BulkMail.Sandbox.Hrbc;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 

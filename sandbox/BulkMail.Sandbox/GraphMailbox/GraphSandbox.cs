@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace BulkMail.Api.Sandbox.Graph;
+namespace BulkMail.Sandbox.Graph;
 
 /// <summary>
 /// A stand-in for the Outlook mail part of Microsoft Graph v1.0 (shared/reference/microsoft-365.md §1–3): sendMail,

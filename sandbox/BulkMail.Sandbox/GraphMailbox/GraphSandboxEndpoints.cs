@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace BulkMail.Api.Sandbox.Graph;
+namespace BulkMail.Sandbox.Graph;
 
 public static partial class GraphSandboxEndpoints
 {

@@ -1,4 +1,4 @@
-namespace BulkMail.Api.Sandbox.Graph;
+namespace BulkMail.Sandbox.Graph;
 
 /// <summary>How the Graph mailbox sandbox behaves (limits after Microsoft's documented Outlook service limits).</summary>
 public sealed class GraphSandboxOptions

@@ -1,4 +1,4 @@
-namespace BulkMail.Api.Sandbox;
+namespace BulkMail.Sandbox;
 
 /// <summary>The <c>Sandbox</c> section: host the HRBC (and later Graph) stand-ins in this process, for the demo.</summary>
 public sealed class SandboxOptions

@@ -1,4 +1,4 @@
-namespace BulkMail.Api.Sandbox.Hrbc;
+namespace BulkMail.Sandbox.Hrbc;
 
 /// <summary>How the HRBC sandbox behaves; the documented ambiguities of the HRBC API are switchable here.</summary>
 public sealed class HrbcSandboxOptions

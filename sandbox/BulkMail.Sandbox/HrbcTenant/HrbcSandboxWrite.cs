@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Xml.Linq;
 
-namespace BulkMail.Api.Sandbox.Hrbc;
+namespace BulkMail.Sandbox.Hrbc;
 
 public sealed partial class HrbcSandbox
 {

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace BulkMail.Api.Sandbox.Hrbc;
+namespace BulkMail.Sandbox.Hrbc;
 
 public static class HrbcSandboxEndpoints
 {

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace BulkMail.Api.Sandbox.Hrbc;
+namespace BulkMail.Sandbox.Hrbc;
 
 internal sealed record SandboxUser(long Id, string Name, string Mail, int Type);
 

@@ -1,12 +1,15 @@
+using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
-using BulkMail.Api.Sandbox.Graph;
-using BulkMail.Api.Sandbox.Hrbc;
+using BulkMail.Api.Mail;
+using BulkMail.Sandbox.Graph;
+using BulkMail.Sandbox.Hrbc;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
-namespace BulkMail.Api.Sandbox;
+namespace BulkMail.Sandbox;
 
-/// <summary>Hosts the sandboxes in this process when <c>Sandbox:Enabled</c> (the demo); nothing otherwise.</summary>
+/// <summary>Hosts the sandboxes in this process when <c>Sandbox:Enabled</c> (the demo); nothing otherwise. The API points
+/// at them when <c>Hrbc:BaseUrl</c> / <c>Graph:BaseUrl</c> are not set.</summary>
 public static partial class SandboxSetup
 {
     public static WebApplicationBuilder AddSandbox(this WebApplicationBuilder builder)
@@ -24,6 +27,29 @@ public static partial class SandboxSetup
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestLineSize = 64 * 1024);
         builder.Services.AddHrbcSandbox();
         builder.Services.AddGraphSandbox();
+        var config = builder.Configuration;
+        builder.Services.PostConfigure<HrbcOptions>(o =>
+        {
+            if (o.BaseUrl is null)
+            {
+                // The built-in sandbox tenant, unless a real tenant is configured.
+                o.SelfHostedPath = options.HrbcPath;
+                o.AppId ??= SandboxOptions.AppId;
+                o.Secret ??= SandboxOptions.Secret;
+                o.Partition = o.Partition == 0 ? SandboxOptions.Partition : o.Partition;
+            }
+        });
+        builder.Services.PostConfigure<GraphOptions>(o =>
+        {
+            if (config["Graph:BaseUrl"] is null)
+            {
+                o.SelfHostedPath = options.GraphPath.TrimEnd('/') + "/v1.0";
+            }
+            if (config["Graph:Auth"] is null)
+            {
+                o.Auth = GraphAuthMode.None; // the sandbox mailbox takes no token
+            }
+        });
         return builder;
     }
 

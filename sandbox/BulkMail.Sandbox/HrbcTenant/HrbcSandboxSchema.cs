@@ -1,4 +1,4 @@
-namespace BulkMail.Api.Sandbox.Hrbc;
+namespace BulkMail.Sandbox.Hrbc;
 
 /// <summary>A field of the sandbox tenant (what Field Read answers and what reads and writes check).</summary>
 /// <param name="OptionRoot">Option fields: the option root alias.</param>

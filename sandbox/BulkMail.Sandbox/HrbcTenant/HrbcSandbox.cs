@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 
-namespace BulkMail.Api.Sandbox.Hrbc;
+namespace BulkMail.Sandbox.Hrbc;
 
 /// <summary>An answer of the sandbox: HTTP status, XML body (null = abort the connection).</summary>
 internal sealed record SandboxAnswer(int Status, XElement? Body, int Code)
