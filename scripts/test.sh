@@ -50,6 +50,12 @@ results=$(mktemp)
 overall=0
 
 if [ "$api_only" = 0 ]; then
+  # Lint first (ESLint with the React hook rules, warnings are errors): a finding fails the run, counted as one failure.
+  echo "== add-in: lint (eslint)"
+  if ! (cd addin && npm run --silent lint); then
+    overall=1
+    echo "0 1 0" >> "$results"
+  fi
   echo "== add-in: unit tests (vitest)"
   set +e
   (cd addin && npx vitest run --reporter=default --reporter=json --outputFile="$results.vitest.json")

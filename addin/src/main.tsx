@@ -1,6 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { FluentProvider, webLightTheme } from "@fluentui/react-components";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { configureClient } from "./api/client";
 import { App } from "./components/App";
 import { isDemo, loadRuntimeConfig } from "./config";
@@ -8,6 +9,7 @@ import { detectLanguage, I18nProvider } from "./i18n";
 import { initOffice } from "./office/loader";
 import { EnvContext } from "./state/env";
 import { MailingsProvider } from "./state/mailings";
+import { createQueryClient } from "./state/queryClient";
 
 async function boot() {
   // Office.onReady first (or host "none" at once in a plain browser), then render inside FluentProvider.
@@ -31,17 +33,21 @@ async function boot() {
   document.documentElement.lang = lang;
   configureClient({ language: lang });
   document.title = "BulkMail";
+  // The one cache of the page: every read of the API goes through it (state/queries.ts).
+  const queryClient = createQueryClient();
   createRoot(document.getElementById("root")!).render(
     <StrictMode>
-      <FluentProvider theme={webLightTheme} style={{ minHeight: "100vh" }}>
-        <I18nProvider lang={lang} locale={office.displayLanguage ?? navigator.language}>
-          <EnvContext.Provider value={{ office, demo }}>
-            <MailingsProvider>
-              <App />
-            </MailingsProvider>
-          </EnvContext.Provider>
-        </I18nProvider>
-      </FluentProvider>
+      <QueryClientProvider client={queryClient}>
+        <FluentProvider theme={webLightTheme} style={{ minHeight: "100vh" }}>
+          <I18nProvider lang={lang} locale={office.displayLanguage ?? navigator.language}>
+            <EnvContext.Provider value={{ office, demo }}>
+              <MailingsProvider>
+                <App />
+              </MailingsProvider>
+            </EnvContext.Provider>
+          </I18nProvider>
+        </FluentProvider>
+      </QueryClientProvider>
     </StrictMode>,
   );
 }

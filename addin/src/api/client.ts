@@ -371,25 +371,21 @@ export function startMailing(id: string): Promise<MailingStatus> {
   return postJson(`/api/mailings/${encodeURIComponent(id)}/start`, {});
 }
 
-let holdSupport: Promise<boolean> | null = null;
 /**
  * Whether the server holds mailings before sending (`hold` in MailingRequest of /openapi/v1.json). The pane and the API
  * ship together, so this is true once the hold flow is merged; until then a held request would start at once, so the
- * pane keeps the preview-based confirmation. Transitional: remove with the fallback once every server holds.
+ * pane keeps the preview-based confirmation. Asked once per page load (state/queries.ts keeps the answer).
+ * Transitional: remove with the fallback once every server holds.
  */
 export function serverHolds(): Promise<boolean> {
-  holdSupport ??= getJson<unknown>(`/openapi/v1.json`)
+  return getJson<unknown>(`/openapi/v1.json`)
     .then((doc) => {
       const schemas = isRecord(doc) && isRecord(doc.components) && isRecord(doc.components.schemas) ? doc.components.schemas : null;
       const req = schemas && isRecord(schemas.MailingRequest) ? schemas.MailingRequest : null;
       return !!req && isRecord(req.properties) && "hold" in req.properties;
     })
     .catch(() => false);
-  return holdSupport;
 }
-export const resetServerHolds = () => {
-  holdSupport = null;
-};
 
 export function listMailings(signal?: AbortSignal): Promise<MailingStatus[]> {
   return getJson(`/api/mailings`, signal);

@@ -1,7 +1,7 @@
-import { useEffect, useState, type FC } from "react";
+import { useState, type FC } from "react";
+import { useQueryClient } from "@tanstack/react-query";
 import { Badge, Button, Spinner, Tab, TabList, Text, Tooltip, makeStyles, tokens } from "@fluentui/react-components";
 import { EditRegular } from "@fluentui/react-icons";
-import { getRecord } from "../api/client";
 import type { HrbcListItem, HrbcRecord, ListResource, MailingMode } from "../api/types";
 import { useI18n } from "../i18n";
 import type { Draft } from "../model/draft";
@@ -10,6 +10,8 @@ import { MODES, type AnchorKind } from "../model/modes";
 import type { Selection } from "../model/search";
 import { AskDialog } from "./AskDialog";
 import { useEnv } from "../state/env";
+import { fetchRecord, useRecord } from "../state/queries";
+import { useDismissable } from "./useDismissable";
 import { AnchorHeader } from "./AnchorHeader";
 import { Composer, type SentScope } from "./Composer";
 import { ErrorBar } from "./ErrorBar";
@@ -49,6 +51,15 @@ const useStyles = makeStyles({
 
 type View = "search" | "compose" | "status";
 
+interface ComposeState {
+  mode: MailingMode;
+  selection: Selection;
+  anchor: HrbcRecord | null;
+  key: number;
+  initial?: Draft;
+  restored?: boolean;
+}
+
 /** Hidden but mounted (keeps a screen's state); `hidden` alone loses to the flex display of the class. */
 const hide = (h: boolean) => (h ? { display: "none" } : undefined);
 
@@ -56,42 +67,37 @@ export const App: FC = () => {
   const { t } = useI18n();
   const env = useEnv();
   const s = useStyles();
-  const [view, setView] = useState<View>("search");
   const [tab, setTab] = useState<ListResource>("resumes");
+  const qc = useQueryClient();
   const [anchor, setAnchor] = useState<{ kind: AnchorKind; record: HrbcRecord } | null>(null);
   const [opening, setOpening] = useState(false);
   const [openError, setOpenError] = useState<unknown>(null);
-  const [compose, setCompose] = useState<{
-    mode: MailingMode;
-    selection: Selection;
-    anchor: HrbcRecord | null;
-    key: number;
-    initial?: Draft;
-    restored?: boolean;
-  } | null>(null);
+  // A reload (or Outlook closing the pane) keeps the unsent mail: it opens again where it was (an anchored one once
+  // its anchor is fetched again).
+  const [stored] = useState(loadDraft);
+  const restoreKind = stored ? (MODES[stored.mode]?.anchor ?? null) : null;
+  const restoring = stored && restoreKind && stored.anchorId != null ? { kind: restoreKind, id: stored.anchorId } : null;
+  const restoreAnchor = useRecord(restoring?.kind === "job" ? "jobs" : "resumes", restoring?.id ?? null);
+  const restoredCompose = (record: HrbcRecord | null): ComposeState | null =>
+    stored ? { mode: stored.mode, selection: stored.selection, anchor: record, key: 0, initial: stored.draft, restored: true } : null;
+  const [compose, setCompose] = useState<ComposeState | null>(() => (restoring ? null : restoredCompose(null)));
+  const [view, setView] = useState<View>(() => (stored && !restoring ? "compose" : "search"));
+  const [restored, setRestored] = useState(!restoring);
+  if (!restored && restoreAnchor.data) {
+    setRestored(true);
+    setCompose(restoredCompose(restoreAnchor.data));
+    setView("compose");
+  }
+  const [restoreError, dismissRestoreError] = useDismissable(restored ? null : restoreAnchor.error);
   const [visited, setVisited] = useState<Set<ListResource>>(() => new Set(["resumes"]));
   const [replacing, setReplacing] = useState<{ mode: MailingMode; selection: Selection } | null>(null);
   const [untick, setUntick] = useState<{ resource: ListResource; anchored: boolean; ids: number[] | "all"; key: number } | null>(null);
-
-  // A reload (or Outlook closing the pane) keeps the unsent mail: it opens again where it was.
-  useEffect(() => {
-    const stored = loadDraft();
-    if (!stored) return;
-    const kind = MODES[stored.mode]?.anchor ?? null;
-    const restore = (record: HrbcRecord | null) => {
-      setCompose({ mode: stored.mode, selection: stored.selection, anchor: record, key: Date.now(), initial: stored.draft, restored: true });
-      setView("compose");
-    };
-    if (kind && stored.anchorId != null) {
-      getRecord(kind === "job" ? "jobs" : "resumes", stored.anchorId).then(restore, (e: unknown) => setOpenError(e));
-    } else restore(null);
-  }, []);
 
   const open = async (kind: AnchorKind, item: HrbcListItem) => {
     setOpening(true);
     setOpenError(null);
     try {
-      const record = await getRecord(kind === "job" ? "jobs" : "resumes", item.id);
+      const record = await fetchRecord(qc, kind === "job" ? "jobs" : "resumes", item.id);
       setAnchor({ kind, record });
     } catch (e) {
       setOpenError(e);
@@ -195,6 +201,7 @@ export const App: FC = () => {
               <Tab value="recruiters">{t("tabRecruiters")}</Tab>
             </TabList>
             <ErrorBar error={openError} onDismiss={() => setOpenError(null)} />
+            <ErrorBar error={restoreError} onDismiss={dismissRestoreError} />
             {opening && <Spinner size="tiny" label={t("loading")} />}
             {(["resumes", "jobs", "recruiters"] as const)
               .filter((r) => visited.has(r))

@@ -1,4 +1,5 @@
-import { useId, useRef, useState, type FC } from "react";
+import { useId, useRef, type FC } from "react";
+import { useIsMutating, useMutation } from "@tanstack/react-query";
 import {
   Button,
   Checkbox,
@@ -51,7 +52,8 @@ export const AttachmentsPanel: FC<{
   const s = useStyles();
   const id = useId();
   const input = useRef<HTMLInputElement>(null);
-  const [uploading, setUploading] = useState(0);
+  const upload = useMutation({ mutationKey: ["upload"], mutationFn: (f: File) => uploadFile(f) });
+  const uploading = useIsMutating({ mutationKey: ["upload"] });
   const anchorName = info.anchor === "job" ? t("anchorJob") : t("anchorResume");
   const anchorFiles = info.anchorAttachments && anchor ? anchor.attachments : [];
   const hasFiles = draft.recordAttachmentIds.length > 0 || draft.uploads.length > 0;
@@ -59,15 +61,13 @@ export const AttachmentsPanel: FC<{
   const onFiles = async (files: FileList | null) => {
     if (!files || files.length === 0) return;
     const list = Array.from(files);
-    setUploading((n) => n + list.length);
     const added: UploadedFile[] = [];
+    // One at a time: each file is its own upload (a failed one is reported, the others still go).
     for (const f of list) {
       try {
-        added.push(await uploadFile(f));
+        added.push(await upload.mutateAsync(f));
       } catch (e) {
         onError(e);
-      } finally {
-        setUploading((n) => n - 1);
       }
     }
     if (added.length > 0) update({ uploads: [...draft.uploads, ...added] });

@@ -3,10 +3,8 @@ import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { OfficeMockObject } from "office-addin-mock";
 import { Composer } from "./Composer";
-import { clearFieldCache } from "./TagInserter";
 import { json, mockFetch, problem, type Call } from "../test/fetchMock";
 import { renderPane } from "../test/render";
-import { resetServerHolds } from "../api/client";
 import { loadDraft } from "../model/draftStore";
 import type { HrbcRecord, MailingRequest, MailingStatus } from "../api/types";
 import type { Selection } from "../model/search";
@@ -66,8 +64,6 @@ const ready = status({
 });
 
 function api(opts: { unknownTag?: boolean; hold?: boolean; readyAfter?: "stream" | "never"; submitProblem?: () => Response | undefined; startProblem?: () => Response | undefined } = {}) {
-  clearFieldCache();
-  resetServerHolds();
   const hold = opts.hold ?? true;
   let submitted = 0;
   const heldId = (url: string) => (url.includes("/m10") ? "m10" : "m9");
@@ -419,7 +415,6 @@ describe("Composer", () => {
 
   it("overwrites a picked template and asks before deleting one", async () => {
     const tpl = { id: "t1", owner: "me", name: "月次", mode: "Resumes", subject: "古い件名", body: "<p>古い</p>", createdAt: "", updatedAt: "" };
-    clearFieldCache();
     mockFetch({
       "GET /api/templates": () => [tpl],
       "PUT /api/templates/t1": (c) => ({ ...tpl, ...(c.body as object) }),

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type FC } from "react";
+import { useEffect, useState, type FC } from "react";
 import {
   Badge,
   Button,
@@ -19,10 +19,11 @@ import {
   PlayRegular,
 } from "@fluentui/react-icons";
 import { downloadResults } from "../api/client";
-import { isFinished, isRunning, type MailingAction, type MailingState, type MailingStatus } from "../api/types";
+import { isFinished, isRunning, type MailingAction, type MailingState } from "../api/types";
 import { useI18n, type StringKey } from "../i18n";
 import { codeText } from "../i18n/strings";
-import { decidedOf, messagesOf, useMailings } from "../state/mailings";
+import { decidedOf, etaSecondsAt, messagesOf, secondsUntil, type LiveStatus } from "../model/mailings";
+import { useMailings } from "../state/mailings";
 import { AskDialog } from "./AskDialog";
 import { formatEta } from "./formatEta";
 import { modeLabelKey } from "./modeLabels";
@@ -73,13 +74,6 @@ function saveBlob(blob: Blob, fileName: string) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** Seconds until an ISO time, or null. */
-const secondsUntil = (iso: string | null | undefined, now: number): number | null => {
-  if (!iso) return null;
-  const at = Date.parse(iso);
-  return Number.isNaN(at) ? null : Math.max(0, (at - now) / 1000);
-};
-
 /** Re-renders every few seconds while a mailing runs, so the ETA counts down between the server's updates. */
 function useNow(active: boolean, ms = 5000): number {
   const [now, setNow] = useState(() => Date.now());
@@ -92,7 +86,7 @@ function useNow(active: boolean, ms = 5000): number {
 }
 
 /** One mailing: title (its subject), state, progress of messages decided, counts, why it waits, ETA, controls. */
-export const MailingCard: FC<{ m: MailingStatus; onError: (e: unknown) => void }> = ({ m, onError }) => {
+export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> = ({ m, onError }) => {
   const { t, lang, formatDate, formatNumber } = useI18n();
   const { act, remove } = useMailings();
   const s = useStyles();
@@ -105,11 +99,10 @@ export const MailingCard: FC<{ m: MailingStatus; onError: (e: unknown) => void }
   const value = messages > 0 ? Math.min(1, decided / messages) : isFinished(m.state) ? 1 : 0;
   const running = isRunning(m.state);
   const now = useNow(running);
-  // When the status arrived: the ETA counts down from there, and never ends before a known wait does.
-  const received = useMemo(() => Date.now(), [m.etaSeconds, m.resumesAt, m.decided, m.sent]); // eslint-disable-line react-hooks/exhaustive-deps
+  // The ETA counts down from when the status arrived (a status handed in without that time: from the first render).
+  const [mounted] = useState(() => Date.now());
   const waitLeft = secondsUntil(m.resumesAt, now);
-  const eta =
-    m.etaSeconds != null ? Math.max(m.etaSeconds - Math.max(0, now - received) / 1000, waitLeft ?? 0) : (secondsUntil(m.finishesAt, now) ?? null);
+  const eta = etaSecondsAt(m, m.receivedAt ?? mounted, now);
   const waitArgs = {
     ...(m.waitArgs ?? {}),
     counted: m.counted != null ? formatNumber(m.counted) : undefined,

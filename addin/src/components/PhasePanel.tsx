@@ -1,10 +1,10 @@
-import { useEffect, useState, type FC } from "react";
+import type { FC } from "react";
 import { Dropdown, Field, Option, Switch, Textarea, makeStyles, tokens } from "@fluentui/react-components";
-import { getPhases } from "../api/client";
-import type { HrbcPhase } from "../api/types";
 import { useI18n } from "../i18n";
 import type { Draft } from "../model/draft";
 import type { ModeInfo } from "../model/modes";
+import { usePhases } from "../state/queries";
+import { ErrorBar } from "./ErrorBar";
 
 const useStyles = makeStyles({ root: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS } });
 
@@ -13,29 +13,15 @@ export const PhasePanel: FC<{
   info: ModeInfo;
   draft: Draft;
   update: (patch: Partial<Draft>) => void;
-  onPhases?: (p: HrbcPhase[]) => void;
-  onError: (e: unknown) => void;
-}> = ({ info, draft, update, onPhases, onError }) => {
+}> = ({ info, draft, update }) => {
   const { t } = useI18n();
   const s = useStyles();
-  const [phases, setPhases] = useState<HrbcPhase[]>([]);
-  useEffect(() => {
-    const ac = new AbortController();
-    getPhases(info.phaseResource, ac.signal).then(
-      (p) => {
-        setPhases(p);
-        onPhases?.(p);
-      },
-      (e: unknown) => {
-        if (!ac.signal.aborted) onError(e);
-      },
-    );
-    return () => ac.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [info.phaseResource]);
+  const phasesQuery = usePhases(info.phaseResource);
+  const phases = phasesQuery.data ?? [];
   const current = phases.find((p) => p.alias === draft.phase);
   return (
     <div className={s.root}>
+      <ErrorBar error={phasesQuery.error} />
       <Field label={t("phaseUpdate")}>
         <Dropdown
           value={current?.name ?? t("noPhaseUpdate")}

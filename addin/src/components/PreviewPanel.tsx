@@ -1,4 +1,5 @@
-import { useEffect, useMemo, useState, type FC } from "react";
+import { useMemo, useState, type FC } from "react";
+import { useQuery } from "@tanstack/react-query";
 import {
   Button,
   MessageBar,
@@ -11,8 +12,12 @@ import {
 } from "@fluentui/react-components";
 import { ChevronLeftRegular, ChevronRightRegular } from "@fluentui/react-icons";
 import { previewMailing } from "../api/client";
-import type { MailingRequest, PreviewMessage, PreviewResponse, PreviewWarning, SkippedRecord } from "../api/types";
-import { useI18n, type I18n } from "../i18n";
+import type { MailingRequest, PreviewResponse } from "../api/types";
+import { useI18n } from "../i18n";
+import { frameDoc, isSkip, previewOrder, samplesByRecord, skippedText, skipsOf, warningText, type SkipCode } from "../model/preview";
+
+export { skippedText, warningText } from "../model/preview";
+import { keys } from "../state/queryClient";
 import { ErrorBar } from "./ErrorBar";
 
 const useStyles = makeStyles({
@@ -31,52 +36,6 @@ const useStyles = makeStyles({
   warnList: { margin: 0, paddingInlineStart: "18px" },
 });
 
-/** Server warnings in the user's language, by code; the server's English text otherwise. */
-export function warningText(w: PreviewWarning, t: I18n["t"]): string {
-  const count = w.count;
-  switch (w.code) {
-    case "EmptyTag":
-      return t("warnEmptyTag", { tag: /\{\{[^}]+\}\}/.exec(w.message)?.[0] ?? "", count });
-    case "InvalidAddress":
-      return t("warnInvalidAddress", { count });
-    case "NoAddress":
-      return t("warnNoAddress", { count });
-    case "RecordNotFound":
-      return t("warnRecordNotFound", { count });
-    case "DuplicateAddress":
-      return t("warnDuplicateAddress", { count });
-    case "NearMissTag":
-      return t("warnNearMissTag", { found: w.args?.found ?? "", suggestion: w.args?.suggestion ?? "" });
-    default:
-      return w.message;
-  }
-}
-
-const SKIP_TEXT = { InvalidAddress: "skipInvalidAddress", NoAddress: "skipNoAddress", RecordNotFound: "skipRecordNotFound" } as const;
-type SkipCode = keyof typeof SKIP_TEXT;
-const isSkip = (code: string): code is SkipCode => code in SKIP_TEXT;
-
-/** One skipped record named: 「吉田 恵：メールアドレスが無効なため送信しません（tanaka7.example.com）」. */
-export function skippedText(code: SkipCode, r: SkippedRecord, t: I18n["t"]): string {
-  // The one the message was for (the job's recruiter in 推薦), else the listed record, else its id.
-  const name = r.recipientName || r.recordName || `#${r.recordId}`;
-  return t(SKIP_TEXT[code], { name, address: r.address ?? "" });
-}
-
-type Skip = { code: SkipCode; record: SkippedRecord };
-
-/** The named skips of a preview's warnings, by record id. */
-function skipsOf(warnings: PreviewWarning[], into = new Map<number, Skip[]>()): Map<number, Skip[]> {
-  for (const w of warnings) {
-    if (!isSkip(w.code)) continue;
-    for (const r of w.records ?? []) into.set(r.recordId, [...(into.get(r.recordId) ?? []).filter((x) => x.code !== w.code), { code: w.code, record: r }]);
-  }
-  return into;
-}
-
-const frameDoc = (html: string) =>
-  `<!doctype html><html><head><meta charset="utf-8"><base target="_blank"><style>body{font-family:"Segoe UI","Meiryo",sans-serif;font-size:14px;margin:8px;overflow-wrap:anywhere}</style></head><body>${html}</body></html>`;
-
 /** Steps through the recipients' messages rendered as they will be sent, with the warnings (docs/ui.md, 3. Preview and test send). */
 export const PreviewPanel: FC<{
   preview: PreviewResponse;
@@ -86,48 +45,26 @@ export const PreviewPanel: FC<{
 }> = ({ preview, request, recordIds }) => {
   const { t, formatNumber } = useI18n();
   const s = useStyles();
-  const initial = useMemo(() => {
-    const m = new Map<number, PreviewMessage[]>();
-    for (const sample of preview.samples) m.set(sample.recordId, [...(m.get(sample.recordId) ?? []), sample]);
-    // The server sends the first few deliveries: the last record in them may be cut short.
-    const last = preview.samples[preview.samples.length - 1];
-    if (last && preview.samples.length >= 5 && recordIds) m.delete(last.recordId);
-    return m;
-  }, [preview, recordIds]);
-  const [cache, setCache] = useState(initial);
-  const order = useMemo(
-    () => recordIds ?? [...new Set(preview.samples.map((x) => x.recordId))],
-    [recordIds, preview.samples],
-  );
+  const initial = useMemo(() => samplesByRecord(preview, recordIds), [preview, recordIds]);
+  const order = useMemo(() => previewOrder(preview, recordIds), [recordIds, preview]);
   const [index, setIndex] = useState(0);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const recordId = order[index];
-
-  const [skips, setSkips] = useState(() => skipsOf(preview.warnings));
-  useEffect(() => setCache(initial), [initial]);
-  useEffect(() => setSkips(skipsOf(preview.warnings)), [preview]);
-
-  useEffect(() => {
-    if (recordId === undefined || cache.has(recordId)) return;
-    let live = true;
-    setLoading(true);
-    setError(null);
-    previewMailing({ ...request, previewRecordId: recordId })
-      .then((r) => {
-        if (!live) return;
-        setCache((c) => new Map(c).set(recordId, r.samples.filter((x) => x.recordId === recordId)));
-        // A record without a message: its warning names it (the step's preview covers this record alone).
-        setSkips((m) => skipsOf(r.warnings, new Map(m)));
-      })
-      .catch((e: unknown) => live && setError(e))
-      .finally(() => live && setLoading(false));
-    return () => {
-      live = false;
-    };
-  }, [recordId, cache, request]);
-
-  const messages = recordId !== undefined ? cache.get(recordId) : undefined;
+  // A record the server's samples do not cover is previewed on its own (kept per request and record).
+  const known = recordId !== undefined ? initial.get(recordId) : undefined;
+  const one = useQuery({
+    queryKey: keys.previewOf(request, recordId ?? -1),
+    queryFn: ({ signal }) =>
+      previewMailing({ ...request, previewRecordId: recordId! }, signal).then((r) => ({
+        messages: r.samples.filter((x) => x.recordId === recordId),
+        warnings: r.warnings,
+      })),
+    enabled: recordId !== undefined && known === undefined,
+    staleTime: Infinity,
+  });
+  const messages = known ?? one.data?.messages;
+  // A record without a message: a warning names it (the step's own preview covers this record alone).
+  const skips = useMemo(() => skipsOf(one.data?.warnings ?? [], skipsOf(preview.warnings)), [one.data, preview.warnings]);
+  const loading = known === undefined && one.isFetching;
 
   return (
     <div className={s.root} data-testid="preview">
@@ -187,7 +124,7 @@ export const PreviewPanel: FC<{
           />
         </nav>
       )}
-      <ErrorBar error={error} />
+      <ErrorBar error={known === undefined ? one.error : null} />
       {loading && <Spinner size="tiny" label={t("loading")} />}
       {messages && messages.length === 0 && (
         <div data-testid="record-skipped">

@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useId, useRef, useState, type FC, type FormEvent } from "react";
+import { useId, useMemo, useState, type FC, type FormEvent } from "react";
+import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import {
   Button,
   Checkbox,
@@ -18,23 +19,31 @@ import {
 } from "@fluentui/react-components";
 import { Tag, TagGroup } from "@fluentui/react-components";
 import { MailMultipleRegular, OpenRegular, SearchRegular } from "@fluentui/react-icons";
-import { getMatch, getPhases, searchRecords } from "../api/client";
-import type { HrbcListItem, HrbcPhase, ListResource, MailingMode } from "../api/types";
+import { searchRecords } from "../api/client";
+import type { HrbcListItem, HrbcPhase, ListResource, MailingMode, SearchQuery } from "../api/types";
 import { useI18n, type StringKey } from "../i18n";
 import { modesFor, type AnchorKind } from "../model/modes";
 import {
   buildCondition,
   joinConditions,
   matchCondition,
+  matchChips,
+  mergePages,
   PAGE_SIZE,
   PHASE_RESOURCE,
+  untickSent,
   type MatchChip,
   type SearchConditions,
   type Selection,
 } from "../model/search";
+import { keys } from "../state/queryClient";
+import { useMatch, usePhases } from "../state/queries";
 import { ErrorBar } from "./ErrorBar";
 import { modeLabelKey } from "./modeLabels";
 import { RowMeta } from "./RowMeta";
+import { useDismissable } from "./useDismissable";
+
+const NO_PHASES: HrbcPhase[] = [];
 
 const useStyles = makeStyles({
   root: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalM },
@@ -87,104 +96,75 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, a
   const ids = useId();
   const [keywords, setKeywords] = useState("");
   const [conditions, setConditions] = useState<SearchConditions>({});
-  const [phases, setPhases] = useState<HrbcPhase[]>([]);
-  const [query, setQuery] = useState<{ keywords?: string; condition?: string }>({});
-  const [items, setItems] = useState<HrbcListItem[]>([]);
-  const [total, setTotal] = useState(0);
+  const qc = useQueryClient();
+  const [submitted, setSubmitted] = useState<SearchQuery | null>(null);
   const [checked, setChecked] = useState<Set<number>>(new Set());
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const request = useRef(0);
 
+  // Records just mailed from this list are unticked (adjusted while rendering: the prop is the event).
   const [unticked, setUnticked] = useState<number | null>(null);
-  useEffect(() => {
-    if (!untick) return;
-    setChecked((prev) => {
-      const next = untick.ids === "all" ? new Set<number>() : new Set([...prev].filter((id) => !(untick.ids as number[]).includes(id)));
-      setUnticked(prev.size - next.size);
-      return next;
-    });
-  }, [untick]);
+  const [seenUntick, setSeenUntick] = useState(untick);
+  if (untick !== seenUntick) {
+    setSeenUntick(untick);
+    if (untick) {
+      const next = untickSent(checked, untick.ids);
+      setUnticked(checked.size - next.size);
+      setChecked(next);
+    }
+  }
 
   const modes = modesFor(resource, anchor);
   const selectable = modes.length > 0;
 
-  useEffect(() => {
-    const ac = new AbortController();
-    getPhases(PHASE_RESOURCE[resource], ac.signal).then(setPhases, () => setPhases([]));
-    return () => ac.abort();
-  }, [resource]);
-
-  const load = useCallback(
-    async (q: { keywords?: string; condition?: string }, start: number) => {
-      const n = ++request.current;
-      setLoading(true);
-      setError(null);
-      try {
-        const page = await searchRecords(resource, { ...q, start, count: PAGE_SIZE });
-        if (n !== request.current) return;
-        setTotal(page.total);
-        setItems((prev) => (start === 0 ? page.items : [...prev, ...page.items.filter((i) => !prev.some((p) => p.id === i.id))]));
-        if (start === 0) setChecked(new Set());
-      } catch (e) {
-        if (n === request.current) setError(e);
-      } finally {
-        if (n === request.current) setLoading(false);
-      }
-    },
-    [resource],
-  );
+  const phases = usePhases(PHASE_RESOURCE[resource]).data ?? NO_PHASES;
 
   // A matching list starts from the anchor's values in the option fields both resources share (勤務地, 職種, 業種 …),
-  // not from every record; null until known (the list waits for them).
+  // not from every record; the list waits for them (a failure shows, and the list starts from every record).
   const matched = anchor !== null && anchorId !== undefined;
-  const [chips, setChips] = useState<MatchChip[] | null>(matched ? null : []);
-  useEffect(() => {
-    if (!matched) return;
-    const ac = new AbortController();
-    getMatch(anchor === "job" ? "jobs" : "resumes", anchorId, ac.signal).then(
-      (m) => {
-        const found = m.conditions.flatMap((c) => c.options.map((o) => ({ field: c.field, label: c.label, option: o.alias, optionName: o.name })));
-        setChips(found);
-        const q = { condition: matchCondition(found) };
-        setQuery(q);
-        void load(q, 0);
-      },
-      (e: unknown) => {
-        if (ac.signal.aborted) return;
-        setError(e);
-        setChips([]);
-        void load({}, 0);
-      },
-    );
-    return () => ac.abort();
-  }, [matched, anchor, anchorId, load]);
+  const match = useMatch(anchor === "job" ? "jobs" : "resumes", matched ? anchorId : null);
+  const [chipsSet, setChipsSet] = useState<MatchChip[] | null>(null);
+  const chips: MatchChip[] | null = !matched ? [] : (chipsSet ?? (match.data ? matchChips(match.data) : match.isError ? [] : null));
+  const query: SearchQuery = submitted ?? (matched ? { condition: matchCondition(chips ?? []) } : {});
 
-  useEffect(() => {
-    if (!matched) void load({}, 0);
-  }, [load, matched]);
+  const search = useInfiniteQuery({
+    queryKey: keys.search(resource, query),
+    queryFn: ({ pageParam, signal }) => searchRecords(resource, { ...query, start: pageParam, count: PAGE_SIZE }, signal),
+    initialPageParam: 0,
+    // The next page starts after the records shown so far.
+    getNextPageParam: (last, pages) => {
+      const shown = mergePages(pages).length;
+      return shown < last.total ? shown : undefined;
+    },
+    enabled: chips !== null,
+  });
+  const items = useMemo(() => mergePages(search.data?.pages ?? []), [search.data]);
+  const total = search.data?.pages[search.data.pages.length - 1]?.total ?? 0;
+  const loading = search.isFetching || (matched && match.isPending);
+  const [error, dismissError] = useDismissable(search.error ?? match.error);
 
-  const search = (next: MatchChip[] = chips ?? []) => {
-    const q = { keywords: keywords.trim() || undefined, condition: joinConditions(buildCondition(resource, conditions), matchCondition(next)) };
-    setQuery(q);
-    void load(q, 0);
+  /** Runs a search afresh (the same search again reloads it) and drops the ticks. */
+  const run = (q: SearchQuery) => {
+    void qc.resetQueries({ queryKey: keys.search(resource, q), exact: true });
+    setSubmitted(q);
+    setChecked(new Set());
   };
+  const runWith = (next: MatchChip[] = chips ?? []) =>
+    run({ keywords: keywords.trim() || undefined, condition: joinConditions(buildCondition(resource, conditions), matchCondition(next)) });
+
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
-    search();
+    runWith();
   };
   const removeChip = (value: string) => {
     const next = (chips ?? []).filter((c) => `${c.field}|${c.option}` !== value);
-    setChips(next);
-    search(next);
+    setChipsSet(next);
+    runWith(next);
   };
 
   const clear = () => {
     setKeywords("");
     setConditions({});
-    setChips((c) => (c === null ? c : []));
-    setQuery({});
-    void load({}, 0);
+    if (chips !== null) setChipsSet([]);
+    run({});
   };
 
   const toggle = (id: number, on: boolean) =>
@@ -288,7 +268,8 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, a
           )}
         </div>
       )}
-      <ErrorBar error={error} onDismiss={() => setError(null)} />
+
+      <ErrorBar error={error} onDismiss={dismissError} />
 
       <div className={s.toolbar}>
         {selectable ? (
@@ -377,7 +358,7 @@ export const SearchPanel: FC<SearchPanelProps> = ({ resource, anchor, heading, a
       </ul>
       {loading && <Spinner size="tiny" label={t("loading")} />}
       {!loading && items.length < total && (
-        <Button onClick={() => void load(query, items.length)} data-testid="show-more">
+        <Button onClick={() => void search.fetchNextPage()} data-testid="show-more">
           {t("showMore")}
         </Button>
       )}

@@ -1,10 +1,14 @@
-import { useCallback, useEffect, useState, type FC } from "react";
+import { useState, type FC } from "react";
 import { Button, Dropdown, Field, Input, Option, makeStyles, tokens } from "@fluentui/react-components";
 import { DeleteRegular, SaveEditRegular, SaveRegular } from "@fluentui/react-icons";
-import { createTemplate, deleteTemplate, listTemplates, updateTemplate } from "../api/client";
 import type { MailingMode, SavedTemplate } from "../api/types";
 import { useI18n } from "../i18n";
+import { useTemplateMutations, useTemplates } from "../state/queries";
 import { AskDialog } from "./AskDialog";
+import { ErrorBar } from "./ErrorBar";
+import { useDismissable } from "./useDismissable";
+
+const NONE: SavedTemplate[] = [];
 
 const useStyles = makeStyles({
   row: { display: "flex", flexWrap: "wrap", gap: tokens.spacingHorizontalS, alignItems: "end" },
@@ -22,32 +26,22 @@ export const TemplatePicker: FC<{
 }> = ({ mode, subject, body, onPick, onMessage, onError }) => {
   const { t } = useI18n();
   const s = useStyles();
-  const [templates, setTemplates] = useState<SavedTemplate[]>([]);
   const [selected, setSelected] = useState<string>("");
   const [saving, setSaving] = useState(false);
   const [name, setName] = useState("");
   const [asking, setAsking] = useState(false);
-
-  const reload = useCallback(async () => {
-    try {
-      setTemplates(await listTemplates(mode));
-    } catch (e) {
-      onError(e);
-    }
-  }, [mode, onError]);
-
-  useEffect(() => {
-    void reload();
-  }, [reload]);
+  const list = useTemplates(mode);
+  const templates = list.data ?? NONE;
+  const { create, update, remove: del } = useTemplateMutations();
+  const [listError, dismissListError] = useDismissable(list.error);
 
   const current = templates.find((x) => x.id === selected);
 
   const save = async () => {
     try {
-      const created = await createTemplate({ name: name.trim(), mode, subject, body });
+      const created = await create.mutateAsync({ name: name.trim(), mode, subject, body });
       setSaving(false);
       setName("");
-      await reload();
       setSelected(created.id);
       onMessage(t("templateSaved", { name: created.name }));
     } catch (e) {
@@ -58,8 +52,7 @@ export const TemplatePicker: FC<{
   const overwrite = async () => {
     if (!current) return;
     try {
-      const saved = await updateTemplate(current.id, { name: current.name, mode: current.mode ?? mode, subject, body });
-      await reload();
+      const saved = await update.mutateAsync({ id: current.id, t: { name: current.name, mode: current.mode ?? mode, subject, body } });
       onMessage(t("templateOverwritten", { name: saved.name }));
     } catch (e) {
       onError(e);
@@ -70,9 +63,8 @@ export const TemplatePicker: FC<{
     setAsking(false);
     if (!current) return;
     try {
-      await deleteTemplate(current.id);
+      await del.mutateAsync(current.id);
       setSelected("");
-      await reload();
       onMessage(t("templateDeleted"));
     } catch (e) {
       onError(e);
@@ -81,6 +73,7 @@ export const TemplatePicker: FC<{
 
   return (
     <div>
+      <ErrorBar error={listError} onDismiss={dismissListError} />
       <div className={s.row}>
         <Field label={t("template")} className={s.grow}>
           <Dropdown

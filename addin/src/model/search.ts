@@ -1,5 +1,5 @@
 // The search conditions the pane offers (a few common ones) and how they become HRBC condition text.
-import type { ListResource, PhaseResource } from "../api/types";
+import type { ListResource, MatchConditions, PhaseResource } from "../api/types";
 
 export interface SearchConditions {
   /** Phase option alias, e.g. Option.P_ResumePhase_Active. */
@@ -33,6 +33,23 @@ export interface Selection {
   total: number;
 }
 
+/** The pages of a search as one list: a record that moved into a later page while paging is shown once. */
+export function mergePages<T extends { id: number }>(pages: readonly { items: readonly T[] }[]): T[] {
+  const seen = new Set<number>();
+  const out: T[] = [];
+  for (const page of pages)
+    for (const item of page.items) {
+      if (seen.has(item.id)) continue;
+      seen.add(item.id);
+      out.push(item);
+    }
+  return out;
+}
+
+/** The ticks left after a mailing went to `sent` ("all" = every tick). */
+export const untickSent = (checked: ReadonlySet<number>, sent: readonly number[] | "all"): Set<number> =>
+  sent === "all" ? new Set() : new Set([...checked].filter((id) => !sent.includes(id)));
+
 /** One removable condition of a matching list: an option of the anchor in a field both resources share. */
 export interface MatchChip {
   /** The list's field, e.g. Resume.P_ExpectArea. */
@@ -53,3 +70,7 @@ export function matchCondition(chips: MatchChip[]): string | undefined {
 /** Conditions joined with HRBC's AND (a comma), leaving out the empty ones. */
 export const joinConditions = (...parts: (string | undefined)[]): string | undefined =>
   parts.filter((p): p is string => !!p).join(",") || undefined;
+
+/** The anchor's shared option values as chips, one per option. */
+export const matchChips = (m: MatchConditions): MatchChip[] =>
+  m.conditions.flatMap((c) => c.options.map((o) => ({ field: c.field, label: c.label, option: o.alias, optionName: o.name })));

@@ -1,13 +1,17 @@
-// The user's mailings, kept live: the list from GET /api/mailings, and each unfinished mailing followed through
-// its server-sent events. Drives the header indicator and the status screen.
+// The user's mailings, kept live: the list is a query (GET /api/mailings) and each unfinished mailing is followed
+// through its server-sent events (polling when the stream fails), each status written into that query's data.
+// Drives the header indicator and the status screen.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { controlMailing, deleteMailing, followMailing, listMailings } from "../api/client";
-import { isFinished, isRunning, type MailingAction, type MailingStatus } from "../api/types";
+import { isFinished, type MailingAction, type MailingStatus } from "../api/types";
+import { followedIds, summarize, trackStatus, upsertStatus, visibleMailings, type Indicator, type LiveStatus } from "../model/mailings";
+import { keys } from "./queryClient";
 
-export type IndicatorState = "idle" | "running" | "paused" | "done" | "cancelled" | "failed";
+export { decidedOf, messagesOf, summarize, visibleMailings, type IndicatorState } from "../model/mailings";
 
 export interface MailingsState {
-  mailings: MailingStatus[];
+  mailings: LiveStatus[];
   loading: boolean;
   error: unknown;
   refresh: () => Promise<void>;
@@ -18,7 +22,7 @@ export interface MailingsState {
   act: (id: string, action: MailingAction) => Promise<void>;
   /** Deletes a held or finished mailing on the server; it leaves the list once the server has removed it. */
   remove: (id: string) => Promise<void>;
-  indicator: { state: IndicatorState; done: number; total: number; sent: number };
+  indicator: Indicator;
 }
 
 const Ctx = createContext<MailingsState | null>(null);
@@ -29,57 +33,34 @@ export function useMailings(): MailingsState {
   return v;
 }
 
-/** Messages decided (sent + failed + bounced): skips are not progress. */
-export const decidedOf = (m: MailingStatus): number => m.decided ?? m.sent + m.failed + m.bounced;
-/** Messages to send: the server's count, else the deliveries less the skips (a cancellation does not shrink it: a
- * cancelled mailing reads "8 of 35 done", the 27 cancelled shown apart). */
-export const messagesOf = (m: MailingStatus): number => m.messages ?? Math.max(0, m.total - m.skipped);
-
-/** Mailings the user started: held ones (Ready, or cancelled while held) are the confirmation's business. */
-export const visibleMailings = (list: MailingStatus[], held: ReadonlySet<string> = new Set()): MailingStatus[] =>
-  list.filter((m) => !held.has(m.id) && m.state !== "Ready" && m.held !== true);
-
-export function summarize(all: MailingStatus[]): MailingsState["indicator"] {
-  const mailings = visibleMailings(all);
-  const running = mailings.filter((m) => isRunning(m.state));
-  const paused = mailings.filter((m) => m.state === "Paused");
-  const active = running.length > 0 ? running : paused;
-  if (active.length > 0) {
-    return {
-      state: running.length > 0 ? "running" : "paused",
-      done: active.reduce((a, m) => a + decidedOf(m), 0),
-      total: active.reduce((a, m) => a + messagesOf(m), 0),
-      sent: active.reduce((a, m) => a + m.sent, 0),
-    };
-  }
-  const latest = mailings[0];
-  if (latest && isFinished(latest.state)) {
-    const state = latest.state === "Cancelled" ? "cancelled" : latest.state === "Failed" ? "failed" : "done";
-    return { state, done: decidedOf(latest), total: messagesOf(latest), sent: latest.sent };
-  }
-  return { state: "idle", done: 0, total: 0, sent: 0 };
-}
+const stamp = (s: MailingStatus, at: number): LiveStatus => ({ ...s, receivedAt: at });
+const EMPTY: LiveStatus[] = [];
 
 export function MailingsProvider({ children }: { children: ReactNode }) {
-  const [mailings, setMailings] = useState<MailingStatus[]>([]);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>(null);
+  const qc = useQueryClient();
+  const list = useQuery({
+    queryKey: keys.mailings,
+    queryFn: async ({ signal }) => {
+      const mailings = await listMailings(signal);
+      const at = Date.now();
+      return mailings.map((m) => stamp(m, at));
+    },
+  });
+  const mailings = list.data ?? EMPTY;
   const followers = useRef(new Map<string, () => void>());
   const [held, setHeld] = useState<ReadonlySet<string>>(new Set());
 
-  const upsert = useCallback((s: MailingStatus) => {
-    setMailings((list) => {
-      const i = list.findIndex((m) => m.id === s.id);
-      if (i < 0) return [s, ...list].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      const copy = list.slice();
-      copy[i] = { ...copy[i], ...s };
-      return copy;
-    });
-    if (isFinished(s.state)) {
-      followers.current.get(s.id)?.();
-      followers.current.delete(s.id);
-    }
-  }, []);
+  /** A live status into the list's cache; a finished mailing is no longer followed. */
+  const upsert = useCallback(
+    (s: MailingStatus) => {
+      qc.setQueryData<LiveStatus[]>(keys.mailings, (old) => upsertStatus(old ?? [], stamp(s, Date.now())));
+      if (isFinished(s.state)) {
+        followers.current.get(s.id)?.();
+        followers.current.delete(s.id);
+      }
+    },
+    [qc],
+  );
 
   const follow = useCallback(
     (id: string) => {
@@ -89,27 +70,20 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
     [upsert],
   );
 
-  const refresh = useCallback(async () => {
-    try {
-      const list = await listMailings();
-      setMailings(list);
-      setError(null);
-      for (const m of list) if (!isFinished(m.state) && m.state !== "Ready") follow(m.id);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setLoading(false);
-    }
-  }, [follow]);
-
+  // Every mailing that can still change is followed (the stream is the external system this effect subscribes to).
+  const live = followedIds(mailings).join(",");
   useEffect(() => {
-    void refresh();
+    for (const id of live ? live.split(",") : []) follow(id);
+  }, [live, follow]);
+  useEffect(() => {
     const map = followers.current;
     return () => {
       for (const stop of map.values()) stop();
       map.clear();
     };
-  }, [refresh]);
+  }, []);
+
+  const refresh = useCallback(() => qc.invalidateQueries({ queryKey: keys.mailings }), [qc]);
 
   const hold = useCallback((id: string) => setHeld((h) => new Set(h).add(id)), []);
 
@@ -121,44 +95,19 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
         next.delete(id);
         return next;
       });
-      setMailings((list) =>
-        list.some((m) => m.id === id)
-          ? list.map((m) => (m.id === id ? { ...m, state: isFinished(m.state) ? m.state : state, subject: m.subject || (subject ?? "") } : m))
-          : [
-              {
-                id,
-                mode: "Resumes",
-                state,
-                total: 0,
-                sent: 0,
-                failed: 0,
-                skipped: 0,
-                bounced: 0,
-                pending: 0,
-                createdAt: new Date().toISOString(),
-                startedAt: null,
-                finishedAt: null,
-                etaSeconds: null,
-                pausedReason: null,
-                cancelled: 0,
-                subject: subject ?? "",
-                waitReason: null,
-                resumesAt: null,
-              },
-              ...list,
-            ],
-      );
+      const now = new Date();
+      qc.setQueryData<LiveStatus[]>(keys.mailings, (old) => trackStatus(old ?? [], id, state, subject, now.toISOString()));
       follow(id);
       void refresh();
     },
-    [follow, refresh],
+    [qc, follow, refresh],
   );
 
   const act = useCallback(
     async (id: string, action: MailingAction) => {
       const result = await controlMailing(id, action);
       if (result && typeof result === "object" && "state" in result) upsert(result);
-      // Resuming or retrying makes it run again: follow it.
+      // Resuming or retrying makes it run again: follow it anew.
       followers.current.get(id)?.();
       followers.current.delete(id);
       follow(id);
@@ -166,15 +115,22 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
     [follow, upsert],
   );
 
-  const remove = useCallback(async (id: string) => {
-    await deleteMailing(id);
-    followers.current.get(id)?.();
-    followers.current.delete(id);
-    setMailings((list) => list.filter((m) => m.id !== id));
-  }, []);
+  const deletion = useMutation({
+    mutationFn: (id: string) => deleteMailing(id),
+    onSuccess: (_, id) => {
+      followers.current.get(id)?.();
+      followers.current.delete(id);
+      qc.setQueryData<LiveStatus[]>(keys.mailings, (old) => (old ?? []).filter((m) => m.id !== id));
+      qc.removeQueries({ queryKey: keys.mailing(id) });
+      return qc.invalidateQueries({ queryKey: keys.mailings });
+    },
+  });
+  const remove = deletion.mutateAsync;
 
   const shown = useMemo(() => visibleMailings(mailings, held), [mailings, held]);
   const indicator = useMemo(() => summarize(shown), [shown]);
+  const loading = list.isPending;
+  const error = list.error;
   const value = useMemo<MailingsState>(
     () => ({ mailings: shown, loading, error, refresh, track, hold, act, remove, indicator }),
     [shown, loading, error, refresh, track, hold, act, remove, indicator],
