@@ -1,4 +1,3 @@
-using BulkMail.Api;
 using Microsoft.Extensions.Configuration.Json;
 
 namespace BulkMail.Sandbox;
@@ -10,7 +9,7 @@ namespace BulkMail.Sandbox;
 public sealed class DemoProgram
 {
     public static void Main(string[] args) =>
-        BulkMailServer.Build(args, builder =>
+        Program.Build(args, builder =>
         {
             // The content root is this project, not api/: read the API's appsettings.json (copied next to this
             // assembly) first, so that everything else still overrides it as it would for the published API.
