@@ -68,10 +68,11 @@ describe("the data cache", () => {
     const { result } = renderHook(() => ({ list: useTemplates("Resumes"), m: useTemplateMutations() }), { wrapper: wrapperOf() });
     await waitFor(() => expect(result.current.list.data?.map((t) => t.id)).toEqual(["t1"]));
     await act(() => result.current.m.create.mutateAsync({ name: "新", mode: "Resumes", subject: "s", body: "b" }));
-    // The mutation resolves once the list is fetched again: the new template is there at once.
-    expect(result.current.list.data?.map((t) => t.id)).toEqual(["t1", "t2"]);
+    // The mutation resolves once the list is fetched again; the hook re-renders with it on TanStack Query's next
+    // notification tick (a timer, so not necessarily inside this act): wait for it rather than read it at once.
+    await waitFor(() => expect(result.current.list.data?.map((t) => t.id)).toEqual(["t1", "t2"]));
     await act(() => result.current.m.remove.mutateAsync("t1"));
-    expect(result.current.list.data?.map((t) => t.id)).toEqual(["t2"]);
+    await waitFor(() => expect(result.current.list.data?.map((t) => t.id)).toEqual(["t2"]));
     expect(calls.filter((c) => c.method === "GET")).toHaveLength(3);
   });
 
@@ -104,7 +105,8 @@ describe("the data cache", () => {
     const { result } = renderHook(() => useMailings(), { wrapper: wrapperOf(createQueryClient(), true) });
     await waitFor(() => expect(result.current.mailings).toHaveLength(2));
     await act(() => result.current.remove("a"));
-    expect(result.current.mailings.map((m) => m.id)).toEqual(["b"]);
+    // The cache notifies the hook on its next tick (a timer): wait for it.
+    await waitFor(() => expect(result.current.mailings.map((m) => m.id)).toEqual(["b"]));
     expect(calls.filter((c) => c.method === "GET" && c.url.endsWith("/api/mailings"))).toHaveLength(2);
   });
 
