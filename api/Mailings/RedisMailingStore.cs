@@ -22,7 +22,7 @@ namespace BulkMail.Api.Mailings;
 /// </summary>
 public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options) : IMailingStore
 {
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    internal static readonly JsonSerializerOptions Json = StoreJson.Options; // the one JSON form of every store
 
     private IDatabase Db => redis.GetDatabase();
     private string P => options.Value.KeyPrefix;
