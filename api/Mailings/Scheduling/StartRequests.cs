@@ -10,7 +10,7 @@ namespace BulkMail.Api.Mailings.Scheduling;
 /// <param name="UndoSeconds">Seconds after Start in which nothing is handed to Microsoft 365 and Undo cancels (0–600);
 /// null: <c>Sending:UndoSeconds</c>.</param>
 /// <param name="DryRun">Change nothing; answer the status the mailing would have (state, resumesAt, finishesAt, …).</param>
-public sealed record StartRequest(string? SendAt = null, WindowRequest? Window = null, int? UndoSeconds = null, bool DryRun = false);
+public sealed record StartRequest(string? SendAt = null, WindowRequest? Window = null, int? UndoSeconds = null, bool? DryRun = null);
 
 /// <param name="Days">Mon, Tue, Wed, Thu, Fri, Sat, Sun (each at most once).</param>
 /// <param name="From">Local start time, HH:mm.</param>
@@ -93,7 +93,7 @@ public static partial class StartRequests
         {
             errors["window"] = [CodedText.Of(ProblemCode.WindowNeverOpens, ("days", WindowCalculator.SearchDays))];
         }
-        return errors.Count > 0 ? (null, errors) : (new StartPlan(sendAt, window, undo, request.DryRun), errors);
+        return errors.Count > 0 ? (null, errors) : (new StartPlan(sendAt, window, undo, request.DryRun == true), errors);
     }
 
     private static SendingWindow? WindowOf(WindowRequest w, Dictionary<string, CodedText[]> errors)
