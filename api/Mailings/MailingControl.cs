@@ -36,12 +36,21 @@ public sealed class MailingControl(IMailingStore store, MailingSignal signal, Ti
         return changed ? started : null;
     }
 
-    /// <summary>The mailing as Start would leave it, changing nothing (a dry run), or null when Start is not possible.</summary>
-    public Mailing? WouldStart(Mailing mailing, StartPlan plan)
+    /// <summary>The mailing as Start would leave it, changing nothing (a dry run), or null when Start is not possible
+    /// (the rule of the store's schedule step: Ready, or Scheduled with nothing handed over).</summary>
+    public async Task<Mailing?> WouldStartAsync(Mailing mailing, StartPlan plan, CancellationToken cancellationToken)
     {
         if (mailing.State is not (MailingState.Ready or MailingState.Scheduled))
         {
             return null;
+        }
+        if (mailing.State == MailingState.Scheduled)
+        {
+            var counts = await store.GetCountsAsync(mailing.Id, cancellationToken).ConfigureAwait(false);
+            if (mailing.StartedAt is not null || counts.Sent + counts.Failed + counts.Bounced > 0)
+            {
+                return null;
+            }
         }
         var now = time.GetUtcNow();
         return plan.Immediate && mailing.State == MailingState.Ready

@@ -143,7 +143,9 @@ public static class MailingsApi
         {
             return TooManyRunning(max);
         }
-        var started = plan.DryRun ? control.WouldStart(mailing, plan) : await control.StartAsync(mailing, plan, cancellationToken).ConfigureAwait(false);
+        var started = plan.DryRun
+            ? await control.WouldStartAsync(mailing, plan, cancellationToken).ConfigureAwait(false)
+            : await control.StartAsync(mailing, plan, cancellationToken).ConfigureAwait(false);
         return started is null
             ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.MailingNotReady, ("id", id), ("state", mailing.State))
             : TypedResults.Ok(InLanguageOf(http, await statuses.StatusAsync(started, cancellationToken).ConfigureAwait(false)));

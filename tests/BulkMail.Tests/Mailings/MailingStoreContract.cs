@@ -824,6 +824,19 @@ public abstract class MailingStoreContract : ContractSuite
         Assert.True(await store.PromoteAsync(late.Id, "l", null, undoUntil, Ct));
         Assert.False((await store.UndoAsync(late.Id, T0, Ct)).Changed);
         Assert.False((await store.UndoAsync(NewMailing().Id, T0, Ct)).Changed);
+        // clocks apart: an undo at 29.999 s and a promotion at 30 s race; exactly one wins, and after an undo nothing is claimable
+        for (var round = 0; round < 10; round++)
+        {
+            var raced = await ReadyAsync(store, 2);
+            Assert.True((await store.ScheduleAsync(raced.Id, At(undoUntil, "r", undoUntil), T0, Ct)).Changed);
+            var undoing = store.UndoAsync(raced.Id, undoUntil.AddMilliseconds(-1), Ct);
+            var promoting = store.PromoteAsync(raced.Id, "r", null, undoUntil, Ct);
+            var (won, promoted) = ((await undoing).Changed, await promoting);
+            Assert.True(won ^ promoted, $"round {round}: exactly one of undo and promote");
+            var claim = await store.ClaimAsync(raced.Id, Lease, undoUntil, Ct);
+            Assert.Equal(promoted, claim.Claim is not null);
+            Assert.Equal(won ? 2 : 0, (await store.GetCountsAsync(raced.Id, Ct)).Cancelled);
+        }
         // without an undo window there is nothing to undo
         var none = await ReadyAsync(store, 1);
         Assert.True((await store.ScheduleAsync(none.Id, At(T0.AddHours(1), "n"), T0, Ct)).Changed);

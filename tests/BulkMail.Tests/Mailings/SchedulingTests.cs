@@ -258,6 +258,15 @@ public class SchedulingTests(RedisServerFixture redis)
         Assert.Empty(e.Graph.Sent(EngineHarness.User));
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("601")]
+    public void An_undo_window_out_of_range_stops_the_api_at_start_up(string seconds)
+    {
+        var error = Assert.ThrowsAny<Exception>(() => BulkMailApplication.Start(new Dictionary<string, string?> { ["Sending:UndoSeconds"] = seconds }).Dispose());
+        Assert.Contains("UndoSeconds", error.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_dry_run_changes_nothing_and_its_finish_time_spans_the_closed_hours_and_holidays()
     {
