@@ -99,13 +99,10 @@ public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter lim
             if (mailing.State is MailingState.Queued or MailingState.Sending && counts.Pending > 0)
             {
                 eta = estimate;
-                (waitCode, waitReason, waitArgs, resumesAt) = WaitOf(mailing, figures, pace, now);
-                if (waitCode is null && mailing.OpenUntil is { } until && until <= now && mailing.Schedule is { } s
-                    && scheduler.NextOpening(s, now) is { } next)
-                {
-                    // the window has just closed; the worker puts it back to Scheduled
-                    (waitCode, waitReason, waitArgs, resumesAt) = ScheduledWaitOf(s, next.Start, now);
-                }
+                (waitCode, waitReason, waitArgs, resumesAt) = mailing.OpenUntil is { } until && until <= now && mailing.Schedule is { } s
+                    // the window has closed (most binding: nothing is claimed); the worker puts it back to Scheduled
+                    ? ScheduledWaitOf(s, scheduler.NextOpening(s, now)?.Start, now)
+                    : WaitOf(mailing, figures, pace, now);
             }
         }
         var decided = counts.Sent + counts.Failed + counts.Bounced;
