@@ -144,13 +144,14 @@ public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter lim
             ? WaitCode.Scheduled
             : schedule.UndoUntil is { } u && u > now ? WaitCode.UndoWindow : WaitCode.OutsideWindow;
         var when = code == WaitCode.UndoWindow ? schedule.UndoUntil : begins;
-        var args = new Dictionary<string, string> { ["at"] = when is { } w ? Local(w, schedule.Window) : "" };
+        var args = new Dictionary<string, string> { ["at"] = when is { } w ? Local(w, schedule) : "" };
         return (code.ToString(), CodedText.Of(code, [.. args.Select(a => (a.Key, (object?)a.Value))]).English, args, begins);
     }
 
-    /// <summary>An instant as ISO 8601 in the window's time zone (or UTC), for the wait's sentence.</summary>
-    private static string Local(DateTimeOffset t, SendingWindow? window) =>
-        (window is null ? t.ToUniversalTime() : TimeZoneInfo.ConvertTime(t, MailingScheduler.Zone(window)))
+    /// <summary>An instant as ISO 8601 for the wait's sentence: in the window's time zone, else at sendAt's offset (the
+    /// user's), else UTC.</summary>
+    private static string Local(DateTimeOffset t, MailingSchedule schedule) =>
+        (schedule.Window is { } window ? TimeZoneInfo.ConvertTime(t, MailingScheduler.Zone(window)) : t.ToOffset(schedule.SendAt?.Offset ?? TimeSpan.Zero))
             .ToString("yyyy-MM-dd'T'HH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
 
     public async Task<IReadOnlyList<MailingStatus>> ListAsync(Sender user, CancellationToken cancellationToken)

@@ -111,6 +111,36 @@ public class SchedulingTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task Two_instances_on_one_redis_send_a_scheduled_mailing_once_whichever_promotes_it()
+    {
+        var clock = new StoppableClock();
+        var now = clock.StopAt(new DateTimeOffset(2026, 12, 1, 15, 0, 0, Jst));
+        await using var e = await StartAsync(clock);
+        await using var second = BulkMailApplication.StartWith(e.Hrbc, new Dictionary<string, string?>(e.AllSettings), s => s.AddSingleton<TimeProvider>(clock));
+        using var http = second.CreateClient();
+        var id = await e.SubmitAsync(Held(10));
+        var messages = (await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Ready")).GetProperty("messages").GetInt32();
+        using var ja = new HttpRequestMessage(HttpMethod.Post, $"/api/mailings/{id}/start")
+        {
+            Content = JsonContent.Create(new { sendAt = "2026-12-01T16:00:00+09:00", undoSeconds = 0 }),
+        };
+        ja.Headers.AcceptLanguage.ParseAdd("ja");
+        using var started = await http.SendAsync(ja, Ct); // started through the second instance
+        var status = await started.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        Assert.Equal("予約済みです。2026-12-01T16:00:00+09:00 に送信を始めます。", status.GetProperty("waitReason").GetString());
+        Assert.Equal("2026-12-01T16:00:00+09:00", status.GetProperty("waitArgs").GetProperty("at").GetString());
+
+        await Polls();
+        Assert.Empty(e.Graph.Sent(EngineHarness.User));
+        clock.AdvanceTo(now.AddHours(1));
+        await WaitUntilAsync(e.Http, id, s => State(s) == "Completed", "completed by the two workers");
+        var sent = e.Graph.Sent(EngineHarness.User);
+        Assert.Equal(messages, sent.Count);
+        Assert.Equal(messages, sent.Select(m => m.To[0]).Distinct().Count());
+    }
+
+    [Fact]
     public async Task A_window_9_to_18_pauses_at_18_and_goes_on_at_9_on_the_next_working_day_after_the_holidays()
     {
         // Fri 2026-09-18 17:59 JST; Mon 21 敬老の日, Tue 22 国民の休日, Wed 23 秋分の日: the next working day is Thu 24.
