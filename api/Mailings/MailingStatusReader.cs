@@ -142,7 +142,9 @@ public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter lim
     {
         var code = schedule.SendAt is { } at && at > now && !(schedule.UndoUntil is { } u0 && u0 >= at && u0 > now)
             ? WaitCode.Scheduled
-            : schedule.UndoUntil is { } u && u > now ? WaitCode.UndoWindow : WaitCode.OutsideWindow;
+            : schedule.UndoUntil is { } u && u > now ? WaitCode.UndoWindow
+            // due without a window: a worker promotes it at its next poll
+            : schedule.Window is null ? WaitCode.Scheduled : WaitCode.OutsideWindow;
         var when = code == WaitCode.UndoWindow ? schedule.UndoUntil : begins;
         var args = new Dictionary<string, string> { ["at"] = when is { } w ? Local(w, schedule) : "" };
         return (code.ToString(), CodedText.Of(code, [.. args.Select(a => (a.Key, (object?)a.Value))]).English, args, begins);

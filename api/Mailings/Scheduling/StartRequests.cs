@@ -77,9 +77,9 @@ public static partial class StartRequests
             {
                 errors["sendAt"] = [CodedText.Of(ProblemCode.SendAtTooFar, ("days", (int)horizon.TotalDays))];
             }
-            else
+            else if (parsed > now)
             {
-                sendAt = parsed;
+                sendAt = parsed; // a time just past is now
             }
         }
         var undo = request.UndoSeconds ?? defaultUndoSeconds;
