@@ -200,12 +200,14 @@ public class SchedulingTests(RedisServerFixture redis)
         Assert.All(sent.Where(m => m.SentAt >= friday.AddMinutes(1)), m => Assert.True(m.SentAt >= thursday));
     }
 
-    [Fact]
-    public async Task Undo_within_the_undo_window_cancels_with_nothing_sent_and_after_it_is_a_409()
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memory")]
+    public async Task Undo_within_the_undo_window_cancels_with_nothing_sent_and_after_it_is_a_409(string store)
     {
         var clock = new StoppableClock();
         var now = clock.StopAt(new DateTimeOffset(2026, 12, 1, 10, 0, 0, Jst));
-        await using var e = await StartAsync(clock, new() { ["Sending:UndoSeconds"] = "30" });
+        await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?> { ["Sending:UndoSeconds"] = "30" }, time: clock, store: store);
         var id = await e.SubmitAsync(Held(6));
         var messages = (await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Ready")).GetProperty("messages").GetInt32();
 
