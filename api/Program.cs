@@ -60,6 +60,7 @@ public sealed class Program
         app.MapUploadsApi();
         app.MapModesApi();
         app.MapSuppressionsApi();
+        app.MapUnsubscribePage();
         return app;
     }
 }

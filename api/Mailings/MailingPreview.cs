@@ -39,6 +39,10 @@ public sealed record PreviewResponse(int Records, int ScopeTotal, bool Complete,
     IReadOnlyList<MailFieldCount> MailFields, IReadOnlyList<PreviewMessage> Samples, IReadOnlyList<PreviewWarning> Warnings)
 {
     public Confirmation? Confirmation { get; init; }
+
+    /// <summary>The skipped deliveries by reason code (<c>Suppressed</c>, <c>OptedOutInHrbc</c>, <c>NoAddress</c> …), as
+    /// the status's <c>skippedByReason</c> will count them.</summary>
+    public IReadOnlyDictionary<string, int> SkippedByReason { get; init; } = new Dictionary<string, int>();
 }
 
 /// <summary>What the confirmation dialog states (docs/ui.md, 4. Confirmation): how many messages, the phase update, the files.</summary>
@@ -61,7 +65,9 @@ public sealed class MailingPreviewer(
     HrbcClient hrbc,
     IMailSender sender,
     MailingAttachmentBuilder attachments,
-    BulkMail.Api.Templates.MailTemplateEngine templates)
+    BulkMail.Api.Templates.MailTemplateEngine templates,
+    Suppressions.ISuppressionList suppressions,
+    MessageRenderer renderer)
 {
     /// <summary>Preview counts at most this many records of the scope; beyond it, counts say so.</summary>
     public const int PreviewRecordLimit = 1000;
@@ -80,7 +86,7 @@ public sealed class MailingPreviewer(
         var fieldCounts = spec.MailFields.ToDictionary(f => f, _ => 0);
         // Memory stays O(samples) plus counters: each page's deliveries are tallied and dropped; only the samples are
         // rendered, and empty tags are found from the values (the template's aliases are known) without rendering.
-        var tally = new PreviewTally(plan, request.PreviewRecordId);
+        var tally = new PreviewTally(plan, request.PreviewRecordId, renderer);
         var records = 0;
         var position = 0;
         var complete = false;
@@ -103,7 +109,8 @@ public sealed class MailingPreviewer(
                     fieldCounts[f]++;
                 }
             }
-            tally.Add(DeliveryExpander.ExpandPage(plan, page, tally.Deliveries + 1), cancellationToken);
+            tally.Add(await DeliveryExpander.SuppressAsync(plan, DeliveryExpander.ExpandPage(plan, page, tally.Deliveries + 1), suppressions, cancellationToken)
+                .ConfigureAwait(false), cancellationToken);
             records += page.Records.Count + page.MissingIds.Count;
             if (spec.ScopeKind == ScopeKind.All)
             {
@@ -138,6 +145,7 @@ public sealed class MailingPreviewer(
             [.. spec.MailFields.Select(f => new MailFieldCount(f, mailFieldNames.GetValueOrDefault(f, f), fieldCounts[f]))],
             tally.Samples, warnings)
         {
+            SkippedByReason = tally.ByReason,
             Confirmation = files is null ? null : new Confirmation(tally.Pending, spec.Mode.ToString(), tally.PhaseUpdates,
                 spec.PhaseAlias is null ? null : plan.Shape.PhaseResource.Name, spec.PhaseAlias, spec.PhaseName, spec.LogActivity,
                 [.. files.Files.Select(f => f.Info)], files.Sources, files.ZipEncryption is not null, files.ZipEncryption, files.TotalBytes),
@@ -146,18 +154,21 @@ public sealed class MailingPreviewer(
 
     /// <summary>The preview's counters over deliveries seen a page at a time: counts, a few examples per warning, the
     /// rendered samples, and the addresses seen (to find ones shared by several records).</summary>
-    private sealed class PreviewTally(MailingPlan plan, long? sampleRecordId)
+    private sealed class PreviewTally(MailingPlan plan, long? sampleRecordId, MessageRenderer renderer)
     {
         private const int Examples = 5;
         private readonly List<PreviewMessage> _samples = [];
         private readonly SortedDictionary<string, (int Count, List<string> Examples)> _emptyTags = new(StringComparer.Ordinal);
-        private readonly (int Count, List<string> Examples)[] _skips = [(0, []), (0, []), (0, [])]; // invalid, no address, record gone
-        private readonly List<SkippedRecord>[] _skipped = [[], [], []];
+        // invalid, no address, record gone, suppressed, opted out in HRBC
+        private readonly (int Count, List<string> Examples)[] _skips = [(0, []), (0, []), (0, []), (0, []), (0, [])];
+        private readonly List<SkippedRecord>[] _skipped = [[], [], [], [], []];
         // address → the first record having it, and the names of the records sharing it (bounded: the preview reads at
         // most PreviewRecordLimit records)
         private readonly Dictionary<string, (long Record, List<string> Names, bool Shared)> _addresses = new(StringComparer.OrdinalIgnoreCase);
-        private readonly string[] _paths = [.. plan.Template.Paths.Order(StringComparer.Ordinal)];
+        // The unsubscribe link is the delivery's own, never empty.
+        private readonly string[] _paths = [.. plan.Template.Paths.Where(p => p != Suppressions.OptOutFooter.Tag).Order(StringComparer.Ordinal)];
 
+        public Dictionary<string, int> ByReason { get; } = new(StringComparer.Ordinal);
         public int Deliveries { get; private set; }
         public int Pending { get; private set; }
         public int PhaseUpdates { get; private set; }
@@ -172,10 +183,14 @@ public sealed class MailingPreviewer(
                 Deliveries++;
                 if (d.Status != DeliveryStatus.Pending)
                 {
+                    var reason = d.ReasonCode ?? "Unknown";
+                    ByReason[reason] = ByReason.GetValueOrDefault(reason) + 1;
                     var (slot, example) = d.ReasonCode switch
                     {
                         ReasonCodes.InvalidAddress => (0, $"{d.RecordName}: {d.Address}"),
                         ReasonCodes.RecordGone => (2, "#" + d.RecordId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        ReasonCodes.Suppressed => (3, $"{d.RecordName}: {d.Address}"),
+                        ReasonCodes.OptedOutInHrbc => (4, $"{d.RecordName}: {d.Address}"),
                         _ when d.Address is null => (1, d.RecordName ?? "#" + d.RecordId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                         _ => (-1, ""),
                     };
@@ -217,7 +232,7 @@ public sealed class MailingPreviewer(
                 }
                 if (_samples.Count < MailingPreviewer.Samples && (sampleRecordId is null || d.RecordId == sampleRecordId))
                 {
-                    var mail = plan.Template.Render(d.Values);
+                    var mail = renderer.Render(plan.Template, plan.Spec, d.Values, null, d.Seq, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
                     _samples.Add(new PreviewMessage(d.Seq, d.RecordId, d.RecordName, d.MailField, d.Address, mail.Subject, mail.HtmlBody, mail.EmptyTags, d.RecipientName));
                 }
             }
@@ -257,6 +272,14 @@ public sealed class MailingPreviewer(
             {
                 warnings.Add(new PreviewWarning("RecordNotFound", $"{_skips[2].Count} record(s) no longer exist in HRBC.", _skips[2].Count, _skips[2].Examples) { Records = _skipped[2] });
             }
+            if (_skips[3].Count > 0)
+            {
+                warnings.Add(new PreviewWarning("Suppressed", $"{_skips[3].Count} address(es) are on the suppression list and will be skipped.", _skips[3].Count, _skips[3].Examples) { Records = _skipped[3] });
+            }
+            if (_skips[4].Count > 0)
+            {
+                warnings.Add(new PreviewWarning("OptedOutInHrbc", $"{_skips[4].Count} recipient(s) opted out of mail in HRBC and will be skipped.", _skips[4].Count, _skips[4].Examples) { Records = _skipped[4] });
+            }
             // In ResumesToRecruiter and JobsToResume every mail goes to one person by design: no warning for that.
             var shared = _addresses.Where(a => a.Value.Shared).ToList();
             if (shared.Count > 0)
@@ -286,7 +309,7 @@ public sealed class MailingPreviewer(
             var first = DeliveryExpander.ExpandPage(plan, page, 1).FirstOrDefault(d => d.Status == DeliveryStatus.Pending);
             if (first is not null)
             {
-                var mail = plan.Template.Render(first.Values);
+                var mail = renderer.Render(plan.Template, plan.Spec, first.Values, null, first.Seq, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
                 var subject = (japanese ? "【テスト】" : "[TEST] ") + mail.Subject;
                 await sender.SendDirectAsync(user.Mailbox, new OutgoingMail($"test-{Guid.NewGuid():N}", user.Mailbox, user.DisplayName, subject, mail.HtmlBody)
                 {
@@ -324,7 +347,8 @@ public sealed class MailingPreviewer(
         if (delivery.Status is not (DeliveryStatus.Skipped or DeliveryStatus.Cancelled))
         {
             // The spec was validated at submit: its tags are known.
-            var mail = templates.Compile(mailing.Spec.Subject, mailing.Spec.Body, _ => true).Render(delivery.Values);
+            var mail = renderer.Render(templates.Compile(mailing.Spec.Subject, mailing.Spec.Body, _ => true), mailing.Spec, delivery.Values, mailing.Id,
+                delivery.Seq, mailing.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
             message = new PreviewMessage(delivery.Seq, delivery.RecordId, delivery.RecordName, delivery.MailField, delivery.Address,
                 mail.Subject, mail.HtmlBody, mail.EmptyTags, delivery.RecipientName);
         }

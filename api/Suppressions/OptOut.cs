@@ -203,11 +203,15 @@ public sealed class OptOutFooter(IOptions<OptOutOptions> options, UnsubscribeTok
 {
     public const string Tag = "BulkMail.UnsubscribeUrl";
 
-    public string UrlFor(string mailingId, int seq)
+    public string UrlFor(string mailingId, int seq) => Root() + "/unsubscribe/" + tokens.Create(mailingId, seq);
+
+    /// <summary>The link of a message that is no delivery (a preview before submit, a test send): the page refuses it.</summary>
+    public string SampleUrl() => Root() + "/unsubscribe/preview";
+
+    private string Root()
     {
         var baseUrl = options.Value.PublicBaseUrl ?? configuration["Addin:PublicBaseUrl"];
-        var root = string.IsNullOrEmpty(baseUrl) ? SelfAddress.Resolve(services, "/").ToString() : baseUrl;
-        return root.TrimEnd('/') + "/unsubscribe/" + tokens.Create(mailingId, seq);
+        return (string.IsNullOrEmpty(baseUrl) ? SelfAddress.Resolve(services, "/").ToString() : baseUrl).TrimEnd('/');
     }
 
     /// <summary>The footer as HTML, appended after the body: the configured text with every value escaped, the link
