@@ -17,7 +17,11 @@ public sealed record MailFieldCount(string Alias, string Label, int Count);
 /// <param name="RecipientName">Whom the message is addressed to, as the To line and Graph's <c>toRecipients</c> name
 /// them: the candidate or the recruiter per mode (ResumesToRecruiter: the job's recruiter; JobsToResume: the candidate).</param>
 public sealed record PreviewMessage(int Seq, long RecordId, string? RecordName, string? MailField, string? Address,
-    string Subject, string HtmlBody, IReadOnlyList<string> EmptyTags, string? RecipientName = null);
+    string Subject, string HtmlBody, IReadOnlyList<string> EmptyTags, string? RecipientName = null)
+{
+    /// <summary>The tags of this message that were empty and got their fallback (<c>{{default Alias "…"}}</c>).</summary>
+    public IReadOnlyList<string> Fallbacks { get; init; } = [];
+}
 
 /// <param name="Args">The values a translation of <see cref="Code"/> names (NearMissTag: found, suggestion).</param>
 /// <param name="Places">Where in the template (NearMissTag): part, line, column of each occurrence.</param>
@@ -159,6 +163,10 @@ public sealed class MailingPreviewer(
         private const int Examples = 5;
         private readonly List<PreviewMessage> _samples = [];
         private readonly SortedDictionary<string, (int Count, List<string> Examples)> _emptyTags = new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, (int Count, List<string> Examples)> _fallbacks = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<SkippedRecord>> _fallbackWho = new(StringComparer.Ordinal);
+        private readonly IReadOnlySet<string> _fallbackOnly = plan.Template.FallbackOnly;
+        private readonly IReadOnlySet<string> _withFallback = plan.Template.WithFallback;
         // invalid, no address, record gone, suppressed, opted out in HRBC
         private readonly (int Count, List<string> Examples)[] _skips = [(0, []), (0, []), (0, []), (0, []), (0, [])];
         private readonly List<SkippedRecord>[] _skipped = [[], [], [], [], []];
@@ -210,6 +218,21 @@ public sealed class MailingPreviewer(
                 {
                     if (string.IsNullOrEmpty(d.Values.GetValueOrDefault(path)))
                     {
+                        if (_withFallback.Contains(path))
+                        {
+                            var used = _fallbacks.GetValueOrDefault(path, (0, []));
+                            if (used.Count < Examples)
+                            {
+                                (_fallbackWho.TryGetValue(path, out var list) ? list : _fallbackWho[path] = []).Add(
+                                    new SkippedRecord(d.RecordId, d.RecordName, d.RecipientName, d.Address, d.MailField));
+                            }
+                            Note(ref used, who);
+                            _fallbacks[path] = used;
+                        }
+                        if (_fallbackOnly.Contains(path))
+                        {
+                            continue; // said what to write instead: not a problem
+                        }
                         var entry = _emptyTags.GetValueOrDefault(path, (0, []));
                         Note(ref entry, who);
                         _emptyTags[path] = entry;
@@ -233,7 +256,10 @@ public sealed class MailingPreviewer(
                 if (_samples.Count < MailingPreviewer.Samples && (sampleRecordId is null || d.RecordId == sampleRecordId))
                 {
                     var mail = renderer.Render(plan.Template, plan.Spec, d.Values, null, d.Seq, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
-                    _samples.Add(new PreviewMessage(d.Seq, d.RecordId, d.RecordName, d.MailField, d.Address, mail.Subject, mail.HtmlBody, mail.EmptyTags, d.RecipientName));
+                    _samples.Add(new PreviewMessage(d.Seq, d.RecordId, d.RecordName, d.MailField, d.Address, mail.Subject, mail.HtmlBody, mail.EmptyTags, d.RecipientName)
+                    {
+                        Fallbacks = mail.Fallbacks,
+                    });
                 }
             }
         }
@@ -259,6 +285,12 @@ public sealed class MailingPreviewer(
             foreach (var (tag, (count, examples)) in _emptyTags)
             {
                 warnings.Add(new PreviewWarning("EmptyTag", $"{{{{{tag}}}}} is empty for {count} message(s).", count, examples));
+            }
+            // Not a problem, but the user sees who gets 「ご担当者様」 instead of a name.
+            foreach (var (tag, (count, examples)) in _fallbacks)
+            {
+                warnings.Add(new PreviewWarning("FallbackUsed", $"{{{{{tag}}}}} is empty for {count} message(s); they get the fallback text.", count, examples,
+                    new Dictionary<string, string> { ["tag"] = tag }) { Records = _fallbackWho.GetValueOrDefault(tag) ?? [] });
             }
             if (_skips[0].Count > 0)
             {
@@ -350,7 +382,7 @@ public sealed class MailingPreviewer(
             var mail = renderer.Render(templates.Compile(mailing.Spec.Subject, mailing.Spec.Body, _ => true), mailing.Spec, delivery.Values, mailing.Id,
                 delivery.Seq, mailing.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
             message = new PreviewMessage(delivery.Seq, delivery.RecordId, delivery.RecordName, delivery.MailField, delivery.Address,
-                mail.Subject, mail.HtmlBody, mail.EmptyTags, delivery.RecipientName);
+                mail.Subject, mail.HtmlBody, mail.EmptyTags, delivery.RecipientName) { Fallbacks = mail.Fallbacks };
         }
         return new DeliveryPreview(delivery.Seq, counts.Total, delivery.Status, delivery.ReasonCode, delivery.ReasonArgs, message);
     }
