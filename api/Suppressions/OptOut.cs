@@ -93,6 +93,10 @@ public sealed class OptOutOptionsCheck(IHostEnvironment environment, IConfigurat
             {
                 failures.Add(environment.Refusal("an unsigned unsubscribe link") + " Set OptOut:SigningKey (at least 32 random characters) for the unsubscribe links.");
             }
+            if (string.IsNullOrWhiteSpace(options.OrganizationName) || string.IsNullOrWhiteSpace(options.PostalAddress))
+            {
+                failures.Add("OptOut:OrganizationName and OptOut:PostalAddress are required outside Development: the opt-out footer of advertising mail must name the sender and their address (特定電子メール法, docs/opt-out.md).");
+            }
             var baseUrl = options.PublicBaseUrl ?? configuration["Addin:PublicBaseUrl"];
             if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
             {
@@ -219,22 +223,34 @@ public sealed class OptOutFooter(IOptions<OptOutOptions> options, UnsubscribeTok
     public string Html(string url, string? senderName)
     {
         var o = options.Value;
+        var values = new Dictionary<string, string>
+        {
+            ["sender"] = o.SenderName ?? senderName ?? "",
+            ["organization"] = o.OrganizationName ?? "",
+            ["postalAddress"] = o.PostalAddress ?? "",
+            ["contact"] = o.Contact ?? "",
+            ["url"] = url,
+        };
         string Fill(string text)
         {
-            var values = new Dictionary<string, string>
+            var lines = new List<string>();
+            foreach (var line in text.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n'))
             {
-                ["sender"] = WebUtility.HtmlEncode(o.SenderName ?? senderName ?? ""),
-                ["organization"] = WebUtility.HtmlEncode(o.OrganizationName ?? ""),
-                ["postalAddress"] = WebUtility.HtmlEncode(o.PostalAddress ?? ""),
-                ["contact"] = WebUtility.HtmlEncode(o.Contact ?? ""),
-                ["url"] = $"<a href=\"{WebUtility.HtmlEncode(url)}\">{WebUtility.HtmlEncode(url)}</a>",
-            };
-            var escaped = WebUtility.HtmlEncode(text);
-            foreach (var (k, v) in values)
-            {
-                escaped = escaped.Replace("{" + k + "}", v, StringComparison.Ordinal);
+                var named = values.Keys.Where(k => line.Contains("{" + k + "}", StringComparison.Ordinal)).ToList();
+                if (named.Count > 0 && named.All(k => values[k].Length == 0))
+                {
+                    continue; // e.g. no Contact configured: its line goes rather than showing an empty value
+                }
+                var escaped = WebUtility.HtmlEncode(line);
+                foreach (var (k, v) in values)
+                {
+                    escaped = escaped.Replace("{" + k + "}", k == "url"
+                        ? $"<a href=\"{WebUtility.HtmlEncode(v)}\">{WebUtility.HtmlEncode(v)}</a>"
+                        : WebUtility.HtmlEncode(v), StringComparison.Ordinal);
+                }
+                lines.Add(escaped);
             }
-            return escaped.Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "<br>", StringComparison.Ordinal);
+            return string.Join("<br>", lines);
         }
         var parts = o.Footer.Language switch
         {

@@ -235,3 +235,67 @@ public abstract partial class OptOutTests(RedisServerFixture redis, string store
 public sealed class RedisOptOutTests(RedisServerFixture redis) : OptOutTests(redis, "redis");
 
 public sealed class InMemoryOptOutTests(RedisServerFixture redis) : OptOutTests(redis, "memory");
+
+/// <summary>Outside Development the API refuses to start without what makes unsubscribe links safe and reachable.</summary>
+public sealed class OptOutStartupTests(RedisServerFixture redis)
+{
+    [Theory]
+    [InlineData("OptOut:SigningKey", null, "OptOut:SigningKey")]
+    [InlineData("OptOut:SigningKey", "too-short", "at least 32 characters")]
+    [InlineData("OptOut:PublicBaseUrl", "http://bulkmail.example", "OptOut:PublicBaseUrl")]
+    [InlineData("OptOut:PostalAddress", "", "OptOut:PostalAddress")]
+    public void Outside_Development_a_missing_or_weak_opt_out_setting_is_refused_at_start_up(string key, string? value, string expected)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["environment"] = "Production",
+            ["Hrbc:BaseUrl"] = "http://127.0.0.1:9/",
+            ["Hrbc:AppId"] = "a",
+            ["Hrbc:Secret"] = "s",
+            ["Hrbc:Partition"] = "1",
+            ["Auth:Mode"] = "EntraId",
+            ["AzureAd:TenantId"] = FakeEntra.TenantId,
+            ["AzureAd:ClientId"] = FakeEntra.ClientId,
+            ["AzureAd:ClientSecret"] = FakeEntra.ClientSecret,
+            ["Graph:Auth"] = "OnBehalfOf",
+            ["ConnectionStrings:Redis"] = redis.ConnectionString ?? "127.0.0.1:9",
+            ["Store:KeyPrefix"] = RedisServerFixture.NewPrefix(),
+            ["OptOut:SigningKey"] = "an-unsubscribe-link-signing-key-of-40-chars",
+            ["OptOut:PublicBaseUrl"] = "https://bulkmail.example",
+            ["OptOut:OrganizationName"] = "株式会社サンプル人材",
+            ["OptOut:PostalAddress"] = "東京都千代田区千代田1-1",
+            [key] = value,
+        };
+        var error = Assert.ThrowsAny<Exception>(() => BulkMailApplication.Start(settings).Dispose());
+        Assert.Contains(expected, error.ToString(), StringComparison.Ordinal);
+    }
+}
+
+/// <summary>The public page is limited per client IP, the list's writes per user.</summary>
+public sealed class OptOutRateLimitTests(RedisServerFixture redis)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_unsubscribe_page_and_suppression_writes_are_rate_limited()
+    {
+        await using var engine = await EngineHarness.StartAsync(redis, new Dictionary<string, string?>
+        {
+            ["RateLimits:Enabled"] = "true",
+            ["RateLimits:Unsubscribes"] = "3",
+            ["RateLimits:SuppressionWrites"] = "2",
+        }, worker: false, store: "memory");
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            answers.Add((await engine.Http.GetAsync("/unsubscribe/not-a-token", Ct)).StatusCode);
+        }
+        Assert.Equal([HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.TooManyRequests], answers);
+        var writes = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            writes.Add((await engine.Http.PostAsJsonAsync("/api/suppressions", new { address = $"a{i}@example.com" }, Ct)).StatusCode);
+        }
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], writes);
+    }
+}
