@@ -699,7 +699,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["SuppressionPage"];
+                    };
                 };
             };
         };
@@ -1395,11 +1397,28 @@ export interface components {
             id: string;
             state: components["schemas"]["MailingState"];
         };
+        Suppression: {
+            /** Format: date-time */
+            addedAt: string;
+            address: string;
+            code: components["schemas"]["SuppressionCode"];
+            mailingId: null | string;
+            reason: null | string;
+            source: null | string;
+        };
         SuppressionAddResponse: {
             /** Format: int32 */
             added: number;
             /** Format: int32 */
             alreadyListed: number;
+        };
+        /** @enum {unknown} */
+        SuppressionCode: "Unsubscribed" | "HardBounce" | "Manual" | "Imported";
+        SuppressionPage: {
+            items: components["schemas"]["Suppression"][];
+            nextCursor: null | string;
+            /** Format: int32 */
+            total: number;
         };
         SuppressionRequest: {
             address?: null | string;
