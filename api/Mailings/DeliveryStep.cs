@@ -21,6 +21,7 @@ public sealed partial class DeliveryStep(
     IOptions<SendingOptions> options,
     TimeProvider time,
     MessageRenderer renderer,
+    Suppressions.ISuppressionList suppressions,
     ILogger<DeliveryStep> logger)
 {
     private SendingOptions O => options.Value;
@@ -41,6 +42,20 @@ public sealed partial class DeliveryStep(
         var sending = false;
         try
         {
+            // Expansion skipped the addresses suppressed then; one unsubscribed since (a held or scheduled mailing, a
+            // link of an earlier mailing clicked meanwhile) is skipped here, before anything reaches the mailbox.
+            if (!current.NeedsLookup && current.DraftId is null && Suppressions.SuppressionAddress.Normalize(current.Address) is { } address
+                && await suppressions.GetAsync(plan.Spec.Tenant, address, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                await CompleteAsync(claim, current with
+                {
+                    Status = DeliveryStatus.Skipped,
+                    Reason = "The address is on the suppression list",
+                    ReasonCode = ReasonCodes.Suppressed,
+                    ReasonArgs = null,
+                }, cancellationToken).ConfigureAwait(false);
+                return;
+            }
             if (current.NeedsLookup)
             {
                 if (current.DraftId is { } recorded)

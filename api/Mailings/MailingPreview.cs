@@ -56,7 +56,11 @@ public sealed record PreviewResponse(int Records, int ScopeTotal, bool Complete,
 /// <param name="Sources">The files picked (inside the zip when zipped).</param>
 public sealed record Confirmation(int Messages, string Mode, int PhaseUpdates, string? PhaseResource, string? PhaseAlias, string? PhaseName,
     bool LogActivity, IReadOnlyList<AttachmentInfo> Attachments, IReadOnlyList<AttachmentInfo> Sources, bool Zipped, string? ZipEncryption,
-    long AttachmentBytes);
+    long AttachmentBytes)
+{
+    /// <summary>Each message gets the opt-out footer (docs/opt-out.md): the request's <c>optOutFooter</c>, or the mode's default.</summary>
+    public bool OptOutFooter { get; init; }
+}
 
 public sealed record TestSendResponse(string To, string Subject, long RecordId);
 
@@ -152,7 +156,10 @@ public sealed class MailingPreviewer(
             SkippedByReason = tally.ByReason,
             Confirmation = files is null ? null : new Confirmation(tally.Pending, spec.Mode.ToString(), tally.PhaseUpdates,
                 spec.PhaseAlias is null ? null : plan.Shape.PhaseResource.Name, spec.PhaseAlias, spec.PhaseName, spec.LogActivity,
-                [.. files.Files.Select(f => f.Info)], files.Sources, files.ZipEncryption is not null, files.ZipEncryption, files.TotalBytes),
+                [.. files.Files.Select(f => f.Info)], files.Sources, files.ZipEncryption is not null, files.ZipEncryption, files.TotalBytes)
+            {
+                OptOutFooter = spec.OptOutFooter,
+            },
         };
     }
 

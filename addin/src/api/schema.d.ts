@@ -1071,6 +1071,7 @@ export interface components {
             /** Format: int32 */
             messages: number;
             mode: string;
+            optOutFooter?: boolean;
             phaseAlias: null | string;
             phaseName: null | string;
             phaseResource: null | string;

@@ -108,6 +108,7 @@ public abstract partial class OptOutTests(RedisServerFixture redis, string store
         // The next mailing: counted as Suppressed in the preview and in the figures, and not sent.
         var preview = await JsonOf(await engine.Http.PostAsJsonAsync("/api/mailings/preview", EngineHarness.Newsletter(ids), Ct));
         Assert.Equal(1, preview.GetProperty("skippedByReason").GetProperty("Suppressed").GetInt32());
+        Assert.True(preview.GetProperty("confirmation").GetProperty("optOutFooter").GetBoolean()); // the newsletter's default
         Assert.Equal(2, preview.GetProperty("messages").GetInt32());
         Assert.Contains(preview.GetProperty("warnings").EnumerateArray(), w => w.GetProperty("code").GetString() == "Suppressed");
         var second = await engine.SubmitAsync(EngineHarness.Newsletter(ids));
@@ -117,6 +118,31 @@ public abstract partial class OptOutTests(RedisServerFixture redis, string store
         Assert.DoesNotContain(engine.Graph.Sent().Where(m => m.Headers["X-BulkMail-Delivery"].StartsWith(second, StringComparison.Ordinal)), m => m.To.Contains(address));
         var csv = await engine.CsvAsync(second);
         Assert.Contains("The address is on the suppression list", csv, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_address_suppressed_after_a_held_mailing_was_counted_is_skipped_when_it_starts()
+    {
+        await using var engine = await StartAsync();
+        var id = await engine.SubmitAsync(new
+        {
+            mode = "Resumes",
+            scope = new { kind = "Checked", ids = new long[] { 10001, 10002, 10004 } }, // (10003 shares 10002's address)
+            mailFields = new[] { "Resume.P_Mail" },
+            subject = "ご案内",
+            body = "<p>{{Person.P_Name}}様</p>",
+            hold = true,
+        });
+        var ready = await engine.WaitForAsync(id, Timeout, "Ready");
+        Assert.Equal(0, Skipped(ready, "Suppressed"));
+        var address = engine.Hrbc.Sandbox.Fields("Candidate", 20002)["Person.P_Mail"];
+        await JsonOf(await engine.Http.PostAsJsonAsync("/api/suppressions", new { address = address.ToUpperInvariant(), reason = "電話で依頼" }, Ct));
+
+        await JsonOf(await engine.Http.PostAsync($"/api/mailings/{id}/start", null, Ct));
+        var done = await engine.WaitForAsync(id, Timeout, "Completed");
+        Assert.Equal((2, 1), (done.GetProperty("sent").GetInt32(), Skipped(done, "Suppressed")));
+        Assert.DoesNotContain(engine.Graph.Sent(), m => m.To.Contains(address, StringComparer.OrdinalIgnoreCase));
+        Assert.Empty(engine.Graph.Drafts()); // nothing reached the mailbox for it
     }
 
     [Fact]
