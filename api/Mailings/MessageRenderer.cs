@@ -18,6 +18,10 @@ public sealed class MessageRenderer(OptOutFooter footer)
     public RenderedMail Render(MailTemplate template, MailingSpec spec, IReadOnlyDictionary<string, string?> values, string? mailingId, int seq,
         string? senderName)
     {
+        if (!spec.OptOutFooter && !template.Paths.Contains(OptOutFooter.Tag))
+        {
+            return template.Render(values);
+        }
         var url = mailingId is null ? footer.SampleUrl() : footer.UrlFor(mailingId, seq);
         var withLink = new Dictionary<string, string?>(values, StringComparer.Ordinal) { [OptOutFooter.Tag] = url };
         var mail = template.Render(withLink);

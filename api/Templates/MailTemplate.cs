@@ -148,6 +148,10 @@ public sealed partial class MailTemplate
         _body = body;
         Tags = tags;
         NearMisses = nearMisses;
+        Paths = tags.Select(t => t.Path).ToHashSet(StringComparer.Ordinal);
+        FallbackOnly = tags.GroupBy(t => t.Path, StringComparer.Ordinal).Where(g => g.All(t => t.Fallback is not null))
+            .Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        WithFallback = tags.Where(t => t.Fallback is not null).Select(t => t.Path).ToHashSet(StringComparer.Ordinal);
     }
 
     public IReadOnlyList<TemplateTag> Tags { get; }
@@ -157,14 +161,13 @@ public sealed partial class MailTemplate
     public IReadOnlyList<TemplateError> NearMisses { get; }
 
     /// <summary>The distinct aliases the template reads, e.g. <c>Person.P_Name</c>.</summary>
-    public IReadOnlySet<string> Paths => Tags.Select(t => t.Path).ToHashSet(StringComparer.Ordinal);
+    public IReadOnlySet<string> Paths { get; }
 
     /// <summary>Aliases every use of which has a fallback (<c>{{default …}}</c>): never reported as empty.</summary>
-    public IReadOnlySet<string> FallbackOnly => Tags.GroupBy(t => t.Path, StringComparer.Ordinal).Where(g => g.All(t => t.Fallback is not null))
-        .Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+    public IReadOnlySet<string> FallbackOnly { get; }
 
     /// <summary>Aliases with a fallback somewhere in the template.</summary>
-    public IReadOnlySet<string> WithFallback => Tags.Where(t => t.Fallback is not null).Select(t => t.Path).ToHashSet(StringComparer.Ordinal);
+    public IReadOnlySet<string> WithFallback { get; }
 
     internal static MailTemplate Compile(IHandlebars subjectEngine, IHandlebars bodyEngine, string subject, string body, Func<string, bool> isKnown,
         IEnumerable<string>? candidates, TemplateOptions limits)
@@ -230,9 +233,7 @@ public sealed partial class MailTemplate
         var subject = OtherControls().Replace(LineBreaks().Replace(_subject(model), " "), "").Trim();
         var body = _body(model);
         var blank = Paths.Where(p => string.IsNullOrEmpty(values.GetValueOrDefault(p))).Order(StringComparer.Ordinal).ToList();
-        var fallbackOnly = FallbackOnly;
-        var withFallback = WithFallback;
-        return new RenderedMail(subject, body, [.. blank.Where(p => !fallbackOnly.Contains(p))]) { Fallbacks = [.. blank.Where(withFallback.Contains)] };
+        return new RenderedMail(subject, body, [.. blank.Where(p => !FallbackOnly.Contains(p))]) { Fallbacks = [.. blank.Where(WithFallback.Contains)] };
     }
 
     private static T OnCompilerStack<T>(Func<T> compile)
