@@ -44,6 +44,9 @@ public enum ProblemCode
     RecruiterRecommendationFiles, JobOfferFiles, ModeHasNoFiles, NotAFileOf, FileUnreadable, UploadMissing,
     ZipPasswordWithoutFiles, ZipPasswordLength, ZipPasswordCharacters, ZipEncryptionInvalid, DuplicateFileNames,
     AttachmentsTooLarge, TimeZoneUnknown,
+    // suppressions and unsubscribe links
+    SuppressionAddressInvalid, SuppressionReasonTooLong, SuppressionNotFound, SuppressionImportTooLarge, SuppressionImportTooMany,
+    SuppressionImportEmpty, SuppressionImportLineInvalid, SuppressionCursorInvalid, UnsubscribeLinkInvalid,
 }
 
 /// <summary>Template errors (<c>details.templateErrors[].code</c>, and <c>fieldCodes</c> of subject/body): the values of

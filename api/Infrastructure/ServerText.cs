@@ -44,6 +44,9 @@ public static partial class ServerText
         [ProblemCode.TooManyRunningMailings] = new("Too many mailings running", "実行中のメール送信が多すぎます"),
         [ProblemCode.TooManyTemplates] = new("Too many templates", "テンプレートが多すぎます"),
         [ProblemCode.RateLimited] = new("Too many requests", "リクエストが多すぎます"),
+        [ProblemCode.SuppressionNotFound] = TitleNotFound,
+        [ProblemCode.SuppressionImportTooLarge] = new("The import is too large", "インポートが大きすぎます"),
+        [ProblemCode.UnsubscribeLinkInvalid] = TitleNotFound,
         [ProblemCode.HrbcRequestTooLong] = new("The search is too long for HRBC", "検索条件が HRBC には長すぎます"),
         [ProblemCode.ContentTypeUnsupported] = new("Unsupported content type", "この形式の送信には対応していません"),
         [ProblemCode.HostInvalid] = new("Invalid Host header", "Host ヘッダーが正しくありません"),
@@ -216,6 +219,18 @@ public static partial class ServerText
             "添付ファイルの合計が {total} MB です。1 通に添付できるのは {max} MB までです。"),
 
         [ProblemCode.TimeZoneUnknown] = new("{tz} is not a time zone; use an IANA name such as Asia/Tokyo.", "{tz} はタイムゾーンではありません。Asia/Tokyo のような IANA の名前を指定してください。"),
+        [ProblemCode.SuppressionAddressInvalid] = new("{value} is not one mail address.", "{value} は 1 つのメールアドレスではありません。"),
+        [ProblemCode.SuppressionReasonTooLong] = new("The reason can be at most {max} characters.", "理由は {max} 文字までです。"),
+        [ProblemCode.SuppressionNotFound] = new("{address} is not on the suppression list.", "{address} は配信停止リストにありません。"),
+        [ProblemCode.SuppressionImportTooLarge] = new("An import can be at most {max} bytes (Suppressions:MaxImportBytes); nothing was stored.",
+            "インポートできるのは {max} バイトまでです（何も保存していません）。"),
+        [ProblemCode.SuppressionImportTooMany] = new("An import can hold at most {max} addresses; this has {count}. Nothing was stored.",
+            "一度にインポートできるのは {max} 件までです（{count} 件あります）。何も保存していません。"),
+        [ProblemCode.SuppressionImportEmpty] = new("There is no address to add.", "追加するアドレスがありません。"),
+        [ProblemCode.SuppressionImportLineInvalid] = new("Line {line}: {value} is not one mail address. Nothing was stored.",
+            "{line} 行目: {value} は 1 つのメールアドレスではありません。何も保存していません。"),
+        [ProblemCode.SuppressionCursorInvalid] = new("The cursor is not one this API gave out.", "cursor が正しくありません。"),
+        [ProblemCode.UnsubscribeLinkInvalid] = new("This unsubscribe link is not valid (or no longer).", "この配信停止リンクは無効です（または期限が切れています）。"),
 
         // ---- template errors (as MailTemplate states them; the place is in part/line/column)
         [TemplateErrorCode.UnknownTag] = new("Unknown tag {{{tag}}}: tags are field aliases such as {{Person.P_Name}}.",

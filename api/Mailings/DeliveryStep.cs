@@ -20,6 +20,8 @@ public sealed partial class DeliveryStep(
     BulkMail.Api.Auth.IGraphTokens tokens,
     IOptions<SendingOptions> options,
     TimeProvider time,
+    MessageRenderer renderer,
+    Suppressions.ISuppressionList suppressions,
     ILogger<DeliveryStep> logger)
 {
     private SendingOptions O => options.Value;
@@ -40,6 +42,20 @@ public sealed partial class DeliveryStep(
         var sending = false;
         try
         {
+            // Expansion skipped the addresses suppressed then; one unsubscribed since (a held or scheduled mailing, a
+            // link of an earlier mailing clicked meanwhile) is skipped here, before anything reaches the mailbox.
+            if (!current.NeedsLookup && current.DraftId is null && Suppressions.SuppressionAddress.Normalize(current.Address) is { } address
+                && await suppressions.GetAsync(plan.Spec.Tenant, address, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                await CompleteAsync(claim, current with
+                {
+                    Status = DeliveryStatus.Skipped,
+                    Reason = "The address is on the suppression list",
+                    ReasonCode = ReasonCodes.Suppressed,
+                    ReasonArgs = null,
+                }, cancellationToken).ConfigureAwait(false);
+                return;
+            }
             if (current.NeedsLookup)
             {
                 if (current.DraftId is { } recorded)
@@ -91,7 +107,7 @@ public sealed partial class DeliveryStep(
             {
                 // Not recorded before the create (a round trip per message): a process that dies right after creating
                 // leaves an unsent draft behind, and the next worker makes a new one — never a second send.
-                var mail = plan.Template.Render(current.Values);
+                var mail = renderer.Render(plan.Template, plan.Spec, current.Values, mailing.Id, current.Seq, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
                 var draftId = await sender.CreateDraftAsync(mailbox,
                     new OutgoingMail(deliveryId, current.Address!, current.RecipientName, mail.Subject, mail.HtmlBody)
                     {

@@ -37,6 +37,7 @@ public static class MailingsSetup
         services.AddTransient<MailingPreviewer>();
         services.AddTransient<MailingStatusReader>();
         services.AddTransient<MailingControl>();
+        services.AddSingleton<MessageRenderer>();
         services.AddSingleton<DeliveryStep>();
         if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
         {

@@ -78,6 +78,10 @@ public class EntraIdApiTests(RedisServerFixture redis)
         var settings = new Dictionary<string, string?>
         {
             ["environment"] = "Production",
+            ["OptOut:SigningKey"] = "an-unsubscribe-link-signing-key-of-40-chars",
+            ["OptOut:PublicBaseUrl"] = "https://bulkmail.example",
+            ["OptOut:OrganizationName"] = "株式会社サンプル人材",
+            ["OptOut:PostalAddress"] = "東京都千代田区千代田1-1",
             ["Auth:Mode"] = "EntraId",
             ["Graph:Auth"] = "ClientCredentials",
             ["AzureAd:Instance"] = "https://login.microsoftonline.com/",

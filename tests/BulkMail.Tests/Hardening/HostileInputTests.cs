@@ -245,6 +245,10 @@ public class HostileInputTests(RedisServerFixture redis)
             ["Graph:Auth"] = "OnBehalfOf",
             ["ConnectionStrings:Redis"] = redis.ConnectionString ?? "127.0.0.1:9",
             ["Store:KeyPrefix"] = RedisServerFixture.NewPrefix(),
+            ["OptOut:SigningKey"] = "an-unsubscribe-link-signing-key-of-40-chars",
+            ["OptOut:PublicBaseUrl"] = "https://bulkmail.example",
+            ["OptOut:OrganizationName"] = "株式会社サンプル人材",
+            ["OptOut:PostalAddress"] = "東京都千代田区千代田1-1",
             [key] = value,
         };
         // The sandbox exists only in the demo host; the published API has no such setting to refuse.
