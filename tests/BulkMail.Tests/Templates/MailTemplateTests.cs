@@ -159,6 +159,26 @@ public class MailTemplateTests
         Assert.Equal(["Person.P_Name", "Resume.U_LinkedInUrl"], mail.EmptyTags);
         Assert.Equal(["Person.P_Name", "Resume.U_LinkedInUrl"], t.Paths.Order());
     }
+
+    [Fact]
+    public void A_fallback_is_written_for_an_empty_value_escaped_and_is_not_an_empty_tag()
+    {
+        var t = _engine.Compile("{{default Person.P_Name 'ご担当者'}}様へ", "<p>{{default Person.P_Name \"ご担当者様 & <各位>\"}}</p><p>{{default Job.P_Position \"\"}}{{Client.P_Name}}</p>",
+            Known.Contains, Known);
+
+        Assert.Empty(t.NearMisses);
+        Assert.Equal(["Client.P_Name", "Job.P_Position", "Person.P_Name"], t.Paths.Order());
+        var empty = t.Render(new Dictionary<string, string?> { ["Person.P_Name"] = "", ["Client.P_Name"] = null });
+        Assert.Equal("<p>ご担当者様 &amp; &lt;各位&gt;</p><p></p>", empty.HtmlBody);
+        Assert.Equal("ご担当者様へ", empty.Subject);
+        Assert.Equal(["Client.P_Name"], empty.EmptyTags); // the tags with a fallback said what to write
+        Assert.Equal(["Job.P_Position", "Person.P_Name"], empty.Fallbacks);
+
+        var full = t.Render(new Dictionary<string, string?> { ["Person.P_Name"] = "<山田>", ["Job.P_Position"] = "営業", ["Client.P_Name"] = "A社" });
+        Assert.Equal("<p>&lt;山田&gt;</p><p>営業A社</p>", full.HtmlBody);
+        Assert.Equal("<山田>様へ", full.Subject);
+        Assert.Empty(full.Fallbacks);
+    }
 }
 
 /// <summary>Depth, tag count and sizes are refused in the engine's own linear scan, before Handlebars compiles.</summary>
@@ -223,25 +243,6 @@ public class MailTemplateLimitTests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"{watch.Elapsed}");
     }
 
-    [Fact]
-    public void A_fallback_is_written_for_an_empty_value_escaped_and_is_not_an_empty_tag()
-    {
-        var t = _engine.Compile("{{default Person.P_Name 'ご担当者'}}様へ", "<p>{{default Person.P_Name \"ご担当者様 & <各位>\"}}</p><p>{{default Job.P_Position \"\"}}{{Client.P_Name}}</p>",
-            Known.Contains, Known);
-
-        Assert.Empty(t.NearMisses);
-        Assert.Equal(["Client.P_Name", "Job.P_Position", "Person.P_Name"], t.Paths.Order());
-        var empty = t.Render(new Dictionary<string, string?> { ["Person.P_Name"] = "", ["Client.P_Name"] = null });
-        Assert.Equal("<p>ご担当者様 &amp; &lt;各位&gt;</p><p></p>", empty.HtmlBody);
-        Assert.Equal("ご担当者様へ", empty.Subject);
-        Assert.Equal(["Client.P_Name"], empty.EmptyTags); // the tags with a fallback said what to write
-        Assert.Equal(["Job.P_Position", "Person.P_Name"], empty.Fallbacks);
-
-        var full = t.Render(new Dictionary<string, string?> { ["Person.P_Name"] = "<山田>", ["Job.P_Position"] = "営業", ["Client.P_Name"] = "A社" });
-        Assert.Equal("<p>&lt;山田&gt;</p><p>営業A社</p>", full.HtmlBody);
-        Assert.Equal("<山田>様へ", full.Subject);
-        Assert.Empty(full.Fallbacks);
-    }
 
     [Fact]
     public void A_fallback_of_an_unknown_alias_is_an_unknown_tag_with_a_suggestion()
