@@ -46,6 +46,8 @@ public sealed record MailingStatus(
     public IReadOnlyDictionary<string, string>? PausedArgs { get; init; }
     /// <summary>Submitted with hold and not started (Preparing, Ready, or cancelled from there: the pane's "No").</summary>
     public bool Held { get; init; }
+    /// <summary>Deliveries with a reply from the recipient (automatic replies and out-of-office not counted).</summary>
+    public int Replied { get; init; }
 }
 
 /// <summary>A mailing's status as the API shows it: counts, figures, why it waits, and when it will be done.</summary>
@@ -106,6 +108,7 @@ public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter lim
             PausedCode = mailing.State == MailingState.Paused ? mailing.PausedCode : null,
             PausedArgs = mailing.State == MailingState.Paused ? mailing.PausedArgs : null,
             Held = mailing.Held,
+            Replied = counts.Replied,
         };
     }
 
