@@ -81,6 +81,10 @@ public sealed record NonDelivery(string? DeliveryId, string? OriginalMessageId, 
 /// </summary>
 public static partial class NdrParser
 {
+    // .NET ships only the Unicode and Latin-1 encodings; MimeKit decodes ISO-2022-JP, Shift_JIS and EUC-JP (Japanese
+    // mail servers' NDR texts) through the code-page provider, which has to be registered once per process (idempotent).
+    static NdrParser() => System.Text.Encoding.RegisterProvider(System.Text.CodePagesEncodingProvider.Instance);
+
     public static NonDelivery Parse(string mime)
     {
         using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(mime));

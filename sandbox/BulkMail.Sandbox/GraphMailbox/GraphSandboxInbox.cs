@@ -134,9 +134,7 @@ public sealed partial class GraphSandbox
         var from = "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@bulkmail.example";
         var subject = shape == NdrShape.Delayed ? "Delivery delayed: " + sent.Subject
             : shape == NdrShape.QuotedPrintableJapanese ? "配信不能: " + sent.Subject : "Undeliverable: " + sent.Subject;
-        var mime = SandboxNdrs.Build(shape, from, sent.Mailbox, subject, rcpt, sent.InternetMessageId, sent.Subject, sent.Headers,
-            shape == NdrShape.Delayed ? "4.4.7" : status,
-            shape == NdrShape.Delayed ? "smtp; 400 4.4.7 Message delayed" : diagnostic);
+        var mime = SandboxNdrs.Build(shape, from, sent.Mailbox, subject, rcpt, sent.InternetMessageId, sent.Subject, sent.Headers, status, diagnostic);
         return Deliver(sent.Mailbox, new InboxMail
         {
             From = from,
@@ -236,6 +234,10 @@ public static class SandboxNdrs
         var boundary = "ndr-" + Guid.NewGuid().ToString("N");
         var alt = "alt-" + Guid.NewGuid().ToString("N");
         var delayed = shape == NdrShape.Delayed;
+        if (delayed)
+        {
+            (status, diagnostic) = ("4.4.7", "smtp; 400 4.4.7 Message delayed");
+        }
         var sb = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"From: {from}\r\nTo: {mailbox}\r\n")
             .Append(CultureInfo.InvariantCulture, $"Subject: =?utf-8?B?{Convert.ToBase64String(Encoding.UTF8.GetBytes(subject))}?=\r\n")
