@@ -120,7 +120,7 @@ public interface IMailSender
 
     /// <summary>One page of the Inbox's messages received at or after <paramref name="since"/>, oldest first, with their
     /// message class, conversation, Message-ID and internet headers; <paramref name="nextLink"/> continues a listing.</summary>
-    Task<InboxPage> InboxAsync(string mailbox, DateTimeOffset since, string? nextLink, CancellationToken cancellationToken);
+    Task<InboxPage> InboxAsync(string mailbox, DateTimeOffset since, string? nextLink, int pageSize, CancellationToken cancellationToken);
 
     /// <summary>A message's MIME source, as bytes (an NDR: the delivery-status part and the original's headers).</summary>
     Task<byte[]> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken);
@@ -227,7 +227,7 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
     /// the message class as an extended property.</summary>
     private static readonly string[] InboxFields = ["id", "receivedDateTime", "conversationId", "internetMessageId", "internetMessageHeaders", "from"];
 
-    public async Task<InboxPage> InboxAsync(string mailbox, DateTimeOffset since, string? nextLink, CancellationToken cancellationToken)
+    public async Task<InboxPage> InboxAsync(string mailbox, DateTimeOffset since, string? nextLink, int pageSize, CancellationToken cancellationToken)
     {
         var inbox = Graph.Users[mailbox].MailFolders["inbox"].Messages;
         var page = nextLink is not null
@@ -239,7 +239,7 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
                 rc.QueryParameters.Orderby = ["receivedDateTime asc"];
                 rc.QueryParameters.Select = InboxFields;
                 rc.QueryParameters.Expand = [$"singleValueExtendedProperties($filter=id eq '{MessageClassProperty}')"];
-                rc.QueryParameters.Top = 50;
+                rc.QueryParameters.Top = pageSize;
             }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
         var messages = (page?.Value ?? []).Select(m => new InboxMessage(
             m.Id ?? "",

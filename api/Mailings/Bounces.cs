@@ -35,6 +35,10 @@ public sealed class BounceOptions : IValidatableObject
     [Range(10, 5000)]
     public int MaxRequestsPerScan { get; set; } = 500;
 
+    /// <summary>Inbox messages per listed page (Graph's <c>$top</c>).</summary>
+    [Range(1, 1000)]
+    public int PageSize { get; set; } = 50;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (ScanInterval < TimeSpan.FromSeconds(0.05) || ScanInterval > TimeSpan.FromDays(1))

@@ -163,7 +163,7 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
         string? next = null;
         while (budget > 0)
         {
-            var page = await mail.InboxAsync(mailbox, since, next, cancellationToken).ConfigureAwait(false);
+            var page = await mail.InboxAsync(mailbox, since, next, B.PageSize, cancellationToken).ConfigureAwait(false);
             budget--;
             var moved = false;
             foreach (var m in page.Messages)

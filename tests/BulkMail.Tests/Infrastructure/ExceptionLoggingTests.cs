@@ -28,7 +28,7 @@ public class ExceptionLoggingTests(RedisServerFixture redis)
         public Task SendDirectAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken) => inner.SendDirectAsync(mailbox, mail, cancellationToken);
         public Task<IReadOnlyList<string>> AttachmentNamesAsync(string mailbox, string messageId, CancellationToken cancellationToken) => inner.AttachmentNamesAsync(mailbox, messageId, cancellationToken);
         public Task DeleteMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken) => inner.DeleteMessageAsync(mailbox, messageId, cancellationToken);
-        public Task<InboxPage> InboxAsync(string mailbox, DateTimeOffset since, string? nextLink, CancellationToken cancellationToken) => inner.InboxAsync(mailbox, since, nextLink, cancellationToken);
+        public Task<InboxPage> InboxAsync(string mailbox, DateTimeOffset since, string? nextLink, int pageSize, CancellationToken cancellationToken) => inner.InboxAsync(mailbox, since, nextLink, pageSize, cancellationToken);
         public Task<byte[]> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken) => inner.MimeAsync(mailbox, messageId, cancellationToken);
         public Task<string> EnsureFolderAsync(string mailbox, string path, CancellationToken cancellationToken) => inner.EnsureFolderAsync(mailbox, path, cancellationToken);
         public Task MoveAsync(string mailbox, string messageId, string folderId, CancellationToken cancellationToken) => inner.MoveAsync(mailbox, messageId, folderId, cancellationToken);
