@@ -5,6 +5,7 @@ using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using BulkMail.Api.Mailings;
 using BulkMail.Api.Modes;
+using BulkMail.Api.Suppressions;
 using BulkMail.Api.Templates;
 using BulkMail.Api.Uploads;
 
@@ -40,6 +41,7 @@ public sealed class Program
         builder.AddMail();
         builder.AddTemplates();
         builder.AddUploads();
+        builder.AddSuppressions();
         builder.AddMailings();
         builder.AddRateLimits();
 
@@ -57,6 +59,8 @@ public sealed class Program
         app.MapTemplatesApi();
         app.MapUploadsApi();
         app.MapModesApi();
+        app.MapSuppressionsApi();
+        app.MapUnsubscribePage();
         return app;
     }
 }

@@ -14,7 +14,13 @@ namespace BulkMail.Api.Auth;
 public enum AuthMode { EntraId, Development }
 
 /// <summary>The signed-in user as the mailing sees them: who owns it, which mailbox sends, and the <c>User.*</c> tags.</summary>
-public sealed record Sender(string Id, string Mailbox, string DisplayName);
+/// <param name="Tenant">The organisation the user belongs to, which owns the suppression list (docs/opt-out.md): the
+/// Entra tenant id (<c>tid</c> claim) when the token has one, otherwise <see cref="DefaultTenant"/> (Development sign-in,
+/// one organisation per deployment).</param>
+public sealed record Sender(string Id, string Mailbox, string DisplayName, string Tenant = Sender.DefaultTenant)
+{
+    public const string DefaultTenant = "default";
+}
 
 /// <summary>The <c>Auth</c> section.</summary>
 public sealed class AuthOptions
@@ -111,7 +117,8 @@ public static class AuthSetup
             ?? user.Identity?.Name ?? throw new InvalidOperationException("The signed-in user has no mail address claim.");
         var id = user.FindFirstValue("oid") ?? user.FindFirstValue("http://schemas.microsoft.com/identity/claims/objectidentifier") ?? mail;
         var name = user.FindFirstValue("name") ?? mail;
-        return new Sender(id.ToLowerInvariant(), mail, name);
+        var tenant = user.FindFirstValue("tid") ?? user.FindFirstValue("http://schemas.microsoft.com/identity/claims/tenantid");
+        return new Sender(id.ToLowerInvariant(), mail, name, string.IsNullOrEmpty(tenant) ? Auth.Sender.DefaultTenant : tenant.ToLowerInvariant());
     }
 }
 

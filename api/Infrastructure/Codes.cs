@@ -43,6 +43,9 @@ public enum ProblemCode
     AttachmentsTooLarge, TimeZoneUnknown,
     // the deliveries list (replies and bounces)
     DeliveriesFilterInvalid, DeliveriesCursorInvalid,
+    // suppressions and unsubscribe links
+    SuppressionAddressInvalid, SuppressionReasonTooLong, SuppressionNotFound, SuppressionImportTooLarge, SuppressionImportTooMany,
+    SuppressionImportEmpty, SuppressionImportLineInvalid, SuppressionCursorInvalid, UnsubscribeLinkInvalid,
 }
 
 /// <summary>Template errors (<c>details.templateErrors[].code</c>, and <c>fieldCodes</c> of subject/body): the values of

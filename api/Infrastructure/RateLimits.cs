@@ -28,6 +28,10 @@ public sealed class RateLimitOptions
     [Range(1, 100_000)] public int Uploads { get; set; } = 30;
     /// <summary>Template create, update and delete.</summary>
     [Range(1, 100_000)] public int TemplateWrites { get; set; } = 30;
+    /// <summary>Suppression list adds (one, many or a CSV import) and deletes.</summary>
+    [Range(1, 100_000)] public int SuppressionWrites { get; set; } = 30;
+    /// <summary>The public unsubscribe page (GET and POST), per client IP address: nobody is signed in there.</summary>
+    [Range(1, 100_000)] public int Unsubscribes { get; set; } = 30;
     /// <summary>Status streams (server-sent events) open at once.</summary>
     [Range(1, 10_000)] public int Streams { get; set; } = 10;
     /// <summary>Mailings running at once (preparing without hold, queued, sending or paused): checked at submit and start.</summary>
@@ -50,6 +54,8 @@ public static class RateLimits
     public const string Uploads = "uploads";
     public const string TemplateWrites = "template-writes";
     public const string Streams = "streams";
+    public const string SuppressionWrites = "suppression-writes";
+    public const string Unsubscribes = "unsubscribes";
 
     public static WebApplicationBuilder AddRateLimits(this WebApplicationBuilder builder)
     {
@@ -64,6 +70,16 @@ public static class RateLimits
             limiter.AddPolicy(TestSends, http => Window(http, o, TestSends, o.TestSends));
             limiter.AddPolicy(Uploads, http => Window(http, o, Uploads, o.Uploads));
             limiter.AddPolicy(TemplateWrites, http => Window(http, o, TemplateWrites, o.TemplateWrites));
+            limiter.AddPolicy(SuppressionWrites, http => Window(http, o, SuppressionWrites, o.SuppressionWrites));
+            limiter.AddPolicy(Unsubscribes, http => !o.Enabled
+                ? RateLimitPartition.GetNoLimiter(Unsubscribes)
+                : RateLimitPartition.GetFixedWindowLimiter($"{Unsubscribes}:{http.Connection.RemoteIpAddress}", _ => new FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = o.Unsubscribes,
+                    Window = o.Window,
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                }));
             limiter.AddPolicy(Streams, http => !o.Enabled || User(http) is not { } user
                 ? RateLimitPartition.GetNoLimiter(Streams)
                 : RateLimitPartition.GetConcurrencyLimiter($"{Streams}:{user}",

@@ -24,7 +24,7 @@ public sealed class BounceOptions : IValidatableObject
     [Required]
     public string Folder { get; set; } = "BulkMail/Bounces";
 
-    /// <summary>Add hard-bounced addresses to the tenant's suppression list (needs the suppression list, issue 13 part 3).</summary>
+    /// <summary>Add hard-bounced addresses to the tenant's suppression list (code <c>HardBounce</c>, source <c>bounce</c>).</summary>
     public bool SuppressHard { get; set; }
 
     /// <summary>Log one HRBC Activity on the record of each bounced delivery.</summary>

@@ -20,6 +20,7 @@ public sealed partial class DeliveryStep(
     BulkMail.Api.Auth.IGraphTokens tokens,
     IOptions<SendingOptions> options,
     TimeProvider time,
+    MessageRenderer renderer,
     ILogger<DeliveryStep> logger)
 {
     private SendingOptions O => options.Value;
@@ -91,7 +92,7 @@ public sealed partial class DeliveryStep(
             {
                 // Not recorded before the create (a round trip per message): a process that dies right after creating
                 // leaves an unsent draft behind, and the next worker makes a new one — never a second send.
-                var mail = plan.Template.Render(current.Values);
+                var mail = renderer.Render(plan.Template, plan.Spec, current.Values, mailing.Id, current.Seq, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
                 var draft = await sender.CreateDraftAsync(mailbox,
                     new OutgoingMail(deliveryId, current.Address!, current.RecipientName, mail.Subject, mail.HtmlBody)
                     {

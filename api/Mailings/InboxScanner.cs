@@ -4,6 +4,7 @@ using BulkMail.Api.Hrbc;
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using BulkMail.Api.Modes;
+using BulkMail.Api.Suppressions;
 using Microsoft.Extensions.Options;
 
 namespace BulkMail.Api.Mailings;
@@ -67,7 +68,7 @@ public static class AutoReplies
 /// </summary>
 public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, IMailboxLimiter limiter, HrbcClient hrbc, HrbcPhaseWriter phases,
     IOptions<BounceOptions> bounceOptions, IOptions<ReplyOptions> replyOptions, TimeProvider time, ILogger<InboxScanner> logger,
-    IEnumerable<IHardBounceSink> sinks) : BackgroundService
+    ISuppressionList suppressions) : BackgroundService
 {
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
     // Inbox messages this process has handled for good (a restart reads the overlap again: handling twice changes nothing).
@@ -286,12 +287,12 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
             BounceKind = kind,
         }, cancellationToken).ConfigureAwait(false);
         index.Changed(key.MailingId, key.Seq);
-        if (B.SuppressHard && kind == BounceKind.Hard && delivery.Address is { } address)
+        if (B.SuppressHard && kind == BounceKind.Hard && SuppressionAddress.Normalize(delivery.Address) is { } address)
         {
-            foreach (var sink in sinks)
-            {
-                await sink.AddAsync(index.Mailing(key.MailingId), address, ndr.Reason, cancellationToken).ConfigureAwait(false);
-            }
+            // nobody in the tenant mails the dead address again (an address already on the list stays as it is)
+            var reason = ndr.Reason.Length > 200 ? ndr.Reason[..200] : ndr.Reason;
+            await suppressions.AddAsync(index.Mailing(key.MailingId).Spec.Tenant, address, reason, "bounce", key.MailingId, SuppressionCode.HardBounce,
+                cancellationToken).ConfigureAwait(false);
         }
         return true;
     }
@@ -487,21 +488,6 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
         [LoggerMessage(75, LogLevel.Warning, "Mailing {MailingId}: HRBC refused the activity of delivery {Seq} (code {Code})")]
         public static partial void ActivityRefused(ILogger logger, string mailingId, int seq, int code);
     }
-}
-
-/// <summary>Where a hard-bounced address goes when <c>Bounces:SuppressHard</c> is on (the suppression list registers one).</summary>
-public interface IHardBounceSink
-{
-    Task AddAsync(Mailing mailing, string address, string reason, CancellationToken cancellationToken);
-}
-
-/// <summary><c>Bounces:SuppressHard</c> needs somewhere to put the addresses: refused at start-up when nothing registered one.</summary>
-public sealed class HardBounceSinkCheck(IServiceProvider services) : IValidateOptions<BounceOptions>
-{
-    public ValidateOptionsResult Validate(string? name, BounceOptions options) =>
-        options.SuppressHard && !services.GetServices<IHardBounceSink>().Any()
-            ? ValidateOptionsResult.Fail("Bounces:SuppressHard is on, but no suppression list is registered (IHardBounceSink).")
-            : ValidateOptionsResult.Success;
 }
 
 public readonly record struct DeliveryKey(string MailingId, int Seq);

@@ -97,6 +97,7 @@ public static class DeliveryExpander
             }];
         }
         var values = MailingPlanner.ValuesOf(plan, flat);
+        var optedOut = OptedOut(plan, flat);
         var deliveries = new List<Delivery>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var field in plan.Spec.MailFields)
@@ -107,6 +108,19 @@ public static class DeliveryExpander
                 continue; // empty, or the same address as another ticked field of this record: one mail is enough
             }
             var valid = Addresses.IsValid(address);
+            if (valid && optedOut)
+            {
+                deliveries.Add(template with
+                {
+                    Seq = firstSeq + deliveries.Count,
+                    MailField = field,
+                    Address = address,
+                    Reason = "The recipient opted out of mail in HRBC",
+                    ReasonCode = ReasonCodes.OptedOutInHrbc,
+                    ReasonArgs = new Dictionary<string, string> { ["field"] = plan.OptOutField! },
+                });
+                continue;
+            }
             deliveries.Add(template with
             {
                 Seq = firstSeq + deliveries.Count,
@@ -124,6 +138,44 @@ public static class DeliveryExpander
             deliveries.Add(template with { Reason = "No address in the ticked mail fields", ReasonCode = ReasonCodes.NoAddress });
         }
         return deliveries;
+    }
+
+    /// <summary>Whether the record's HRBC opt-out field (<c>OptOut:Fields</c>, read with the recipient's side) holds a
+    /// value meaning 配信停止 (<c>OptOut:Values</c>; none configured: any value).</summary>
+    private static bool OptedOut(MailingPlan plan, IReadOnlyDictionary<string, string?> flat)
+    {
+        if (plan.OptOutField is null || flat.GetValueOrDefault(plan.OptOutField) is not { Length: > 0 } value)
+        {
+            return false;
+        }
+        return plan.OptOutValues.Count == 0 || plan.OptOutValues.Contains(value) || value.Split('、').Any(plan.OptOutValues.Contains);
+    }
+
+    /// <summary>Skips the pending deliveries whose address is on the tenant's suppression list (reason
+    /// <see cref="ReasonCodes.Suppressed"/>): one lookup per page.</summary>
+    public static async Task<List<Delivery>> SuppressAsync(MailingPlan plan, List<Delivery> deliveries, Suppressions.ISuppressionList suppressions,
+        CancellationToken cancellationToken)
+    {
+        var keys = deliveries.Where(d => d.Status == DeliveryStatus.Pending && d.Address is not null)
+            .Select(d => Suppressions.SuppressionAddress.Normalize(d.Address)).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        if (keys.Count == 0)
+        {
+            return deliveries;
+        }
+        var found = await suppressions.FindAsync(plan.Spec.Tenant, keys, cancellationToken).ConfigureAwait(false);
+        if (found.Count == 0)
+        {
+            return deliveries;
+        }
+        return [.. deliveries.Select(d => d.Status == DeliveryStatus.Pending && Suppressions.SuppressionAddress.Normalize(d.Address) is { } a && found.Contains(a)
+            ? d with
+            {
+                Status = DeliveryStatus.Skipped,
+                Reason = "The address is on the suppression list",
+                ReasonCode = ReasonCodes.Suppressed,
+                Values = new Dictionary<string, string?>(),
+            }
+            : d)];
     }
 
     /// <summary>Which ticked mail fields of a record hold a value (for the per-field counts of the compose step).</summary>
@@ -177,7 +229,7 @@ public static class DeliveryExpander
 /// each page stored atomically with the cursor, so a restarted process continues where the last one stopped.
 /// </summary>
 public sealed partial class MailingExpansionRunner(IMailingStore store, MailingPlanner planner, ScopeReader reader, TimeProvider time,
-    ILogger<MailingExpansionRunner> logger)
+    Suppressions.ISuppressionList suppressions, ILogger<MailingExpansionRunner> logger)
 {
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
     private readonly string _token = Guid.NewGuid().ToString("N");
@@ -205,7 +257,8 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
             {
                 var page = await reader.ReadPageAsync(built, position, cancellationToken).ConfigureAwait(false);
                 var total = (await store.GetCountsAsync(mailingId, cancellationToken).ConfigureAwait(false)).Total;
-                var deliveries = DeliveryExpander.ExpandPage(built, page, total + 1);
+                var deliveries = await DeliveryExpander.SuppressAsync(built, DeliveryExpander.ExpandPage(built, page, total + 1), suppressions,
+                    cancellationToken).ConfigureAwait(false);
                 if (!await store.AppendDeliveriesAsync(mailingId, _token, position, page.NextPosition, deliveries, page.Done,
                     time.GetUtcNow(), cancellationToken, new PageFigures(DeliveryExpander.PhaseUpdates(built, deliveries), page.ScopeTotal)).ConfigureAwait(false))
                 {

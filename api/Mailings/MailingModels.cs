@@ -67,6 +67,10 @@ public sealed record MailingSpec
     public bool HasFollowUps => PhaseAlias is not null || LogActivity;
     /// <summary>Sender values for <c>{{User.*}}</c> tags.</summary>
     public IReadOnlyDictionary<string, string?> SenderValues { get; init; } = new Dictionary<string, string?>();
+    /// <summary>The organisation whose suppression list the mailing honours (<see cref="Auth.Sender.Tenant"/>).</summary>
+    public string Tenant { get; init; } = Auth.Sender.DefaultTenant;
+    /// <summary>Add the opt-out footer (sender, address, unsubscribe link) after the body (docs/opt-out.md).</summary>
+    public bool OptOutFooter { get; init; }
     /// <summary>What to write in HRBC when a recipient replies (null: nothing).</summary>
     public ReplyActions? OnReply { get; init; }
 }
@@ -292,4 +296,8 @@ public static class ReasonCodes
     public const string Throttled = "Throttled";
     /// <summary>A transient Microsoft 365 error; waiting to try again (args: <c>graphCode</c>, <c>graphMessage</c>).</summary>
     public const string GraphTransient = "GraphTransient";
+    /// <summary>The address is on the tenant's suppression list.</summary>
+    public const string Suppressed = "Suppressed";
+    /// <summary>The record's opt-out field in HRBC (<c>OptOut:Fields</c>) says not to mail it (args: <c>field</c>).</summary>
+    public const string OptedOutInHrbc = "OptedOutInHrbc";
 }

@@ -24,6 +24,10 @@ public sealed record MailingPlan(
     public ModeShape Shape { get; init; } = ModeShape.Of(Spec.Mode);
     public IReadOnlyDictionary<string, string?> AnchorValues { get; init; } = new Dictionary<string, string?>();
     public bool AnchorMissing { get; init; }
+    /// <summary>The recipient's HRBC opt-out field (<c>OptOut:Fields</c>), if configured, and the values of it (option
+    /// aliases and their names, or texts) that mean 配信停止; empty: any value.</summary>
+    public string? OptOutField { get; init; }
+    public IReadOnlySet<string> OptOutValues { get; init; } = new HashSet<string>();
 }
 
 /// <summary>
@@ -31,8 +35,19 @@ public sealed record MailingPlan(
 /// stored spec into a plan (template compiled once per mailing, fields to read). Also used by background expansion
 /// after a restart, from the spec alone.
 /// </summary>
-public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplateEngine templates, ITemplateStore savedTemplates)
+public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplateEngine templates, ITemplateStore savedTemplates,
+    Microsoft.Extensions.Options.IOptions<Suppressions.OptOutOptions> optOut)
 {
+    /// <summary>Whether a mode's mail is advertising by default (docs/opt-out.md): the newsletter to candidates
+    /// (Resumes) and the notice to client contacts (Recruiters) get the opt-out footer unless the submit turns it off;
+    /// the matching modes are one-to-one correspondence about a job or a candidate and get it only when asked.</summary>
+    public static bool FooterByDefault(MailingMode mode) => mode is MailingMode.Resumes or MailingMode.Recruiters;
+
+    private string? OptOutFieldOf(HrbcResource recipient) => optOut.Value.Fields.GetValueOrDefault(recipient.Name) is { Length: > 0 } f ? f : null;
+
+    private IEnumerable<string> Extra(ModeShape shape, bool anchor, IEnumerable<string> mailFields) =>
+        (shape.RecipientIsAnchor == anchor ? mailFields : []).Concat(shape.RecipientIsAnchor == anchor && OptOutFieldOf(shape.Recipient) is { } f ? [f] : []);
+
     public const int MaxIds = 100_000;
     public const int MaxPhaseMemoLength = 1000;
 
@@ -232,7 +247,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         {
             // The longest read the mailing will make (expansion pages far into the scope, a preview step's id term):
             // past HRBC's request cap it is refused now, naming the condition, rather than failing later.
-            var fields = ModeShape.FieldsFor(shape.List, compiled.Paths, shape.RecipientIsAnchor ? [] : mailFields, tagFields);
+            var fields = ModeShape.FieldsFor(shape.List, compiled.Paths, Extra(shape, anchor: false, mailFields), tagFields);
             var length = hrbc.ReadRequestLength(shape.List, new HrbcQuery
             {
                 Fields = fields,
@@ -289,6 +304,8 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             OnReply = replyPhaseName is not null || request.OnReply?.LogActivity == true
                 ? new ReplyActions(replyPhaseName is null ? null : request.OnReply!.Phase!.OptionAlias, replyPhaseName, request.OnReply!.LogActivity)
                 : null,
+            Tenant = sender.Tenant,
+            OptOutFooter = request.OptOutFooter ?? FooterByDefault(mode),
         };
         // No error means subject and body compiled (the checks above throw otherwise).
         return (spec, compiled!, tagFields!);
@@ -334,8 +351,14 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
     {
         var shape = ModeShape.Of(spec.Mode);
         var paths = template.Paths;
-        var fields = ModeShape.FieldsFor(shape.List, paths, shape.RecipientIsAnchor ? [] : spec.MailFields, tagFields);
-        var needsOptionNames = paths.Any(p => tagFields.TryGetValue(p, out var f) && HrbcFieldType.IsOption(f.Type));
+        var fields = ModeShape.FieldsFor(shape.List, paths, Extra(shape, anchor: false, spec.MailFields), tagFields);
+        var optOutField = OptOutFieldOf(shape.Recipient);
+        if (optOutField is not null && !tagFields.ContainsKey(optOutField))
+        {
+            // Ignoring it would mail people who opted out: the mailing stops here, naming the setting.
+            throw new InvalidOperationException($"OptOut:Fields:{shape.Recipient.Name} names {optOutField}, which HRBC does not have (Field Read).");
+        }
+        var needsOptionNames = paths.Append(optOutField ?? "").Any(p => tagFields.TryGetValue(p, out var f) && HrbcFieldType.IsOption(f.Type));
         var optionNames = needsOptionNames
             ? await hrbc.GetOptionNamesAsync(cancellationToken).ConfigureAwait(false)
             : new Dictionary<string, string>();
@@ -343,7 +366,7 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         var anchorMissing = false;
         if (shape.Anchor is { } anchorResource && spec.AnchorId is { } anchorId)
         {
-            var anchorFields = ModeShape.FieldsFor(anchorResource, paths, shape.RecipientIsAnchor ? spec.MailFields : [], tagFields);
+            var anchorFields = ModeShape.FieldsFor(anchorResource, paths, Extra(shape, anchor: true, spec.MailFields), tagFields);
             var anchor = await hrbc.FirstAsync(anchorResource, anchorId, anchorFields, cancellationToken).ConfigureAwait(false);
             anchorMissing = anchor is null;
             if (anchor is not null)
@@ -351,11 +374,25 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
                 anchorValues = HrbcDisplay.Flatten(anchor, optionNames);
             }
         }
+        var optOutValues = new HashSet<string>(StringComparer.Ordinal);
+        if (optOutField is not null)
+        {
+            foreach (var v in optOut.Value.Values.GetValueOrDefault(shape.Recipient.Name) ?? [])
+            {
+                optOutValues.Add(v);
+                if (optionNames.TryGetValue(v, out var optionName))
+                {
+                    optOutValues.Add(optionName); // records are flattened to option names
+                }
+            }
+        }
         return new MailingPlan(spec, template, shape.List, fields, tagFields, optionNames)
         {
             Shape = shape,
             AnchorValues = anchorValues,
             AnchorMissing = anchorMissing,
+            OptOutField = optOutField,
+            OptOutValues = optOutValues,
         };
     }
 

@@ -17,7 +17,11 @@ public sealed record MailFieldCount(string Alias, string Label, int Count);
 /// <param name="RecipientName">Whom the message is addressed to, as the To line and Graph's <c>toRecipients</c> name
 /// them: the candidate or the recruiter per mode (ResumesToRecruiter: the job's recruiter; JobsToResume: the candidate).</param>
 public sealed record PreviewMessage(int Seq, long RecordId, string? RecordName, string? MailField, string? Address,
-    string Subject, string HtmlBody, IReadOnlyList<string> EmptyTags, string? RecipientName = null);
+    string Subject, string HtmlBody, IReadOnlyList<string> EmptyTags, string? RecipientName = null)
+{
+    /// <summary>The tags of this message that were empty and got their fallback (<c>{{default Alias "…"}}</c>).</summary>
+    public IReadOnlyList<string> Fallbacks { get; init; } = [];
+}
 
 /// <param name="Args">The values a translation of <see cref="Code"/> names (NearMissTag: found, suggestion).</param>
 /// <param name="Places">Where in the template (NearMissTag): part, line, column of each occurrence.</param>
@@ -39,6 +43,10 @@ public sealed record PreviewResponse(int Records, int ScopeTotal, bool Complete,
     IReadOnlyList<MailFieldCount> MailFields, IReadOnlyList<PreviewMessage> Samples, IReadOnlyList<PreviewWarning> Warnings)
 {
     public Confirmation? Confirmation { get; init; }
+
+    /// <summary>The skipped deliveries by reason code (<c>Suppressed</c>, <c>OptedOutInHrbc</c>, <c>NoAddress</c> …), as
+    /// the status's <c>skippedByReason</c> will count them.</summary>
+    public IReadOnlyDictionary<string, int> SkippedByReason { get; init; } = new Dictionary<string, int>();
 }
 
 /// <summary>What the confirmation dialog states (docs/ui.md, 4. Confirmation): how many messages, the phase update, the files.</summary>
@@ -61,7 +69,9 @@ public sealed class MailingPreviewer(
     HrbcClient hrbc,
     IMailSender sender,
     MailingAttachmentBuilder attachments,
-    BulkMail.Api.Templates.MailTemplateEngine templates)
+    BulkMail.Api.Templates.MailTemplateEngine templates,
+    Suppressions.ISuppressionList suppressions,
+    MessageRenderer renderer)
 {
     /// <summary>Preview counts at most this many records of the scope; beyond it, counts say so.</summary>
     public const int PreviewRecordLimit = 1000;
@@ -80,7 +90,7 @@ public sealed class MailingPreviewer(
         var fieldCounts = spec.MailFields.ToDictionary(f => f, _ => 0);
         // Memory stays O(samples) plus counters: each page's deliveries are tallied and dropped; only the samples are
         // rendered, and empty tags are found from the values (the template's aliases are known) without rendering.
-        var tally = new PreviewTally(plan, request.PreviewRecordId);
+        var tally = new PreviewTally(plan, request.PreviewRecordId, renderer);
         var records = 0;
         var position = 0;
         var complete = false;
@@ -103,7 +113,8 @@ public sealed class MailingPreviewer(
                     fieldCounts[f]++;
                 }
             }
-            tally.Add(DeliveryExpander.ExpandPage(plan, page, tally.Deliveries + 1), cancellationToken);
+            tally.Add(await DeliveryExpander.SuppressAsync(plan, DeliveryExpander.ExpandPage(plan, page, tally.Deliveries + 1), suppressions, cancellationToken)
+                .ConfigureAwait(false), cancellationToken);
             records += page.Records.Count + page.MissingIds.Count;
             if (spec.ScopeKind == ScopeKind.All)
             {
@@ -138,6 +149,7 @@ public sealed class MailingPreviewer(
             [.. spec.MailFields.Select(f => new MailFieldCount(f, mailFieldNames.GetValueOrDefault(f, f), fieldCounts[f]))],
             tally.Samples, warnings)
         {
+            SkippedByReason = tally.ByReason,
             Confirmation = files is null ? null : new Confirmation(tally.Pending, spec.Mode.ToString(), tally.PhaseUpdates,
                 spec.PhaseAlias is null ? null : plan.Shape.PhaseResource.Name, spec.PhaseAlias, spec.PhaseName, spec.LogActivity,
                 [.. files.Files.Select(f => f.Info)], files.Sources, files.ZipEncryption is not null, files.ZipEncryption, files.TotalBytes),
@@ -146,18 +158,25 @@ public sealed class MailingPreviewer(
 
     /// <summary>The preview's counters over deliveries seen a page at a time: counts, a few examples per warning, the
     /// rendered samples, and the addresses seen (to find ones shared by several records).</summary>
-    private sealed class PreviewTally(MailingPlan plan, long? sampleRecordId)
+    private sealed class PreviewTally(MailingPlan plan, long? sampleRecordId, MessageRenderer renderer)
     {
         private const int Examples = 5;
         private readonly List<PreviewMessage> _samples = [];
         private readonly SortedDictionary<string, (int Count, List<string> Examples)> _emptyTags = new(StringComparer.Ordinal);
-        private readonly (int Count, List<string> Examples)[] _skips = [(0, []), (0, []), (0, [])]; // invalid, no address, record gone
-        private readonly List<SkippedRecord>[] _skipped = [[], [], []];
+        private readonly SortedDictionary<string, (int Count, List<string> Examples)> _fallbacks = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<SkippedRecord>> _fallbackWho = new(StringComparer.Ordinal);
+        private readonly IReadOnlySet<string> _fallbackOnly = plan.Template.FallbackOnly;
+        private readonly IReadOnlySet<string> _withFallback = plan.Template.WithFallback;
+        // invalid, no address, record gone, suppressed, opted out in HRBC
+        private readonly (int Count, List<string> Examples)[] _skips = [(0, []), (0, []), (0, []), (0, []), (0, [])];
+        private readonly List<SkippedRecord>[] _skipped = [[], [], [], [], []];
         // address → the first record having it, and the names of the records sharing it (bounded: the preview reads at
         // most PreviewRecordLimit records)
         private readonly Dictionary<string, (long Record, List<string> Names, bool Shared)> _addresses = new(StringComparer.OrdinalIgnoreCase);
-        private readonly string[] _paths = [.. plan.Template.Paths.Order(StringComparer.Ordinal)];
+        // The unsubscribe link is the delivery's own, never empty.
+        private readonly string[] _paths = [.. plan.Template.Paths.Where(p => p != Suppressions.OptOutFooter.Tag).Order(StringComparer.Ordinal)];
 
+        public Dictionary<string, int> ByReason { get; } = new(StringComparer.Ordinal);
         public int Deliveries { get; private set; }
         public int Pending { get; private set; }
         public int PhaseUpdates { get; private set; }
@@ -172,10 +191,14 @@ public sealed class MailingPreviewer(
                 Deliveries++;
                 if (d.Status != DeliveryStatus.Pending)
                 {
+                    var reason = d.ReasonCode ?? "Unknown";
+                    ByReason[reason] = ByReason.GetValueOrDefault(reason) + 1;
                     var (slot, example) = d.ReasonCode switch
                     {
                         ReasonCodes.InvalidAddress => (0, $"{d.RecordName}: {d.Address}"),
                         ReasonCodes.RecordGone => (2, "#" + d.RecordId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        ReasonCodes.Suppressed => (3, $"{d.RecordName}: {d.Address}"),
+                        ReasonCodes.OptedOutInHrbc => (4, $"{d.RecordName}: {d.Address}"),
                         _ when d.Address is null => (1, d.RecordName ?? "#" + d.RecordId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                         _ => (-1, ""),
                     };
@@ -195,6 +218,21 @@ public sealed class MailingPreviewer(
                 {
                     if (string.IsNullOrEmpty(d.Values.GetValueOrDefault(path)))
                     {
+                        if (_withFallback.Contains(path))
+                        {
+                            var used = _fallbacks.GetValueOrDefault(path, (0, []));
+                            if (used.Count < Examples)
+                            {
+                                (_fallbackWho.TryGetValue(path, out var list) ? list : _fallbackWho[path] = []).Add(
+                                    new SkippedRecord(d.RecordId, d.RecordName, d.RecipientName, d.Address, d.MailField));
+                            }
+                            Note(ref used, who);
+                            _fallbacks[path] = used;
+                        }
+                        if (_fallbackOnly.Contains(path))
+                        {
+                            continue; // said what to write instead: not a problem
+                        }
                         var entry = _emptyTags.GetValueOrDefault(path, (0, []));
                         Note(ref entry, who);
                         _emptyTags[path] = entry;
@@ -217,8 +255,11 @@ public sealed class MailingPreviewer(
                 }
                 if (_samples.Count < MailingPreviewer.Samples && (sampleRecordId is null || d.RecordId == sampleRecordId))
                 {
-                    var mail = plan.Template.Render(d.Values);
-                    _samples.Add(new PreviewMessage(d.Seq, d.RecordId, d.RecordName, d.MailField, d.Address, mail.Subject, mail.HtmlBody, mail.EmptyTags, d.RecipientName));
+                    var mail = renderer.Render(plan.Template, plan.Spec, d.Values, null, d.Seq, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
+                    _samples.Add(new PreviewMessage(d.Seq, d.RecordId, d.RecordName, d.MailField, d.Address, mail.Subject, mail.HtmlBody, mail.EmptyTags, d.RecipientName)
+                    {
+                        Fallbacks = mail.Fallbacks,
+                    });
                 }
             }
         }
@@ -245,6 +286,12 @@ public sealed class MailingPreviewer(
             {
                 warnings.Add(new PreviewWarning("EmptyTag", $"{{{{{tag}}}}} is empty for {count} message(s).", count, examples));
             }
+            // Not a problem, but the user sees who gets 「ご担当者様」 instead of a name.
+            foreach (var (tag, (count, examples)) in _fallbacks)
+            {
+                warnings.Add(new PreviewWarning("FallbackUsed", $"{{{{{tag}}}}} is empty for {count} message(s); they get the fallback text.", count, examples,
+                    new Dictionary<string, string> { ["tag"] = tag }) { Records = _fallbackWho.GetValueOrDefault(tag) ?? [] });
+            }
             if (_skips[0].Count > 0)
             {
                 warnings.Add(new PreviewWarning("InvalidAddress", $"{_skips[0].Count} address(es) are not valid and will be skipped.", _skips[0].Count, _skips[0].Examples) { Records = _skipped[0] });
@@ -256,6 +303,14 @@ public sealed class MailingPreviewer(
             if (_skips[2].Count > 0)
             {
                 warnings.Add(new PreviewWarning("RecordNotFound", $"{_skips[2].Count} record(s) no longer exist in HRBC.", _skips[2].Count, _skips[2].Examples) { Records = _skipped[2] });
+            }
+            if (_skips[3].Count > 0)
+            {
+                warnings.Add(new PreviewWarning("Suppressed", $"{_skips[3].Count} address(es) are on the suppression list and will be skipped.", _skips[3].Count, _skips[3].Examples) { Records = _skipped[3] });
+            }
+            if (_skips[4].Count > 0)
+            {
+                warnings.Add(new PreviewWarning("OptedOutInHrbc", $"{_skips[4].Count} recipient(s) opted out of mail in HRBC and will be skipped.", _skips[4].Count, _skips[4].Examples) { Records = _skipped[4] });
             }
             // In ResumesToRecruiter and JobsToResume every mail goes to one person by design: no warning for that.
             var shared = _addresses.Where(a => a.Value.Shared).ToList();
@@ -286,7 +341,7 @@ public sealed class MailingPreviewer(
             var first = DeliveryExpander.ExpandPage(plan, page, 1).FirstOrDefault(d => d.Status == DeliveryStatus.Pending);
             if (first is not null)
             {
-                var mail = plan.Template.Render(first.Values);
+                var mail = renderer.Render(plan.Template, plan.Spec, first.Values, null, first.Seq, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
                 var subject = (japanese ? "【テスト】" : "[TEST] ") + mail.Subject;
                 await sender.SendDirectAsync(user.Mailbox, new OutgoingMail($"test-{Guid.NewGuid():N}", user.Mailbox, user.DisplayName, subject, mail.HtmlBody)
                 {
@@ -324,9 +379,10 @@ public sealed class MailingPreviewer(
         if (delivery.Status is not (DeliveryStatus.Skipped or DeliveryStatus.Cancelled))
         {
             // The spec was validated at submit: its tags are known.
-            var mail = templates.Compile(mailing.Spec.Subject, mailing.Spec.Body, _ => true).Render(delivery.Values);
+            var mail = renderer.Render(templates.Compile(mailing.Spec.Subject, mailing.Spec.Body, _ => true), mailing.Spec, delivery.Values, mailing.Id,
+                delivery.Seq, mailing.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
             message = new PreviewMessage(delivery.Seq, delivery.RecordId, delivery.RecordName, delivery.MailField, delivery.Address,
-                mail.Subject, mail.HtmlBody, mail.EmptyTags, delivery.RecipientName);
+                mail.Subject, mail.HtmlBody, mail.EmptyTags, delivery.RecipientName) { Fallbacks = mail.Fallbacks };
         }
         return new DeliveryPreview(delivery.Seq, counts.Total, delivery.Status, delivery.ReasonCode, delivery.ReasonArgs, message);
     }

@@ -26,6 +26,10 @@ public sealed record MailingRequest
     /// <summary>The user confirmed the near-miss tag spellings (<c>NearMissTag</c>, e.g. <c>｛｛Person.P_Name｝｝</c>) the
     /// preview warned about: send them as typed. Without it, submit refuses them (400).</summary>
     public bool AllowNearMissTags { get; init; }
+    /// <summary>Add the opt-out footer (the sender's name and address and the unsubscribe link, docs/opt-out.md) after
+    /// the body. Null: the mode's default, on for the advertising modes (Resumes, Recruiters), off for the matching
+    /// ones. Turn it off only for mail that is not advertising.</summary>
+    public bool? OptOutFooter { get; init; }
     /// <summary>Submit only: what to write in HRBC when a recipient replies (automatic replies do not count): the phase
     /// (<c>phase.optionAlias</c>, of the mode's phase resource) and/or an Activity, each once per delivery.</summary>
     public ReplyRequest? OnReply { get; init; }

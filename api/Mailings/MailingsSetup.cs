@@ -14,7 +14,6 @@ public static class MailingsSetup
         services.AddExceptionHandler<MailingValidationExceptionHandler>();
         services.AddOptions<BounceOptions>().BindConfiguration(BounceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ReplyOptions>().BindConfiguration(ReplyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<BounceOptions>, HardBounceSinkCheck>();
         services.AddOptions<ResultCsvOptions>().BindConfiguration(ResultCsvOptions.Section);
         services.AddOptions<FollowUpOptions>().BindConfiguration(FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         if (builder.UsesRedis())
@@ -35,6 +34,7 @@ public static class MailingsSetup
         services.AddTransient<MailingPreviewer>();
         services.AddTransient<MailingStatusReader>();
         services.AddTransient<MailingControl>();
+        services.AddSingleton<MessageRenderer>();
         services.AddSingleton<DeliveryStep>();
         if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
         {

@@ -69,13 +69,7 @@ public static partial class ResultCsv
     public static async Task WriteAsync(Stream output, string mailingId, IAsyncEnumerable<Delivery> deliveries, ResultCsvFormat format, CancellationToken cancellationToken)
     {
         var japanese = format.Japanese;
-        var options = CsvWriterOptions.Default with
-        {
-            Injection = CsvInjection.Escape,
-            WriteByteOrderMark = true,
-            NewLine = "\r\n",
-            FormatProvider = CultureInfo.InvariantCulture,
-        };
+        var options = CsvCells.WriterOptions;
         var zoneName = format.TimeZone?.Id ?? "UTC";
         await using var writer = CsvWriter.Create(output, options, leaveOpen: true);
         writer.WriteHeader([.. japanese ? JapaneseColumns : Columns]);
@@ -153,20 +147,7 @@ public static partial class ResultCsv
     [System.Text.RegularExpressions.GeneratedRegex(@"\s+")]
     private static partial System.Text.RegularExpressions.Regex Spaces();
 
-    /// <summary>CsvInjection.Escape quotes cells starting with ASCII = + - @ (and tab, CR); Japanese Excel also starts a
-    /// formula at the full-width ＝ ＋ － ＠ (and after leading spaces), so those get the same leading apostrophe.</summary>
-    public static string[] Neutralize(string[] cells)
-    {
-        for (var i = 0; i < cells.Length; i++)
-        {
-            var trimmed = cells[i].TrimStart(' ', '\u3000');
-            if (trimmed.Length > 0 && trimmed[0] is '\uFF1D' or '\uFF0B' or '\uFF0D' or '\uFF20' or '=' or '+' or '-' or '@')
-            {
-                // ASCII ones after leading spaces too: Escape only looks at the very first character.
-                cells[i] = trimmed.Length == cells[i].Length && trimmed[0] is '=' or '+' or '-' or '@' ? cells[i] : "'" + cells[i];
-            }
-        }
-        return cells;
-    }
+    /// <summary>Formula neutralising of every cell (<see cref="CsvCells.Neutralize"/>).</summary>
+    public static string[] Neutralize(string[] cells) => CsvCells.Neutralize(cells);
 
 }

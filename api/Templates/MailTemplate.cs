@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 namespace BulkMail.Api.Templates;
 
 /// <summary>A <c>{{ }}</c> expression found in a template, with where it is (1-based visible line and column).</summary>
-public sealed record TemplateTag(string Path, string Part, int Line, int Column, bool Raw);
+/// <param name="Fallback">What <c>{{default Alias "…"}}</c> writes when the value is empty (null: a plain tag).</param>
+public sealed record TemplateTag(string Path, string Part, int Line, int Column, bool Raw, string? Fallback = null);
 
 /// <summary>
 /// One problem of a template, or a near-miss tag spelling. <see cref="Code"/> and <see cref="Args"/> are what clients
@@ -62,12 +63,17 @@ public sealed class TemplateException(IReadOnlyList<TemplateError> errors)
     public IReadOnlyList<TemplateError> Errors { get; } = errors;
 }
 
-/// <summary>What a delivery's message looks like after rendering; <see cref="EmptyTags"/> had no value.</summary>
-public sealed record RenderedMail(string Subject, string HtmlBody, IReadOnlyList<string> EmptyTags);
+/// <summary>What a delivery's message looks like after rendering; <see cref="EmptyTags"/> had no value (tags written
+/// only with a fallback are not among them); <see cref="Fallbacks"/> had none and got their fallback.</summary>
+public sealed record RenderedMail(string Subject, string HtmlBody, IReadOnlyList<string> EmptyTags)
+{
+    public IReadOnlyList<string> Fallbacks { get; init; } = [];
+}
 
 /// <summary>
 /// BulkMail's template language: Handlebars with HRBC field aliases as paths (<c>{{Person.P_Name}}</c>), plus
-/// <c>{{#if Alias}}…{{else}}…{{/if}}</c> / <c>{{#unless}}</c> for empty values and <c>{{! comments }}</c>.
+/// <c>{{#if Alias}}…{{else}}…{{/if}}</c> / <c>{{#unless}}</c> for empty values, <c>{{default Alias "fallback"}}</c> (the
+/// value, or the fallback text when it is empty, e.g. <c>{{default Person.P_Name "ご担当者様"}}</c>) and <c>{{! comments }}</c>.
 /// Compiled once per mailing. Values are HTML-escaped in the body (<c>{{{ }}}</c> is raw); subjects are plain
 /// text with line breaks removed (a header cannot carry them).
 /// </summary>
@@ -79,17 +85,28 @@ public sealed class MailTemplateEngine(IOptions<TemplateOptions> options)
 
     public TemplateOptions Limits => options.Value;
 
-    private readonly IHandlebars _body = Handlebars.Create(new HandlebarsConfiguration
+    private readonly IHandlebars _body = WithHelpers(Handlebars.Create(new HandlebarsConfiguration
     {
         FormatProvider = CultureInfo.InvariantCulture,
-    });
+    }));
 
     // Subjects are not HTML: no escaping, or "&" would arrive as "&amp;".
-    private readonly IHandlebars _subject = Handlebars.Create(new HandlebarsConfiguration
+    private readonly IHandlebars _subject = WithHelpers(Handlebars.Create(new HandlebarsConfiguration
     {
         FormatProvider = CultureInfo.InvariantCulture,
         NoEscape = true,
-    });
+    }));
+
+    /// <summary><c>{{default Alias "fallback"}}</c>: the value, or the fallback when it is missing or empty; written
+    /// through the engine's writer, so the body escapes either (a fallback is text, not HTML).</summary>
+    private static IHandlebars WithHelpers(IHandlebars engine)
+    {
+        engine.RegisterHelper(MailTemplate.DefaultHelper, (Context context, Arguments arguments) =>
+            arguments.Length == 2 && arguments[0] is not (null or UndefinedBindingResult) && Convert.ToString(arguments[0], CultureInfo.InvariantCulture) is { Length: > 0 } value
+                ? value
+                : arguments.Length == 2 ? arguments[1] ?? "" : "");
+        return engine;
+    }
 
     /// <summary>Compiles subject and body; every problem (unknown tags included) is reported at once.</summary>
     /// <param name="isKnown">Whether an alias may be used in this mode (e.g. from HRBC field metadata).</param>
@@ -112,6 +129,9 @@ public sealed partial class MailTemplate
     /// <summary>The stack Handlebars compiles on: known on every platform (a thread-pool thread's is not), and far
     /// more than <see cref="TemplateOptions.MaxDepth"/> levels need. Depth is checked before, so it cannot overflow.</summary>
     public const int CompilerStackBytes = 16 * 1024 * 1024;
+
+    /// <summary>The fallback helper's name: <c>{{default Alias "text"}}</c>.</summary>
+    public const string DefaultHelper = "default";
 
     /// <summary>A failing template reports at most this many problems (each is a line for the user to fix).</summary>
     private const int MaxErrors = 100;
@@ -138,6 +158,13 @@ public sealed partial class MailTemplate
 
     /// <summary>The distinct aliases the template reads, e.g. <c>Person.P_Name</c>.</summary>
     public IReadOnlySet<string> Paths => Tags.Select(t => t.Path).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Aliases every use of which has a fallback (<c>{{default …}}</c>): never reported as empty.</summary>
+    public IReadOnlySet<string> FallbackOnly => Tags.GroupBy(t => t.Path, StringComparer.Ordinal).Where(g => g.All(t => t.Fallback is not null))
+        .Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Aliases with a fallback somewhere in the template.</summary>
+    public IReadOnlySet<string> WithFallback => Tags.Where(t => t.Fallback is not null).Select(t => t.Path).ToHashSet(StringComparer.Ordinal);
 
     internal static MailTemplate Compile(IHandlebars subjectEngine, IHandlebars bodyEngine, string subject, string body, Func<string, bool> isKnown,
         IEnumerable<string>? candidates, TemplateOptions limits)
@@ -202,8 +229,10 @@ public sealed partial class MailTemplate
         // characters go (a header field cannot carry them, and clients differ on what they show).
         var subject = OtherControls().Replace(LineBreaks().Replace(_subject(model), " "), "").Trim();
         var body = _body(model);
-        var empty = Paths.Where(p => string.IsNullOrEmpty(values.GetValueOrDefault(p))).Order(StringComparer.Ordinal).ToList();
-        return new RenderedMail(subject, body, empty);
+        var blank = Paths.Where(p => string.IsNullOrEmpty(values.GetValueOrDefault(p))).Order(StringComparer.Ordinal).ToList();
+        var fallbackOnly = FallbackOnly;
+        var withFallback = WithFallback;
+        return new RenderedMail(subject, body, [.. blank.Where(p => !fallbackOnly.Contains(p))]) { Fallbacks = [.. blank.Where(withFallback.Contains)] };
     }
 
     private static T OnCompilerStack<T>(Func<T> compile)
@@ -381,6 +410,13 @@ public sealed partial class MailTemplate
             if (Alias().IsMatch(inner))
             {
                 state.Tags.Add(new TemplateTag(inner, part, line, column, raw));
+                continue;
+            }
+            var fallback = DefaultCall().Match(inner);
+            if (fallback.Success)
+            {
+                state.Tags.Add(new TemplateTag(fallback.Groups["alias"].Value, part, line, column, raw,
+                    fallback.Groups["dq"].Success ? fallback.Groups["dq"].Value : fallback.Groups["sq"].Value));
                 continue;
             }
             errors.Add(inner.Length == 0
@@ -564,6 +600,10 @@ public sealed partial class MailTemplate
 
     [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9]*\.[A-Za-z][A-Za-z0-9_]*$")]
     private static partial Regex Alias();
+
+    // {{default Person.P_Name "ご担当者様"}} (or 'single quotes'); the text cannot hold its own quote.
+    [GeneratedRegex(@"^default\s+(?<alias>[A-Za-z][A-Za-z0-9]*\.[A-Za-z][A-Za-z0-9_]*)\s+(?:""(?<dq>[^""]*)""|'(?<sq>[^']*)')$")]
+    private static partial Regex DefaultCall();
 
     [GeneratedRegex(@"^#(if|unless)\s+([A-Za-z][A-Za-z0-9]*\.[A-Za-z][A-Za-z0-9_]*)$")]
     private static partial Regex BlockOpen();

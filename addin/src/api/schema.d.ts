@@ -723,6 +723,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/suppressions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's suppression list, a page at a time (?cursor=&count=&q=), or all of it as CSV (?format=csv) */
+        get: {
+            parameters: {
+                query?: {
+                    count?: number;
+                    cursor?: string;
+                    format?: string;
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        /** Adds { address, reason }, { addresses: [...] } or a text/csv file; nothing is stored when a line is bad */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SuppressionRequest"];
+                    "text/csv": components["schemas"]["SuppressionRequest"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SuppressionAddResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/suppressions/{address}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes an address from the list: 204; 404 when it is not on it */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    address: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/templates": {
         parameters: {
             query?: never;
@@ -918,6 +1018,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/unsubscribe/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The opt-out page: the address (masked) and one button; changes nothing */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        /** Unsubscribes the link's address (the page's button, or RFC 8058 one-click) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not Found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1079,6 +1249,7 @@ export interface components {
             mailFields?: null | string[];
             mode?: null | string;
             onReply?: null | components["schemas"]["ReplyRequest"];
+            optOutFooter?: null | boolean;
             phase?: null | components["schemas"]["PhaseRequest"];
             /** Format: int64 */
             previewRecordId?: null | number;
@@ -1193,6 +1364,7 @@ export interface components {
         PreviewMessage: {
             address: null | string;
             emptyTags: string[];
+            fallbacks?: string[];
             htmlBody: string;
             mailField: null | string;
             recipientName?: null | string;
@@ -1216,6 +1388,9 @@ export interface components {
             scopeTotal: number;
             /** Format: int32 */
             skipped: number;
+            skippedByReason?: {
+                [key: string]: number;
+            };
             warnings: components["schemas"]["PreviewWarning"][];
         };
         PreviewWarning: {
@@ -1252,7 +1427,7 @@ export interface components {
             type?: null | string;
         };
         /** @enum {string} */
-        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "MailingNotDeletable" | "MailingStillStopping" | "TooManyRunningMailings" | "TooManyTemplates" | "RateLimited" | "HrbcRequestTooLong" | "ContentTypeUnsupported" | "HostInvalid" | "MultipartMalformed" | "FileNameEmpty" | "FileNameInvalidCharacter" | "FileNameReserved" | "FileIsProgram" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "ConditionNotANumber" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown" | "DeliveriesFilterInvalid" | "DeliveriesCursorInvalid";
+        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "MailingNotDeletable" | "MailingStillStopping" | "TooManyRunningMailings" | "TooManyTemplates" | "RateLimited" | "HrbcRequestTooLong" | "ContentTypeUnsupported" | "HostInvalid" | "MultipartMalformed" | "FileNameEmpty" | "FileNameInvalidCharacter" | "FileNameReserved" | "FileIsProgram" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "ConditionNotANumber" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown" | "DeliveriesFilterInvalid" | "DeliveriesCursorInvalid" | "SuppressionAddressInvalid" | "SuppressionReasonTooLong" | "SuppressionNotFound" | "SuppressionImportTooLarge" | "SuppressionImportTooMany" | "SuppressionImportEmpty" | "SuppressionImportLineInvalid" | "SuppressionCursorInvalid" | "UnsubscribeLinkInvalid";
         QueryRequest: {
             condition?: null | string;
             keywords?: null | string;
@@ -1300,6 +1475,17 @@ export interface components {
         SubmitResponse: {
             id: string;
             state: components["schemas"]["MailingState"];
+        };
+        SuppressionAddResponse: {
+            /** Format: int32 */
+            added: number;
+            /** Format: int32 */
+            alreadyListed: number;
+        };
+        SuppressionRequest: {
+            address?: null | string;
+            addresses?: null | string[];
+            reason?: null | string;
         };
         TemplateError: {
             args?: {

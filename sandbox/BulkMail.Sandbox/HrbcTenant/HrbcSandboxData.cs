@@ -156,6 +156,7 @@ internal static class HrbcSandboxData
             r["Recruiter.P_MobileMail"] = k % 3 == 0 ? $"{family.Roma}{k}@mobile.example.jp" : "";
             r["Recruiter.U_SubMail"] = k % 4 == 1 ? $"{family.Roma}.assistant@corp{k / 2 + 1}.example.co.jp" : "";
             r["Recruiter.P_Memo"] = "";
+            r["Recruiter.U_MailOptOut"] = k % 13 == 6 ? new[] { "Option.U_MailOptOut_Stop" } : Array.Empty<string>();
             AddPhase(9, id, r, "Recruiter", Phase("Option.P_RecruiterPhase", k % 4), Base.AddDays(-200 + k), null);
             recruiters[id] = r;
         }
@@ -243,6 +244,7 @@ internal static class HrbcSandboxData
             r["Resume.P_ExpectArea"] = Areas.OrderBy(_ => rnd.Next()).Take(rnd.Next(1, 4)).ToArray();
             r["Resume.P_Memo"] = rnd.NextDouble() < 0.2 ? "転職活動中。面談希望。" : "";
             r["Resume.U_LinkedInUrl"] = rnd.NextDouble() < 0.3 ? $"https://www.linkedin.example/in/{given.Roma}-{family.Roma}-{i}" : "";
+            r["Resume.U_MailOptOut"] = i % 25 == 12 ? new[] { "Option.U_MailOptOut_Stop" } : Array.Empty<string>(); // 10012, 10037, …
             AddPhase(17, resumeId, r, "Resume", Phase("Option.P_ResumePhase", rnd.Next(PhaseCount("Option.P_ResumePhase") - 1)),
                 registered.AddDays(2).AddMinutes(rnd.Next(600)), null);
             resumes[resumeId] = r;

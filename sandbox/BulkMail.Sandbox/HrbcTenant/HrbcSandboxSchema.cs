@@ -77,6 +77,7 @@ internal static class HrbcSandboxSchema
             F("Recruiter.P_MobileMail", "携帯メールアドレス", options.RecruiterMobileMailIsMail ? 10 : 15),
             F("Recruiter.U_SubMail", "サブメールアドレス", 10),
             F("Recruiter.P_Memo", "メモ", 2),
+            F("Recruiter.U_MailOptOut", "メール配信", 5, option: "Option.U_MailOptOut"),
         ]);
         var job = new SandboxResource("Job", "job", 3, "Job",
         [
@@ -105,6 +106,8 @@ internal static class HrbcSandboxSchema
             F("Resume.P_ExpectArea", "希望勤務地", 5, option: "Option.P_Area"),
             F("Resume.P_Memo", "メモ", 2),
             F("Resume.U_LinkedInUrl", "LinkedIn URL", 9),
+            // A tenant's own checkbox (a custom U_ field with its own option list): ticked = 配信停止 (docs/opt-out.md).
+            F("Resume.U_MailOptOut", "メール配信", 5, option: "Option.U_MailOptOut"),
         ]);
         var process = new SandboxResource("Process", "process", 7, "Process",
         [
@@ -172,6 +175,7 @@ internal static class HrbcSandboxSchema
             Root("Option.P_Gender", "性別", 0, ("Option.P_Male", "男性"), ("Option.P_Female", "女性"), ("Option.P_GenderOther", "回答しない")),
             Root("Option.P_EmploymentType", "雇用形態", 0,
                 ("Option.P_FullTime", "正社員"), ("Option.P_Contract", "契約社員"), ("Option.P_Temporary", "派遣社員"), ("Option.P_PartTime", "パート・アルバイト")),
+            Root("Option.U_MailOptOut", "メール配信", 0, ("Option.U_MailOptOut_Stop", "配信停止")),
         ];
     }
 }

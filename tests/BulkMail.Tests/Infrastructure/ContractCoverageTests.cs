@@ -28,6 +28,7 @@ public class ContractCoverageTests
         (typeof(ITemplateStore), typeof(TemplateStoreContract)),
         (typeof(BulkMail.Api.Auth.ITokenCacheStore), typeof(BulkMail.Tests.Auth.TokenCacheStoreContract)),
         (typeof(RollingWindowLimiter), typeof(RollingWindowLimiterTests)), // one implementation, in memory (per process)
+        (typeof(BulkMail.Api.Suppressions.ISuppressionList), typeof(BulkMail.Tests.Suppressions.SuppressionListContract)),
     ];
 
     /// <summary>The public methods of <paramref name="contract"/> no test of <paramref name="suite"/> names.</summary>

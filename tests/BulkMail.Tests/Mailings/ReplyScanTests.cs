@@ -20,6 +20,7 @@ public class ReplyScanTests(RedisServerFixture redis)
         ["Bounces:ScanInterval"] = "00:00:00.200",
         ["Bounces:MoveToFolder"] = "true",
         ["Bounces:LogActivity"] = "true",
+        ["Bounces:SuppressHard"] = "true",
         ["Bounces:PageSize"] = "7", // pages, and moves between them
     };
 
@@ -152,6 +153,16 @@ public class ReplyScanTests(RedisServerFixture redis)
         Assert.Equal("Soft", kinds[bouncing[7].To[0]]); // the encrypted zip
         Assert.Equal(6, kinds.Values.Count(k => k == "Hard"));
         Assert.All(bounced, b => Assert.Equal("Bounced", b.GetProperty("status").GetString()));
+
+        // the hard-bounced addresses are suppressed for the tenant (once each), the soft ones are not
+        var suppressed = (await e.Http.GetFromJsonAsync<JsonElement>("/api/suppressions?count=100", Ct)).GetProperty("items").EnumerateArray().ToList();
+        var hard = kinds.Where(k => k.Value == "Hard").Select(k => k.Key).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(hard, suppressed.Where(s => s.GetProperty("source").GetString() == "bounce").Select(s => s.GetProperty("address").GetString()!).Order(StringComparer.Ordinal));
+        Assert.All(suppressed.Where(s => s.GetProperty("source").GetString() == "bounce"), s =>
+        {
+            Assert.Equal("HardBounce", s.GetProperty("code").GetString());
+            Assert.Equal(mailing, s.GetProperty("mailingId").GetString());
+        });
     }
 
     [Fact]

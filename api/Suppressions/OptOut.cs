@@ -1,0 +1,248 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using BulkMail.Api.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace BulkMail.Api.Suppressions;
+
+/// <summary>The <c>OptOut</c> section (docs/opt-out.md): the unsubscribe link's signing key and address, the footer the
+/// newsletter modes add, and the HRBC fields that mark a record as not to be mailed.</summary>
+public sealed class OptOutOptions
+{
+    public const string Section = "OptOut";
+
+    /// <summary>The HMAC-SHA256 key of unsubscribe links (at least 32 characters; required outside Development, where
+    /// a random key per process is used). Changing it invalidates every link already sent.</summary>
+    public string? SigningKey { get; set; }
+
+    /// <summary>The public HTTPS address the links point at (default <c>Addin:PublicBaseUrl</c>; in Development this
+    /// server's own address).</summary>
+    public string? PublicBaseUrl { get; set; }
+
+    /// <summary>The sender as the footer names them (特定電子メール法: the sender's name); default the signed-in user's name.</summary>
+    public string? SenderName { get; set; }
+
+    /// <summary>The organisation's name in the footer.</summary>
+    public string? OrganizationName { get; set; }
+
+    /// <summary>The organisation's postal address in the footer (特定電子メール法: the sender's address).</summary>
+    public string? PostalAddress { get; set; }
+
+    /// <summary>Where questions and complaints go (an address or URL shown in the footer), optional.</summary>
+    public string? Contact { get; set; }
+
+    public OptOutFooterOptions Footer { get; set; } = new();
+
+    /// <summary>Resource name (Resume, Recruiter) → the HRBC field that marks a record as not to be mailed, e.g.
+    /// <c>Resume.U_MailOptOut</c>.</summary>
+    public Dictionary<string, string> Fields { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Resource name → the values of that field meaning 配信停止: option aliases (a checkbox or dropdown, e.g.
+    /// <c>Option.U_MailOptOut_Stop</c>) or texts. Empty: any value at all counts as opted out.</summary>
+    public Dictionary<string, List<string>> Values { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>What an unsubscribe writes to the HRBC record (once): resource → the field to set and its option alias.</summary>
+    public Dictionary<string, OptOutWrite> Write { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Also log an HRBC activity (「配信停止」) on the record when its recipient unsubscribes.</summary>
+    public bool LogActivity { get; set; }
+
+    /// <summary>Unsubscribe page requests per client IP per minute (GET and POST together).</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 10_000)]
+    public int RequestsPerMinute { get; set; } = 30;
+}
+
+/// <summary>The field an unsubscribe sets: <c>Field</c> (e.g. <c>Resume.U_MailOptOut</c>) to <c>Option</c> (an option
+/// alias, e.g. <c>Option.U_MailOptOut_Stop</c>).</summary>
+public sealed class OptOutWrite
+{
+    public string Field { get; set; } = "";
+    public string Option { get; set; } = "";
+}
+
+/// <summary>The footer's texts. Placeholders: <c>{sender}</c>, <c>{organization}</c>, <c>{postalAddress}</c>,
+/// <c>{contact}</c>, <c>{url}</c>; lines become <c>&lt;br&gt;</c>, every value is HTML-escaped.</summary>
+public sealed class OptOutFooterOptions
+{
+    /// <summary>Which text the footer uses: <c>ja</c>, <c>en</c> or <c>both</c> (Japanese first).</summary>
+    public string Language { get; set; } = "ja";
+
+    public string Ja { get; set; } = "このメールは {organization} の {sender} からお送りしています。\n{organization}　{postalAddress}\n今後このようなメールの配信を希望されない場合は、こちらから配信停止の手続きができます: {url}";
+
+    public string En { get; set; } = "This message was sent by {sender} of {organization}.\n{organization}, {postalAddress}\nTo stop receiving these messages, unsubscribe here: {url}";
+}
+
+/// <summary>Refuses to start outside Development without a signing key of at least 32 characters and a public address
+/// for the links (the key is what makes a link impossible to forge).</summary>
+public sealed class OptOutOptionsCheck(IHostEnvironment environment, IConfiguration configuration) : IValidateOptions<OptOutOptions>
+{
+    public const int MinKeyLength = 32;
+
+    public ValidateOptionsResult Validate(string? name, OptOutOptions options)
+    {
+        var failures = new List<string>();
+        if (options.SigningKey is { } key && key.Length < MinKeyLength)
+        {
+            failures.Add($"OptOut:SigningKey must be at least {MinKeyLength} characters (it signs the unsubscribe links).");
+        }
+        if (!environment.AllowsDemo())
+        {
+            if (string.IsNullOrEmpty(options.SigningKey))
+            {
+                failures.Add(environment.Refusal("an unsigned unsubscribe link") + " Set OptOut:SigningKey (at least 32 random characters) for the unsubscribe links.");
+            }
+            var baseUrl = options.PublicBaseUrl ?? configuration["Addin:PublicBaseUrl"];
+            if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+            {
+                failures.Add("OptOut:PublicBaseUrl (or Addin:PublicBaseUrl) must be the server's public https:// address: the unsubscribe links point there.");
+            }
+        }
+        if (!(options.Footer.Language is "ja" or "en" or "both"))
+        {
+            failures.Add("OptOut:Footer:Language must be ja, en or both.");
+        }
+        foreach (var (resource, alias) in options.Fields)
+        {
+            if (!alias.StartsWith(resource + ".", StringComparison.Ordinal))
+            {
+                failures.Add($"OptOut:Fields:{resource} must be a field of {resource} (an alias such as {resource}.U_MailOptOut), not '{alias}'.");
+            }
+        }
+        return failures.Count > 0 ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
+    }
+}
+
+/// <summary>A delivery an unsubscribe link names: the mailing and the delivery's number in it.</summary>
+public sealed record UnsubscribeTarget(string MailingId, int Seq);
+
+/// <summary>
+/// Unsubscribe links: <c>/unsubscribe/{token}</c>, the token being the delivery it names (mailing id and number) and an
+/// HMAC-SHA256 of it under <c>OptOut:SigningKey</c>. Without the key nobody can make a valid token for another
+/// delivery (tokens cannot be forged, and not enumerated either: the MAC is 256 bits); the MAC is compared in
+/// constant time. The token names no address: the page looks the delivery up.
+/// </summary>
+public sealed class UnsubscribeTokens
+{
+    private const string Purpose = "bulkmail-unsubscribe-v1:";
+    private readonly byte[] _key;
+
+    public UnsubscribeTokens(IOptions<OptOutOptions> options)
+    {
+        // Development without a key: a random one per process (links die with it; the demo and tests are fine).
+        _key = options.Value.SigningKey is { Length: > 0 } key ? Encoding.UTF8.GetBytes(key) : RandomNumberGenerator.GetBytes(32);
+    }
+
+    public string Create(string mailingId, int seq)
+    {
+        var payload = Payload(mailingId, seq);
+        return Base64Url(Encoding.UTF8.GetBytes(payload)) + "." + Base64Url(Mac(payload));
+    }
+
+    /// <summary>The delivery a token names, or null for anything not made by <see cref="Create"/> with this key.</summary>
+    public UnsubscribeTarget? Read(string? token)
+    {
+        if (string.IsNullOrEmpty(token) || token.Length > 200)
+        {
+            return null;
+        }
+        var dot = token.IndexOf('.');
+        if (dot <= 0 || !TryBase64Url(token[..dot], out var payloadBytes) || !TryBase64Url(token[(dot + 1)..], out var mac) || mac.Length != 32)
+        {
+            return null;
+        }
+        string payload;
+        try
+        {
+            payload = new UTF8Encoding(false, true).GetString(payloadBytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+        if (!CryptographicOperations.FixedTimeEquals(Mac(payload), mac))
+        {
+            return null;
+        }
+        var sep = payload.LastIndexOf('.');
+        return sep > 0 && int.TryParse(payload.AsSpan(sep + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) && seq > 0
+            ? new UnsubscribeTarget(payload[..sep], seq)
+            : null;
+    }
+
+    private static string Payload(string mailingId, int seq) => mailingId + "." + seq.ToString(CultureInfo.InvariantCulture);
+
+    private byte[] Mac(string payload) => HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(Purpose + payload));
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static bool TryBase64Url(string text, out byte[] bytes)
+    {
+        bytes = [];
+        if (text.Length == 0 || text.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+        {
+            return false;
+        }
+        var s = text.Replace('-', '+').Replace('_', '/');
+        s += (s.Length % 4) switch { 2 => "==", 3 => "=", 0 => "", _ => "!" };
+        try
+        {
+            bytes = Convert.FromBase64String(s);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>The unsubscribe link's address and the footer block the newsletter modes add (docs/opt-out.md).</summary>
+public sealed class OptOutFooter(IOptions<OptOutOptions> options, UnsubscribeTokens tokens, IServiceProvider services, IConfiguration configuration)
+{
+    public const string Tag = "BulkMail.UnsubscribeUrl";
+
+    public string UrlFor(string mailingId, int seq) => Root() + "/unsubscribe/" + tokens.Create(mailingId, seq);
+
+    /// <summary>The link of a message that is no delivery (a preview before submit, a test send): the page refuses it.</summary>
+    public string SampleUrl() => Root() + "/unsubscribe/preview";
+
+    private string Root()
+    {
+        var baseUrl = options.Value.PublicBaseUrl ?? configuration["Addin:PublicBaseUrl"];
+        return (string.IsNullOrEmpty(baseUrl) ? SelfAddress.Resolve(services, "/").ToString() : baseUrl).TrimEnd('/');
+    }
+
+    /// <summary>The footer as HTML, appended after the body: the configured text with every value escaped, the link
+    /// as a link. <paramref name="senderName"/> is the signed-in user's, unless <c>OptOut:SenderName</c> is set.</summary>
+    public string Html(string url, string? senderName)
+    {
+        var o = options.Value;
+        string Fill(string text)
+        {
+            var values = new Dictionary<string, string>
+            {
+                ["sender"] = WebUtility.HtmlEncode(o.SenderName ?? senderName ?? ""),
+                ["organization"] = WebUtility.HtmlEncode(o.OrganizationName ?? ""),
+                ["postalAddress"] = WebUtility.HtmlEncode(o.PostalAddress ?? ""),
+                ["contact"] = WebUtility.HtmlEncode(o.Contact ?? ""),
+                ["url"] = $"<a href=\"{WebUtility.HtmlEncode(url)}\">{WebUtility.HtmlEncode(url)}</a>",
+            };
+            var escaped = WebUtility.HtmlEncode(text);
+            foreach (var (k, v) in values)
+            {
+                escaped = escaped.Replace("{" + k + "}", v, StringComparison.Ordinal);
+            }
+            return escaped.Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "<br>", StringComparison.Ordinal);
+        }
+        var parts = o.Footer.Language switch
+        {
+            "en" => [Fill(o.Footer.En)],
+            "both" => new[] { Fill(o.Footer.Ja), Fill(o.Footer.En) },
+            _ => [Fill(o.Footer.Ja)],
+        };
+        return "<div class=\"bulkmail-optout\" style=\"margin-top:2em;border-top:1px solid #ccc;padding-top:0.5em;font-size:smaller;color:#555\">"
+            + string.Join("<br><br>", parts) + "</div>";
+    }
+}
