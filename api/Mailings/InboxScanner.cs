@@ -216,6 +216,10 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
     {
         if (m.MessageClass.StartsWith("REPORT.", StringComparison.OrdinalIgnoreCase))
         {
+            if (!B.Enabled)
+            {
+                return (Outcome.Ignored, 0, false);
+            }
             // read receipts are not delivery reports
             if (m.MessageClass.EndsWith(".IPNRN", StringComparison.OrdinalIgnoreCase) || m.MessageClass.EndsWith(".IPNNRN", StringComparison.OrdinalIgnoreCase))
             {
@@ -249,6 +253,10 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
                 movedOut = true;
             }
             return (bounced ? Outcome.Bounced : Outcome.Ignored, requests, movedOut);
+        }
+        if (!R.Enabled)
+        {
+            return (Outcome.Ignored, 0, false);
         }
         if (AutoReplies.Is(m))
         {

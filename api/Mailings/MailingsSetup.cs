@@ -6,7 +6,7 @@ namespace BulkMail.Api.Mailings;
 public static class MailingsSetup
 {
     /// <summary>The mailing engine: its options (validated at start-up), the store (Redis, or memory in Development),
-    /// planner, expansion, attachments, follow-ups, the worker and the bounce scanner.</summary>
+    /// planner, expansion, attachments, follow-ups, the worker and the Inbox reader (replies and bounces).</summary>
     public static WebApplicationBuilder AddMailings(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
