@@ -103,6 +103,11 @@ public class ReplyScanTests(RedisServerFixture redis)
         Assert.True(resumeWrites > 0);
         await Task.Delay(1500, Ct);
         Assert.Equal(resumeWrites, e.Hrbc.Sandbox.Requests.Count(r => r.Method == "POST" && r.Resource.Equals("resume", StringComparison.OrdinalIgnoreCase)));
+        // a scanner that remembers nothing (as after a restart) reads the same Inbox again and marks nothing
+        var fresh = Microsoft.Extensions.DependencyInjection.ActivatorUtilities.CreateInstance<BulkMail.Api.Mailings.InboxScanner>(e.Api.Services);
+        var rescan = await fresh.ScanAsync(Ct);
+        Assert.Equal((0, 0), (rescan.Replies, rescan.Bounces));
+        Assert.True(rescan.AutoReplies > 0); // it did read the Inbox
         var again = await e.StatusAsync(mailing);
         Assert.Equal(12, again.GetProperty("replied").GetInt32());
         Assert.Equal(8, again.GetProperty("bounced").GetInt32());
