@@ -52,10 +52,44 @@ public static partial class GraphSandboxEndpoints
             }
             return Results.Json(Faults(f));
         });
+        // Tests and the demo put mail into the sender's Inbox: a reply, an automatic reply or an NDR to a sent message,
+        // named by its id or by the delivery id it carries (X-BulkMail-Delivery).
+        group.MapPost("/_inbox", async (HttpContext ctx) =>
+        {
+            var set = await JsonSerializer.DeserializeAsync<InboxInjection>(ctx.Request.Body, JsonSerializerOptions.Web, ctx.RequestAborted);
+            var sent = set is null ? null : sandbox.Sent().FirstOrDefault(m => m.Id == set.SentId
+                || (set.DeliveryId is not null && m.Headers.TryGetValue("X-BulkMail-Delivery", out var d) && d == set.DeliveryId));
+            if (set is null || sent is null)
+            {
+                return Results.NotFound(new { error = "No sent message has that id or delivery id." });
+            }
+            SandboxMessage made;
+            switch (set.Kind?.ToLowerInvariant())
+            {
+                case "reply":
+                    made = sandbox.Reply(sent, set.Body ?? "ご連絡ありがとうございます。", withThreadHeaders: set.ThreadHeaders ?? true);
+                    break;
+                case "autoreply":
+                    made = sandbox.AutoReply(sent);
+                    break;
+                case "ndr":
+                    var shape = Enum.TryParse<NdrShape>(set.Shape, ignoreCase: true, out var s) ? s : NdrShape.WithDeliveryHeader;
+                    made = set.Status is { } status
+                        ? sandbox.Ndr(sent, shape, status, $"smtp; 550 {status} {set.Diagnostic ?? "rejected"}")
+                        : sandbox.Ndr(sent, shape);
+                    break;
+                default:
+                    return Results.BadRequest(new { error = "kind is reply, autoReply or ndr." });
+            }
+            return Results.Json(new { made.Id, made.ConversationId, made.Folder });
+        });
         app.MapGet("/sandbox/mailbox", (string? id) => Results.Content(id is null ? MailboxPage(sandbox) : MessagePage(sandbox, id), "text/html; charset=utf-8"))
             .ExcludeFromDescription();
         return app;
     }
+
+    private sealed record InboxInjection(string? Kind, string? SentId, string? DeliveryId, string? Body, bool? ThreadHeaders, string? Shape,
+        string? Status, string? Diagnostic);
 
     private sealed record FaultSettings(bool? Reset, int? Seed, double? ThrottleRate, double? ServiceUnavailableRate, double? LostAnswerRate,
         int? LatencyMs, int? MinRetryAfterSeconds, int? MaxRetryAfterSeconds);

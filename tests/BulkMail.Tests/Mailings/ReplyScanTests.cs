@@ -194,6 +194,23 @@ public class ReplyScanTests(RedisServerFixture redis)
             Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
         }
 
+        // a reply put into the Inbox over the sandbox's HTTP hook (as the demo and the pane's browser tests do)
+        using (var graph = new HttpClient())
+        {
+            var injected = await graph.PostAsJsonAsync(new Uri(e.GraphHost.BaseUrl, "/sandbox/graph/_inbox"), new { kind = "reply", deliveryId = $"{mailing}-2" }, Ct);
+            Assert.Equal(HttpStatusCode.OK, injected.StatusCode);
+        }
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await e.StatusAsync(mailing)).GetProperty("replied").GetInt32() < 1 && DateTime.UtcNow < until)
+        {
+            await Task.Delay(100, Ct);
+        }
+        var replied = await e.Http.GetFromJsonAsync<JsonElement>($"/api/mailings/{mailing}/deliveries?filter=replied", Ct);
+        Assert.Equal([$"{mailing}-2"], replied.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("deliveryId").GetString()!).ToArray());
+        var csv = Csv.Parse(await e.CsvAsync(mailing)).ToList();
+        var repliedAt = csv[0].ToList().IndexOf("RepliedAt");
+        Assert.Equal([$"{mailing}-2"], csv.Skip(1).Where(r => r[repliedAt].Length > 0).Select(r => r[1]).ToArray());
+
         using var foreign = new HttpRequestMessage(HttpMethod.Get, $"/api/mailings/{mailing}/deliveries");
         foreign.Headers.Add("X-BulkMail-User", "someone.else@bulkmail.example");
         var hidden = await e.Http.SendAsync(foreign, Ct);
