@@ -53,10 +53,12 @@ public class ReplyScanTests(RedisServerFixture redis)
 
     private static long ResumeOf(SandboxMessage sent) => long.Parse(sent.To[0]["candidate".Length..sent.To[0].IndexOf('@', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
 
-    [Fact]
-    public async Task Of_200_deliveries_exactly_the_12_replies_and_the_8_bounces_count_and_hrbc_is_written_once_each()
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memory")]
+    public async Task Of_200_deliveries_exactly_the_12_replies_and_the_8_bounces_count_and_hrbc_is_written_once_each(string store)
     {
-        await using var e = await EngineHarness.StartAsync(redis, Settings);
+        await using var e = await EngineHarness.StartAsync(redis, Settings, store: store);
         var (mailing, sent, _) = await SendAsync(e);
         var activitiesBefore = e.Hrbc.Sandbox.Count("Activity");
         // resumes whose latest phase is another one: a write of the same phase would overwrite the latest entry
