@@ -67,8 +67,8 @@ public static class AutoReplies
 /// each HRBC write is recorded on the delivery), so a rescan or a restart changes nothing.
 /// </summary>
 public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, IMailboxLimiter limiter, HrbcClient hrbc, HrbcPhaseWriter phases,
-    IOptions<BounceOptions> bounceOptions, IOptions<ReplyOptions> replyOptions, TimeProvider time, ILogger<InboxScanner> logger,
-    ISuppressionList suppressions) : BackgroundService
+    IOptions<BounceOptions> bounceOptions, IOptions<ReplyOptions> replyOptions, IOptions<SendingOptions> sending, TimeProvider time,
+    ILogger<InboxScanner> logger, ISuppressionList suppressions) : BackgroundService
 {
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
     // Inbox messages this process has handled for good (a restart reads the overlap again: handling twice changes nothing).
@@ -164,7 +164,7 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
         string? next = null;
         while (budget > 0)
         {
-            var page = await mail.InboxAsync(mailbox, since, next, B.PageSize, cancellationToken).ConfigureAwait(false);
+            var page = await PacedAsync(mailbox, () => mail.InboxAsync(mailbox, since, next, B.PageSize, cancellationToken), cancellationToken).ConfigureAwait(false);
             budget--;
             var moved = false;
             foreach (var m in page.Messages)
@@ -212,6 +212,34 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
 
     private enum Outcome { Ignored, Replied, Bounced, AutoReply, Unmatched }
 
+    /// <summary>One Graph request in a concurrency slot of the mailbox's limiter, shared with the senders (4 per mailbox):
+    /// waits for a free slot a little; a Retry-After or a mailbox busy for long ends this mailbox's pass.</summary>
+    private async Task<T> PacedAsync<T>(string mailbox, Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        var limits = sending.Value.Limits;
+        var giveUpAt = time.GetUtcNow() + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var slot = await limiter.TryAcquireReadAsync(mailbox, limits, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            if (slot.Granted)
+            {
+                try
+                {
+                    return await call().ConfigureAwait(false);
+                }
+                finally
+                {
+                    await limiter.ReleaseAsync(mailbox, slot.Token!, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            if (slot.Reason == LimitReason.Throttled || time.GetUtcNow() + slot.Wait > giveUpAt)
+            {
+                throw new GraphSendException(GraphFailureKind.Transient, "MailboxBusy", "The mailbox's requests are in use or held by Retry-After; it is read at the next pass.", null, false);
+            }
+            await Task.Delay(slot.Wait, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private async Task<(Outcome Outcome, int Requests, bool Moved)> HandleAsync(string mailbox, MailboxIndex index, InboxMessage m, CancellationToken cancellationToken)
     {
         if (m.MessageClass.StartsWith("REPORT.", StringComparison.OrdinalIgnoreCase))
@@ -226,7 +254,7 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
                 return (Outcome.Ignored, 0, false);
             }
             var requests = 1;
-            using var stream = new MemoryStream(await mail.MimeAsync(mailbox, m.Id, cancellationToken).ConfigureAwait(false));
+            using var stream = new MemoryStream(await PacedAsync(mailbox, () => mail.MimeAsync(mailbox, m.Id, cancellationToken), cancellationToken).ConfigureAwait(false));
             var ndr = NdrParser.Parse(stream, cancellationToken);
             if (!ndr.IsFailure)
             {
@@ -244,11 +272,11 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
                 // moved even when the bounce was applied before (a pass that stopped before the move)
                 if (!_folders.TryGetValue(mailbox, out var folder))
                 {
-                    folder = await mail.EnsureFolderAsync(mailbox, B.Folder, cancellationToken).ConfigureAwait(false);
+                    folder = await PacedAsync(mailbox, () => mail.EnsureFolderAsync(mailbox, B.Folder, cancellationToken), cancellationToken).ConfigureAwait(false);
                     _folders[mailbox] = folder;
                     requests += B.Folder.Split('/').Length * 2;
                 }
-                await mail.MoveAsync(mailbox, m.Id, folder, cancellationToken).ConfigureAwait(false);
+                await PacedAsync(mailbox, async () => { await mail.MoveAsync(mailbox, m.Id, folder, cancellationToken).ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
                 requests++;
                 movedOut = true;
             }
