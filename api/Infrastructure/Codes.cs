@@ -44,6 +44,8 @@ public enum ProblemCode
     RecruiterRecommendationFiles, JobOfferFiles, ModeHasNoFiles, NotAFileOf, FileUnreadable, UploadMissing,
     ZipPasswordWithoutFiles, ZipPasswordLength, ZipPasswordCharacters, ZipEncryptionInvalid, DuplicateFileNames,
     AttachmentsTooLarge, TimeZoneUnknown,
+    // the deliveries list (replies and bounces)
+    DeliveriesFilterInvalid, DeliveriesCursorInvalid,
     // suppressions and unsubscribe links
     SuppressionAddressInvalid, SuppressionReasonTooLong, SuppressionNotFound, SuppressionImportTooLarge, SuppressionImportTooMany,
     SuppressionImportEmpty, SuppressionImportLineInvalid, SuppressionCursorInvalid, UnsubscribeLinkInvalid,

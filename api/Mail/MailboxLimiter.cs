@@ -47,6 +47,11 @@ public interface IMailboxLimiter
     /// <param name="uploadBytes">What the send will upload (attachments); counted against the upload budget.</param>
     Task<LimiterDecision> TryAcquireAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken, long uploadBytes = 0);
 
+    /// <summary>A concurrency slot for a request that sends nothing (the Inbox reader's list, MIME and move calls): counted
+    /// against the mailbox's concurrent requests and held off by Retry-After, not against the messages per minute, the
+    /// daily recipients or the upload budget. Freed with <see cref="ReleaseAsync"/> (or when its lease runs out).</summary>
+    Task<LimiterDecision> TryAcquireReadAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>The request finished: frees its concurrency slot (the send stays counted). With <paramref name="now"/>, its
     /// uploads are counted from now: Graph counts upload bytes when they arrive, which can be long after the grant.</summary>
     Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken, DateTimeOffset? now = null);
@@ -115,6 +120,20 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
         return { 1, 0, 'None' }
         """);
 
+    private static readonly LuaScript AcquireReadScript = LuaScript.Prepare("""
+        local now = tonumber(@Now)
+        local blockedUntil = tonumber(redis.call('GET', @Blocked) or '0')
+        if blockedUntil > now then return { 0, blockedUntil - now, 'Throttled' } end
+        redis.call('ZREMRANGEBYSCORE', @Inflight, '-inf', now)
+        if redis.call('ZCARD', @Inflight) >= tonumber(@MaxConcurrency) then
+          local first = redis.call('ZRANGE', @Inflight, 0, 0, 'WITHSCORES')
+          return { 0, math.min(tonumber(first[2]) - now, 250), 'Concurrency' }
+        end
+        redis.call('ZADD', @Inflight, now + tonumber(@LeaseMs), @Token)
+        redis.call('PEXPIRE', @Inflight, @RetentionMs)
+        return { 1, 0, 'None' }
+        """);
+
     private string P => options.Value.KeyPrefix;
 
     // The mailbox is hashed (OwnerKey): an address may contain '}' or ':', which must not change the key's hash tag.
@@ -167,6 +186,20 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
             DailyLimit = limits.DailyRecipientLimit, Token = token, LeaseMs = (long)limits.InFlightLease.TotalMilliseconds, RetentionMs = Day * 2,
             WindowMs = (long)limits.RateWindow.TotalMilliseconds, Bytes = uploadBytes, Budget = limits.UploadBudgetBytes,
             UploadWindowMs = (long)limits.UploadWindow.TotalMilliseconds,
+        }).ConfigureAwait(false))!;
+        return (int)r[0] == 1
+            ? new LimiterDecision(token, TimeSpan.Zero, LimitReason.None)
+            : new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Max(1, (long)r[1])), Enum.Parse<LimitReason>((string)r[2]!));
+    }
+
+    public async Task<LimiterDecision> TryAcquireReadAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var k = new MailboxKeys(Tag(mailbox));
+        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AcquireReadScript, new
+        {
+            k.Inflight, k.Blocked, Now = now.ToUnixTimeMilliseconds(), limits.MaxConcurrency, Token = token,
+            LeaseMs = (long)limits.InFlightLease.TotalMilliseconds, RetentionMs = Day * 2,
         }).ConfigureAwait(false))!;
         return (int)r[0] == 1
             ? new LimiterDecision(token, TimeSpan.Zero, LimitReason.None)
@@ -312,6 +345,30 @@ public sealed class InMemoryMailboxLimiter : IMailboxLimiter
             }
             s.Sends.Add((t, token));
             s.Daily.Add((t, token));
+            s.InFlight[token] = t + (long)limits.InFlightLease.TotalMilliseconds;
+            return Task.FromResult(new LimiterDecision(token, TimeSpan.Zero, LimitReason.None));
+        }
+    }
+
+    public Task<LimiterDecision> TryAcquireReadAsync(string mailbox, MailboxLimits limits, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var s = Get(mailbox);
+            var t = now.ToUnixTimeMilliseconds();
+            if (s.BlockedUntil > t)
+            {
+                return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(s.BlockedUntil - t), LimitReason.Throttled));
+            }
+            foreach (var expired in s.InFlight.Where(x => x.Value <= t).Select(x => x.Key).ToList())
+            {
+                s.InFlight.Remove(expired);
+            }
+            if (s.InFlight.Count >= limits.MaxConcurrency)
+            {
+                return Task.FromResult(new LimiterDecision(null, TimeSpan.FromMilliseconds(Math.Clamp(s.InFlight.Values.Min() - t, 1, 250)), LimitReason.Concurrency));
+            }
+            var token = Guid.NewGuid().ToString("N");
             s.InFlight[token] = t + (long)limits.InFlightLease.TotalMilliseconds;
             return Task.FromResult(new LimiterDecision(token, TimeSpan.Zero, LimitReason.None));
         }

@@ -30,6 +30,20 @@ public sealed record MailingRequest
     /// the body. Null: the mode's default, on for the advertising modes (Resumes, Recruiters), off for the matching
     /// ones. Turn it off only for mail that is not advertising.</summary>
     public bool? OptOutFooter { get; init; }
+    /// <summary>Submit only: what to write in HRBC when a recipient replies (automatic replies do not count): the phase
+    /// (<c>phase.optionAlias</c>, of the mode's phase resource) and/or an Activity, each once per delivery.</summary>
+    public ReplyRequest? OnReply { get; init; }
+}
+
+public sealed record ReplyRequest
+{
+    public ReplyPhaseRequest? Phase { get; init; }
+    public bool LogActivity { get; init; }
+}
+
+public sealed record ReplyPhaseRequest
+{
+    public string? OptionAlias { get; init; }
 }
 
 public sealed record ScopeRequest

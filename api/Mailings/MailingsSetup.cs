@@ -7,13 +7,14 @@ namespace BulkMail.Api.Mailings;
 public static class MailingsSetup
 {
     /// <summary>The mailing engine: its options (validated at start-up), the store (Redis, or memory in Development),
-    /// planner, expansion, attachments, follow-ups, the worker and the bounce scanner.</summary>
+    /// planner, expansion, attachments, follow-ups, the worker and the Inbox reader (replies and bounces).</summary>
     public static WebApplicationBuilder AddMailings(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         var config = builder.Configuration;
         services.AddExceptionHandler<MailingValidationExceptionHandler>();
-        services.AddOptions<BounceOptions>().BindConfiguration(BounceOptions.Section);
+        services.AddOptions<BounceOptions>().BindConfiguration(BounceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ReplyOptions>().BindConfiguration(ReplyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ResultCsvOptions>().BindConfiguration(ResultCsvOptions.Section);
         services.AddOptions<FollowUpOptions>().BindConfiguration(FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         if (builder.UsesRedis())
@@ -42,9 +43,10 @@ public static class MailingsSetup
         if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
         {
             services.AddHostedService<MailingWorker>();
-            if (config.GetValue(BounceOptions.Section + ":Enabled", true))
+            if (config.GetValue(BounceOptions.Section + ":Enabled", true) || config.GetValue(ReplyOptions.Section + ":Enabled", true))
             {
-                services.AddHostedService<BounceScanner>();
+                services.AddSingleton<InboxScanner>();
+                services.AddHostedService(sp => sp.GetRequiredService<InboxScanner>());
             }
         }
         return builder;

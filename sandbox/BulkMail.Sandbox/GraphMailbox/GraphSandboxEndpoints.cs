@@ -52,10 +52,44 @@ public static partial class GraphSandboxEndpoints
             }
             return Results.Json(Faults(f));
         });
+        // Tests and the demo put mail into the sender's Inbox: a reply, an automatic reply or an NDR to a sent message,
+        // named by its id or by the delivery id it carries (X-BulkMail-Delivery).
+        group.MapPost("/_inbox", async (HttpContext ctx) =>
+        {
+            var set = await JsonSerializer.DeserializeAsync<InboxInjection>(ctx.Request.Body, JsonSerializerOptions.Web, ctx.RequestAborted);
+            var sent = set is null ? null : sandbox.Sent().FirstOrDefault(m => m.Id == set.SentId
+                || (set.DeliveryId is not null && m.Headers.TryGetValue("X-BulkMail-Delivery", out var d) && d == set.DeliveryId));
+            if (set is null || sent is null)
+            {
+                return Results.NotFound(new { error = "No sent message has that id or delivery id." });
+            }
+            SandboxMessage made;
+            switch (set.Kind?.ToLowerInvariant())
+            {
+                case "reply":
+                    made = sandbox.Reply(sent, set.Body ?? "ご連絡ありがとうございます。", withThreadHeaders: set.ThreadHeaders ?? true);
+                    break;
+                case "autoreply":
+                    made = sandbox.AutoReply(sent);
+                    break;
+                case "ndr":
+                    var shape = Enum.TryParse<NdrShape>(set.Shape, ignoreCase: true, out var s) ? s : NdrShape.WithDeliveryHeader;
+                    made = set.Status is { } status
+                        ? sandbox.Ndr(sent, shape, status, $"smtp; 550 {status} {set.Diagnostic ?? "rejected"}")
+                        : sandbox.Ndr(sent, shape);
+                    break;
+                default:
+                    return Results.BadRequest(new { error = "kind is reply, autoReply or ndr." });
+            }
+            return Results.Json(new { made.Id, made.ConversationId, made.Folder });
+        });
         app.MapGet("/sandbox/mailbox", (string? id) => Results.Content(id is null ? MailboxPage(sandbox) : MessagePage(sandbox, id), "text/html; charset=utf-8"))
             .ExcludeFromDescription();
         return app;
     }
+
+    private sealed record InboxInjection(string? Kind, string? SentId, string? DeliveryId, string? Body, bool? ThreadHeaders, string? Shape,
+        string? Status, string? Diagnostic);
 
     private sealed record FaultSettings(bool? Reset, int? Seed, double? ThrottleRate, double? ServiceUnavailableRate, double? LostAnswerRate,
         int? LatencyMs, int? MinRetryAfterSeconds, int? MaxRetryAfterSeconds);
@@ -149,6 +183,36 @@ public static partial class GraphSandboxEndpoints
                 case ("GET", ["messages"]):
                     await ListAsync(sandbox, ctx, mailbox, rest, "*");
                     return;
+                case ("GET", ["mailFolders"]):
+                    await FoldersAsync(sandbox, ctx, mailbox, rest, null);
+                    return;
+                case ("GET", ["mailFolders", var parent, "childFolders"]):
+                    await FoldersAsync(sandbox, ctx, mailbox, rest, parent);
+                    return;
+                case ("POST", ["mailFolders"]):
+                    await CreateFolderAsync(sandbox, ctx, mailbox, rest, null);
+                    return;
+                case ("POST", ["mailFolders", var parent, "childFolders"]):
+                    await CreateFolderAsync(sandbox, ctx, mailbox, rest, parent);
+                    return;
+                case ("POST", ["messages", var id, "move"]):
+                {
+                    var body = await ReadJsonAsync(ctx);
+                    var destination = Json.Get(body, "destinationId")?.GetValue<string>() ?? "";
+                    if (sandbox.Find(mailbox, id) is not { } m)
+                    {
+                        await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+                        return;
+                    }
+                    if (!sandbox.FolderExists(mailbox, destination))
+                    {
+                        await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified folder could not be found in the store.");
+                        return;
+                    }
+                    var moved = sandbox.Move(m, destination);
+                    await JsonAsync(sandbox, ctx, mailbox, rest, 201, MessageJson(moved, select: null, expand: null));
+                    return;
+                }
                 case ("GET", ["mailFolders", var folder, "messages"]):
                     await ListAsync(sandbox, ctx, mailbox, rest, folder.ToLowerInvariant());
                     return;
@@ -335,6 +399,66 @@ public static partial class GraphSandboxEndpoints
         ctx.Response.StatusCode = 202;
     }
 
+    private static async Task FoldersAsync(GraphSandbox sandbox, HttpContext ctx, string mailbox, string rest, string? parent)
+    {
+        if (parent is not null && !sandbox.FolderExists(mailbox, parent))
+        {
+            await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified folder could not be found in the store.");
+            return;
+        }
+        IEnumerable<GraphSandbox.MailFolderEntry> folders = sandbox.Folders(mailbox, parent);
+        if (ctx.Request.Query["$filter"].ToString() is { Length: > 0 } filter)
+        {
+            if (DisplayNameFilter().Match(filter.Trim()) is not { Success: true } f)
+            {
+                await ErrorAsync(sandbox, ctx, mailbox, rest, 400, "ErrorInvalidUrlQueryFilter", $"The $filter is not supported: {filter}");
+                return;
+            }
+            var name = f.Groups["value"].Value.Replace("''", "'", StringComparison.Ordinal);
+            folders = folders.Where(x => x.DisplayName.Equals(name, StringComparison.OrdinalIgnoreCase));
+        }
+        await JsonAsync(sandbox, ctx, mailbox, rest, 200, new JsonObject
+        {
+            ["value"] = new JsonArray([.. folders.Select(x => (JsonNode)FolderJson(x))]),
+        });
+    }
+
+    private static async Task CreateFolderAsync(GraphSandbox sandbox, HttpContext ctx, string mailbox, string rest, string? parent)
+    {
+        var body = await ReadJsonAsync(ctx);
+        var name = Json.Get(body, "displayName")?.GetValue<string>();
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            await ErrorAsync(sandbox, ctx, mailbox, rest, 400, "ErrorInvalidRequest", "The displayName is required.");
+            return;
+        }
+        if (parent is not null && !sandbox.FolderExists(mailbox, parent))
+        {
+            await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified folder could not be found in the store.");
+            return;
+        }
+        if (sandbox.CreateFolder(mailbox, parent, name) is not { } created)
+        {
+            await ErrorAsync(sandbox, ctx, mailbox, rest, 409, "ErrorFolderExists", "A folder with the specified name already exists.");
+            return;
+        }
+        await JsonAsync(sandbox, ctx, mailbox, rest, 201, FolderJson(created));
+    }
+
+    private static JsonObject FolderJson(GraphSandbox.MailFolderEntry f) => new()
+    {
+        ["id"] = f.Id,
+        ["displayName"] = f.DisplayName,
+        ["parentFolderId"] = f.ParentId,
+        ["childFolderCount"] = 0,
+    };
+
+    [GeneratedRegex(@"^displayName eq '(?<value>(?:[^']|'')*)'$", RegexOptions.IgnoreCase)]
+    private static partial Regex DisplayNameFilter();
+
+    [GeneratedRegex(@"^receivedDateTime(\s+(?<dir>asc|desc))?$", RegexOptions.IgnoreCase)]
+    private static partial Regex ReceivedOrder();
+
     private static async Task ListAsync(GraphSandbox sandbox, HttpContext ctx, string mailbox, string rest, string folder)
     {
         IEnumerable<GraphSandbox.Stored> messages = sandbox.Folder(mailbox, folder);
@@ -346,6 +470,17 @@ public static partial class GraphSandboxEndpoints
                 return;
             }
             messages = messages.Where(predicate);
+        }
+        if (ctx.Request.Query["$orderby"].ToString() is { Length: > 0 } orderBy)
+        {
+            if (ReceivedOrder().Match(orderBy.Trim()) is not { Success: true } o)
+            {
+                await ErrorAsync(sandbox, ctx, mailbox, rest, 400, "ErrorInvalidUrlQuery", $"The $orderby is not supported: {orderBy}");
+                return;
+            }
+            messages = o.Groups["dir"].Value.Equals("desc", StringComparison.OrdinalIgnoreCase)
+                ? messages.OrderByDescending(m => m.ReceivedOrSent).ThenByDescending(m => m.Order)
+                : messages.OrderBy(m => m.ReceivedOrSent).ThenBy(m => m.Order);
         }
         var top = int.TryParse(ctx.Request.Query["$top"], CultureInfo.InvariantCulture, out var t) ? Math.Clamp(t, 1, 1000) : 10;
         var skip = int.TryParse(ctx.Request.Query["$skip"], CultureInfo.InvariantCulture, out var s) ? s : 0;
@@ -389,7 +524,7 @@ public static partial class GraphSandboxEndpoints
         if (ReceivedFilter().Match(filter.Trim()) is { Success: true } r
             && DateTimeOffset.TryParse(r.Groups["value"].Value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var since))
         {
-            return m => (m.Sent ?? m.Created) >= since;
+            return m => m.ReceivedOrSent >= since;
         }
         return null;
     }
@@ -401,7 +536,8 @@ public static partial class GraphSandboxEndpoints
         var json = new JsonObject { ["id"] = m.Id };
         if (Want("createdDateTime")) { json["createdDateTime"] = m.Created.ToString("o", CultureInfo.InvariantCulture); }
         if (Want("sentDateTime")) { json["sentDateTime"] = m.Sent?.ToString("o", CultureInfo.InvariantCulture); }
-        if (Want("receivedDateTime")) { json["receivedDateTime"] = (m.Sent ?? m.Created).ToString("o", CultureInfo.InvariantCulture); }
+        if (Want("receivedDateTime")) { json["receivedDateTime"] = m.ReceivedOrSent.ToString("o", CultureInfo.InvariantCulture); }
+        if (Want("conversationId")) { json["conversationId"] = m.ConversationId; }
         if (Want("subject")) { json["subject"] = m.Subject; }
         if (Want("isDraft")) { json["isDraft"] = m.IsDraft; }
         if (Want("parentFolderId")) { json["parentFolderId"] = m.Folder; }

@@ -201,6 +201,55 @@ public abstract class MailboxLimiterContract : ContractSuite
         Assert.Equal((LimitReason.Throttled, TimeSpan.FromSeconds(9)), (blocked.Reason, blocked.Wait));
         Assert.True(free.Granted);
     }
+
+    [Fact]
+    [Covers(nameof(IMailboxLimiter.TryAcquireReadAsync))]
+    public async Task A_read_takes_a_concurrency_slot_shared_with_the_sends_and_nothing_of_the_rate()
+    {
+        var limiter = CreateLimiter();
+        var mailbox = $"{Guid.NewGuid():N}@example.com";
+        var t0 = new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero);
+        var sends = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            sends.Add((await limiter.TryAcquireAsync(mailbox, Limits, t0, Ct)).Token!);
+        }
+        var read = await limiter.TryAcquireReadAsync(mailbox, Limits, t0, Ct);
+        Assert.True(read.Granted);
+        // 3 sends + 1 read = the 4 concurrent requests: neither another read nor a send gets in
+        Assert.Equal(LimitReason.Concurrency, (await limiter.TryAcquireReadAsync(mailbox, Limits, t0, Ct)).Reason);
+        Assert.Equal(LimitReason.Concurrency, (await limiter.TryAcquireAsync(mailbox, Limits, t0, Ct)).Reason);
+        await limiter.ReleaseAsync(mailbox, read.Token!, Ct);
+        await WaitGrantedAsync(() => limiter.TryAcquireReadAsync(mailbox, Limits, t0, Ct), limiter, mailbox);
+        // a read is no send: the window and the day count the 3 sends only
+        var pace = await limiter.PaceAsync(mailbox, Limits, t0, Ct);
+        Assert.Equal((3, 3), (pace.SendsInWindow, pace.Daily));
+        // Retry-After holds reads too
+        await limiter.BlockAsync(mailbox, t0.AddSeconds(30), Ct);
+        foreach (var s in sends)
+        {
+            await limiter.ReleaseAsync(mailbox, s, Ct);
+        }
+        var blocked = await limiter.TryAcquireReadAsync(mailbox, Limits, t0.AddSeconds(1), Ct);
+        Assert.Equal(LimitReason.Throttled, blocked.Reason);
+        Assert.Equal(TimeSpan.FromSeconds(29), blocked.Wait);
+    }
+
+    /// <summary>A release may be fire-and-forget (Redis): the next grant may take a moment.</summary>
+    private static async Task WaitGrantedAsync(Func<Task<LimiterDecision>> acquire, IMailboxLimiter limiter, string mailbox)
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            var d = await acquire();
+            if (d.Granted)
+            {
+                await limiter.ReleaseAsync(mailbox, d.Token!, Ct);
+                return;
+            }
+            await Task.Delay(20, Ct);
+        }
+        Assert.Fail("no slot after the release");
+    }
 }
 
 public sealed class RedisMailboxLimiterTests(RedisServerFixture redis) : MailboxLimiterContract

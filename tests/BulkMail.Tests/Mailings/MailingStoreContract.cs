@@ -842,6 +842,48 @@ public abstract class MailingStoreContract : ContractSuite
         Assert.True((await store.ScheduleAsync(none.Id, At(T0.AddHours(1), "n"), T0, Ct)).Changed);
         Assert.False((await store.UndoAsync(none.Id, T0, Ct)).Changed);
     }
+
+    // ---- replies (the Inbox reader)
+
+    [Fact]
+    [Covers(nameof(IMailingStore.MarkRepliedAsync))]
+    public async Task A_reply_is_marked_and_counted_once()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 2);
+        var c = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        await store.CompleteAsync(c, c.Delivery with { Status = DeliveryStatus.Sent, SentAt = T0, InternetMessageId = "<a@b>", ConversationId = "AAQk1" }, 10, T0, Ct);
+        var sent = (await store.GetDeliveryAsync(m.Id, c.Delivery.Seq, Ct))!;
+
+        Assert.True(await store.MarkRepliedAsync(m.Id, sent with { RepliedAt = T0.AddHours(1) }, Ct));
+        Assert.False(await store.MarkRepliedAsync(m.Id, sent with { RepliedAt = T0.AddHours(2) }, Ct)); // a second reply changes nothing
+        Assert.False(await store.MarkRepliedAsync(m.Id, NewDeliveries(99, 1)[0] with { RepliedAt = T0 }, Ct)); // no such delivery
+
+        var stored = (await store.GetDeliveryAsync(m.Id, c.Delivery.Seq, Ct))!;
+        Assert.Equal(T0.AddHours(1), stored.RepliedAt);
+        Assert.Equal(("<a@b>", "AAQk1"), (stored.InternetMessageId, stored.ConversationId));
+        Assert.Equal(1, (await store.GetCountsAsync(m.Id, Ct)).Replied);
+        Assert.Equal(DeliveryStatus.Sent, stored.Status);
+        // the follow-up progress is recorded on the delivery without moving any counter
+        await store.UpdateDeliveryAsync(m.Id, stored with { InboxFollowUp = new InboxFollowUp(true, true, false, 0), BounceKind = BounceKind.Hard }, Ct);
+        var again = (await store.GetDeliveryAsync(m.Id, c.Delivery.Seq, Ct))!;
+        Assert.Equal(new InboxFollowUp(true, true, false, 0), again.InboxFollowUp);
+        Assert.Equal(BounceKind.Hard, again.BounceKind);
+        Assert.Equal(1, (await store.GetCountsAsync(m.Id, Ct)).Replied);
+    }
+
+    [Fact]
+    [Covers(nameof(IMailingStore.GetInboxWatermarkAsync), nameof(IMailingStore.SetInboxWatermarkAsync))]
+    public async Task An_inbox_watermark_per_mailbox_only_moves_forward()
+    {
+        var store = CreateStore();
+        var mailbox = $"{Guid.NewGuid():N}@example.com";
+        Assert.Null(await store.GetInboxWatermarkAsync(mailbox, Ct));
+        await store.SetInboxWatermarkAsync(mailbox, T0.AddMinutes(5), Ct);
+        await store.SetInboxWatermarkAsync(mailbox, T0.AddMinutes(2), Ct); // an older pass never moves it back
+        Assert.Equal(T0.AddMinutes(5), await store.GetInboxWatermarkAsync(mailbox, Ct));
+        Assert.Equal(T0.AddMinutes(5), await store.GetInboxWatermarkAsync(mailbox.ToUpperInvariant(), Ct)); // addresses ignore case
+        Assert.Null(await store.GetInboxWatermarkAsync("other." + mailbox, Ct));
+    }
 }
 
 public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingStoreContract
