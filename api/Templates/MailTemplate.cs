@@ -342,7 +342,7 @@ public sealed partial class MailTemplate
                 cached = text.IndexOf(close, innerStart, StringComparison.Ordinal);
             }
             var end = cached;
-            if (end < 0 || text.AsSpan(innerStart, end - innerStart).IndexOfAny(TagBreakers) >= 0)
+            if (end < 0 || (text.AsSpan(innerStart, end - innerStart).IndexOfAny(TagBreakers) >= 0 && !IsFallbackCall(text.AsSpan(innerStart, end - innerStart))))
             {
                 // "{{Person.P_Name}" or "{{Person.P_Name｝｝": say what was meant and go on after it
                 var bad = BadClose().Match(text, innerStart);
@@ -597,6 +597,12 @@ public sealed partial class MailTemplate
     }
 
     private static readonly System.Buffers.SearchValues<char> TagBreakers = System.Buffers.SearchValues.Create("{}｛｝<>\r\n");
+    // A fallback's quoted text may hold '<' and '>' (written escaped in the body); braces and line breaks still end a tag.
+    private static readonly System.Buffers.SearchValues<char> FallbackBreakers = System.Buffers.SearchValues.Create("{}｛｝\r\n");
+
+    private static bool IsFallbackCall(ReadOnlySpan<char> inner) =>
+        inner.IndexOfAny(FallbackBreakers) < 0 && DefaultCall().IsMatch(inner.Trim());
+
     private static readonly System.Buffers.SearchValues<char> OddChars = System.Buffers.SearchValues.Create("｛｝ \u3000\u00a0&");
 
     [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9]*\.[A-Za-z][A-Za-z0-9_]*$")]
