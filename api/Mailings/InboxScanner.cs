@@ -66,7 +66,7 @@ public static class AutoReplies
 /// requests a pass. Everything it applies is idempotent (a reply is counted once, a bounce moves Sent → Bounced once,
 /// each HRBC write is recorded on the delivery), so a rescan or a restart changes nothing.
 /// </summary>
-public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, IMailboxLimiter limiter, HrbcClient hrbc, HrbcPhaseWriter phases,
+public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, IMailboxLimiter limiter, IServiceScopeFactory scopes,
     IOptions<BounceOptions> bounceOptions, IOptions<ReplyOptions> replyOptions, IOptions<SendingOptions> sending, TimeProvider time,
     ILogger<InboxScanner> logger, ISuppressionList suppressions) : BackgroundService
 {
@@ -339,6 +339,11 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
     /// (<c>Bounces:LogActivity</c>), batched per mailing; what succeeded is recorded on the delivery, so each is written once.</summary>
     private async Task WriteFollowUpsAsync(MailboxIndex index, CancellationToken cancellationToken)
     {
+        // HRBC clients are typed HttpClients: resolved per pass, never held by this singleton (nor at host start, when
+        // the demo host's self-hosted HRBC address is not known yet).
+        await using var scope = scopes.CreateAsyncScope();
+        var hrbc = scope.ServiceProvider.GetRequiredService<HrbcClient>();
+        var phases = scope.ServiceProvider.GetRequiredService<HrbcPhaseWriter>();
         foreach (var mailing in index.Mailings)
         {
             var onReply = mailing.Spec.OnReply;
@@ -352,7 +357,7 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
             }
             foreach (var batch in due.Chunk(HrbcClient.MaxItemsPerRequest))
             {
-                await WriteBatchAsync(mailing, onReply, batch, cancellationToken).ConfigureAwait(false);
+                await WriteBatchAsync(hrbc, phases, mailing, onReply, batch, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -369,7 +374,7 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
             || (d.Status == DeliveryStatus.Bounced && d.BounceKind is not null && B.LogActivity && !f.BounceActivity);
     }
 
-    private async Task WriteBatchAsync(Mailing mailing, ReplyActions? onReply, IReadOnlyList<Delivery> batch, CancellationToken cancellationToken)
+    private async Task WriteBatchAsync(HrbcClient hrbc, HrbcPhaseWriter phases, Mailing mailing, ReplyActions? onReply, IReadOnlyList<Delivery> batch, CancellationToken cancellationToken)
     {
         var shape = ModeShape.Of(mailing.Spec.Mode);
         var progress = batch.ToDictionary(d => d.Seq, d => d.InboxFollowUp ?? InboxFollowUp.None);
@@ -380,7 +385,7 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
             var todo = batch.Where(d => d.RepliedAt is not null && !progress[d.Seq].ReplyPhase).ToList();
             try
             {
-                await WriteReplyPhasesAsync(shape, alias, todo, progress, failed, processOf, cancellationToken).ConfigureAwait(false);
+                await WriteReplyPhasesAsync(phases, shape, alias, todo, progress, failed, processOf, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (HrbcTransience.IsFailure(e))
             {
@@ -452,7 +457,7 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
         }
     }
 
-    private async Task WriteReplyPhasesAsync(ModeShape shape, string alias, IReadOnlyList<Delivery> todo, Dictionary<int, InboxFollowUp> progress,
+    private async Task WriteReplyPhasesAsync(HrbcPhaseWriter phases, ModeShape shape, string alias, IReadOnlyList<Delivery> todo, Dictionary<int, InboxFollowUp> progress,
         HashSet<int> failed, Dictionary<int, long?> processOf, CancellationToken cancellationToken)
     {
         if (todo.Count == 0)
