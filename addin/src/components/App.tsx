@@ -1,6 +1,7 @@
 import { useState, type FC } from "react";
-import { useQueryClient } from "@tanstack/react-query";
-import { Badge, Button, Spinner, Tab, TabList, Text, Tooltip, makeStyles, tokens } from "@fluentui/react-components";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { Badge, Button, MessageBar, MessageBarBody, Spinner, Tab, TabList, Text, Tooltip, makeStyles, tokens } from "@fluentui/react-components";
+import { ApiError, undoMailing } from "../api/client";
 import { EditRegular } from "@fluentui/react-icons";
 import type { HrbcListItem, HrbcRecord, ListResource, MailingMode } from "../api/types";
 import { useI18n } from "../i18n";
@@ -18,6 +19,9 @@ import { ErrorBar } from "./ErrorBar";
 import { SearchPanel } from "./SearchPanel";
 import { StatusIndicator } from "./StatusIndicator";
 import { StatusScreen } from "./StatusScreen";
+import { UndoBar } from "./UndoBar";
+import type { UndoWindow } from "./composer/useSendFlow";
+import { useMailings } from "../state/mailings";
 
 const useStyles = makeStyles({
   app: { display: "flex", flexDirection: "column", minHeight: "100vh", minWidth: 0 },
@@ -122,7 +126,29 @@ export const App: FC = () => {
     setView("search");
   };
 
-  const submitted = (sent: SentScope) => {
+  // A mailing started inside its undo window: the composer stays (hidden, as it was) until the window closes, so Undo
+  // can return to it with everything kept.
+  const mailings = useMailings();
+  const [pendingUndo, setPendingUndo] = useState<(UndoWindow & { id: string; sent: SentScope }) | null>(null);
+  const [undoNotice, setUndoNotice] = useState(false);
+  const [undoError, setUndoError] = useState<unknown>(null);
+  const [undoLate, setUndoLate] = useState(false);
+  const undoM = useMutation({ mutationFn: (id: string) => undoMailing(id) });
+
+  const submitted = (id: string, sent: SentScope, undo: UndoWindow | null) => {
+    setUndoNotice(false);
+    setUndoError(null);
+    setUndoLate(false);
+    if (undo) {
+      setPendingUndo({ ...undo, id, sent });
+      setView("status");
+      return;
+    }
+    finish(sent);
+  };
+
+  /** The mailing goes on: its records are unticked and the composer (and its stored draft) is gone. */
+  const finish = (sent: SentScope) => {
     if (compose) {
       setUntick({
         resource: compose.selection.resource,
@@ -132,7 +158,33 @@ export const App: FC = () => {
       });
     }
     setCompose(null);
-    setView("status");
+    setView((v) => (v === "compose" ? "status" : v));
+  };
+
+  const expireUndo = () => {
+    if (!pendingUndo) return;
+    setPendingUndo(null);
+    clearDraft();
+    finish(pendingUndo.sent);
+  };
+
+  const undo = async () => {
+    if (!pendingUndo) return;
+    setUndoError(null);
+    try {
+      await undoM.mutateAsync(pendingUndo.id);
+      // Cancelled with nothing sent: out of "my mailings" like a held one the user said No to.
+      mailings.hold(pendingUndo.id);
+      setPendingUndo(null);
+      setUndoNotice(true);
+      setView("compose");
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "UndoExpired") {
+        // Too late (the window closed, or something was handed to Microsoft 365): said in words; the mailing goes on.
+        setUndoLate(true);
+        expireUndo();
+      } else setUndoError(e);
+    }
   };
   const untickFor = (resource: ListResource, anchored: boolean) =>
     untick && untick.resource === resource && untick.anchored === anchored ? { ids: untick.ids, key: untick.key } : null;
@@ -159,7 +211,7 @@ export const App: FC = () => {
       <nav aria-label={t("mainNav")}>
         <TabList
           selectedValue={navValue}
-          onTabSelect={(_, d) => setView(d.value === "status" ? "status" : compose ? "compose" : "search")}
+          onTabSelect={(_, d) => setView(d.value === "status" ? "status" : compose && !pendingUndo ? "compose" : "search")}
           size="small"
         >
           <Tab value="search">{t("navSearch")}</Tab>
@@ -169,9 +221,25 @@ export const App: FC = () => {
         </TabList>
       </nav>
       <main className={s.main}>
+        {pendingUndo && (
+          <UndoBar
+            key={pendingUndo.id}
+            subject={pendingUndo.subject}
+            deadline={pendingUndo.deadline}
+            busy={undoM.isPending}
+            onUndo={() => void undo()}
+            onExpire={expireUndo}
+          />
+        )}
+        <ErrorBar error={undoError} onDismiss={() => setUndoError(null)} />
+        {undoLate && (
+          <MessageBar intent="warning" data-testid="undo-expired">
+            <MessageBarBody>{t("undoExpired")}</MessageBarBody>
+          </MessageBar>
+        )}
         {/* The searches stay mounted (hidden) while composing, so "back" finds them as they were. */}
         <div className={s.pane} style={hide(view !== "search")}>
-          {compose && (
+          {compose && !pendingUndo && (
             <Button
               appearance="secondary"
               icon={<EditRegular />}
@@ -235,6 +303,11 @@ export const App: FC = () => {
         </div>
         {compose && (
           <div className={s.pane} style={hide(view !== "compose")}>
+            {undoNotice && (
+              <MessageBar intent="success" data-testid="undo-done">
+                <MessageBarBody>{t("undoDone")}</MessageBarBody>
+              </MessageBar>
+            )}
             <Composer
               key={compose.key}
               mode={compose.mode}
@@ -244,7 +317,7 @@ export const App: FC = () => {
               restored={compose.restored}
               onBack={() => setView("search")}
               onDiscard={discard}
-              onSubmitted={(_, sent) => submitted(sent)}
+              onSubmitted={submitted}
             />
           </div>
         )}
