@@ -26,6 +26,7 @@ export const en = {
   indicatorIdle: "No mailing running",
   indicatorRunning: "Sending ({done}/{total})",
   indicatorPaused: "Paused ({done}/{total})",
+  indicatorScheduled: "Scheduled ({done}/{total})",
   indicatorDone: "Sent ({sent})",
   indicatorLabel: "Mailing status: {state}. Open the status screen",
 
@@ -344,6 +345,7 @@ export const ja: Record<StringKey, string> = {
   indicatorIdle: "実行中の処理なし",
   indicatorRunning: "送信中（{done}/{total} 件）",
   indicatorPaused: "一時停止（{done}/{total} 件）",
+  indicatorScheduled: "予約済み（{done}/{total} 件）",
   indicatorDone: "送信完了（{sent} 件）",
   indicatorLabel: "一括処理の状態：{state}。実行状況を開く",
 
