@@ -126,46 +126,43 @@ export const App: FC = () => {
     setView("search");
   };
 
-  // A mailing started inside its undo window: the composer stays (hidden, as it was) until the window closes, so Undo
-  // can return to it with everything kept.
+  // A mailing started inside its undo window: its draft (everything typed and chosen, the zip password too) is kept in
+  // memory until the window closes, so Undo can bring the mail back exactly as it was. It is not kept in local
+  // storage: a reload must not offer an already started mail as unsent.
   const mailings = useMailings();
   const [pendingUndo, setPendingUndo] = useState<(UndoWindow & { id: string; sent: SentScope }) | null>(null);
   const [undoNotice, setUndoNotice] = useState(false);
   const [undoError, setUndoError] = useState<unknown>(null);
   const [undoLate, setUndoLate] = useState(false);
+  const [undone, setUndone] = useState<UndoWindow | null>(null);
   const undoM = useMutation({ mutationFn: (id: string) => undoMailing(id) });
+
+  /** The records just mailed are unticked in the search they came from. */
+  const untickSent = (selection: Selection, anchored: boolean, sent: SentScope) =>
+    setUntick({ resource: selection.resource, anchored, ids: sent.kind === "All" ? "all" : sent.ids, key: Date.now() });
 
   const submitted = (id: string, sent: SentScope, undo: UndoWindow | null) => {
     setUndoNotice(false);
     setUndoError(null);
     setUndoLate(false);
-    if (undo) {
-      setPendingUndo({ ...undo, id, sent });
-      setView("status");
-      return;
-    }
-    finish(sent);
-  };
-
-  /** The mailing goes on: its records are unticked and the composer (and its stored draft) is gone. */
-  const finish = (sent: SentScope) => {
-    if (compose) {
-      setUntick({
-        resource: compose.selection.resource,
-        anchored: compose.anchor !== null,
-        ids: sent.kind === "All" ? "all" : sent.ids,
-        key: Date.now(),
-      });
-    }
+    if (undo) setPendingUndo({ ...undo, id, sent });
+    else if (compose) untickSent(compose.selection, compose.anchor !== null, sent);
     setCompose(null);
-    setView((v) => (v === "compose" ? "status" : v));
+    setView("status");
   };
 
+  /** The undo window closed: the mailing goes on, and its records are unticked. */
   const expireUndo = () => {
     if (!pendingUndo) return;
     setPendingUndo(null);
-    clearDraft();
-    finish(pendingUndo.sent);
+    untickSent(pendingUndo.selection, pendingUndo.anchor !== null, pendingUndo.sent);
+  };
+
+  /** The undone mail back in the composer, as it was (stored again by the composer). */
+  const reopen = (u: UndoWindow) => {
+    setCompose({ mode: u.mode, selection: u.selection, anchor: u.anchor, key: Date.now(), initial: u.draft });
+    setUndoNotice(true);
+    setView("compose");
   };
 
   const undo = async () => {
@@ -176,8 +173,9 @@ export const App: FC = () => {
       // Cancelled with nothing sent: out of "my mailings" like a held one the user said No to.
       mailings.hold(pendingUndo.id);
       setPendingUndo(null);
-      setUndoNotice(true);
-      setView("compose");
+      // A new mail begun during the countdown is not dropped without asking.
+      if (compose && loadDraft()) setUndone(pendingUndo);
+      else reopen(pendingUndo);
     } catch (e) {
       if (e instanceof ApiError && e.code === "UndoExpired") {
         // Too late (the window closed, or something was handed to Microsoft 365): said in words; the mailing goes on.
@@ -211,7 +209,7 @@ export const App: FC = () => {
       <nav aria-label={t("mainNav")}>
         <TabList
           selectedValue={navValue}
-          onTabSelect={(_, d) => setView(d.value === "status" ? "status" : compose && !pendingUndo ? "compose" : "search")}
+          onTabSelect={(_, d) => setView(d.value === "status" ? "status" : compose ? "compose" : "search")}
           size="small"
         >
           <Tab value="search">{t("navSearch")}</Tab>
@@ -239,7 +237,7 @@ export const App: FC = () => {
         )}
         {/* The searches stay mounted (hidden) while composing, so "back" finds them as they were. */}
         <div className={s.pane} style={hide(view !== "search")}>
-          {compose && !pendingUndo && (
+          {compose && (
             <Button
               appearance="secondary"
               icon={<EditRegular />}
@@ -340,6 +338,20 @@ export const App: FC = () => {
           setView("compose");
         }}
         testId="ask-replace"
+      />
+      <AskDialog
+        open={undone !== null}
+        title={t("undoReplaceTitle", { subject: undone?.subject || t("untitled") })}
+        body={t("undoReplaceBody")}
+        yes={t("undoReplaceYes")}
+        no={t("keepNewMail")}
+        onYes={() => {
+          const u = undone;
+          setUndone(null);
+          if (u) reopen(u);
+        }}
+        onNo={() => setUndone(null)}
+        testId="ask-undo-replace"
       />
     </div>
   );

@@ -57,7 +57,7 @@ export interface ComposerProps {
   restored?: boolean;
   onBack: () => void;
   onDiscard: () => void;
-  /** Started; `undo` while its undo window is open (the composer stays as it is until then). */
+  /** Started; `undo` while its undo window is open (the App keeps the mail for Undo). */
   onSubmitted: (id: string, sent: SentScope, undo: UndoWindow | null) => void;
 }
 

@@ -48,6 +48,7 @@ describe("the schedule of a held mailing", () => {
     expect(scheduleFieldOf("$.window.days")).toBe("window.days");
     expect(scheduleFieldOf("Window.Days[0]")).toBe("window.days");
     expect(scheduleFieldOf("sendAt")).toBe("sendAt");
+    expect(scheduleFieldOf("window")).toBe("window");
     expect(scheduleFieldOf("subject")).toBeNull();
     const e = new ApiError({
       status: 400,

@@ -21,8 +21,8 @@ export interface ScheduleDraft {
   skipHolidays: boolean;
 }
 
-/** The controls a schedule problem can name (the API's field paths, coord.md). */
-export const SCHEDULE_FIELDS = ["sendAt", "window.days", "window.from", "window.to", "window.timeZone", "undoSeconds"] as const;
+/** The controls a schedule problem can name (the API's field paths, coord.md; `window` alone: a window that never opens). */
+export const SCHEDULE_FIELDS = ["sendAt", "window.days", "window.from", "window.to", "window.timeZone", "undoSeconds", "window"] as const;
 export type ScheduleField = (typeof SCHEDULE_FIELDS)[number];
 export type ScheduleErrors = Partial<Record<ScheduleField, string[]>>;
 

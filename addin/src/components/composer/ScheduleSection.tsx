@@ -99,6 +99,11 @@ export const ScheduleSection: FC<{
         disabled={disabled}
         data-testid="use-window"
       />
+      {err("window") && (
+        <Text className={s.error} role="alert">
+          {err("window")}
+        </Text>
+      )}
       {value.useWindow && (
         <>
           <fieldset

@@ -28,6 +28,11 @@ import type { ConfirmFacts, ScheduleProps } from "../ConfirmDialog";
 export interface UndoWindow {
   deadline: number;
   subject: string;
+  /** The mail as it was started: Undo reopens it with everything kept. */
+  mode: MailingMode;
+  anchor: HrbcRecord | null;
+  selection: Selection;
+  draft: Draft;
 }
 
 /** A value that settles: the last one after `ms` without a change (the dry run waits until the user stops typing). */
@@ -72,7 +77,7 @@ export interface SendFlowArgs {
   clearMessages: () => void;
   onNotice: (text: string) => void;
   testSentText: (to: string) => string;
-  /** Started (or submitted). `undo` while the undo window is open: the draft is kept until it closes. */
+  /** Started (or submitted). `undo` while the undo window is open (with the mail, for Undo to reopen it). */
   onSubmitted: (id: string, sent: SentScope, undo: UndoWindow | null) => void;
   badTimeText: string;
 }
@@ -217,7 +222,7 @@ export function useSendFlow(a: SendFlowArgs) {
         id = confirm.heldId;
         state = r.value.state ?? "Queued";
         const deadline = undoDeadline(r.value.undoUntil, r.serverNow, r.receivedAt);
-        if (deadline !== null && deadline > Date.now()) undo = { deadline, subject: a.draft.subject };
+        if (deadline !== null && deadline > Date.now()) undo = { deadline, subject: a.draft.subject, mode: a.mode, anchor: a.anchor, selection: a.selection, draft: a.draft };
       } else {
         const r = await submitM.mutateAsync({ ...confirm.request, idempotencyKey: confirm.key });
         id = r.id;
@@ -226,8 +231,8 @@ export function useSendFlow(a: SendFlowArgs) {
       // Into "my mailings" at once, followed live; the list is fetched again.
       mailings.track(id, state, a.draft.subject);
       setConfirm(null);
-      // Inside the undo window the draft stays (stored too, over a reload): Undo returns to it as it is.
-      if (!undo) clearDraft();
+      // Started: no longer an unsent mail over a reload. Inside the undo window the App keeps it in memory for Undo.
+      clearDraft();
       a.onSubmitted(id, sentScope(a.draft.scope, a.selection), undo);
     } catch {
       /* shown in the dialog (the mutation's error) */
