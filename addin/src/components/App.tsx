@@ -3,7 +3,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Badge, Button, MessageBar, MessageBarBody, Spinner, Tab, TabList, Text, Tooltip, makeStyles, tokens } from "@fluentui/react-components";
 import { ApiError, undoMailing } from "../api/client";
 import { EditRegular } from "@fluentui/react-icons";
-import type { HrbcListItem, HrbcRecord, ListResource, MailingMode } from "../api/types";
+import { isFinished, type HrbcListItem, type HrbcRecord, type ListResource, type MailingMode } from "../api/types";
 import { useI18n } from "../i18n";
 import type { Draft } from "../model/draft";
 import { clearDraft, loadDraft } from "../model/draftStore";
@@ -136,6 +136,9 @@ export const App: FC = () => {
   const [undoLate, setUndoLate] = useState(false);
   const [undone, setUndone] = useState<UndoWindow | null>(null);
   const undoM = useMutation({ mutationFn: (id: string) => undoMailing(id) });
+
+  // Cancelled from its card (or finished) during the countdown: nothing left to undo.
+  if (pendingUndo && mailings.mailings.some((m) => m.id === pendingUndo.id && isFinished(m.state))) setPendingUndo(null);
 
   /** The records just mailed are unticked in the search they came from. */
   const untickSent = (selection: Selection, anchored: boolean, sent: SentScope) =>
