@@ -39,7 +39,8 @@ const sse = (...events: unknown[]) =>
   );
 
 /** A server with hold, scheduling (start with sendAt/window/dryRun) and undo. `start` answers a real start. */
-function api(opts: { dryRun?: (body: StartRequest) => Response | unknown; start?: (body: StartRequest) => Response | unknown; undo?: () => Response | unknown } = {}) {
+function api(opts: { dryRun?: (body: StartRequest) => Response | unknown; start?: (body: StartRequest) => Response | unknown; undo?: () => Response | unknown; cancel?: () => unknown } = {}) {
+  let live = ready;
   return mockFetch({
     "GET /openapi/v1.json": () => ({
       paths: { "/api/mailings/{id}/start": {}, "/api/mailings/{id}/deliveries": {} },
@@ -55,15 +56,21 @@ function api(opts: { dryRun?: (body: StartRequest) => Response | unknown; start?
     "GET /api/mailings": () => [],
     "POST /api/mailings/preview": () => ({ records: 3, scopeTotal: 3, complete: true, messages: 3, skipped: 0, samples: [], warnings: [], mailFields: [{ alias: "Resume.P_Mail", label: "メールアドレス", count: 3 }] }),
     "POST /api/mailings": () => json({ id: "m9", state: "Preparing" }, 202),
-    "POST /api/mailings/m9/cancel": () => status({ state: "Cancelled", held: true }),
+    "POST /api/mailings/m9/cancel": () => {
+      const cancelled = opts.cancel?.();
+      if (cancelled) live = cancelled as MailingStatus;
+      return cancelled ?? status({ state: "Cancelled", held: true });
+    },
     "POST /api/mailings/m9/start": (c: Call) => {
       const body = (c.body ?? {}) as StartRequest;
       if (body.dryRun) return opts.dryRun?.(body) ?? status({ ...ready, state: "Scheduled", waitCode: "Scheduled", sendAt: body.sendAt, resumesAt: body.sendAt, finishesAt: "2026-12-03T01:42:00Z" });
+      // After Start the mailing's events say what it is now (Scheduled while its undo window lasts).
+      live = status({ ...ready, state: "Scheduled", waitCode: "UndoWindow" });
       return opts.start?.(body) ?? status({ ...ready, state: "Queued" });
     },
     "POST /api/mailings/m9/undo": () => opts.undo?.() ?? status({ ...ready, state: "Cancelled", cancelled: 3 }),
-    "GET /api/mailings/m9/events": () => sse(ready),
-    "GET /api/mailings/m9": () => ready,
+    "GET /api/mailings/m9/events": () => sse(live),
+    "GET /api/mailings/m9": () => live,
   });
 }
 
@@ -250,5 +257,24 @@ describe("Undo after Start", () => {
     expect(screen.queryByTestId("undo-bar")).not.toBeInTheDocument();
     expect(loadDraft()).toBeNull();
     expect(screen.queryByTestId("composer")).not.toBeInTheDocument();
+  });
+
+  it("leaves when the mailing is cancelled from its card during the countdown: nothing is left to undo", async () => {
+    const { calls } = api({ start: startWithUndo, cancel: () => status({ ...ready, state: "Cancelled", cancelled: 3, finishedAt: "2026-12-01T00:00:10Z" }) });
+    const user = userEvent.setup({ delay: null });
+    openApp();
+    await screen.findByRole("textbox", { name: /Subject/ });
+    await waitFor(() => expect(screen.getByRole("button", { name: "Send" })).toBeEnabled());
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const shown = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(shown().getByTestId("confirm-messages")).toBeInTheDocument());
+    await user.click(shown().getByRole("button", { name: "Yes, send" }));
+    await screen.findByTestId("undo-bar");
+    const card = (await screen.findByRole("group", { name: /^Actions for / })).closest("li")!;
+    await user.click(within(card).getByRole("button", { name: "Cancel sending" }));
+    await waitFor(() => expect(within(screen.getByRole("alertdialog")).getByTestId("ask-yes")).toBeInTheDocument());
+    await user.click(within(screen.getByRole("alertdialog")).getByTestId("ask-yes"));
+    await waitFor(() => expect(screen.queryByTestId("undo-bar")).not.toBeInTheDocument());
+    expect(calls.some((c) => c.url.endsWith("/m9/undo"))).toBe(false);
   });
 });
