@@ -44,6 +44,8 @@ public enum ProblemCode
     RecruiterRecommendationFiles, JobOfferFiles, ModeHasNoFiles, NotAFileOf, FileUnreadable, UploadMissing,
     ZipPasswordWithoutFiles, ZipPasswordLength, ZipPasswordCharacters, ZipEncryptionInvalid, DuplicateFileNames,
     AttachmentsTooLarge, TimeZoneUnknown,
+    // the deliveries list (replies and bounces)
+    DeliveriesFilterInvalid, DeliveriesCursorInvalid,
 }
 
 /// <summary>Template errors (<c>details.templateErrors[].code</c>, and <c>fieldCodes</c> of subject/body): the values of

@@ -216,6 +216,10 @@ public static partial class ServerText
             "添付ファイルの合計が {total} MB です。1 通に添付できるのは {max} MB までです。"),
 
         [ProblemCode.TimeZoneUnknown] = new("{tz} is not a time zone; use an IANA name such as Asia/Tokyo.", "{tz} はタイムゾーンではありません。Asia/Tokyo のような IANA の名前を指定してください。"),
+        [ProblemCode.DeliveriesFilterInvalid] = new("{filter} is not a filter of the deliveries list; use replied, bounced or all.",
+            "{filter} は配信一覧の絞り込みではありません。replied、bounced、all のいずれかを指定してください。"),
+        [ProblemCode.DeliveriesCursorInvalid] = new("The cursor is not one this list gave; start again without it.",
+            "カーソルがこの一覧のものではありません。カーソルを付けずに最初から読み直してください。"),
 
         // ---- template errors (as MailTemplate states them; the place is in part/line/column)
         [TemplateErrorCode.UnknownTag] = new("Unknown tag {{{tag}}}: tags are field aliases such as {{Person.P_Name}}.",

@@ -54,7 +54,16 @@ public static class MailSizing
 /// <summary>Where a message stands in the sender's mailbox.</summary>
 public enum MessageState { Missing, Draft, Sent }
 
-public sealed record FoundMessage(string Id, MessageState State, DateTimeOffset? SentAt);
+public sealed record FoundMessage(string Id, MessageState State, DateTimeOffset? SentAt)
+{
+    /// <summary>The RFC 5322 Message-ID Exchange gave the message (kept when it moves to Sent Items).</summary>
+    public string? InternetMessageId { get; init; }
+
+    public string? ConversationId { get; init; }
+}
+
+/// <summary>A draft as Graph created it: its immutable id, and the Message-ID and conversation Exchange assigned at creation.</summary>
+public sealed record CreatedDraft(string Id, string? InternetMessageId, string? ConversationId);
 
 /// <summary>What kind of failure a Graph call ended with.</summary>
 public enum GraphFailureKind
@@ -90,7 +99,7 @@ public interface IMailSender
 {
     /// <summary>Creates the message as a draft with an immutable id, the <c>X-BulkMail-Delivery</c> header and the
     /// delivery id as a single-value extended property.</summary>
-    Task<string> CreateDraftAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken);
+    Task<CreatedDraft> CreateDraftAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken);
 
     Task SendDraftAsync(string mailbox, string draftId, CancellationToken cancellationToken);
 
@@ -109,15 +118,29 @@ public interface IMailSender
     /// <summary>Deletes a draft (one left incomplete by an interrupted attempt).</summary>
     Task DeleteMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken);
 
-    /// <summary>Non-delivery reports (message class <c>REPORT.*.NDR</c>) received in the Inbox since a time.</summary>
-    Task<IReadOnlyList<InboxReport>> NonDeliveryReportsAsync(string mailbox, DateTimeOffset since, CancellationToken cancellationToken);
+    /// <summary>One page of the Inbox's messages received at or after <paramref name="since"/>, oldest first, with their
+    /// message class, conversation, Message-ID and internet headers; <paramref name="nextLink"/> continues a listing.</summary>
+    Task<InboxPage> InboxAsync(string mailbox, DateTimeOffset since, string? nextLink, int pageSize, CancellationToken cancellationToken);
 
-    /// <summary>A message's MIME source (for an NDR: the delivery-status part and the original's headers).</summary>
-    Task<string> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken);
+    /// <summary>A message's MIME source, as bytes (an NDR: the delivery-status part and the original's headers).</summary>
+    Task<byte[]> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken);
+
+    /// <summary>The id of a mail folder under the mailbox's top (levels separated by <c>/</c>), created where missing.</summary>
+    Task<string> EnsureFolderAsync(string mailbox, string path, CancellationToken cancellationToken);
+
+    /// <summary>Moves a message into a folder.</summary>
+    Task MoveAsync(string mailbox, string messageId, string folderId, CancellationToken cancellationToken);
 }
 
-/// <summary>A report found in the sender's Inbox.</summary>
-public sealed record InboxReport(string Id, DateTimeOffset ReceivedAt, string MessageClass);
+/// <summary>A message in the sender's Inbox, as the reply and bounce reader sees it.</summary>
+public sealed record InboxMessage(string Id, DateTimeOffset ReceivedAt, string MessageClass, string? ConversationId, string? InternetMessageId,
+    string? From, IReadOnlyList<KeyValuePair<string, string>> Headers)
+{
+    public string? Header(string name) => Headers.FirstOrDefault(h => h.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value;
+}
+
+/// <summary>A page of <see cref="IMailSender.InboxAsync"/>; <see cref="NextLink"/> null on the last.</summary>
+public sealed record InboxPage(IReadOnlyList<InboxMessage> Messages, string? NextLink);
 
 /// <summary>
 /// Sends through the Microsoft Graph SDK, always as <c>/users/{mailbox}</c>. The SDK's retry handler is turned
@@ -132,14 +155,15 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
     public const string DeliveryHeader = "X-BulkMail-Delivery";
     private const string ImmutableId = "IdType=\"ImmutableId\"";
 
-    public async Task<string> CreateDraftAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken)
+    public async Task<CreatedDraft> CreateDraftAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken)
     {
         var inline = MailSizing.FitsInline(mail);
         var created = await CallAsync(() => Graph.Users[mailbox].Messages.PostAsync(ToMessage(mail, inline), Configure, cancellationToken), unknownOutcome: true).ConfigureAwait(false);
         var id = created?.Id ?? throw new GraphSendException(GraphFailureKind.Transient, "NoId", "Graph created a draft without an id.", null, true);
+        var draft = new CreatedDraft(id, created.InternetMessageId, created.ConversationId);
         if (inline)
         {
-            return id;
+            return draft;
         }
         try
         {
@@ -160,7 +184,7 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
             }
             throw;
         }
-        return id;
+        return draft;
     }
 
     private async Task AddAttachmentAsync(string mailbox, string messageId, MailAttachment a, CancellationToken cancellationToken)
@@ -199,49 +223,94 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
     /// <summary>PidTagMessageClass, read as a single-value extended property.</summary>
     public const string MessageClassProperty = "String 0x001A";
 
-    public async Task<IReadOnlyList<InboxReport>> NonDeliveryReportsAsync(string mailbox, DateTimeOffset since, CancellationToken cancellationToken)
+    /// <summary>What the Inbox reader asks for: the fields it matches on, the headers (only returned when selected) and
+    /// the message class as an extended property.</summary>
+    private static readonly string[] InboxFields = ["id", "receivedDateTime", "conversationId", "internetMessageId", "internetMessageHeaders", "from"];
+
+    public async Task<InboxPage> InboxAsync(string mailbox, DateTimeOffset since, string? nextLink, int pageSize, CancellationToken cancellationToken)
     {
-        var reports = new List<InboxReport>();
-        var page = await CallAsync(() => Graph.Users[mailbox].MailFolders["inbox"].Messages.GetAsync(rc =>
-        {
-            Configure(rc);
-            rc.QueryParameters.Filter = $"receivedDateTime ge {since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)}";
-            rc.QueryParameters.Select = ["id", "receivedDateTime"];
-            rc.QueryParameters.Expand = [$"singleValueExtendedProperties($filter=id eq '{MessageClassProperty}')"];
-            rc.QueryParameters.Top = 100;
-        }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
-        while (page is not null)
-        {
-            foreach (var m in page.Value ?? [])
+        var inbox = Graph.Users[mailbox].MailFolders["inbox"].Messages;
+        var page = nextLink is not null
+            ? await CallAsync(() => inbox.WithUrl(nextLink).GetAsync(Configure, cancellationToken), unknownOutcome: false).ConfigureAwait(false)
+            : await CallAsync(() => inbox.GetAsync(rc =>
             {
-                var messageClass = m.SingleValueExtendedProperties?.FirstOrDefault(p => string.Equals(p.Id, MessageClassProperty, StringComparison.OrdinalIgnoreCase))?.Value ?? "";
-                // REPORT.IPM.Note.NDR (and the .NDR of other item types); not delivery or read receipts
-                if (messageClass.StartsWith("REPORT.", StringComparison.OrdinalIgnoreCase) && messageClass.EndsWith(".NDR", StringComparison.OrdinalIgnoreCase))
-                {
-                    reports.Add(new InboxReport(m.Id ?? "", m.ReceivedDateTime ?? since, messageClass));
-                }
-            }
-            if (page.OdataNextLink is not { } next)
-            {
-                break;
-            }
-            page = await CallAsync(() => Graph.Users[mailbox].MailFolders["inbox"].Messages.WithUrl(next).GetAsync(Configure, cancellationToken),
-                unknownOutcome: false).ConfigureAwait(false);
-        }
-        return reports;
+                Configure(rc);
+                rc.QueryParameters.Filter = $"receivedDateTime ge {since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)}";
+                rc.QueryParameters.Orderby = ["receivedDateTime asc"];
+                rc.QueryParameters.Select = InboxFields;
+                rc.QueryParameters.Expand = [$"singleValueExtendedProperties($filter=id eq '{MessageClassProperty}')"];
+                rc.QueryParameters.Top = pageSize;
+            }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
+        var messages = (page?.Value ?? []).Select(m => new InboxMessage(
+            m.Id ?? "",
+            m.ReceivedDateTime ?? since,
+            m.SingleValueExtendedProperties?.FirstOrDefault(p => string.Equals(p.Id, MessageClassProperty, StringComparison.OrdinalIgnoreCase))?.Value ?? "IPM.Note",
+            m.ConversationId,
+            m.InternetMessageId,
+            m.From?.EmailAddress?.Address,
+            [.. (m.InternetMessageHeaders ?? []).Select(h => new KeyValuePair<string, string>(h.Name ?? "", h.Value ?? ""))])).ToList();
+        return new InboxPage(messages, page?.OdataNextLink);
     }
 
-    public async Task<string> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken)
+    public async Task<byte[]> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken)
     {
         await using var stream = await CallAsync(() => Graph.Users[mailbox].Messages[messageId].Content.GetAsync(Configure, cancellationToken),
             unknownOutcome: false).ConfigureAwait(false);
         if (stream is null)
         {
-            return "";
+            return [];
         }
-        using var reader = new StreamReader(stream);
-        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+        return copy.ToArray();
     }
+
+    public async Task<string> EnsureFolderAsync(string mailbox, string path, CancellationToken cancellationToken)
+    {
+        string? parent = null;
+        foreach (var name in path.Split('/', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            parent = await FindFolderAsync(mailbox, parent, name, cancellationToken).ConfigureAwait(false)
+                ?? await CreateFolderAsync(mailbox, parent, name, cancellationToken).ConfigureAwait(false);
+        }
+        return parent ?? throw new ArgumentException("The folder path is empty.", nameof(path));
+    }
+
+    private async Task<string?> FindFolderAsync(string mailbox, string? parent, string name, CancellationToken cancellationToken)
+    {
+        var filter = $"displayName eq '{name.Replace("'", "''", StringComparison.Ordinal)}'";
+        var page = parent is null
+            ? await CallAsync(() => Graph.Users[mailbox].MailFolders.GetAsync(rc => { Configure(rc); rc.QueryParameters.Filter = filter; }, cancellationToken),
+                unknownOutcome: false).ConfigureAwait(false)
+            : await CallAsync(() => Graph.Users[mailbox].MailFolders[parent].ChildFolders.GetAsync(rc => { Configure(rc); rc.QueryParameters.Filter = filter; }, cancellationToken),
+                unknownOutcome: false).ConfigureAwait(false);
+        return page?.Value?.FirstOrDefault()?.Id;
+    }
+
+    private async Task<string> CreateFolderAsync(string mailbox, string? parent, string name, CancellationToken cancellationToken)
+    {
+        var folder = new MailFolder { DisplayName = name };
+        try
+        {
+            var created = parent is null
+                ? await CallAsync(() => Graph.Users[mailbox].MailFolders.PostAsync(folder, Configure, cancellationToken), unknownOutcome: false).ConfigureAwait(false)
+                : await CallAsync(() => Graph.Users[mailbox].MailFolders[parent].ChildFolders.PostAsync(folder, Configure, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
+            return created?.Id ?? throw new GraphSendException(GraphFailureKind.Transient, "NoId", "Graph created a folder without an id.", null, false);
+        }
+        catch (GraphSendException e) when (e.Code == "ErrorFolderExists")
+        {
+            // created meanwhile (another instance)
+            if (await FindFolderAsync(mailbox, parent, name, cancellationToken).ConfigureAwait(false) is { } existing)
+            {
+                return existing;
+            }
+            throw;
+        }
+    }
+
+    public Task MoveAsync(string mailbox, string messageId, string folderId, CancellationToken cancellationToken) =>
+        CallAsync(() => Graph.Users[mailbox].Messages[messageId].Move.PostAsync(
+            new Microsoft.Graph.Users.Item.Messages.Item.Move.MovePostRequestBody { DestinationId = folderId }, Configure, cancellationToken), unknownOutcome: false);
 
     public Task DeleteMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken) =>
         CallAsync(async () =>
@@ -264,7 +333,7 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
             var m = await CallAsync(() => Graph.Users[mailbox].Messages[messageId].GetAsync(rc =>
             {
                 Configure(rc);
-                rc.QueryParameters.Select = ["id", "isDraft", "sentDateTime", "parentFolderId"];
+                rc.QueryParameters.Select = ["id", "isDraft", "sentDateTime", "parentFolderId", "internetMessageId", "conversationId"];
             }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
             return Found(m!);
         }
@@ -282,7 +351,7 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
         {
             Configure(rc);
             rc.QueryParameters.Filter = filter;
-            rc.QueryParameters.Select = ["id", "isDraft", "sentDateTime"];
+            rc.QueryParameters.Select = ["id", "isDraft", "sentDateTime", "internetMessageId", "conversationId"];
             rc.QueryParameters.Top = 5;
         }, cancellationToken), unknownOutcome: false).ConfigureAwait(false);
         // A sent copy wins over a leftover draft.
@@ -294,8 +363,8 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
         if (!MailSizing.FitsInline(mail))
         {
             // Too big for one sendMail request: the draft path carries the attachments.
-            var id = await CreateDraftAsync(mailbox, mail, cancellationToken).ConfigureAwait(false);
-            await SendDraftAsync(mailbox, id, cancellationToken).ConfigureAwait(false);
+            var draft = await CreateDraftAsync(mailbox, mail, cancellationToken).ConfigureAwait(false);
+            await SendDraftAsync(mailbox, draft.Id, cancellationToken).ConfigureAwait(false);
             return;
         }
         await CallAsync(async () =>
@@ -328,7 +397,11 @@ public sealed class GraphMailSender(GraphClientAccessor accessor, TimeProvider t
     };
 
     private static FoundMessage Found(Message m) =>
-        new(m.Id ?? "", m.IsDraft == false ? MessageState.Sent : MessageState.Draft, m.SentDateTime);
+        new(m.Id ?? "", m.IsDraft == false ? MessageState.Sent : MessageState.Draft, m.SentDateTime)
+        {
+            InternetMessageId = m.InternetMessageId,
+            ConversationId = m.ConversationId,
+        };
 
     private static void Configure<T>(RequestConfiguration<T> rc) where T : class, new()
     {

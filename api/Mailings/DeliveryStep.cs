@@ -47,17 +47,17 @@ public sealed partial class DeliveryStep(
                     var found = await sender.GetMessageAsync(mailbox, recorded, cancellationToken).ConfigureAwait(false);
                     if (found.State == MessageState.Sent)
                     {
-                        await CompleteSentAsync(run, claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
+                        await CompleteSentAsync(run, claim, WithIds(current, found), found.SentAt, cancellationToken).ConfigureAwait(false);
                         return;
                     }
-                    current = found.State == MessageState.Missing ? current with { DraftId = null } : current;
+                    current = found.State == MessageState.Missing ? current with { DraftId = null } : WithIds(current, found);
                 }
                 else
                 {
                     var found = await sender.FindByDeliveryAsync(mailbox, deliveryId, cancellationToken).ConfigureAwait(false);
                     if (found?.State == MessageState.Sent)
                     {
-                        await CompleteSentAsync(run, claim, current with { DraftId = found.Id }, found.SentAt, cancellationToken).ConfigureAwait(false);
+                        await CompleteSentAsync(run, claim, WithIds(current with { DraftId = found.Id }, found), found.SentAt, cancellationToken).ConfigureAwait(false);
                         return;
                     }
                     if (found is not null && run.Attachments.Count > 0
@@ -67,7 +67,7 @@ public sealed partial class DeliveryStep(
                         await sender.DeleteMessageAsync(mailbox, found.Id, cancellationToken).ConfigureAwait(false);
                         found = null;
                     }
-                    current = current with { DraftId = found?.Id };
+                    current = found is null ? current with { DraftId = null } : WithIds(current with { DraftId = found.Id }, found);
                 }
                 known = true;
             }
@@ -92,12 +92,13 @@ public sealed partial class DeliveryStep(
                 // Not recorded before the create (a round trip per message): a process that dies right after creating
                 // leaves an unsent draft behind, and the next worker makes a new one — never a second send.
                 var mail = plan.Template.Render(current.Values);
-                var draftId = await sender.CreateDraftAsync(mailbox,
+                var draft = await sender.CreateDraftAsync(mailbox,
                     new OutgoingMail(deliveryId, current.Address!, current.RecipientName, mail.Subject, mail.HtmlBody)
                     {
                         Attachments = run.Attachments,
                     }, cancellationToken).ConfigureAwait(false);
-                current = current with { DraftId = draftId };
+                // Exchange assigns the Message-ID and conversation at creation; replies and NDRs are matched by them.
+                current = current with { DraftId = draft.Id, InternetMessageId = draft.InternetMessageId, ConversationId = draft.ConversationId };
             }
             // The draft id is stored before the send: whatever happens next, the outcome can be looked up.
             if (!await store.UpdateClaimedAsync(claim, current, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
@@ -158,7 +159,7 @@ public sealed partial class DeliveryStep(
             }
             if (found.State == MessageState.Sent)
             {
-                await CompleteSentAsync(run, claim, current, found.SentAt, cancellationToken).ConfigureAwait(false);
+                await CompleteSentAsync(run, claim, WithIds(current, found), found.SentAt, cancellationToken).ConfigureAwait(false);
                 return;
             }
             await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphRefused, ReasonArgs = GraphArgs(e), NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
@@ -168,6 +169,13 @@ public sealed partial class DeliveryStep(
             await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphRefused, ReasonArgs = GraphArgs(e), NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The Message-ID and conversation a lookup found, where the delivery does not have them yet.</summary>
+    private static Delivery WithIds(Delivery d, FoundMessage found) => d with
+    {
+        InternetMessageId = d.InternetMessageId ?? found.InternetMessageId,
+        ConversationId = d.ConversationId ?? found.ConversationId,
+    };
 
     private async Task<bool> HasAllAttachmentsAsync(string mailbox, string messageId, IReadOnlyList<MailAttachment> expected, CancellationToken cancellationToken)
     {

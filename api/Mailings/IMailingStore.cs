@@ -140,6 +140,18 @@ public interface IMailingStore
     /// <summary>The mailings being watched now (expired watches are dropped).</summary>
     Task<IReadOnlyList<string>> BounceWatchesAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
+    // ---- replies (the Inbox reader, docs/graph.md: Replies and bounces)
+
+    /// <summary>Stores <paramref name="updated"/> (with its <see cref="Delivery.RepliedAt"/>) and counts the reply, in one step,
+    /// only when the stored delivery has no reply yet; false when it had one (or is gone): a reply is counted once.</summary>
+    Task<bool> MarkRepliedAsync(string mailingId, Delivery updated, CancellationToken cancellationToken);
+
+    /// <summary>Up to when the mailbox's Inbox has been read (the newest <c>receivedDateTime</c> handled); null: never.</summary>
+    Task<DateTimeOffset?> GetInboxWatermarkAsync(string mailbox, CancellationToken cancellationToken);
+
+    /// <summary>Moves the mailbox's watermark forward (never back).</summary>
+    Task SetInboxWatermarkAsync(string mailbox, DateTimeOffset readUntil, CancellationToken cancellationToken);
+
     // ---- control
 
     /// <summary>Marks every queued (unclaimed) delivery Cancelled; returns how many.</summary>

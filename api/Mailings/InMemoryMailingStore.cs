@@ -36,7 +36,7 @@ public sealed class InMemoryMailingStore : IMailingStore
         public readonly Dictionary<int, long> FollowUps = [];   // seq → due ms
         public string? FollowUpToken;
         public long FollowUpUntil;
-        public int Sent, FailedCount, Skipped, Bounced, Cancelled, Streak, Cursor, PhaseUpdates;
+        public int Sent, FailedCount, Skipped, Bounced, Cancelled, Streak, Cursor, PhaseUpdates, Replied;
         public int? ScopeTotal;
         public readonly Dictionary<string, int> SkippedByReason = new(StringComparer.Ordinal);
         public MailingError? LastError;
@@ -52,6 +52,7 @@ public sealed class InMemoryMailingStore : IMailingStore
     private readonly Dictionary<(string Owner, string Key), string> _idempotency = [];
     private readonly Dictionary<string, IReadOnlyList<MailAttachment>> _attachments = [];
     private readonly Dictionary<string, DateTimeOffset> _bounceWatches = [];
+    private readonly Dictionary<string, DateTimeOffset> _inboxWatermarks = new(StringComparer.OrdinalIgnoreCase);
 
     public Task<Mailing> CreateAsync(Mailing mailing, CancellationToken cancellationToken)
     {
@@ -121,7 +122,7 @@ public sealed class InMemoryMailingStore : IMailingStore
         lock (_gate)
         {
             return Task.FromResult(_mailings.TryGetValue(mailingId, out var e)
-                ? new MailingCounts(e.Total, e.Sent, e.FailedCount, e.Skipped, e.Bounced, e.Cancelled) { FollowUpsPending = e.FollowUps.Count }
+                ? new MailingCounts(e.Total, e.Sent, e.FailedCount, e.Skipped, e.Bounced, e.Cancelled) { FollowUpsPending = e.FollowUps.Count, Replied = e.Replied }
                 : new MailingCounts(0, 0, 0, 0, 0, 0));
         }
     }
@@ -531,6 +532,41 @@ public sealed class InMemoryMailingStore : IMailingStore
                 e.Queue[updated.Seq] = notBefore.ToUnixTimeMilliseconds();
             }
             return Task.FromResult(true);
+        }
+    }
+
+    public Task<bool> MarkRepliedAsync(string mailingId, Delivery updated, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_mailings.TryGetValue(mailingId, out var e) || !e.Deliveries.TryGetValue(updated.Seq, out var old) || old.RepliedAt is not null)
+            {
+                return Task.FromResult(false);
+            }
+            e.Touched = _time.GetUtcNow();
+            e.Deliveries[updated.Seq] = updated;
+            e.Replied++;
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<DateTimeOffset?> GetInboxWatermarkAsync(string mailbox, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_inboxWatermarks.TryGetValue(mailbox, out var at) ? at : (DateTimeOffset?)null);
+        }
+    }
+
+    public Task SetInboxWatermarkAsync(string mailbox, DateTimeOffset readUntil, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_inboxWatermarks.TryGetValue(mailbox, out var at) || readUntil > at)
+            {
+                _inboxWatermarks[mailbox] = readUntil;
+            }
+            return Task.CompletedTask;
         }
     }
 

@@ -68,6 +68,25 @@ public sealed record MailingSpec
     public bool HasFollowUps => PhaseAlias is not null || LogActivity;
     /// <summary>Sender values for <c>{{User.*}}</c> tags.</summary>
     public IReadOnlyDictionary<string, string?> SenderValues { get; init; } = new Dictionary<string, string?>();
+    /// <summary>What to write in HRBC when a recipient replies (null: nothing).</summary>
+    public ReplyActions? OnReply { get; init; }
+}
+
+/// <summary>A mailing's <c>onReply</c>: the phase to set (its alias and name at submit) and whether to log an Activity.</summary>
+public sealed record ReplyActions(string? PhaseAlias, string? PhaseName, bool LogActivity)
+{
+    public bool Any => PhaseAlias is not null || LogActivity;
+}
+
+/// <summary>Hard: the address does not exist (5.1.x, 5.4.x): suppress it. Soft: it may work later or with another message.</summary>
+[JsonConverter(typeof(StrictEnumConverter<BounceKind>))]
+public enum BounceKind { Hard, Soft }
+
+/// <summary>The HRBC writes after a reply or a bounce that are done (each at most once): the reply's phase and activity,
+/// the bounce's activity, and how many times writing them failed.</summary>
+public sealed record InboxFollowUp(bool ReplyPhase, bool ReplyActivity, bool BounceActivity, int Attempts)
+{
+    public static readonly InboxFollowUp None = new(false, false, false, 0);
 }
 
 /// <summary>A mailing as stored: its spec plus the moving parts.</summary>
@@ -139,6 +158,18 @@ public sealed record Delivery
     public FollowUpProgress? FollowUp { get; init; }
     public DateTimeOffset? BouncedAt { get; init; }
     public string? BounceReason { get; init; }
+    /// <summary>Hard (the address is dead: suppress it) or Soft (full, too big, policy, delayed past expiry), from the
+    /// NDR's enhanced status code (<see cref="BounceClassifier"/>); null until bounced.</summary>
+    public BounceKind? BounceKind { get; init; }
+    /// <summary>The sent copy's RFC 5322 Message-ID as Exchange assigned it to the draft (Graph's <c>internetMessageId</c>):
+    /// what replies name in <c>In-Reply-To</c>/<c>References</c> and NDRs return as the original's <c>Message-ID</c>.</summary>
+    public string? InternetMessageId { get; init; }
+    /// <summary>Graph's <c>conversationId</c> of the sent copy: replies in the same conversation belong to it.</summary>
+    public string? ConversationId { get; init; }
+    /// <summary>When the first reply (not an automatic one) arrived; null while none did.</summary>
+    public DateTimeOffset? RepliedAt { get; init; }
+    /// <summary>What of the mailing's <c>onReply</c> (phase, activity) and of the bounce's activity is written in HRBC.</summary>
+    public InboxFollowUp? InboxFollowUp { get; init; }
     /// <summary>The tag values of this delivery (only the aliases the template uses).</summary>
     public IReadOnlyDictionary<string, string?> Values { get; init; } = new Dictionary<string, string?>();
 
@@ -148,6 +179,9 @@ public sealed record Delivery
 /// <summary>Counts by outcome, kept by the store in the same step that changes a delivery.</summary>
 public sealed record MailingCounts(int Total, int Sent, int Failed, int Skipped, int Bounced, int Cancelled)
 {
+    /// <summary>Deliveries with a reply (<see cref="Delivery.RepliedAt"/>), counted when the first reply is marked.</summary>
+    public int Replied { get; init; }
+
     /// <summary>Sent deliveries whose HRBC phase update or activity is not yet written.</summary>
     public int FollowUpsPending { get; init; }
 

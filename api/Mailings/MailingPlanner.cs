@@ -166,6 +166,20 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
         {
             errors["phase.optionAlias"] = [CodedText.Of(ProblemCode.PhaseMemoWithoutPhase)];
         }
+        string? replyPhaseName = null;
+        if (request.OnReply?.Phase is { OptionAlias: { Length: > 0 } replyAlias })
+        {
+            var phases = await hrbc.GetPhaseOptionsAsync(shape.PhaseResource, cancellationToken).ConfigureAwait(false);
+            if (phases.FirstOrDefault(o => o.Alias == replyAlias) is { } phase)
+            {
+                replyPhaseName = phase.Name;
+            }
+            else
+            {
+                errors["onReply.phase.optionAlias"] = [CodedText.Of(ProblemCode.PhaseUnknown, ("alias", replyAlias), ("resource", shape.PhaseResource.Name), ("mode", mode),
+                    ("phases", string.Join(", ", phases.Select(o => $"{o.Alias} ({o.Name})"))))];
+            }
+        }
         if (request.Attachments?.RecordAttachmentIds is { Count: > 0 } && !shape.AnchorAttachments)
         {
             errors["attachments.recordAttachmentIds"] = [shape.Mode switch
@@ -272,6 +286,9 @@ public sealed class MailingPlanner(HrbcClient hrbc, TagCatalog tags, MailTemplat
             UploadIds = [.. (request.Attachments?.UploadIds ?? []).Distinct()],
             RecordAttachmentIds = [.. (request.Attachments?.RecordAttachmentIds ?? []).Distinct()],
             SenderValues = new Dictionary<string, string?> { ["User.P_Name"] = sender.DisplayName, ["User.P_Mail"] = sender.Mailbox },
+            OnReply = replyPhaseName is not null || request.OnReply?.LogActivity == true
+                ? new ReplyActions(replyPhaseName is null ? null : request.OnReply!.Phase!.OptionAlias, replyPhaseName, request.OnReply!.LogActivity)
+                : null,
         };
         // No error means subject and body compiled (the checks above throw otherwise).
         return (spec, compiled!, tagFields!);

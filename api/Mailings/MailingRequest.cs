@@ -26,6 +26,20 @@ public sealed record MailingRequest
     /// <summary>The user confirmed the near-miss tag spellings (<c>NearMissTag</c>, e.g. <c>｛｛Person.P_Name｝｝</c>) the
     /// preview warned about: send them as typed. Without it, submit refuses them (400).</summary>
     public bool AllowNearMissTags { get; init; }
+    /// <summary>Submit only: what to write in HRBC when a recipient replies (automatic replies do not count): the phase
+    /// (<c>phase.optionAlias</c>, of the mode's phase resource) and/or an Activity, each once per delivery.</summary>
+    public ReplyRequest? OnReply { get; init; }
+}
+
+public sealed record ReplyRequest
+{
+    public ReplyPhaseRequest? Phase { get; init; }
+    public bool LogActivity { get; init; }
+}
+
+public sealed record ReplyPhaseRequest
+{
+    public string? OptionAlias { get; init; }
 }
 
 public sealed record ScopeRequest

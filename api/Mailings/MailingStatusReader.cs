@@ -53,6 +53,8 @@ public sealed record MailingStatus(
     public SendingWindow? Window { get; init; }
     /// <summary>Until then nothing is handed to Microsoft 365 and Undo cancels with nothing sent (null: no undo window).</summary>
     public DateTimeOffset? UndoUntil { get; init; }
+    /// <summary>Deliveries with a reply from the recipient (automatic replies and out-of-office not counted).</summary>
+    public int Replied { get; init; }
 }
 
 /// <summary>A mailing's status as the API shows it: counts, figures, why it waits, and when it will be done.</summary>
@@ -135,6 +137,7 @@ public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter lim
             SendAt = mailing.Schedule?.SendAt,
             Window = mailing.Schedule?.Window,
             UndoUntil = mailing.Schedule?.UndoUntil,
+            Replied = counts.Replied,
         };
     }
 

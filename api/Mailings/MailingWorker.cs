@@ -48,6 +48,7 @@ public sealed partial class MailingWorker(
     MailingSignal signal,
     IOptions<SendingOptions> options,
     IOptions<BounceOptions> bounces,
+    IOptions<ReplyOptions> replies,
     TimeProvider time,
     ILogger<MailingWorker> logger) : BackgroundService
 {
@@ -154,7 +155,8 @@ public sealed partial class MailingWorker(
                 && (await store.GetCountsAsync(id, cancellationToken).ConfigureAwait(false)).Sent > 0)
             {
                 // Bounces come back for days: the scanner reads this mailbox for them.
-                await store.WatchBouncesAsync(id, time.GetUtcNow() + bounces.Value.WatchFor, cancellationToken).ConfigureAwait(false);
+                // Replies and bounces come back for days: the Inbox reader reads this mailbox for them.
+                await store.WatchBouncesAsync(id, time.GetUtcNow() + InboxWatch.For(bounces.Value, replies.Value), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -36,6 +36,7 @@ public static class MailingsApi
         group.MapDelete("/{id}", DeleteAsync).WithSummary("Removes a held or final mailing and everything stored for it: 204; 409 while it runs");
         group.MapGet("/{id}/preview", PreviewDeliveryAsync).WithSummary("One delivery of the expanded mailing (?seq=N or ?recordId=), rendered from its stored values")
             .RequireRateLimiting(RateLimits.Previews);
+        group.MapGet("/{id}/deliveries", DeliveriesList.ListAsync).WithSummary("The deliveries, a page at a time (?filter=replied|bounced|all, ?cursor=, ?count= up to 200): who replied, who bounced");
         group.MapGet("/{id}/results.csv", ResultsAsync).WithSummary("The result file (?lang=ja: in Japanese with local times; ?tz=: the time zone, default Results:TimeZone)");
         return group;
     }

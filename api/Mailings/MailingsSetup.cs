@@ -13,7 +13,9 @@ public static class MailingsSetup
         var services = builder.Services;
         var config = builder.Configuration;
         services.AddExceptionHandler<MailingValidationExceptionHandler>();
-        services.AddOptions<BounceOptions>().BindConfiguration(BounceOptions.Section);
+        services.AddOptions<BounceOptions>().BindConfiguration(BounceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ReplyOptions>().BindConfiguration(ReplyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<BounceOptions>, HardBounceSinkCheck>();
         services.AddOptions<ResultCsvOptions>().BindConfiguration(ResultCsvOptions.Section);
         services.AddOptions<FollowUpOptions>().BindConfiguration(FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         if (builder.UsesRedis())
@@ -41,9 +43,10 @@ public static class MailingsSetup
         if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
         {
             services.AddHostedService<MailingWorker>();
-            if (config.GetValue(BounceOptions.Section + ":Enabled", true))
+            if (config.GetValue(BounceOptions.Section + ":Enabled", true) || config.GetValue(ReplyOptions.Section + ":Enabled", true))
             {
-                services.AddHostedService<BounceScanner>();
+                services.AddSingleton<InboxScanner>();
+                services.AddHostedService(sp => sp.GetRequiredService<InboxScanner>());
             }
         }
         return builder;

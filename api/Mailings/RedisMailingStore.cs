@@ -41,6 +41,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     private RedisKey R(string id) => $"{P}{{m:{id}}}:r";
     private RedisKey Active => $"{P}active";
     private RedisKey BounceWatch => $"{P}bounce-watch";
+    private RedisKey InboxWatermark(string mailbox) => $"{P}inbox:{OwnerKey.Of(mailbox.ToLowerInvariant())}";
     // Owners are hashed to a fixed length (OwnerKey), so "owner:key" cannot be read two ways.
     private RedisKey User(string owner) => $"{P}user:{OwnerKey.Of(owner)}";
     private RedisKey Idem(string owner, string key) => $"{P}idem:{OwnerKey.Of(owner)}:{key}";
@@ -378,6 +379,24 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         return 1
         """);
 
+    private static readonly LuaScript MarkRepliedScript = Script("""
+        local old = redis.call('HGET', d, @Seq)
+        if not old then return 0 end
+        local replied = cjson.decode(old)['repliedAt']
+        if replied ~= nil and replied ~= cjson.null then return 0 end
+        redis.call('HSET', d, @Seq, @Json)
+        redis.call('HINCRBY', meta, 'replied', 1)
+        touch()
+        return 1
+        """);
+
+    private static readonly LuaScript WatermarkScript = LuaScript.Prepare("""
+        local current = tonumber(redis.call('GET', @Key) or '0')
+        if tonumber(@At) > current then redis.call('SET', @Key, @At) end
+        redis.call('PEXPIRE', @Key, @Ttl)
+        return 1
+        """);
+
     private static readonly LuaScript CancelQueuedScript = Script("""
         if redis.call('EXISTS', meta) == 0 then return 0 end
         local seqs = redis.call('ZRANGE', q, 0, -1)
@@ -680,9 +699,9 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
 
     public async Task<MailingCounts> GetCountsAsync(string mailingId, CancellationToken cancellationToken)
     {
-        var v = await Db.HashGetAsync(Meta(mailingId), ["total", "sent", "failed", "skipped", "bounced", "cancelled"]).ConfigureAwait(false);
+        var v = await Db.HashGetAsync(Meta(mailingId), ["total", "sent", "failed", "skipped", "bounced", "cancelled", "replied"]).ConfigureAwait(false);
         var followUps = await Db.SortedSetLengthAsync(Fu(mailingId)).ConfigureAwait(false);
-        return new MailingCounts(Int(v[0]), Int(v[1]), Int(v[2]), Int(v[3]), Int(v[4]), Int(v[5])) { FollowUpsPending = (int)followUps };
+        return new MailingCounts(Int(v[0]), Int(v[1]), Int(v[2]), Int(v[3]), Int(v[4]), Int(v[5])) { FollowUpsPending = (int)followUps, Replied = Int(v[6]) };
     }
 
     public async Task<MailingFigures> GetFiguresAsync(string mailingId, CancellationToken cancellationToken)
@@ -887,6 +906,20 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         {
             Seq = updated.Seq, Json = JsonSerializer.Serialize(updated, Json), Status = updated.Status.ToString(),
         }).ConfigureAwait(false);
+
+    public async Task<bool> MarkRepliedAsync(string mailingId, Delivery updated, CancellationToken cancellationToken) =>
+        (int)await Db.ScriptEvaluateAsync(MarkRepliedScript, new UpdateDeliveryArgs(this, mailingId)
+        {
+            Seq = updated.Seq, Json = JsonSerializer.Serialize(updated, Json), Status = updated.Status.ToString(),
+        }).ConfigureAwait(false) == 1;
+
+    public async Task<DateTimeOffset?> GetInboxWatermarkAsync(string mailbox, CancellationToken cancellationToken) =>
+        FromMs(await Db.StringGetAsync(InboxWatermark(mailbox)).ConfigureAwait(false));
+
+    public async Task SetInboxWatermarkAsync(string mailbox, DateTimeOffset readUntil, CancellationToken cancellationToken) =>
+        // forward only: a slower instance's older watermark never moves it back
+        await Db.ScriptEvaluateAsync(WatermarkScript, new { Key = InboxWatermark(mailbox), At = readUntil.ToUnixTimeMilliseconds(), Ttl = (long)options.Value.Retention.TotalMilliseconds })
+            .ConfigureAwait(false);
 
     public async Task<int> CancelQueuedAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken) =>
         (int)await Db.ScriptEvaluateAsync(CancelQueuedScript, new CancelQueuedArgs(this, mailingId)

@@ -100,7 +100,7 @@ public static partial class ResultCsv
                 Time(d.BouncedAt, format),
                 d.BounceReason ?? "",
                 d.RecipientName ?? "",
-                "", // RepliedAt: replies are not tracked yet
+                Time(d.RepliedAt, format),
                 zoneName,
             ]), cancellationToken).ConfigureAwait(false);
             if (++rows % 500 == 0)

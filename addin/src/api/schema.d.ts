@@ -398,6 +398,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mailings/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deliveries, a page at a time (?filter=replied|bounced|all, ?cursor=, ?count= up to 200): who replied, who bounced */
+        get: {
+            parameters: {
+                query?: {
+                    count?: number;
+                    cursor?: string;
+                    filter?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeliveriesPage"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mailings/{id}/events": {
         parameters: {
             query?: never;
@@ -934,6 +985,7 @@ export interface components {
             zipEncryption?: null | string;
             zipPassword?: null | string;
         };
+        BounceKind: unknown;
         /** @description A stable code and its arguments (translated by clients). */
         CodedText: {
             /** @description The values the code's sentence names. */
@@ -958,6 +1010,25 @@ export interface components {
             sources: components["schemas"]["AttachmentInfo"][];
             zipEncryption: null | string;
             zipped: boolean;
+        };
+        DeliveriesPage: {
+            items: components["schemas"]["DeliveryItem"][];
+            nextCursor: null | string;
+        };
+        DeliveryItem: {
+            address: null | string;
+            /** Format: date-time */
+            bouncedAt: null | string;
+            bounceKind: null | components["schemas"]["BounceKind"];
+            bounceReason: null | string;
+            deliveryId: string;
+            /** Format: int64 */
+            recordId: number;
+            recordName: null | string;
+            recordType: string;
+            /** Format: date-time */
+            repliedAt: null | string;
+            status: components["schemas"]["DeliveryStatus"];
         };
         DeliveryPreview: {
             message: null | components["schemas"]["PreviewMessage"];
@@ -1058,6 +1129,7 @@ export interface components {
             logActivity?: boolean;
             mailFields?: null | string[];
             mode?: null | string;
+            onReply?: null | components["schemas"]["ReplyRequest"];
             phase?: null | components["schemas"]["PhaseRequest"];
             /** Format: int64 */
             previewRecordId?: null | number;
@@ -1109,6 +1181,8 @@ export interface components {
             phaseUpdates?: number;
             /** Format: int32 */
             quotaLeftAfter?: null | number;
+            /** Format: int32 */
+            replied?: number;
             /** Format: date-time */
             resumesAt: null | string;
             /** Format: int32 */
@@ -1234,13 +1308,20 @@ export interface components {
             type?: null | string;
         };
         /** @enum {string} */
-        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "MailingNotDeletable" | "MailingStillStopping" | "TooManyRunningMailings" | "TooManyTemplates" | "UndoExpired" | "SendAtInvalid" | "SendAtInPast" | "SendAtTooFar" | "WindowDaysInvalid" | "WindowTimeInvalid" | "WindowEmpty" | "WindowNeverOpens" | "UndoSecondsOutOfRange" | "RateLimited" | "HrbcRequestTooLong" | "ContentTypeUnsupported" | "HostInvalid" | "MultipartMalformed" | "FileNameEmpty" | "FileNameInvalidCharacter" | "FileNameReserved" | "FileIsProgram" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "ConditionNotANumber" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown";
+        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "MailingNotDeletable" | "MailingStillStopping" | "TooManyRunningMailings" | "TooManyTemplates" | "UndoExpired" | "SendAtInvalid" | "SendAtInPast" | "SendAtTooFar" | "WindowDaysInvalid" | "WindowTimeInvalid" | "WindowEmpty" | "WindowNeverOpens" | "UndoSecondsOutOfRange" | "RateLimited" | "HrbcRequestTooLong" | "ContentTypeUnsupported" | "HostInvalid" | "MultipartMalformed" | "FileNameEmpty" | "FileNameInvalidCharacter" | "FileNameReserved" | "FileIsProgram" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "ConditionNotANumber" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown" | "DeliveriesFilterInvalid" | "DeliveriesCursorInvalid";
         QueryRequest: {
             condition?: null | string;
             keywords?: null | string;
         };
         /** @enum {string} */
         ReasonCode: "NoAddress" | "InvalidAddress" | "RecordGone" | "AnchorGone" | "CancelledBeforeSend" | "GraphRefused" | "GaveUp" | "Throttled" | "GraphTransient" | "Suppressed" | "OptedOutInHrbc";
+        ReplyPhaseRequest: {
+            optionAlias?: null | string;
+        };
+        ReplyRequest: {
+            logActivity?: boolean;
+            phase?: null | components["schemas"]["ReplyPhaseRequest"];
+        };
         SavedTemplate: {
             body: string;
             /** Format: date-time */

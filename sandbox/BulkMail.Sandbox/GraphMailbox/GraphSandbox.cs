@@ -10,7 +10,7 @@ namespace BulkMail.Sandbox.Graph;
 /// and Outlook's limits (4 concurrent requests per mailbox, 4 MB per request, 150 MB uploads per 5 minutes) with
 /// injectable 429/503/latency/lost answers. Everything sent is kept for tests and the demo page.
 /// </summary>
-public sealed class GraphSandbox
+public sealed partial class GraphSandbox
 {
     internal sealed class Stored
     {
@@ -36,6 +36,11 @@ public sealed class GraphSandbox
         public bool Immutable { get; init; }
         public string? Mime { get; set; }
         public long Order { get; init; }
+        /// <summary>Exchange assigns a conversation to every new message; a reply to it carries the same one.</summary>
+        public string ConversationId { get; init; } = NewConversationId();
+        /// <summary>When it arrived (messages delivered to the Inbox); sent copies use their send time.</summary>
+        public DateTimeOffset? Received { get; set; }
+        public DateTimeOffset ReceivedOrSent => Received ?? Sent ?? Created;
     }
 
     internal sealed class UploadSession
@@ -107,6 +112,7 @@ public sealed class GraphSandbox
             _maxInFlight.Clear();
             _uploads.Clear();
             _sessions.Clear();
+            _folders.Clear();
             _violations = 0;
         }
     }
@@ -123,7 +129,7 @@ public sealed class GraphSandbox
     private static SandboxMessage ToRecord(Stored m) => new(m.Id, m.InternetMessageId, m.Mailbox, m.From, [.. m.To], [.. m.Cc], [.. m.Bcc],
         m.Subject, m.BodyType, m.Body, [.. m.Attachments], new Dictionary<string, string>(m.Headers), new Dictionary<string, string>(m.Properties),
         m.Sent, m.IsDraft, m.Folder)
-    { ToNames = [.. m.ToNames] };
+    { ToNames = [.. m.ToNames], ConversationId = m.ConversationId, ReceivedAt = m.Received };
 
     // ---------------------------------------------------------------- limits and faults
 
@@ -340,43 +346,35 @@ public sealed class GraphSandbox
         }
     }
 
+    /// <summary>NDRs (in <see cref="GraphSandboxOptions.BounceShape"/>) for the recipients in a bouncing domain.</summary>
     internal void Bounce(Stored sent)
     {
         foreach (var rcpt in sent.To.Concat(sent.Cc).Concat(sent.Bcc)
             .Where(a => Options.BouncingDomains.Any(d => a.EndsWith("@" + d, StringComparison.OrdinalIgnoreCase))))
         {
+            var from = "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@bulkmail.example";
             var ndr = new Stored
             {
                 Id = NewId(true),
                 InternetMessageId = $"<{Guid.NewGuid():N}@sandbox.bulkmail.example>",
                 Mailbox = sent.Mailbox,
-                From = "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@bulkmail.example",
+                From = from,
                 Subject = "Undeliverable: " + sent.Subject,
                 BodyType = "html",
                 Body = $"<p>Your message to {System.Net.WebUtility.HtmlEncode(rcpt)} couldn't be delivered.</p>",
                 To = [sent.Mailbox],
                 Created = Now,
                 Sent = Now,
+                Received = Now,
                 IsDraft = false,
                 Folder = "inbox",
                 Immutable = true,
                 Order = ++_order,
+                ConversationId = sent.ConversationId,
             };
             ndr.Properties["String 0x001A"] = "REPORT.IPM.Note.NDR";
-            var boundary = "ndr-" + Guid.NewGuid().ToString("N");
-            var originalHeaders = new StringBuilder()
-                .Append(CultureInfo.InvariantCulture, $"Message-ID: {sent.InternetMessageId}\r\n")
-                .Append(CultureInfo.InvariantCulture, $"From: {sent.Mailbox}\r\nTo: {rcpt}\r\nSubject: {sent.Subject}\r\n");
-            foreach (var (name, value) in sent.Headers)
-            {
-                originalHeaders.Append(CultureInfo.InvariantCulture, $"{name}: {value}\r\n");
-            }
-            ndr.Mime = $"From: {ndr.From}\r\nTo: {sent.Mailbox}\r\nSubject: {ndr.Subject}\r\nMIME-Version: 1.0\r\n" +
-                $"Content-Type: multipart/report; report-type=delivery-status; boundary=\"{boundary}\"\r\n\r\n" +
-                $"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDelivery has failed to these recipients: {rcpt}\r\n\r\n" +
-                $"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns;sandbox.bulkmail.example\r\n\r\n" +
-                $"Final-Recipient: rfc822;{rcpt}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 RESOLVER.ADR.RecipNotFound; not found\r\n\r\n" +
-                $"--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n{originalHeaders}\r\n--{boundary}--\r\n";
+            ndr.Mime = SandboxNdrs.Build(Options.BounceShape, from, sent.Mailbox, ndr.Subject, rcpt, sent.InternetMessageId, sent.Subject, sent.Headers,
+                "5.1.1", "smtp; 550 5.1.1 RESOLVER.ADR.RecipNotFound; not found");
             _messages[ndr.Id] = ndr;
         }
     }
@@ -431,8 +429,10 @@ public sealed class GraphSandbox
     {
         lock (_gate)
         {
+            // Graph's default order: newest first
             return [.. _messages.Values.Where(m => m.Mailbox.Equals(mailbox, StringComparison.OrdinalIgnoreCase)
-                && (folder == "*" || m.Folder.Equals(folder, StringComparison.OrdinalIgnoreCase))).OrderByDescending(m => m.Order)];
+                && (folder == "*" || m.Folder.Equals(folder, StringComparison.OrdinalIgnoreCase)))
+                .OrderByDescending(m => m.ReceivedOrSent).ThenByDescending(m => m.Order)];
         }
     }
 

@@ -149,6 +149,36 @@ public static partial class GraphSandboxEndpoints
                 case ("GET", ["messages"]):
                     await ListAsync(sandbox, ctx, mailbox, rest, "*");
                     return;
+                case ("GET", ["mailFolders"]):
+                    await FoldersAsync(sandbox, ctx, mailbox, rest, null);
+                    return;
+                case ("GET", ["mailFolders", var parent, "childFolders"]):
+                    await FoldersAsync(sandbox, ctx, mailbox, rest, parent);
+                    return;
+                case ("POST", ["mailFolders"]):
+                    await CreateFolderAsync(sandbox, ctx, mailbox, rest, null);
+                    return;
+                case ("POST", ["mailFolders", var parent, "childFolders"]):
+                    await CreateFolderAsync(sandbox, ctx, mailbox, rest, parent);
+                    return;
+                case ("POST", ["messages", var id, "move"]):
+                {
+                    var body = await ReadJsonAsync(ctx);
+                    var destination = Json.Get(body, "destinationId")?.GetValue<string>() ?? "";
+                    if (sandbox.Find(mailbox, id) is not { } m)
+                    {
+                        await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+                        return;
+                    }
+                    if (!sandbox.FolderExists(mailbox, destination))
+                    {
+                        await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified folder could not be found in the store.");
+                        return;
+                    }
+                    var moved = sandbox.Move(m, destination);
+                    await JsonAsync(sandbox, ctx, mailbox, rest, 201, MessageJson(moved, select: null, expand: null));
+                    return;
+                }
                 case ("GET", ["mailFolders", var folder, "messages"]):
                     await ListAsync(sandbox, ctx, mailbox, rest, folder.ToLowerInvariant());
                     return;
@@ -335,6 +365,66 @@ public static partial class GraphSandboxEndpoints
         ctx.Response.StatusCode = 202;
     }
 
+    private static async Task FoldersAsync(GraphSandbox sandbox, HttpContext ctx, string mailbox, string rest, string? parent)
+    {
+        if (parent is not null && !sandbox.FolderExists(mailbox, parent))
+        {
+            await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified folder could not be found in the store.");
+            return;
+        }
+        IEnumerable<GraphSandbox.MailFolderEntry> folders = sandbox.Folders(mailbox, parent);
+        if (ctx.Request.Query["$filter"].ToString() is { Length: > 0 } filter)
+        {
+            if (DisplayNameFilter().Match(filter.Trim()) is not { Success: true } f)
+            {
+                await ErrorAsync(sandbox, ctx, mailbox, rest, 400, "ErrorInvalidUrlQueryFilter", $"The $filter is not supported: {filter}");
+                return;
+            }
+            var name = f.Groups["value"].Value.Replace("''", "'", StringComparison.Ordinal);
+            folders = folders.Where(x => x.DisplayName.Equals(name, StringComparison.OrdinalIgnoreCase));
+        }
+        await JsonAsync(sandbox, ctx, mailbox, rest, 200, new JsonObject
+        {
+            ["value"] = new JsonArray([.. folders.Select(x => (JsonNode)FolderJson(x))]),
+        });
+    }
+
+    private static async Task CreateFolderAsync(GraphSandbox sandbox, HttpContext ctx, string mailbox, string rest, string? parent)
+    {
+        var body = await ReadJsonAsync(ctx);
+        var name = Json.Get(body, "displayName")?.GetValue<string>();
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            await ErrorAsync(sandbox, ctx, mailbox, rest, 400, "ErrorInvalidRequest", "The displayName is required.");
+            return;
+        }
+        if (parent is not null && !sandbox.FolderExists(mailbox, parent))
+        {
+            await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified folder could not be found in the store.");
+            return;
+        }
+        if (sandbox.CreateFolder(mailbox, parent, name) is not { } created)
+        {
+            await ErrorAsync(sandbox, ctx, mailbox, rest, 409, "ErrorFolderExists", "A folder with the specified name already exists.");
+            return;
+        }
+        await JsonAsync(sandbox, ctx, mailbox, rest, 201, FolderJson(created));
+    }
+
+    private static JsonObject FolderJson(GraphSandbox.MailFolderEntry f) => new()
+    {
+        ["id"] = f.Id,
+        ["displayName"] = f.DisplayName,
+        ["parentFolderId"] = f.ParentId,
+        ["childFolderCount"] = 0,
+    };
+
+    [GeneratedRegex(@"^displayName eq '(?<value>(?:[^']|'')*)'$", RegexOptions.IgnoreCase)]
+    private static partial Regex DisplayNameFilter();
+
+    [GeneratedRegex(@"^receivedDateTime(\s+(?<dir>asc|desc))?$", RegexOptions.IgnoreCase)]
+    private static partial Regex ReceivedOrder();
+
     private static async Task ListAsync(GraphSandbox sandbox, HttpContext ctx, string mailbox, string rest, string folder)
     {
         IEnumerable<GraphSandbox.Stored> messages = sandbox.Folder(mailbox, folder);
@@ -346,6 +436,17 @@ public static partial class GraphSandboxEndpoints
                 return;
             }
             messages = messages.Where(predicate);
+        }
+        if (ctx.Request.Query["$orderby"].ToString() is { Length: > 0 } orderBy)
+        {
+            if (ReceivedOrder().Match(orderBy.Trim()) is not { Success: true } o)
+            {
+                await ErrorAsync(sandbox, ctx, mailbox, rest, 400, "ErrorInvalidUrlQuery", $"The $orderby is not supported: {orderBy}");
+                return;
+            }
+            messages = o.Groups["dir"].Value.Equals("desc", StringComparison.OrdinalIgnoreCase)
+                ? messages.OrderByDescending(m => m.ReceivedOrSent).ThenByDescending(m => m.Order)
+                : messages.OrderBy(m => m.ReceivedOrSent).ThenBy(m => m.Order);
         }
         var top = int.TryParse(ctx.Request.Query["$top"], CultureInfo.InvariantCulture, out var t) ? Math.Clamp(t, 1, 1000) : 10;
         var skip = int.TryParse(ctx.Request.Query["$skip"], CultureInfo.InvariantCulture, out var s) ? s : 0;
@@ -389,7 +490,7 @@ public static partial class GraphSandboxEndpoints
         if (ReceivedFilter().Match(filter.Trim()) is { Success: true } r
             && DateTimeOffset.TryParse(r.Groups["value"].Value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var since))
         {
-            return m => (m.Sent ?? m.Created) >= since;
+            return m => m.ReceivedOrSent >= since;
         }
         return null;
     }
@@ -401,7 +502,8 @@ public static partial class GraphSandboxEndpoints
         var json = new JsonObject { ["id"] = m.Id };
         if (Want("createdDateTime")) { json["createdDateTime"] = m.Created.ToString("o", CultureInfo.InvariantCulture); }
         if (Want("sentDateTime")) { json["sentDateTime"] = m.Sent?.ToString("o", CultureInfo.InvariantCulture); }
-        if (Want("receivedDateTime")) { json["receivedDateTime"] = (m.Sent ?? m.Created).ToString("o", CultureInfo.InvariantCulture); }
+        if (Want("receivedDateTime")) { json["receivedDateTime"] = m.ReceivedOrSent.ToString("o", CultureInfo.InvariantCulture); }
+        if (Want("conversationId")) { json["conversationId"] = m.ConversationId; }
         if (Want("subject")) { json["subject"] = m.Subject; }
         if (Want("isDraft")) { json["isDraft"] = m.IsDraft; }
         if (Want("parentFolderId")) { json["parentFolderId"] = m.Folder; }

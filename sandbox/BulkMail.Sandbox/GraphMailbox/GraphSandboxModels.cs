@@ -15,6 +15,9 @@ public sealed class GraphSandboxOptions
     /// <summary>Recipients here get a non-delivery report in the sender's Inbox after the send.</summary>
     public string[] BouncingDomains { get; set; } = ["bounce.example"];
 
+    /// <summary>The shape of the NDRs the bouncing domains produce.</summary>
+    public NdrShape BounceShape { get; set; } = NdrShape.WithDeliveryHeader;
+
     /// <summary>Recipients here make the send fail 400 ErrorInvalidRecipients.</summary>
     public string[] RejectedDomains { get; set; } = ["invalid.example"];
 
@@ -95,6 +98,12 @@ public sealed record SandboxMessage(string Id, string InternetMessageId, string 
     /// <summary>The display name of each <see cref="To"/> recipient as the request gave it (Graph's
     /// <c>recipient.emailAddress.name</c>), null where it gave none.</summary>
     public IReadOnlyList<string?> ToNames { get; init; } = [];
+
+    /// <summary>Graph's <c>conversationId</c>: the same for a message and the replies to it.</summary>
+    public string ConversationId { get; init; } = "";
+
+    /// <summary>When a message delivered to the mailbox arrived (null for what the mailbox sent).</summary>
+    public DateTimeOffset? ReceivedAt { get; init; }
 }
 
 public sealed record GraphSandboxRequest(DateTimeOffset At, string Mailbox, string Method, string Path, int Status, TimeSpan? RetryAfter);

@@ -16,7 +16,7 @@ public class ExceptionLoggingTests(RedisServerFixture redis)
     {
         public ConcurrentBag<string> Addresses { get; } = [];
 
-        public Task<string> CreateDraftAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken)
+        public Task<CreatedDraft> CreateDraftAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken)
         {
             Addresses.Add(mail.To);
             throw new InvalidOperationException($"Recipient '{mail.To}' is not resolved (mailbox {mailbox}).");
@@ -28,8 +28,10 @@ public class ExceptionLoggingTests(RedisServerFixture redis)
         public Task SendDirectAsync(string mailbox, OutgoingMail mail, CancellationToken cancellationToken) => inner.SendDirectAsync(mailbox, mail, cancellationToken);
         public Task<IReadOnlyList<string>> AttachmentNamesAsync(string mailbox, string messageId, CancellationToken cancellationToken) => inner.AttachmentNamesAsync(mailbox, messageId, cancellationToken);
         public Task DeleteMessageAsync(string mailbox, string messageId, CancellationToken cancellationToken) => inner.DeleteMessageAsync(mailbox, messageId, cancellationToken);
-        public Task<IReadOnlyList<InboxReport>> NonDeliveryReportsAsync(string mailbox, DateTimeOffset since, CancellationToken cancellationToken) => inner.NonDeliveryReportsAsync(mailbox, since, cancellationToken);
-        public Task<string> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken) => inner.MimeAsync(mailbox, messageId, cancellationToken);
+        public Task<InboxPage> InboxAsync(string mailbox, DateTimeOffset since, string? nextLink, int pageSize, CancellationToken cancellationToken) => inner.InboxAsync(mailbox, since, nextLink, pageSize, cancellationToken);
+        public Task<byte[]> MimeAsync(string mailbox, string messageId, CancellationToken cancellationToken) => inner.MimeAsync(mailbox, messageId, cancellationToken);
+        public Task<string> EnsureFolderAsync(string mailbox, string path, CancellationToken cancellationToken) => inner.EnsureFolderAsync(mailbox, path, cancellationToken);
+        public Task MoveAsync(string mailbox, string messageId, string folderId, CancellationToken cancellationToken) => inner.MoveAsync(mailbox, messageId, folderId, cancellationToken);
     }
 
     [Fact]
