@@ -20,7 +20,7 @@ import type {
   TestSendResponse,
   UploadedFile,
 } from "./types";
-import type { DeliveriesFilter, DeliveriesPage, ScheduledStatus, StartRequest } from "./pending";
+import type { DeliveriesFilter, DeliveriesPage, StartRequest } from "./types";
 import { codeTables, codeText, messageText, paneWorded, type Args, type CodeLang } from "../i18n/codes";
 
 export interface TemplateError {
@@ -379,16 +379,16 @@ export interface Timed<T> {
  * undo window; `dryRun: true` changes nothing and answers the status it would have (the finish time while the user
  * edits the schedule). Starting a Scheduled mailing that has sent nothing replaces its schedule. 409 from other states.
  */
-export async function startMailing(id: string, body: StartRequest = {}, signal?: AbortSignal): Promise<Timed<ScheduledStatus>> {
+export async function startMailing(id: string, body: StartRequest = {}, signal?: AbortSignal): Promise<Timed<MailingStatus>> {
   const res = await send(`/api/mailings/${encodeURIComponent(id)}/start`, { method: "POST", json: body, signal });
   const receivedAt = Date.now();
   const date = Date.parse(res.headers.get("Date") ?? "");
   const text = await res.text();
-  return { value: (text ? JSON.parse(text) : { id, state: "Queued" }) as ScheduledStatus, serverNow: Number.isNaN(date) ? null : date, receivedAt };
+  return { value: (text ? JSON.parse(text) : { id, state: "Queued" }) as MailingStatus, serverNow: Number.isNaN(date) ? null : date, receivedAt };
 }
 
 /** Within the undo window: cancels the started mailing with nothing sent (200, state Cancelled); 409 `UndoExpired` after. */
-export function undoMailing(id: string): Promise<ScheduledStatus> {
+export function undoMailing(id: string): Promise<MailingStatus> {
   return postJson(`/api/mailings/${encodeURIComponent(id)}/undo`, {});
 }
 

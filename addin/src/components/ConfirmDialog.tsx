@@ -18,7 +18,6 @@ import { ErrorBar } from "./ErrorBar";
 import { formatEta } from "./formatEta";
 import { useFocusOnOpen } from "./useFocusOnOpen";
 import { ScheduleSection } from "./composer/ScheduleSection";
-import type { ScheduledStatus } from "../api/pending";
 import type { ScheduleDraft, ScheduleErrors } from "../model/schedule";
 
 /** The "When" controls of a held mailing, on a server that schedules (useSendFlow owns the state and the dry run). */
@@ -26,7 +25,7 @@ export interface ScheduleProps {
   value: ScheduleDraft;
   onChange: (patch: Partial<ScheduleDraft>) => void;
   errors: ScheduleErrors;
-  outcome: ScheduledStatus | null;
+  outcome: MailingStatus | null;
   checking: boolean;
   /** A schedule the server or the pane refused: Yes waits until it is fixed. */
   blocked: boolean;

@@ -1,6 +1,6 @@
 import { type FC } from "react";
 import { Button, Spinner, Text, makeStyles, tokens } from "@fluentui/react-components";
-import type { DeliveriesFilter } from "../api/pending";
+import type { DeliveriesFilter } from "../api/types";
 import { useI18n } from "../i18n";
 import { formatWhen } from "../model/schedule";
 import { useDeliveries } from "../state/queries";

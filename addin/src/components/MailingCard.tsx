@@ -19,7 +19,7 @@ import {
   PlayRegular,
 } from "@fluentui/react-icons";
 import { downloadResults } from "../api/client";
-import { isFinished, isRunning, type MailingAction, type MailingState } from "../api/types";
+import { isFinished, isRunning, isWeekDay, type MailingAction, type MailingState } from "../api/types";
 import { useI18n, type StringKey } from "../i18n";
 import { codeText } from "../i18n/strings";
 import { decidedOf, etaSecondsAt, messagesOf, secondsUntil, type LiveStatus } from "../model/mailings";
@@ -27,7 +27,6 @@ import { useMailings } from "../state/mailings";
 import { AskDialog } from "./AskDialog";
 import { DeliveriesList } from "./DeliveriesList";
 import { DAY_KEY } from "./composer/ScheduleSection";
-import type { ScheduledStatus } from "../api/pending";
 import { formatWhen } from "../model/schedule";
 import { useServerFeatures } from "../state/queries";
 import { formatEta } from "./formatEta";
@@ -94,7 +93,7 @@ function useNow(active: boolean, ms = 5000): number {
 /** Waits of a scheduled mailing: when it begins (not "resumes"). */
 const BEGINS: ReadonlySet<string> = new Set(["Scheduled", "UndoWindow"]);
 
-export const MailingCard: FC<{ m: LiveStatus & ScheduledStatus; onError: (e: unknown) => void }> = ({ m, onError }) => {
+export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> = ({ m, onError }) => {
   const { t, lang, formatDate, formatNumber } = useI18n();
   const { act, remove } = useMailings();
   const s = useStyles();
@@ -204,7 +203,7 @@ export const MailingCard: FC<{ m: LiveStatus & ScheduledStatus; onError: (e: unk
         {m.window && !isFinished(m.state) && (
           <Text size={200} data-testid="mailing-window">
             {t("windowLine", {
-              days: m.window.days.map((d) => t(DAY_KEY[d])).join(lang === "ja" ? "・" : ", "),
+              days: m.window.days.map((d) => (isWeekDay(d) ? t(DAY_KEY[d]) : d)).join(lang === "ja" ? "・" : ", "),
               from: m.window.from,
               to: m.window.to,
               tz: m.window.timeZone,

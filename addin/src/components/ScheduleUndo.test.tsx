@@ -13,8 +13,7 @@ import { renderPane } from "../test/render";
 import { I18nProvider } from "../i18n";
 import { initialDraft } from "../model/draft";
 import { loadDraft, saveDraft } from "../model/draftStore";
-import type { MailingStatus } from "../api/types";
-import type { StartRequest } from "../api/pending";
+import type { MailingStatus, StartRequest } from "../api/types";
 import type { Selection } from "../model/search";
 
 const selection: Selection = { resource: "resumes", query: {}, displayedIds: [10001, 10002, 10003], checkedIds: [10001, 10002, 10003], total: 3 };

@@ -7,11 +7,10 @@ import { StatusScreen } from "./StatusScreen";
 import { StatusIndicator } from "./StatusIndicator";
 import { mockFetch, type Call } from "../test/fetchMock";
 import { renderPane } from "../test/render";
-import type { MailingStatus } from "../api/types";
-import type { DeliveryItem, ScheduledStatus } from "../api/pending";
+import type { DeliveryItem, MailingStatus } from "../api/types";
 import { formatWhen } from "../model/schedule";
 
-const m = (over: Partial<ScheduledStatus>): ScheduledStatus => ({
+const m = (over: Partial<MailingStatus>): MailingStatus => ({
   id: "m1", mode: "Resumes", state: "Completed", total: 3, sent: 3, failed: 0, skipped: 0, bounced: 0, pending: 0,
   createdAt: "2026-12-01T03:00:00Z", startedAt: "2026-12-01T03:00:01Z", finishedAt: null, etaSeconds: null, pausedReason: null,
   subject: "12月のお知らせ", cancelled: 0, waitReason: null, resumesAt: null, ...over,

@@ -3,7 +3,7 @@
 // turned into ISO 8601 with that zone's offset by Intl (no table of offsets), and the undo deadline is counted from
 // the server's clock.
 import { ApiError } from "../api/client";
-import { WEEK_DAYS, type SendWindow, type StartRequest, type WeekDay } from "../api/pending";
+import { WEEK_DAYS, type SendWindow, type StartRequest, type WeekDay } from "../api/types";
 import { messageText } from "../i18n/codes";
 
 export const DEFAULT_TIME_ZONE = "Asia/Tokyo";

@@ -13,8 +13,7 @@ import {
   getDeliveries,
   updateTemplate,
 } from "../api/client";
-import type { FieldResource, HrbcField, MailingMode, PhaseResource, TemplateRequest } from "../api/types";
-import type { DeliveriesFilter } from "../api/pending";
+import type { DeliveriesFilter, FieldResource, HrbcField, MailingMode, PhaseResource, TemplateRequest } from "../api/types";
 import { keys } from "./queryClient";
 import type { QueryClient } from "@tanstack/react-query";
 

@@ -1,8 +1,7 @@
 // The pane's one data cache (TanStack Query): every GET the pane makes is a query keyed by what it fetches, every
 // change a mutation that invalidates the queries it makes stale. One QueryClient per page (main.tsx), one per test.
 import { QueryClient } from "@tanstack/react-query";
-import type { DeliveriesFilter, StartRequest } from "../api/pending";
-import type { FieldResource, ListResource, MailingMode, MailingRequest, PhaseResource, SearchQuery } from "../api/types";
+import type { DeliveriesFilter, FieldResource, ListResource, MailingMode, MailingRequest, PhaseResource, SearchQuery, StartRequest } from "../api/types";
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({

@@ -1,6 +1,6 @@
 import { useId, type FC } from "react";
 import { Checkbox, Field, Input, Radio, RadioGroup, Select, Spinner, Text, makeStyles, tokens } from "@fluentui/react-components";
-import { WEEK_DAYS, type ScheduledStatus, type WeekDay } from "../../api/pending";
+import { WEEK_DAYS, type MailingStatus, type WeekDay } from "../../api/types";
 import { useI18n, type StringKey } from "../../i18n";
 import { DEFAULT_TIME_ZONE, formatWhen, type ScheduleDraft, type ScheduleErrors } from "../../model/schedule";
 
@@ -46,7 +46,7 @@ export const ScheduleSection: FC<{
   onChange: (patch: Partial<ScheduleDraft>) => void;
   errors: ScheduleErrors;
   /** The dry run's answer for the schedule shown (null before the first), and whether a newer one is on its way. */
-  outcome: ScheduledStatus | null;
+  outcome: MailingStatus | null;
   checking: boolean;
   disabled?: boolean;
 }> = ({ value, onChange, errors, outcome, checking, disabled }) => {

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { controlMailing, followMailing, previewMailing, startMailing, submitMailing, testSend } from "../../api/client";
-import type { ScheduledStatus, StartRequest } from "../../api/pending";
+import type { StartRequest } from "../../api/types";
 import type { TemplateError } from "../../api/client";
 import type { HrbcPhase, HrbcRecord, MailingMode, MailingRequest, MailingStatus, PreviewResponse } from "../../api/types";
 import { confirmFacts, nearMissesOf, sentScope, type SentScope } from "../../model/composer";
@@ -110,7 +110,7 @@ export function useSendFlow(a: SendFlowArgs) {
   const heldReady = confirm?.heldId != null && held?.state === "Ready";
   const canSchedule = features?.schedule === true && confirm?.heldId != null;
   // The finish time of the schedule being edited: the server's dry run (changes nothing), asked once the edits settle.
-  const dryRun = useQuery<ScheduledStatus>({
+  const dryRun = useQuery<MailingStatus>({
     queryKey: keys.dryRun(confirm?.heldId ?? "", settledBody),
     queryFn: ({ signal }) => startMailing(confirm!.heldId!, { ...settledBody, dryRun: true }, signal).then((r) => r.value),
     enabled: canSchedule && heldReady && isScheduled(settled) && Object.keys(localScheduleErrors(settled, { badTime: "" })).length === 0,
