@@ -231,8 +231,9 @@ async function shot(page, name) {
 }
 
 let browser;
-async function newPage(lang, width = 400) {
+async function newPage(lang, width = 400, { timezoneId } = {}) {
   const context = await browser.newContext({
+    ...(timezoneId ? { timezoneId } : {}),
     viewport: { width, height: 900 },
     acceptDownloads: true,
     locale: lang === "ja" ? "ja-JP" : "en-US",
@@ -732,7 +733,8 @@ const scenarios = {
   async schedule() {
     if (!(await serverSchedules())) throw new Pending("the server does not schedule yet (h13a): no start body with sendAt/dryRun");
     const marker = `E2E-SCHED-${Date.now()}`;
-    const page = await newPage("en");
+    // A recruiter's browser in Japan: the card says times in the browser's zone (the confirmation in the chosen one).
+    const page = await newPage("en", 400, { timezoneId: "Asia/Tokyo" });
     await checkFirst(page, 2);
     await chooseMode(page, "Resumes");
     await waitMailFieldCounts(page);

@@ -176,17 +176,21 @@ export function formatWhen(iso: string | null | undefined, lang: "ja" | "en", ti
   return `${p.weekday} ${p.day} ${p.month} ${time}`;
 }
 
+/** How far behind the server's clock its Date header may be (whole seconds, refreshed once a second). */
+export const DATE_HEADER_LAG_MS = 2000;
+
 /**
  * When the undo window closes, in this browser's clock: `undoUntil` against the server's clock at the answer (its
  * `Date` header), so a browser clock that is off does not lengthen or shorten the countdown. The header has whole
- * seconds (truncated): one second is added to it, so the pane never offers more time than the server gives.
+ * seconds (truncated) and Kestrel refreshes it once a second, so it may be up to 2 s behind the server's clock: 2 s are
+ * added to it, so the pane never offers more time than the server gives (it may end up to 2 s early).
  */
 export function undoDeadline(undoUntil: string | null | undefined, serverNow: number | null, receivedAt: number): number | null {
   if (!undoUntil) return null;
   const until = Date.parse(undoUntil);
   if (Number.isNaN(until)) return null;
   if (serverNow === null) return until;
-  return receivedAt + (until - (serverNow + 1000));
+  return receivedAt + (until - (serverNow + DATE_HEADER_LAG_MS));
 }
 
 /** Whole seconds left until a deadline (never negative). */

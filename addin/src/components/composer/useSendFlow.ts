@@ -1,9 +1,8 @@
 import { useEffect, useMemo, useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { controlMailing, followMailing, previewMailing, startMailing, submitMailing, testSend } from "../../api/client";
-import type { StartRequest } from "../../api/types";
 import type { TemplateError } from "../../api/client";
-import type { HrbcPhase, HrbcRecord, MailingMode, MailingRequest, MailingStatus, PreviewResponse } from "../../api/types";
+import type { HrbcPhase, HrbcRecord, MailingMode, MailingRequest, MailingStatus, PreviewResponse, StartRequest } from "../../api/types";
 import { confirmFacts, nearMissesOf, sentScope, type SentScope } from "../../model/composer";
 import { newIdempotencyKey, type Draft } from "../../model/draft";
 import { clearDraft } from "../../model/draftStore";
