@@ -99,6 +99,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
     onNotice: setNotice,
     testSentText: (to) => t("testSent", { to }),
     badTimeText: t("badTime"),
+    badUndoText: t("badUndo"),
     onSubmitted,
   });
 

@@ -113,10 +113,21 @@ describe("the confirmation's When (送信タイミング)", () => {
     expect(dry.at(-1)).toEqual({ sendAt: "2026-12-02T09:00:00+09:00", dryRun: true });
     expect(dry.length).toBeLessThanOrEqual(2);
 
+    // Advanced: the undo window's length, folded away; out of range is refused next to it, and Yes waits.
+    const advanced = group.getByRole("button", { name: "Advanced" });
+    expect(advanced).toHaveAttribute("aria-expanded", "false");
+    await user.click(advanced);
+    const undoSeconds = group.getByRole("spinbutton", { name: /Undo possible for/ });
+    fireEvent.change(undoSeconds, { target: { value: "700" } });
+    expect(await group.findByText("Enter whole seconds from 0 to 600, or leave it empty.")).toBeInTheDocument();
+    expect(shown().getByRole("button", { name: "Yes, send" })).toBeDisabled();
+    fireEvent.change(undoSeconds, { target: { value: "45" } });
+    await waitFor(() => expect(shown().getByRole("button", { name: "Yes, send" })).toBeEnabled());
+
     await user.click(shown().getByRole("button", { name: "Yes, send" }));
     await waitFor(() => expect(onSubmitted).toHaveBeenCalled());
     const real = starts(calls).filter((b) => !b.dryRun);
-    expect(real).toEqual([{ sendAt: "2026-12-02T09:00:00+09:00" }]);
+    expect(real).toEqual([{ sendAt: "2026-12-02T09:00:00+09:00", undoSeconds: 45 }]);
     // No undo window in this answer: the mailing goes on and the draft is gone.
     expect(onSubmitted.mock.calls[0]![2]).toBeNull();
     expect(loadDraft()).toBeNull();

@@ -42,6 +42,11 @@ describe("the schedule of a held mailing", () => {
     });
     expect(localScheduleErrors({ ...at, time: "" }, { badTime: "bad" })).toEqual({ sendAt: ["bad"] });
     expect(localScheduleErrors(at, { badTime: "bad" })).toEqual({});
+    // The undo window: empty is the server's default; 0–600 whole seconds are sent.
+    expect(startRequest({ ...s, undoSeconds: "45" })).toEqual({ undoSeconds: 45 });
+    expect(localScheduleErrors({ ...s, undoSeconds: "601" }, { badTime: "bad", badUndo: "undo" })).toEqual({ undoSeconds: ["undo"] });
+    expect(localScheduleErrors({ ...s, undoSeconds: "1.5" }, { badTime: "bad", badUndo: "undo" })).toEqual({ undoSeconds: ["undo"] });
+    expect(localScheduleErrors({ ...s, undoSeconds: "0" }, { badTime: "bad", badUndo: "undo" })).toEqual({});
   });
 
   it("puts the server's field errors on the control they name, in the pane's language when it knows the code", () => {

@@ -7,6 +7,7 @@ import { WEEK_DAYS, type SendWindow, type StartRequest, type WeekDay } from "../
 import { messageText } from "../i18n/codes";
 
 export const DEFAULT_TIME_ZONE = "Asia/Tokyo";
+export const MAX_UNDO_SECONDS = 600;
 
 export interface ScheduleDraft {
   when: "now" | "at";
@@ -19,6 +20,8 @@ export interface ScheduleDraft {
   to: string;
   timeZone: string;
   skipHolidays: boolean;
+  /** Seconds Undo stays possible after Start (0–600); "" = the server's Sending:UndoSeconds. */
+  undoSeconds: string;
 }
 
 /** The controls a schedule problem can name (the API's field paths, coord.md; `window` alone: a window that never opens). */
@@ -99,15 +102,17 @@ export function initialSchedule(now: number = Date.now(), timeZone = DEFAULT_TIM
     to: "18:00",
     timeZone,
     skipHolidays: true,
+    undoSeconds: "",
   };
 }
 
 /** True when the schedule asks for more than "now, any time" (the dry run is needed to know the finish time). */
 export const isScheduled = (s: ScheduleDraft): boolean => s.when === "at" || s.useWindow;
 
-/** The start body of a schedule (undoSeconds is left to the server's Sending:UndoSeconds: docs/ui.md). */
+/** The start body of a schedule (without undoSeconds unless the user set it: the server's Sending:UndoSeconds). */
 export function startRequest(s: ScheduleDraft): StartRequest {
   const req: StartRequest = {};
+  if (s.undoSeconds.trim() !== "") req.undoSeconds = Number(s.undoSeconds.trim());
   if (s.when === "at") req.sendAt = zonedIso(s.date, s.time, s.timeZone);
   if (s.useWindow) {
     const window: SendWindow = {
@@ -123,8 +128,10 @@ export function startRequest(s: ScheduleDraft): StartRequest {
 }
 
 /** What the pane can tell before asking: a time that is not one. Days, the window's order, the past: the server says. */
-export function localScheduleErrors(s: ScheduleDraft, text: { badTime: string }): ScheduleErrors {
+export function localScheduleErrors(s: ScheduleDraft, text: { badTime: string; badUndo?: string }): ScheduleErrors {
   const e: ScheduleErrors = {};
+  const undo = s.undoSeconds.trim();
+  if (undo !== "" && !(/^\d{1,3}$/.test(undo) && Number(undo) <= MAX_UNDO_SECONDS)) e.undoSeconds = [text.badUndo ?? text.badTime];
   if (s.when === "at" && zonedIso(s.date, s.time, s.timeZone) === null) e.sendAt = [text.badTime];
   if (s.useWindow && !/^\d{2}:\d{2}$/.test(s.from)) e["window.from"] = [text.badTime];
   if (s.useWindow && !/^\d{2}:\d{2}$/.test(s.to)) e["window.to"] = [text.badTime];

@@ -1,5 +1,6 @@
-import { useId, type FC } from "react";
-import { Checkbox, Field, Input, Radio, RadioGroup, Select, Spinner, Text, makeStyles, tokens } from "@fluentui/react-components";
+import { useId, useState, type FC } from "react";
+import { Button, Checkbox, Field, Input, Radio, RadioGroup, Select, Spinner, Text, makeStyles, tokens } from "@fluentui/react-components";
+import { ChevronDownRegular, ChevronRightRegular } from "@fluentui/react-icons";
 import { WEEK_DAYS, type MailingStatus, type WeekDay } from "../../api/types";
 import { useI18n, type StringKey } from "../../i18n";
 import { DEFAULT_TIME_ZONE, formatWhen, type ScheduleDraft, type ScheduleErrors } from "../../model/schedule";
@@ -59,6 +60,9 @@ export const ScheduleSection: FC<{
   const tz = value.timeZone;
   const daysError = err("window.days");
   const at = (iso: string | null | undefined) => formatWhen(iso, lang, tz);
+  // The undo window's length is an advanced setting: folded away unless set or refused.
+  const [advanced, setAdvanced] = useState(() => value.undoSeconds !== "");
+  const showAdvanced = advanced || !!err("undoSeconds");
 
   return (
     <fieldset className={s.root} data-testid="schedule">
@@ -144,7 +148,33 @@ export const ScheduleSection: FC<{
           />
         </>
       )}
-      {err("undoSeconds") && <Text className={s.error}>{err("undoSeconds")}</Text>}
+      <Button
+        appearance="transparent"
+        size="small"
+        icon={showAdvanced ? <ChevronDownRegular /> : <ChevronRightRegular />}
+        aria-expanded={showAdvanced}
+        aria-controls={`${id}-advanced`}
+        onClick={() => setAdvanced(!showAdvanced)}
+        style={{ alignSelf: "flex-start" }}
+        data-testid="schedule-advanced"
+      >
+        {t("scheduleAdvanced")}
+      </Button>
+      {showAdvanced && (
+        <div id={`${id}-advanced`}>
+          <Field label={t("undoSecondsLabel")} hint={t("undoSecondsHint")} {...fieldProps("undoSeconds")}>
+            <Input
+              type="number"
+              min={0}
+              max={600}
+              value={value.undoSeconds}
+              onChange={(_, d) => onChange({ undoSeconds: d.value })}
+              disabled={disabled}
+              data-testid="undo-seconds"
+            />
+          </Field>
+        </div>
+      )}
       <div className={s.outcome} aria-live="polite" data-testid="schedule-outcome">
         {checking && <Spinner size="extra-tiny" label={t("scheduleChecking")} />}
         {!checking && outcome?.resumesAt && (

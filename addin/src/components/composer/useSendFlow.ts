@@ -79,6 +79,7 @@ export interface SendFlowArgs {
   /** Started (or submitted). `undo` while the undo window is open (with the mail, for Undo to reopen it). */
   onSubmitted: (id: string, sent: SentScope, undo: UndoWindow | null) => void;
   badTimeText: string;
+  badUndoText: string;
 }
 
 /** Preview, test send, and the confirmed send: held by the server until Yes (exact figures), or confirmed from a
@@ -104,7 +105,7 @@ export function useSendFlow(a: SendFlowArgs) {
   const features = useServerFeatures();
   const [schedule, setSchedule] = useState<ScheduleDraft>(() => initialSchedule());
   const settled = useDebounced(schedule, DRY_RUN_DEBOUNCE_MS);
-  const localErrors = useMemo(() => localScheduleErrors(schedule, { badTime: a.badTimeText }), [schedule, a.badTimeText]);
+  const localErrors = useMemo(() => localScheduleErrors(schedule, { badTime: a.badTimeText, badUndo: a.badUndoText }), [schedule, a.badTimeText, a.badUndoText]);
   const settledBody = useMemo(() => startRequest(settled), [settled]);
   const heldReady = confirm?.heldId != null && held?.state === "Ready";
   const canSchedule = features?.schedule === true && confirm?.heldId != null;
