@@ -110,7 +110,16 @@ async function startServer() {
   const [command, args] = serverCommand(base);
   server = spawn(command, args, {
     cwd: repoDir,
-    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: "1", DOTNET_NOLOGO: "1", Addin__Path: path.join(addinDir, "dist"), ...store },
+    env: {
+      ...process.env,
+      DOTNET_CLI_TELEMETRY_OPTOUT: "1",
+      DOTNET_NOLOGO: "1",
+      Addin__Path: path.join(addinDir, "dist"),
+      // No undo window by default, so every scenario sends at Start as before; the undo scenario asks for one in the
+      // confirmation's Advanced field (undoSeconds), as a user can.
+      Sending__UndoSeconds: "0",
+      ...store,
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -231,8 +240,9 @@ async function shot(page, name) {
 }
 
 let browser;
-async function newPage(lang, width = 400) {
+async function newPage(lang, width = 400, { timezoneId } = {}) {
   const context = await browser.newContext({
+    ...(timezoneId ? { timezoneId } : {}),
     viewport: { width, height: 900 },
     acceptDownloads: true,
     locale: lang === "ja" ? "ja-JP" : "en-US",
@@ -355,6 +365,12 @@ class Pending extends Error {}
 async function serverHolds() {
   const doc = await (await api("/openapi/v1.json")).json();
   return !!doc?.components?.schemas?.MailingRequest?.properties?.hold;
+}
+
+/** Whether the API schedules and undoes (h13a): a start body with sendAt and dryRun in the OpenAPI document. */
+async function serverSchedules() {
+  const doc = await (await api("/openapi/v1.json")).json();
+  return Object.values(doc?.components?.schemas ?? {}).some((x) => x?.properties?.sendAt && x?.properties?.dryRun);
 }
 
 const postJson = (p, body) => api(p, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
@@ -718,6 +734,99 @@ const scenarios = {
     await page.getByTestId("confirm-yes").click();
     await page.getByTestId("status-screen").waitFor();
     await waitFor(async () => (await sentWith(marker)).length === 3, { timeout: 120_000, what: "3 messages sent after Yes" });
+    await page.context().close();
+  },
+
+  /** (schedule) issue 13: the confirmation's When — a time tomorrow in Tokyo, the finish time from the server's dry run,
+   * Start, the card says Scheduled with the time, Cancel; nothing reaches the Graph sandbox. */
+  async schedule() {
+    if (!(await serverSchedules())) throw new Pending("the server does not schedule yet (h13a): no start body with sendAt/dryRun");
+    const marker = `E2E-SCHED-${Date.now()}`;
+    // A recruiter's browser in Japan: the card says times in the browser's zone (the confirmation in the chosen one).
+    const page = await newPage("en", 400, { timezoneId: "Asia/Tokyo" });
+    await checkFirst(page, 2);
+    await chooseMode(page, "Resumes");
+    await waitMailFieldCounts(page);
+    await fillMessage(page, `Tomorrow at nine ${marker}`, "Scheduled");
+    const before = new Set((await myMailings()).map((m) => m.id));
+    await confirmAndSend(page, 2);
+    const schedule = page.getByTestId("schedule");
+    await schedule.waitFor();
+    if (!(await schedule.getByText("Times in Asia/Tokyo").isVisible())) throw new Error("the time zone is not shown");
+    await schedule.getByRole("radio", { name: "At a time" }).check();
+    const tomorrow = new Date(Date.now() + 24 * 3600_000).toLocaleDateString("sv-SE", { timeZone: "Asia/Tokyo" });
+    await page.getByTestId("send-date").fill(tomorrow);
+    await page.getByTestId("send-time").fill("09:00");
+    const finishes = page.getByTestId("schedule-finishes");
+    await finishes.waitFor({ timeout: 30_000 });
+    const finishText = await finishes.innerText();
+    if (!/^Finishes \w{3} \d{1,2} \w{3} \d{2}:\d{2}$/.test(finishText)) throw new Error(`the finish time reads "${finishText}"`);
+    const begins = await page.getByTestId("schedule-begins").innerText();
+    if (!begins.endsWith("09:00")) throw new Error(`the start reads "${begins}"`);
+    await shot(page, "schedule-confirm");
+    const id = await newestMailingId(before);
+    const dry = await (await api(`/api/mailings/${id}`)).json();
+    if (dry.state !== "Ready") throw new Error(`the dry run changed the mailing: it is ${dry.state}`);
+    await waitFor(async () => page.getByTestId("confirm-yes").isEnabled(), { what: "Yes enabled" });
+    await page.getByTestId("confirm-yes").click();
+    await page.getByTestId("status-screen").waitFor();
+    const card = await mailingCard(page, id);
+    await waitFor(async () => (await card.getAttribute("data-state")) === "Scheduled", { what: "the card Scheduled" });
+    const at = await card.getByTestId("mailing-send-at").innerText();
+    if (!at.startsWith("Scheduled for") || !at.endsWith("09:00")) throw new Error(`the card says "${at}"`);
+    const st = await (await api(`/api/mailings/${id}`)).json();
+    if (!st.sendAt || Date.parse(st.sendAt) !== Date.parse(`${tomorrow}T09:00:00+09:00`)) throw new Error(`the server has sendAt ${st.sendAt}`);
+    await shot(page, "schedule-status");
+    await card.getByTestId("cancel-mailing").click();
+    await page.getByTestId("ask-cancel").waitFor();
+    await page.getByTestId("ask-cancel").getByTestId("ask-yes").click();
+    await waitFor(async () => (await card.getAttribute("data-state")) === "Cancelled", { what: "the scheduled mailing cancelled" });
+    await page.getByTestId("undo-bar").waitFor({ state: "detached" });
+    if ((await sentWith(marker)).length !== 0) throw new Error("a scheduled and cancelled mailing sent messages");
+    await page.context().close();
+  },
+
+  /** (undo) issue 13: Start, the countdown (from the server's undoUntil), Undo: back in the editor with everything kept;
+   * the Graph sandbox got nothing, also after the window would have ended. */
+  async undo() {
+    if (!(await serverSchedules())) throw new Pending("the server has no undo window yet (h13a)");
+    const marker = `E2E-UNDO-${Date.now()}`;
+    const page = await newPage("ja");
+    const ids = await checkFirst(page, 2);
+    await chooseMode(page, "Resumes");
+    await waitMailFieldCounts(page);
+    await fillMessage(page, `取り消しテスト ${marker}`, "本文はそのまま");
+    const before = new Set((await myMailings()).map((m) => m.id));
+    await confirmAndSend(page, 2);
+    // The e2e server has no undo window by default (Sending__UndoSeconds=0): ask for 30 s, as a user can.
+    await page.getByTestId("schedule-advanced").click();
+    await page.getByTestId("undo-seconds").fill("30");
+    await waitFor(async () => page.getByTestId("confirm-yes").isEnabled(), { what: "Yes enabled" });
+    await page.getByTestId("confirm-yes").click();
+    const id = await newestMailingId(before);
+    const undo = page.getByTestId("undo-button");
+    await undo.waitFor();
+    const label = await undo.innerText();
+    const left = Number(/残り (\d+) 秒/.exec(label)?.[1]);
+    const st = await (await api(`/api/mailings/${id}`)).json();
+    if (!st.undoUntil) throw new Error("the status has no undoUntil");
+    if (!(left > 0 && left <= 30)) throw new Error(`the countdown reads "${label}"`);
+    if (!(await page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "undo-button"))) throw new Error("Undo is not focused");
+    await shot(page, "undo-countdown-ja");
+    await undo.click();
+    await page.getByTestId("undo-done").waitFor();
+    await page.getByTestId("composer").waitFor();
+    if (!(await page.getByTestId("subject").inputValue()).includes(marker)) throw new Error("Undo lost the subject");
+    if (!(await page.getByTestId("body-editor").innerText()).includes("本文はそのまま")) throw new Error("Undo lost the body");
+    if ((await page.locator('[data-testid="mail-fields"] input:checked').count()) === 0) throw new Error("Undo lost the mail field");
+    if (!(await page.getByText(`チェックされているデータ（${ids.length} 件）`).isVisible())) throw new Error("Undo lost the scope");
+    await shot(page, "undo-back-in-editor-ja");
+    const after = await (await api(`/api/mailings/${id}`)).json();
+    if (after.state !== "Cancelled" || after.sent !== 0) throw new Error(`after Undo the mailing is ${after.state} with ${after.sent} sent`);
+    // Past the end of the window the mailing had: still nothing in the sandbox mailbox.
+    const wait = Math.max(0, Date.parse(st.undoUntil) - Date.now()) + 5000;
+    await page.waitForTimeout(wait);
+    if ((await sentWith(marker)).length !== 0) throw new Error("an undone mailing sent messages");
     await page.context().close();
   },
 

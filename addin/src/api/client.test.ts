@@ -10,6 +10,8 @@ import {
   searchRecords,
   serverHolds,
   startMailing,
+  undoMailing,
+  getDeliveries,
   submitMailing,
   uploadFile,
 } from "./client";
@@ -286,12 +288,29 @@ describe("server-sent events", () => {
       "POST /api/mailings/m1/start": () => status({ state: "Queued" }),
     });
     expect(await serverHolds()).toBe(true);
-    expect((await startMailing("m1")).state).toBe("Queued");
+    expect((await startMailing("m1")).value.state).toBe("Queued");
     expect(calls.find((c) => c.url.endsWith("/start"))).toMatchObject({ method: "POST", body: {} });
 
     mockFetch({ "GET /openapi/v1.json": () => ({ components: { schemas: { MailingRequest: { properties: { mode: {} } } } } }) });
     expect(await serverHolds()).toBe(false);
     mockFetch({});
     expect(await serverHolds()).toBe(false);
+  });
+
+  it("starts with a schedule, reads the server's clock from the Date header, undoes, and pages deliveries", async () => {
+    const { calls } = mockFetch({
+      "POST /api/mailings/m1/start": () =>
+        json({ ...status({ state: "Scheduled" }), undoUntil: "2026-12-01T09:00:30Z" }, 200, { Date: "Tue, 01 Dec 2026 09:00:00 GMT" }),
+      "POST /api/mailings/m1/undo": () => status({ state: "Cancelled" }),
+      "GET /api/mailings/m1/deliveries": () => ({ items: [], nextCursor: null }),
+    });
+    const window = { days: ["Mon" as const], from: "09:00", to: "18:00", timeZone: "Asia/Tokyo", skipHolidays: true };
+    const r = await startMailing("m1", { sendAt: "2026-12-02T09:00:00+09:00", window, dryRun: true });
+    expect(r.serverNow).toBe(Date.parse("2026-12-01T09:00:00Z"));
+    expect(r.value.undoUntil).toBe("2026-12-01T09:00:30Z");
+    expect(calls[0]!.body).toEqual({ sendAt: "2026-12-02T09:00:00+09:00", window, dryRun: true });
+    expect((await undoMailing("m1")).state).toBe("Cancelled");
+    await getDeliveries("m1", { filter: "replied", cursor: "abc", count: 20 });
+    expect(calls[2]!.url).toMatch(/\/api\/mailings\/m1\/deliveries\?filter=replied&cursor=abc&count=20$/);
   });
 });

@@ -20,6 +20,7 @@ import type {
   TestSendResponse,
   UploadedFile,
 } from "./types";
+import type { DeliveriesFilter, DeliveriesPage, StartRequest } from "./types";
 import { codeTables, codeText, messageText, paneWorded, type Args, type CodeLang } from "../i18n/codes";
 
 export interface TemplateError {
@@ -366,26 +367,68 @@ export function submitMailing(request: MailingRequest): Promise<SubmitResponse> 
   return postJson(`/api/mailings`, request);
 }
 
-/** Hold flow: sends a mailing that is Ready (prepared and counted). 409 from any other state. */
-export function startMailing(id: string): Promise<MailingStatus> {
-  return postJson(`/api/mailings/${encodeURIComponent(id)}/start`, {});
+/** An answer with the server's clock when it was sent (its `Date` header, whole seconds) and when it arrived here. */
+export interface Timed<T> {
+  value: T;
+  serverNow: number | null;
+  receivedAt: number;
 }
 
 /**
- * Whether the server holds mailings before sending (`hold` in MailingRequest of /openapi/v1.json). The pane and the API
- * ship together, so this is true once the hold flow is merged; until then a held request would start at once, so the
- * pane keeps the preview-based confirmation. Asked once per page load (state/queries.ts keeps the answer).
- * Transitional: remove with the fallback once every server holds.
+ * Hold flow: sends a mailing that is Ready (prepared and counted), now or as scheduled (`sendAt`, `window`), after the
+ * undo window; `dryRun: true` changes nothing and answers the status it would have (the finish time while the user
+ * edits the schedule). Starting a Scheduled mailing that has sent nothing replaces its schedule. 409 from other states.
  */
-export function serverHolds(): Promise<boolean> {
-  return getJson<unknown>(`/openapi/v1.json`)
-    .then((doc) => {
-      const schemas = isRecord(doc) && isRecord(doc.components) && isRecord(doc.components.schemas) ? doc.components.schemas : null;
-      const req = schemas && isRecord(schemas.MailingRequest) ? schemas.MailingRequest : null;
-      return !!req && isRecord(req.properties) && "hold" in req.properties;
-    })
-    .catch(() => false);
+export async function startMailing(id: string, body: StartRequest = {}, signal?: AbortSignal): Promise<Timed<MailingStatus>> {
+  const res = await send(`/api/mailings/${encodeURIComponent(id)}/start`, { method: "POST", json: body, signal });
+  const receivedAt = Date.now();
+  const date = Date.parse(res.headers.get("Date") ?? "");
+  const text = await res.text();
+  return { value: (text ? JSON.parse(text) : { id, state: "Queued" }) as MailingStatus, serverNow: Number.isNaN(date) ? null : date, receivedAt };
 }
+
+/** Within the undo window: cancels the started mailing with nothing sent (200, state Cancelled); 409 `UndoExpired` after. */
+export function undoMailing(id: string): Promise<MailingStatus> {
+  return postJson(`/api/mailings/${encodeURIComponent(id)}/undo`, {});
+}
+
+/** A page of a mailing's deliveries: those that were replied to, bounced, or all (cursor paging). */
+export function getDeliveries(
+  id: string,
+  query: { filter: DeliveriesFilter; cursor?: string | null; count?: number },
+  signal?: AbortSignal,
+): Promise<DeliveriesPage> {
+  return getJson(`/api/mailings/${encodeURIComponent(id)}/deliveries${qs({ filter: query.filter, cursor: query.cursor, count: query.count })}`, signal);
+}
+
+/** What this server's API can do, read from its OpenAPI document (the pane is served by its own API, so only a mixed
+ * deployment differs): the hold flow (`hold` in MailingRequest), scheduling and undo (a start body with `sendAt` and
+ * `dryRun`), the deliveries list (replies, bounces). Asked once per page load (state/queries.ts).
+ * Transitional: the pane asks before calling `start` with `dryRun`, which a server without it would take as a start. */
+export interface ServerFeatures {
+  hold: boolean;
+  schedule: boolean;
+  deliveries: boolean;
+}
+
+export function serverFeatures(): Promise<ServerFeatures> {
+  return getJson<unknown>(`/openapi/v1.json`)
+    .then((doc): ServerFeatures => {
+      const schemas = isRecord(doc) && isRecord(doc.components) && isRecord(doc.components.schemas) ? doc.components.schemas : {};
+      const props = (v: unknown) => (isRecord(v) && isRecord(v.properties) ? v.properties : {});
+      const paths = isRecord(doc) && isRecord(doc.paths) ? doc.paths : {};
+      const startBody = Object.values(schemas).some((x) => "sendAt" in props(x) && "dryRun" in props(x));
+      return {
+        hold: "hold" in props(schemas.MailingRequest),
+        schedule: startBody,
+        deliveries: Object.keys(paths).some((k) => /^\/api\/mailings\/\{[^}]+\}\/deliveries$/.test(k)),
+      };
+    })
+    .catch(() => ({ hold: false, schedule: false, deliveries: false }));
+}
+
+/** Whether the server holds mailings before sending (see serverFeatures). */
+export const serverHolds = (): Promise<boolean> => serverFeatures().then((f) => f.hold);
 
 export function listMailings(signal?: AbortSignal): Promise<MailingStatus[]> {
   return getJson(`/api/mailings`, signal);

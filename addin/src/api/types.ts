@@ -92,9 +92,40 @@ export type MailingStatus = Schemas["MailingStatus"];
 
 export type MailingAction = "pause" | "resume" | "cancel" | "retry-failed";
 
+// Scheduling and undo (issue 13): the status's sendAt/window/undoUntil are in MailingStatus; the start body is the pane's.
+export type WeekDay = "Mon" | "Tue" | "Wed" | "Thu" | "Fri" | "Sat" | "Sun";
+export const WEEK_DAYS: readonly WeekDay[] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+export const isWeekDay = (d: string): d is WeekDay => (WEEK_DAYS as readonly string[]).includes(d);
+/** A sending window as the status shows it (days as the API names them). */
+export type SendingWindow = Schemas["SendingWindow"];
+/** A sending window as the pane asks for it: only on these days, from–to (local "HH:mm"), optionally not on holidays. */
+export interface SendWindow {
+  days: WeekDay[];
+  from: string;
+  to: string;
+  timeZone: string;
+  skipHolidays: boolean;
+}
+/** POST /api/mailings/{id}/start body. */
+export interface StartRequest {
+  sendAt?: string | null;
+  window?: SendWindow | null;
+  undoSeconds?: number;
+  dryRun?: boolean;
+}
+
+// Replies and bounces (issue 13): GET /api/mailings/{id}/deliveries
+export type DeliveriesFilter = "replied" | "bounced" | "all";
+export type DeliveryItem = Schemas["DeliveryItem"];
+export type DeliveriesPage = Schemas["DeliveriesPage"];
+
 // The pane's requests are what the API accepts (tsc fails here when the API's request shapes change incompatibly).
 type Accepts<Api, Pane extends Api> = Pane;
-export type CheckedRequests = [Accepts<Schemas["MailingRequest"], MailingRequest>, Accepts<Schemas["TemplateRequest"], TemplateRequest>];
+export type CheckedRequests = [
+  Accepts<Schemas["MailingRequest"], MailingRequest>,
+  Accepts<Schemas["TemplateRequest"], TemplateRequest>,
+  Accepts<Schemas["StartRequest"], StartRequest>,
+];
 
 export const RUNNING_STATES: readonly MailingState[] = ["Preparing", "Scheduled", "Queued", "Sending"];
 export const isRunning = (s: MailingState): boolean => RUNNING_STATES.includes(s);

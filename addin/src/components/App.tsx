@@ -1,8 +1,9 @@
 import { useState, type FC } from "react";
-import { useQueryClient } from "@tanstack/react-query";
-import { Badge, Button, Spinner, Tab, TabList, Text, Tooltip, makeStyles, tokens } from "@fluentui/react-components";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { Badge, Button, MessageBar, MessageBarBody, Spinner, Tab, TabList, Text, Tooltip, makeStyles, tokens } from "@fluentui/react-components";
+import { ApiError, undoMailing } from "../api/client";
 import { EditRegular } from "@fluentui/react-icons";
-import type { HrbcListItem, HrbcRecord, ListResource, MailingMode } from "../api/types";
+import { isFinished, type HrbcListItem, type HrbcRecord, type ListResource, type MailingMode } from "../api/types";
 import { useI18n } from "../i18n";
 import type { Draft } from "../model/draft";
 import { clearDraft, loadDraft } from "../model/draftStore";
@@ -18,6 +19,9 @@ import { ErrorBar } from "./ErrorBar";
 import { SearchPanel } from "./SearchPanel";
 import { StatusIndicator } from "./StatusIndicator";
 import { StatusScreen } from "./StatusScreen";
+import { UndoBar } from "./UndoBar";
+import type { UndoWindow } from "./composer/useSendFlow";
+import { useMailings } from "../state/mailings";
 
 const useStyles = makeStyles({
   app: { display: "flex", flexDirection: "column", minHeight: "100vh", minWidth: 0 },
@@ -122,17 +126,66 @@ export const App: FC = () => {
     setView("search");
   };
 
-  const submitted = (sent: SentScope) => {
-    if (compose) {
-      setUntick({
-        resource: compose.selection.resource,
-        anchored: compose.anchor !== null,
-        ids: sent.kind === "All" ? "all" : sent.ids,
-        key: Date.now(),
-      });
-    }
+  // A mailing started inside its undo window: its draft (everything typed and chosen, the zip password too) is kept in
+  // memory until the window closes, so Undo can bring the mail back exactly as it was. It is not kept in local
+  // storage: a reload must not offer an already started mail as unsent.
+  const mailings = useMailings();
+  const [pendingUndo, setPendingUndo] = useState<(UndoWindow & { id: string; sent: SentScope }) | null>(null);
+  const [undoNotice, setUndoNotice] = useState(false);
+  const [undoError, setUndoError] = useState<unknown>(null);
+  const [undoLate, setUndoLate] = useState(false);
+  const [undone, setUndone] = useState<UndoWindow | null>(null);
+  const undoM = useMutation({ mutationFn: (id: string) => undoMailing(id) });
+
+  // Cancelled from its card (or finished) during the countdown: nothing left to undo.
+  if (pendingUndo && mailings.mailings.some((m) => m.id === pendingUndo.id && isFinished(m.state))) setPendingUndo(null);
+
+  /** The records just mailed are unticked in the search they came from. */
+  const untickSent = (selection: Selection, anchored: boolean, sent: SentScope) =>
+    setUntick({ resource: selection.resource, anchored, ids: sent.kind === "All" ? "all" : sent.ids, key: Date.now() });
+
+  const submitted = (id: string, sent: SentScope, undo: UndoWindow | null) => {
+    setUndoNotice(false);
+    setUndoError(null);
+    setUndoLate(false);
+    if (undo) setPendingUndo({ ...undo, id, sent });
+    else if (compose) untickSent(compose.selection, compose.anchor !== null, sent);
     setCompose(null);
     setView("status");
+  };
+
+  /** The undo window closed: the mailing goes on, and its records are unticked. */
+  const expireUndo = () => {
+    if (!pendingUndo) return;
+    setPendingUndo(null);
+    untickSent(pendingUndo.selection, pendingUndo.anchor !== null, pendingUndo.sent);
+  };
+
+  /** The undone mail back in the composer, as it was (stored again by the composer). */
+  const reopen = (u: UndoWindow) => {
+    setCompose({ mode: u.mode, selection: u.selection, anchor: u.anchor, key: Date.now(), initial: u.draft });
+    setUndoNotice(true);
+    setView("compose");
+  };
+
+  const undo = async () => {
+    if (!pendingUndo) return;
+    setUndoError(null);
+    try {
+      await undoM.mutateAsync(pendingUndo.id);
+      // Cancelled with nothing sent: out of "my mailings" like a held one the user said No to.
+      mailings.hold(pendingUndo.id);
+      setPendingUndo(null);
+      // A new mail begun during the countdown is not dropped without asking.
+      if (compose && loadDraft()) setUndone(pendingUndo);
+      else reopen(pendingUndo);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "UndoExpired") {
+        // Too late (the window closed, or something was handed to Microsoft 365): said in words; the mailing goes on.
+        setUndoLate(true);
+        expireUndo();
+      } else setUndoError(e);
+    }
   };
   const untickFor = (resource: ListResource, anchored: boolean) =>
     untick && untick.resource === resource && untick.anchored === anchored ? { ids: untick.ids, key: untick.key } : null;
@@ -169,6 +222,22 @@ export const App: FC = () => {
         </TabList>
       </nav>
       <main className={s.main}>
+        {pendingUndo && (
+          <UndoBar
+            key={pendingUndo.id}
+            subject={pendingUndo.subject}
+            deadline={pendingUndo.deadline}
+            busy={undoM.isPending}
+            onUndo={() => void undo()}
+            onExpire={expireUndo}
+          />
+        )}
+        <ErrorBar error={undoError} onDismiss={() => setUndoError(null)} />
+        {undoLate && (
+          <MessageBar intent="warning" data-testid="undo-expired">
+            <MessageBarBody>{t("undoExpired")}</MessageBarBody>
+          </MessageBar>
+        )}
         {/* The searches stay mounted (hidden) while composing, so "back" finds them as they were. */}
         <div className={s.pane} style={hide(view !== "search")}>
           {compose && (
@@ -235,6 +304,11 @@ export const App: FC = () => {
         </div>
         {compose && (
           <div className={s.pane} style={hide(view !== "compose")}>
+            {undoNotice && (
+              <MessageBar intent="success" data-testid="undo-done">
+                <MessageBarBody>{t("undoDone")}</MessageBarBody>
+              </MessageBar>
+            )}
             <Composer
               key={compose.key}
               mode={compose.mode}
@@ -244,7 +318,7 @@ export const App: FC = () => {
               restored={compose.restored}
               onBack={() => setView("search")}
               onDiscard={discard}
-              onSubmitted={(_, sent) => submitted(sent)}
+              onSubmitted={submitted}
             />
           </div>
         )}
@@ -267,6 +341,20 @@ export const App: FC = () => {
           setView("compose");
         }}
         testId="ask-replace"
+      />
+      <AskDialog
+        open={undone !== null}
+        title={t("undoReplaceTitle", { subject: undone?.subject || t("untitled") })}
+        body={t("undoReplaceBody")}
+        yes={t("undoReplaceYes")}
+        no={t("keepNewMail")}
+        onYes={() => {
+          const u = undone;
+          setUndone(null);
+          if (u) reopen(u);
+        }}
+        onNo={() => setUndone(null)}
+        testId="ask-undo-replace"
       />
     </div>
   );

@@ -202,7 +202,7 @@ describe("Composer", () => {
     await user.click(await screen.findByRole("button", { name: "Send" }));
     await waitFor(() => expect(shown().getByTestId("confirm-messages")).toHaveTextContent("2 separate messages"));
     await user.click(shown().getByRole("button", { name: "Yes, send" }));
-    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m10", { kind: "Checked", ids: [10001, 10002, 10003] }));
+    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m10", { kind: "Checked", ids: [10001, 10002, 10003] }, null));
     expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/m10/start"))).toBe(true);
     const submits = calls.filter((c) => c.method === "POST" && c.url.endsWith("/api/mailings")).map((c) => c.body as MailingRequest);
     expect(submits).toHaveLength(2);
@@ -356,7 +356,7 @@ describe("Composer", () => {
     expect(onSubmitted).not.toHaveBeenCalled();
     // One finished: Yes again starts the same held mailing.
     await user.click(shown().getByRole("button", { name: "Yes, send" }));
-    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m9", { kind: "Checked", ids: [10001, 10002, 10003] }));
+    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m9", { kind: "Checked", ids: [10001, 10002, 10003] }, null));
     expect(calls.filter((c) => c.url.endsWith("/m9/start"))).toHaveLength(2);
   });
 
@@ -373,7 +373,7 @@ describe("Composer", () => {
     await waitFor(() => expect(shown().getByTestId("confirm-messages")).toHaveTextContent("3 separate messages will be sent."));
     expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))).toBe(false);
     await user.click(shown().getByRole("button", { name: "Yes, send" }));
-    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m9", { kind: "Checked", ids: [10001, 10002, 10003] }));
+    await waitFor(() => expect(onSubmitted).toHaveBeenCalledWith("m9", { kind: "Checked", ids: [10001, 10002, 10003] }, null));
     const submit = calls.find((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))!.body as MailingRequest;
     expect(submit.hold).toBeUndefined();
   });

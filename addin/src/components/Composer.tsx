@@ -23,7 +23,7 @@ import { MailFieldsSection, ScopeSection } from "./composer/RecipientSections";
 import { useDraft } from "./composer/useDraft";
 import { useFieldMarks } from "./composer/useFieldMarks";
 import { useRecipients } from "./composer/useRecipients";
-import { useSendFlow } from "./composer/useSendFlow";
+import { useSendFlow, type UndoWindow } from "./composer/useSendFlow";
 import { modeLabelKey, modeShortKey } from "./modeLabels";
 
 export { nearMissesOf, type SentScope } from "../model/composer";
@@ -57,7 +57,8 @@ export interface ComposerProps {
   restored?: boolean;
   onBack: () => void;
   onDiscard: () => void;
-  onSubmitted: (id: string, sent: SentScope) => void;
+  /** Started; `undo` while its undo window is open (the App keeps the mail for Undo). */
+  onSubmitted: (id: string, sent: SentScope, undo: UndoWindow | null) => void;
 }
 
 /** Scope, recipients, message, attachments, follow-ups (phase update, activity); then preview, test send and the
@@ -97,6 +98,8 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
     },
     onNotice: setNotice,
     testSentText: (to) => t("testSent", { to }),
+    badTimeText: t("badTime"),
+    badUndoText: t("badUndo"),
     onSubmitted,
   });
 
@@ -206,6 +209,7 @@ export const Composer: FC<ComposerProps> = ({ mode, anchor, selection, initial, 
         error={flow.confirmError}
         onYes={() => void flow.onYes()}
         onNo={flow.onNo}
+        schedule={flow.schedule}
       />
       <NearMissDialog nearMiss={flow.nearMiss} onSend={() => void flow.onSendAsTyped()} onFix={flow.onFixNearMiss} />
       <AskDialog

@@ -17,6 +17,21 @@ import { codeText } from "../i18n/strings";
 import { ErrorBar } from "./ErrorBar";
 import { formatEta } from "./formatEta";
 import { useFocusOnOpen } from "./useFocusOnOpen";
+import { ScheduleSection } from "./composer/ScheduleSection";
+import type { ScheduleDraft, ScheduleErrors } from "../model/schedule";
+
+/** The "When" controls of a held mailing, on a server that schedules (useSendFlow owns the state and the dry run). */
+export interface ScheduleProps {
+  value: ScheduleDraft;
+  onChange: (patch: Partial<ScheduleDraft>) => void;
+  errors: ScheduleErrors;
+  outcome: MailingStatus | null;
+  checking: boolean;
+  /** A schedule the server or the pane refused: Yes waits until it is fixed. */
+  blocked: boolean;
+  /** Not now and not any time: the finish time is the dry run's (shown by the section), not the held one's. */
+  scheduled: boolean;
+}
 
 export interface ConfirmFacts {
   /** Hold flow: the held mailing as the server counted it (Preparing while counting, then Ready with exact figures). */
@@ -41,7 +56,8 @@ export const ConfirmDialog: FC<{
   error: unknown;
   onYes: () => void;
   onNo: () => void;
-}> = ({ open, facts, busy, error, onYes, onNo }) => {
+  schedule?: ScheduleProps | null;
+}> = ({ open, facts, busy, error, onYes, onNo, schedule }) => {
   const { t, lang, formatNumber, formatDate } = useI18n();
   const held = facts?.held ?? null;
   const c = facts?.preview?.confirmation ?? null;
@@ -109,7 +125,7 @@ export const ConfirmDialog: FC<{
                 {attachments.length > 0 && <Text>{t("confirmAttachments", { files: attachments.join(", ") })}</Text>}
                 {zipped && <Text>{t("confirmZipped")}</Text>}
                 {facts?.logActivity && <Text>{t("confirmActivity")}</Text>}
-                {held?.estimatedSeconds != null && (
+                {held?.estimatedSeconds != null && !schedule?.scheduled && (
                   <Text data-testid="confirm-duration">
                     {t("confirmDuration", {
                       time: formatEta(held.estimatedSeconds, t),
@@ -120,12 +136,22 @@ export const ConfirmDialog: FC<{
                 {held?.quotaLeftAfter != null && (
                   <Text data-testid="confirm-quota">{t("confirmQuota", { n: formatNumber(held.quotaLeftAfter) })}</Text>
                 )}
+                {schedule && (
+                  <ScheduleSection
+                    value={schedule.value}
+                    onChange={schedule.onChange}
+                    errors={schedule.errors}
+                    outcome={schedule.outcome}
+                    checking={schedule.checking}
+                    disabled={busy}
+                  />
+                )}
               </>
             )}
             <ErrorBar error={error} />
           </DialogContent>
           <DialogActions fluid>
-            <Button appearance="primary" onClick={onYes} disabled={busy || !ready || messages === 0} data-testid="confirm-yes">
+            <Button appearance="primary" onClick={onYes} disabled={busy || !ready || messages === 0 || schedule?.blocked === true} data-testid="confirm-yes">
               {busy ? <Spinner size="extra-tiny" /> : t("yes")}
             </Button>
             {/* The dialog opens on No, so Enter pressed by habit does not send. */}

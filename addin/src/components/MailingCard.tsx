@@ -19,12 +19,16 @@ import {
   PlayRegular,
 } from "@fluentui/react-icons";
 import { downloadResults } from "../api/client";
-import { isFinished, isRunning, type MailingAction, type MailingState } from "../api/types";
+import { isFinished, isRunning, isWeekDay, type MailingAction, type MailingState } from "../api/types";
 import { useI18n, type StringKey } from "../i18n";
 import { codeText } from "../i18n/strings";
 import { decidedOf, etaSecondsAt, messagesOf, secondsUntil, type LiveStatus } from "../model/mailings";
 import { useMailings } from "../state/mailings";
 import { AskDialog } from "./AskDialog";
+import { DeliveriesList } from "./DeliveriesList";
+import { DAY_KEY } from "./composer/ScheduleSection";
+import { formatWhen } from "../model/schedule";
+import { useServerFeatures } from "../state/queries";
 import { formatEta } from "./formatEta";
 import { modeLabelKey } from "./modeLabels";
 
@@ -86,6 +90,9 @@ function useNow(active: boolean, ms = 5000): number {
 }
 
 /** One mailing: title (its subject), state, progress of messages decided, counts, why it waits, ETA, controls. */
+/** Waits of a scheduled mailing: when it begins (not "resumes"). */
+const BEGINS: ReadonlySet<string> = new Set(["Scheduled", "UndoWindow"]);
+
 export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> = ({ m, onError }) => {
   const { t, lang, formatDate, formatNumber } = useI18n();
   const { act, remove } = useMailings();
@@ -93,6 +100,11 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
   const [busy, setBusy] = useState<string | null>(null);
   const [asking, setAsking] = useState(false);
   const [askingDelete, setAskingDelete] = useState(false);
+  const [list, setList] = useState<"replied" | "bounced" | null>(null);
+  const features = useServerFeatures();
+  const listId = `${m.id}-deliveries`;
+  const tz = m.window?.timeZone;
+  const when = (iso: string | null | undefined) => formatWhen(iso, lang, tz);
   const subject = m.subject || m.id;
   const decided = decidedOf(m);
   const messages = messagesOf(m);
@@ -185,7 +197,20 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
           {n("countBounced", m.bounced)}
           {n("countCancelled", m.cancelled)}
           {n("countPending", m.pending)}
+          {n("countReplied", m.replied)}
         </div>
+        {m.state === "Scheduled" && m.sendAt && <Text size={200} data-testid="mailing-send-at">{t("sendAtLine", { at: when(m.sendAt) })}</Text>}
+        {m.window && !isFinished(m.state) && (
+          <Text size={200} data-testid="mailing-window">
+            {t("windowLine", {
+              days: m.window.days.map((d) => (isWeekDay(d) ? t(DAY_KEY[d]) : d)).join(lang === "ja" ? "・" : ", "),
+              from: m.window.from,
+              to: m.window.to,
+              tz: m.window.timeZone,
+            })}
+            {m.window.skipHolidays ? t("windowHolidays") : ""}
+          </Text>
+        )}
         {m.skipped > 0 && (
           <Text size={200} data-testid="mailing-skipped" className={s.skipped}>
             {t("countSkipped", { n: formatNumber(m.skipped) })}
@@ -194,15 +219,50 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
         {running && eta != null && (
           <Text size={200} data-testid="mailing-eta">
             {t("eta", { time: formatEta(eta, t) })}
-            {m.finishesAt ? ` · ${t("finishesAt", { at: formatDate(m.finishesAt) })}` : ""}
+            {m.finishesAt ? ` · ${t("finishesAt", { at: m.state === "Scheduled" ? when(m.finishesAt) : formatDate(m.finishesAt) })}` : ""}
           </Text>
         )}
         {pausedText && <Text size={200}>{t("pausedBecause", { reason: pausedText })}</Text>}
         {waitText && (
           <Text size={200} data-testid="mailing-wait" data-wait-code={m.waitCode ?? undefined}>
             {t("waiting", { reason: waitText })}
-            {m.resumesAt ? ` · ${t("resumesAt", { at: formatDate(m.resumesAt) })}` : ""}
+            {m.resumesAt
+              ? ` · ${BEGINS.has(m.waitCode ?? "") ? t("startsAt", { at: when(m.resumesAt) }) : m.waitCode === "OutsideWindow" ? t("resumesAt", { at: when(m.resumesAt) }) : t("resumesAt", { at: formatDate(m.resumesAt) })}`
+              : ""}
           </Text>
+        )}
+        {features?.deliveries && ((m.replied ?? 0) > 0 || m.bounced > 0) && (
+          <div className={s.actions}>
+            {(m.replied ?? 0) > 0 && (
+              <Button
+                size="small"
+                appearance={list === "replied" ? "primary" : "secondary"}
+                aria-expanded={list === "replied"}
+                aria-controls={list === "replied" ? listId : undefined}
+                onClick={() => setList(list === "replied" ? null : "replied")}
+                data-testid="show-replied"
+              >
+                {t("showReplied", { n: formatNumber(m.replied ?? 0) })}
+              </Button>
+            )}
+            {m.bounced > 0 && (
+              <Button
+                size="small"
+                appearance={list === "bounced" ? "primary" : "secondary"}
+                aria-expanded={list === "bounced"}
+                aria-controls={list === "bounced" ? listId : undefined}
+                onClick={() => setList(list === "bounced" ? null : "bounced")}
+                data-testid="show-bounced"
+              >
+                {t("showBounced", { n: formatNumber(m.bounced) })}
+              </Button>
+            )}
+          </div>
+        )}
+        {list && (
+          <div id={listId}>
+            <DeliveriesList key={list} mailingId={m.id} filter={list} headingId={`${listId}-h`} />
+          </div>
         )}
         <div className={s.actions} role="group" aria-label={t("actionsFor", { subject })}>
           {running && (

@@ -1,7 +1,7 @@
 import type { FC } from "react";
 import { Button, makeStyles, tokens, Tooltip } from "@fluentui/react-components";
 import { useI18n } from "../i18n";
-import { useMailings } from "../state/mailings";
+import { useMailings, type IndicatorState } from "../state/mailings";
 
 const useStyles = makeStyles({
   dot: {
@@ -20,6 +20,8 @@ const useStyles = makeStyles({
     "@media (prefers-reduced-motion: reduce)": { animationName: "none" },
   },
   paused: { backgroundColor: tokens.colorPaletteDarkOrangeBorderActive },
+  // Waiting for its time: calm blue, no pulse.
+  scheduled: { backgroundColor: tokens.colorBrandBackground },
   done: { backgroundColor: tokens.colorPaletteGreenBorderActive },
   // Cancelled is not success: its own neutral dark colour, never green.
   cancelled: { backgroundColor: tokens.colorNeutralForeground3 },
@@ -27,24 +29,24 @@ const useStyles = makeStyles({
   label: { overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap", maxWidth: "150px" },
 });
 
-/** Header indicator: orange and pulsing while a mailing runs, green when sent, grey when cancelled, red when failed.
+/** Header indicator: orange and pulsing while a mailing runs, blue while all that run wait for their time (Scheduled), green when sent, grey when cancelled, red when failed.
  * Counts messages decided (sent + failed + bounced) of messages to send; skips are not progress. Opens the status screen. */
 export const StatusIndicator: FC<{ onOpen: () => void }> = ({ onOpen }) => {
   const { t, formatNumber } = useI18n();
   const { indicator } = useMailings();
   const s = useStyles();
-  const text =
-    indicator.state === "running"
-      ? t("indicatorRunning", { done: formatNumber(indicator.done), total: formatNumber(indicator.total) })
-      : indicator.state === "paused"
-        ? t("indicatorPaused", { done: formatNumber(indicator.done), total: formatNumber(indicator.total) })
-        : indicator.state === "done"
-          ? t("indicatorDone", { sent: formatNumber(indicator.sent) })
-          : indicator.state === "cancelled"
-            ? t("indicatorCancelled", { sent: formatNumber(indicator.sent) })
-            : indicator.state === "failed"
-              ? t("indicatorFailed", { sent: formatNumber(indicator.sent) })
-              : t("indicatorIdle");
+  const n = { done: formatNumber(indicator.done), total: formatNumber(indicator.total) };
+  const sent = { sent: formatNumber(indicator.sent) };
+  const TEXT: Record<IndicatorState, string> = {
+    running: t("indicatorRunning", n),
+    scheduled: t("indicatorScheduled", n),
+    paused: t("indicatorPaused", n),
+    done: t("indicatorDone", sent),
+    cancelled: t("indicatorCancelled", sent),
+    failed: t("indicatorFailed", sent),
+    idle: t("indicatorIdle"),
+  };
+  const text = TEXT[indicator.state];
   return (
     <Tooltip content={text} relationship="description">
       <Button

@@ -2,7 +2,7 @@
 // indicator, and how a live status joins the list.
 import { isFinished, isRunning, type MailingMode, type MailingState, type MailingStatus } from "../api/types";
 
-export type IndicatorState = "idle" | "running" | "paused" | "done" | "cancelled" | "failed";
+export type IndicatorState = "idle" | "running" | "scheduled" | "paused" | "done" | "cancelled" | "failed";
 export interface Indicator {
   state: IndicatorState;
   done: number;
@@ -32,9 +32,11 @@ export function summarize(all: MailingStatus[]): Indicator {
   const running = mailings.filter((m) => isRunning(m.state));
   const paused = mailings.filter((m) => m.state === "Paused");
   const active = running.length > 0 ? running : paused;
+  // Only waiting for their time (or window): "scheduled", not the pulsing "sending".
+  const onlyScheduled = running.length > 0 && running.every((m) => m.state === "Scheduled");
   if (active.length > 0) {
     return {
-      state: running.length > 0 ? "running" : "paused",
+      state: onlyScheduled ? "scheduled" : running.length > 0 ? "running" : "paused",
       done: active.reduce((a, m) => a + decidedOf(m), 0),
       total: active.reduce((a, m) => a + messagesOf(m), 0),
       sent: active.reduce((a, m) => a + m.sent, 0),

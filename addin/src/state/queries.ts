@@ -1,6 +1,6 @@
 // The pane's reads and writes through the one cache (state/queryClient.ts): components call these hooks, never
 // fetch in an effect of their own.
-import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import {
   createTemplate,
   deleteTemplate,
@@ -9,10 +9,11 @@ import {
   getPhases,
   getRecord,
   listTemplates,
-  serverHolds,
+  serverFeatures,
+  getDeliveries,
   updateTemplate,
 } from "../api/client";
-import type { FieldResource, HrbcField, MailingMode, PhaseResource, TemplateRequest } from "../api/types";
+import type { DeliveriesFilter, FieldResource, HrbcField, MailingMode, PhaseResource, TemplateRequest } from "../api/types";
 import { keys } from "./queryClient";
 import type { QueryClient } from "@tanstack/react-query";
 
@@ -58,9 +59,24 @@ export const useMatch = (anchor: "jobs" | "resumes", id: number | null) =>
     enabled: id !== null,
   });
 
+const featuresQuery = { queryKey: keys.serverFeatures, queryFn: () => serverFeatures(), staleTime: Infinity } as const;
+
 /** Whether the server holds mailings for the confirmation; asked once per page load. */
-export const fetchServerHolds = (qc: QueryClient) =>
-  qc.fetchQuery({ queryKey: keys.serverHolds, queryFn: () => serverHolds(), staleTime: Infinity });
+export const fetchServerHolds = (qc: QueryClient) => qc.fetchQuery(featuresQuery).then((f) => f.hold);
+
+/** What the server can do (hold, schedule and undo, the deliveries list); asked once per page load. */
+export const useServerFeatures = () => useQuery(featuresQuery).data ?? null;
+
+/** The deliveries of a mailing that were replied to (or bounced), a page at a time (the status card's list). */
+export const useDeliveries = (id: string, filter: DeliveriesFilter, enabled: boolean) =>
+  useInfiniteQuery({
+    queryKey: keys.deliveries(id, filter),
+    queryFn: ({ pageParam, signal }) => getDeliveries(id, { filter, cursor: pageParam, count: DELIVERIES_PAGE }, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+    enabled,
+  });
+export const DELIVERIES_PAGE = 20;
 
 /** The saved templates of a mode. */
 export const useTemplates = (mode: MailingMode) =>

@@ -1,7 +1,7 @@
 // The pane's one data cache (TanStack Query): every GET the pane makes is a query keyed by what it fetches, every
 // change a mutation that invalidates the queries it makes stale. One QueryClient per page (main.tsx), one per test.
 import { QueryClient } from "@tanstack/react-query";
-import type { FieldResource, ListResource, MailingMode, MailingRequest, PhaseResource, SearchQuery } from "../api/types";
+import type { DeliveriesFilter, FieldResource, ListResource, MailingMode, MailingRequest, PhaseResource, SearchQuery, StartRequest } from "../api/types";
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({
@@ -30,11 +30,15 @@ export const keys = {
   search: (resource: ListResource, query: SearchQuery) => ["hrbc", "search", resource, query] as const,
   templates: (mode: MailingMode) => ["templates", mode] as const,
   allTemplates: ["templates"] as const,
-  /** Whether the server holds mailings for the confirmation (read once from its OpenAPI document). */
-  serverHolds: ["server", "holds"] as const,
+  /** What the server can do: hold, schedule and undo, the deliveries list (read once from its OpenAPI document). */
+  serverFeatures: ["server", "features"] as const,
   mailings: ["mailings"] as const,
   /** One mailing's status (the held one of the confirmation, followed by its events). */
   mailing: (id: string) => ["mailing", id] as const,
+  /** The status a held mailing would have if started with this schedule (POST start with dryRun). */
+  dryRun: (id: string, schedule: StartRequest) => ["dryRun", id, schedule] as const,
+  /** A mailing's deliveries that were replied to, bounced, or all (paged). */
+  deliveries: (id: string, filter: DeliveriesFilter) => ["mailing", id, "deliveries", filter] as const,
   /** The recipients' mail fields counted over a scope (a preview without a template). */
   mailCounts: (request: MailingRequest) => ["preview", "counts", request] as const,
   /** One record's messages as they will be sent. */
