@@ -47,6 +47,7 @@ public sealed partial class MailingWorker(
     IOptions<SendingOptions> options,
     IOptions<BounceOptions> bounces,
     TimeProvider time,
+    WorkerHeartbeat heartbeat,
     ILogger<MailingWorker> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, Task> _running = new();
@@ -56,6 +57,7 @@ public sealed partial class MailingWorker(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            heartbeat.Beat(O.PollInterval);
             try
             {
                 foreach (var id in await store.ActiveMailingIdsAsync(stoppingToken).ConfigureAwait(false))

@@ -37,6 +37,7 @@ public static class MailingsSetup
         if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
         {
             services.AddHostedService<MailingWorker>();
+            services.AddHealthChecks().AddCheck<WorkerHeartbeatCheck>("worker", tags: [TelemetrySetup.ReadyTag, TelemetrySetup.ReadyOnlyTag]);
             if (config.GetValue(BounceOptions.Section + ":Enabled", true))
             {
                 services.AddHostedService<BounceScanner>();
