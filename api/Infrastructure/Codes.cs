@@ -20,6 +20,9 @@ public enum ProblemCode
     // mailings, templates
     MailingNotFound, NotPossibleInState, NothingToRetry, TemplateNotFound, MailingNotReady, PreviewTargetRequired, DeliveryNotFound,
     DeliveryNotFoundForRecord, MailingNotDeletable, MailingStillStopping, TooManyRunningMailings, TooManyTemplates,
+    // scheduling and undo (the start body's fields; the undo window)
+    UndoExpired, SendAtInvalid, SendAtInPast, SendAtTooFar, WindowDaysInvalid, WindowTimeInvalid, WindowEmpty, WindowNeverOpens,
+    UndoSecondsOutOfRange,
     // per-user limits (429 with Retry-After)
     RateLimited,
     // input hardening
@@ -59,7 +62,7 @@ public enum ReasonCode
 
 /// <summary>Why a mailing waits (<c>waitCode</c> of the status).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<WaitCode>))]
-public enum WaitCode { PacingWindow, DailyQuota, RetryAfter, GraphErrors, UploadBudget, Expanding }
+public enum WaitCode { PacingWindow, DailyQuota, RetryAfter, GraphErrors, UploadBudget, Expanding, Scheduled, UndoWindow, OutsideWindow }
 
 /// <summary>Why a mailing is paused (<c>pausedCode</c> of the status).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<PausedCode>))]

@@ -84,6 +84,11 @@ public sealed class SendingOptions
     [Range(1, 150L * 1024 * 1024)]
     public long UploadBudgetBytes { get; set; } = 140L * 1024 * 1024;
 
+    /// <summary>After Start, nothing of a mailing is handed to Microsoft 365 for this many seconds: the undo window
+    /// (a Start body's <c>undoSeconds</c> overrides it per mailing, within the same range).</summary>
+    [Range(0, 600)]
+    public int UndoSeconds { get; set; } = 30;
+
     public MailboxLimits Limits => new(MessagesPerMinute, MaxConcurrency, DailyRecipientLimit, DeliveryLease)
     {
         RateWindow = TimeSpan.FromMinutes(1) + PacingMargin,

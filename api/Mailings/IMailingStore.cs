@@ -1,4 +1,5 @@
 using BulkMail.Api.Mail;
+using BulkMail.Api.Mailings.Scheduling;
 namespace BulkMail.Api.Mailings;
 
 /// <summary>
@@ -30,7 +31,7 @@ public interface IMailingStore
     /// <summary>Skips per reason code, phase updates, records read, scope size and the last transient error.</summary>
     Task<MailingFigures> GetFiguresAsync(string mailingId, CancellationToken cancellationToken);
 
-    /// <summary>Mailings that may need a worker: Preparing, Queued or Sending (never Ready or Paused, unless follow-ups are due).</summary>
+    /// <summary>Mailings that may need a worker: Preparing, Scheduled, Queued or Sending (never Ready or Paused, unless follow-ups are due).</summary>
     Task<IReadOnlyList<string>> ActiveMailingIdsAsync(CancellationToken cancellationToken);
 
     /// <summary>Changes the state if the current one is in <paramref name="from"/>; returns the mailing after the
@@ -42,6 +43,28 @@ public interface IMailingStore
     /// <summary>Starts a held mailing: Ready → Queued (no longer held), in one step that also completes it when nothing is
     /// left to send. Returns the mailing after the attempt and whether it changed.</summary>
     Task<(Mailing? Mailing, bool Changed)> StartAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    // ---- scheduling (docs/scheduling.md)
+
+    /// <summary>Starts a held mailing by a schedule: Ready → Scheduled (no longer held), or replaces the schedule of a
+    /// Scheduled mailing that has handed nothing to Microsoft 365 (none sent, failed, bounced or claimed). Nothing is
+    /// claimable before <see cref="MailingSchedule.NotBefore"/>. Returns the mailing after the attempt and whether it changed.</summary>
+    Task<(Mailing? Mailing, bool Changed)> ScheduleAsync(string mailingId, MailingSchedule schedule, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Scheduled → Queued, in one step that checks the state, that the schedule is still the one named by
+    /// <paramref name="stamp"/> and that its NotBefore has come (two workers cannot both promote; a replaced schedule is not
+    /// promoted by the old one). <paramref name="openUntil"/>: the end of the window opening (nothing is claimed from then).
+    /// A mailing with nothing left to send completes at once.</summary>
+    Task<bool> PromoteAsync(string mailingId, string stamp, DateTimeOffset? openUntil, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Queued/Sending → Scheduled when its window opening has ended (<see cref="Mailing.OpenUntil"/> ≤ now) and
+    /// deliveries are still queued; deliveries in flight finish under their leases. False when it does not apply.</summary>
+    Task<bool> ParkAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Scheduled → Cancelled with every delivery Cancelled (CancelledBeforeSend), in one step that checks that the
+    /// undo window is still open at <paramref name="now"/> and nothing was handed to Microsoft 365 (none sent, failed,
+    /// bounced or ever claimed). Returns the mailing after the attempt and whether it changed.</summary>
+    Task<(Mailing? Mailing, bool Changed)> UndoAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Records the mailing's last transient Graph error (cleared by the next sent delivery).</summary>
     Task RecordErrorAsync(string mailingId, MailingError error, CancellationToken cancellationToken);

@@ -1,5 +1,6 @@
 using BulkMail.Api.Mail;
 using BulkMail.Api.Infrastructure;
+using BulkMail.Api.Mailings.Scheduling;
 using System.Runtime.CompilerServices;
 
 namespace BulkMail.Api.Mailings;
@@ -148,7 +149,8 @@ public sealed class InMemoryMailingStore : IMailingStore
         {
             Sweep();
             return Task.FromResult<IReadOnlyList<string>>([.. _mailings.Values
-                .Where(e => e.Mailing.State is MailingState.Preparing or MailingState.Queued or MailingState.Sending || e.FollowUps.Count > 0)
+                .Where(e => e.Mailing.State is MailingState.Preparing or MailingState.Scheduled or MailingState.Queued or MailingState.Sending
+                    || e.FollowUps.Count > 0)
                 // Ready waits for Start (which makes it Queued), so no worker looks at it
                 .Select(e => e.Mailing.Id)]);
         }
@@ -203,6 +205,109 @@ public sealed class InMemoryMailingStore : IMailingStore
             CheckDone(e, now);
             return Task.FromResult<(Mailing?, bool)>((e.Mailing, true));
         }
+    }
+
+    public Task<(Mailing? Mailing, bool Changed)> ScheduleAsync(string mailingId, MailingSchedule schedule, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult<(Mailing?, bool)>((null, false));
+            }
+            if (!(e.Mailing.State == MailingState.Ready || (e.Mailing.State == MailingState.Scheduled && NothingHandedOver(e))))
+            {
+                return Task.FromResult<(Mailing?, bool)>((e.Mailing, false));
+            }
+            e.Touched = _time.GetUtcNow();
+            e.Mailing = e.Mailing with { State = MailingState.Scheduled, Held = false, Schedule = schedule, OpenUntil = null };
+            return Task.FromResult<(Mailing?, bool)>((e.Mailing, true));
+        }
+    }
+
+    public Task<bool> PromoteAsync(string mailingId, string stamp, DateTimeOffset? openUntil, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_mailings.TryGetValue(mailingId, out var e) || e.Mailing.State != MailingState.Scheduled
+                || e.Mailing.Schedule is not { } schedule || schedule.Stamp != stamp || schedule.NotBefore > now)
+            {
+                return Task.FromResult(false);
+            }
+            e.Touched = _time.GetUtcNow();
+            e.Mailing = e.Mailing with { State = MailingState.Queued, OpenUntil = openUntil };
+            CheckDone(e, now);
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<bool> ParkAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_mailings.TryGetValue(mailingId, out var e) || e.Mailing.State is not (MailingState.Queued or MailingState.Sending)
+                || e.Mailing.OpenUntil is not { } until || until > now)
+            {
+                return Task.FromResult(false);
+            }
+            // deliveries whose worker died wait in the queue for the next opening, like the rest
+            RecoverExpiredLeases(e, now);
+            if (e.Queue.Count == 0)
+            {
+                return Task.FromResult(false);
+            }
+            e.Touched = _time.GetUtcNow();
+            e.Mailing = e.Mailing with { State = MailingState.Scheduled };
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<(Mailing? Mailing, bool Changed)> UndoAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_mailings.TryGetValue(mailingId, out var e))
+            {
+                return Task.FromResult<(Mailing?, bool)>((null, false));
+            }
+            if (e.Mailing.State != MailingState.Scheduled || e.Mailing.Schedule?.UndoUntil is not { } undoUntil || undoUntil <= now || !NothingHandedOver(e))
+            {
+                return Task.FromResult<(Mailing?, bool)>((e.Mailing, false));
+            }
+            e.Touched = _time.GetUtcNow();
+            e.Mailing = e.Mailing with { State = MailingState.Cancelled, FinishedAt = now, PausedReason = null, PausedCode = null, PausedArgs = null };
+            CancelQueue(e);
+            CheckDone(e, now);
+            return Task.FromResult<(Mailing?, bool)>((e.Mailing, true));
+        }
+    }
+
+    // Under the lock. Nothing of the mailing reached Microsoft 365: no outcome but skips, nothing claimed, never claimed.
+    private static bool NothingHandedOver(Entry e) =>
+        e.Sent == 0 && e.FailedCount == 0 && e.Bounced == 0 && e.Leases.Count == 0 && e.Mailing.StartedAt is null;
+
+    // Under the lock.
+    private static void RecoverExpiredLeases(Entry e, DateTimeOffset now)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        foreach (var (seq, _) in e.Leases.Where(l => l.Value.Until <= nowMs).ToList())
+        {
+            e.Leases.Remove(seq);
+            e.Queue[seq] = 0;
+        }
+    }
+
+    // Under the lock: every queued delivery becomes Cancelled.
+    private static int CancelQueue(Entry e)
+    {
+        var n = e.Queue.Count;
+        foreach (var seq in e.Queue.Keys)
+        {
+            e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent", ReasonCode = ReasonCodes.CancelledBeforeSend };
+        }
+        e.Queue.Clear();
+        e.Cancelled += n;
+        return n;
     }
 
     public Task RecordErrorAsync(string mailingId, MailingError error, CancellationToken cancellationToken)
@@ -309,12 +414,13 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 return Task.FromResult(new ClaimResult(null, null));
             }
-            var nowMs = now.ToUnixTimeMilliseconds();
-            foreach (var (seq, held) in e.Leases.Where(l => l.Value.Until <= nowMs).ToList())
+            // never before the schedule allows, never after the window opening it was queued in has closed
+            if (e.Mailing.Schedule is { } schedule && schedule.NotBefore > now || e.Mailing.OpenUntil is { } until && until <= now)
             {
-                e.Leases.Remove(seq);
-                e.Queue[seq] = 0;
+                return Task.FromResult(new ClaimResult(null, null));
             }
+            var nowMs = now.ToUnixTimeMilliseconds();
+            RecoverExpiredLeases(e, now);
             if (e.Queue.Count == 0)
             {
                 return Task.FromResult(new ClaimResult(null, null));
@@ -467,13 +573,7 @@ public sealed class InMemoryMailingStore : IMailingStore
                 return Task.FromResult(0); // deleted (or expired) meanwhile
             }
             e.Touched = _time.GetUtcNow();
-            var n = e.Queue.Count;
-            foreach (var seq in e.Queue.Keys)
-            {
-                e.Deliveries[seq] = e.Deliveries[seq] with { Status = DeliveryStatus.Cancelled, Reason = "Cancelled before it was sent", ReasonCode = ReasonCodes.CancelledBeforeSend };
-            }
-            e.Queue.Clear();
-            e.Cancelled += n;
+            var n = CancelQueue(e);
             CheckDone(e, now);
             return Task.FromResult(n);
         }

@@ -1,4 +1,5 @@
 using BulkMail.Api.Infrastructure;
+using BulkMail.Api.Mailings.Scheduling;
 
 namespace BulkMail.Api.Mailings;
 
@@ -20,16 +21,52 @@ public static class MailingActions
 /// <summary>Starts a held mailing and pauses, resumes, cancels or retries one: the state changes the user asks for.</summary>
 public sealed class MailingControl(IMailingStore store, MailingSignal signal, TimeProvider time)
 {
-    /// <summary>Starts a held mailing (Ready → Queued); null when it is not Ready.</summary>
-    public async Task<Mailing?> StartAsync(Mailing mailing, CancellationToken cancellationToken)
+    /// <summary>Starts a held mailing: Ready → Queued when it may send at once, else Ready → Scheduled by the plan (or a
+    /// new schedule for a Scheduled mailing that has handed nothing over); null when that is not possible.</summary>
+    public async Task<Mailing?> StartAsync(Mailing mailing, StartPlan plan, CancellationToken cancellationToken)
     {
-        var (started, changed) = await store.StartAsync(mailing.Id, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        var (started, changed) = plan.Immediate && mailing.State == MailingState.Ready
+            ? await store.StartAsync(mailing.Id, now, cancellationToken).ConfigureAwait(false)
+            : await store.ScheduleAsync(mailing.Id, Schedule(plan, now), now, cancellationToken).ConfigureAwait(false);
         if (changed)
         {
             signal.Notify();
         }
         return changed ? started : null;
     }
+
+    /// <summary>The mailing as Start would leave it, changing nothing (a dry run), or null when Start is not possible
+    /// (the rule of the store's schedule step: Ready, or Scheduled with nothing handed over).</summary>
+    public async Task<Mailing?> WouldStartAsync(Mailing mailing, StartPlan plan, CancellationToken cancellationToken)
+    {
+        if (mailing.State is not (MailingState.Ready or MailingState.Scheduled))
+        {
+            return null;
+        }
+        if (mailing.State == MailingState.Scheduled)
+        {
+            var counts = await store.GetCountsAsync(mailing.Id, cancellationToken).ConfigureAwait(false);
+            if (mailing.StartedAt is not null || counts.Sent + counts.Failed + counts.Bounced > 0)
+            {
+                return null;
+            }
+        }
+        var now = time.GetUtcNow();
+        return plan.Immediate && mailing.State == MailingState.Ready
+            ? mailing with { State = MailingState.Queued, Held = false }
+            : mailing with { State = MailingState.Scheduled, Held = false, Schedule = Schedule(plan, now), OpenUntil = null };
+    }
+
+    /// <summary>Cancels with nothing sent while the undo window is open; null when it has passed or anything was handed to
+    /// Microsoft 365 (the store checks both in the step that cancels, so a worker cannot claim after it).</summary>
+    public async Task<Mailing?> UndoAsync(Mailing mailing, CancellationToken cancellationToken)
+    {
+        var (undone, changed) = await store.UndoAsync(mailing.Id, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        return changed ? undone : null;
+    }
+
+    private static MailingSchedule Schedule(StartPlan plan, DateTimeOffset now) => plan.ScheduleAt(now, Guid.NewGuid().ToString("N"));
 
     /// <summary>pause, resume, cancel, retry-failed. Returns null when the action does not apply to the current state.</summary>
     public async Task<Mailing?> ControlAsync(Mailing mailing, MailingAction action, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using BulkMail.Api.Modes;
 using BulkMail.Api.Auth;
 using System.Text.Json.Serialization;
 using BulkMail.Api.Infrastructure;
+using BulkMail.Api.Mailings.Scheduling;
 
 namespace BulkMail.Api.Mailings;
 
@@ -23,10 +24,10 @@ public static class MailingStates
     public static bool IsDeletable(MailingState s, bool held, bool finished) =>
         s == MailingState.Ready || (s == MailingState.Preparing && held) || (IsFinal(s) && finished);
 
-    /// <summary>What counts against <c>RateLimits:RunningMailings</c>: preparing without hold, queued, sending or paused.
-    /// A held mailing waiting for Start, and a final one, do not.</summary>
+    /// <summary>What counts against <c>RateLimits:RunningMailings</c>: preparing without hold, scheduled (started, it will
+    /// send), queued, sending or paused. A held mailing waiting for Start, and a final one, do not.</summary>
     public static bool IsRunning(MailingState s, bool held) =>
-        s is MailingState.Queued or MailingState.Sending or MailingState.Paused || (s == MailingState.Preparing && !held);
+        s is MailingState.Scheduled or MailingState.Queued or MailingState.Sending or MailingState.Paused || (s == MailingState.Preparing && !held);
 }
 
 /// <summary>The outcome of <see cref="IMailingStore.DeleteAsync"/>.</summary>
@@ -91,6 +92,11 @@ public sealed record Mailing
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
     public string? IdempotencyKey { get; init; }
+    /// <summary>What Start asked for (sendAt, window, undo window); null when it started at once or has not started.</summary>
+    public MailingSchedule? Schedule { get; init; }
+    /// <summary>The end of the window opening it was queued in (null: no window): nothing is claimed from then on, and
+    /// the worker puts it back to Scheduled until the next opening.</summary>
+    public DateTimeOffset? OpenUntil { get; init; }
 }
 
 /// <summary>One intended message: a record × mail field (or a skipped record), and what became of it.</summary>
@@ -204,6 +210,12 @@ public static class WaitCodes
     public const string GraphErrors = "GraphErrors";
     /// <summary>The attachment upload budget per 5 minutes is used up.</summary>
     public const string UploadBudget = "UploadBudget";
+    /// <summary>Scheduled: waiting for its sendAt (args: <c>at</c>).</summary>
+    public const string Scheduled = "Scheduled";
+    /// <summary>Nothing is handed to Microsoft 365 before undoUntil; Undo cancels until then (args: <c>at</c>).</summary>
+    public const string UndoWindow = "UndoWindow";
+    /// <summary>The sending window is closed; sending begins or goes on when it opens (args: <c>at</c>).</summary>
+    public const string OutsideWindow = "OutsideWindow";
 }
 
 /// <summary>A delivery claimed by a worker under a lease; only the lease holder may record its outcome.</summary>

@@ -3,6 +3,7 @@ using BulkMail.Api.Mail;
 using Microsoft.Extensions.Options;
 using BulkMail.Api.Modes;
 using BulkMail.Api.Auth;
+using BulkMail.Api.Mailings.Scheduling;
 
 namespace BulkMail.Api.Mailings;
 
@@ -46,10 +47,16 @@ public sealed record MailingStatus(
     public IReadOnlyDictionary<string, string>? PausedArgs { get; init; }
     /// <summary>Submitted with hold and not started (Preparing, Ready, or cancelled from there: the pane's "No").</summary>
     public bool Held { get; init; }
+    /// <summary>The time Start asked for (null: at once).</summary>
+    public DateTimeOffset? SendAt { get; init; }
+    /// <summary>The sending window Start asked for (null: any time).</summary>
+    public SendingWindow? Window { get; init; }
+    /// <summary>Until then nothing is handed to Microsoft 365 and Undo cancels with nothing sent (null: no undo window).</summary>
+    public DateTimeOffset? UndoUntil { get; init; }
 }
 
 /// <summary>A mailing's status as the API shows it: counts, figures, why it waits, and when it will be done.</summary>
-public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter limiter, IOptions<SendingOptions> sending, TimeProvider time)
+public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter limiter, IOptions<SendingOptions> sending, MailingScheduler scheduler, TimeProvider time)
 {
     public async Task<MailingStatus> StatusAsync(Mailing mailing, CancellationToken cancellationToken, IReadOnlyList<Mailing>? ownersMailings = null)
     {
@@ -68,7 +75,7 @@ public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter lim
                 : "Counting the scope.";
             waitArgs = new Dictionary<string, string> { ["counted"] = Str(figures.Counted), ["total"] = figures.ScopeTotal is { } t ? Str(t) : "" };
         }
-        else if (mailing.State is MailingState.Ready or MailingState.Queued or MailingState.Sending)
+        else if (mailing.State is MailingState.Ready or MailingState.Scheduled or MailingState.Queued or MailingState.Sending)
         {
             var o = sending.Value;
             var pace = await limiter.PaceAsync(mailing.Mailbox, o.Limits, now, cancellationToken).ConfigureAwait(false);
@@ -76,10 +83,26 @@ public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter lim
             var (seconds, left) = SendingEstimate.Of(sending.Value, mailing, counts.Pending, ahead, pace, now);
             estimate = seconds;
             quotaLeft = left;
-            if (mailing.State != MailingState.Ready && counts.Pending > 0)
+            if (mailing.Schedule is { } schedule && mailing.State is MailingState.Scheduled or MailingState.Queued or MailingState.Sending)
             {
-                eta = seconds;
-                (waitCode, waitReason, waitArgs, resumesAt) = WaitOf(mailing, figures, pace, now);
+                // the sending time spread over the window's openings, from when it may begin
+                var open = scheduler.NextOpening(schedule, now);
+                var begins = mailing.State == MailingState.Scheduled ? open?.Start : now;
+                var finishes = begins is { } b ? scheduler.Finish(schedule.Window, b, TimeSpan.FromSeconds(seconds)) : null;
+                estimate = finishes is { } f ? (int)Math.Ceiling(Math.Max(0, (f - now).TotalSeconds)) : null;
+                if (mailing.State == MailingState.Scheduled)
+                {
+                    eta = estimate;
+                    (waitCode, waitReason, waitArgs, resumesAt) = ScheduledWaitOf(schedule, open?.Start, now);
+                }
+            }
+            if (mailing.State is MailingState.Queued or MailingState.Sending && counts.Pending > 0)
+            {
+                eta = estimate;
+                (waitCode, waitReason, waitArgs, resumesAt) = mailing.OpenUntil is { } until && until <= now && mailing.Schedule is { } s
+                    // the window has closed (most binding: nothing is claimed); the worker puts it back to Scheduled
+                    ? ScheduledWaitOf(s, scheduler.NextOpening(s, now)?.Start, now)
+                    : WaitOf(mailing, figures, pace, now);
             }
         }
         var decided = counts.Sent + counts.Failed + counts.Bounced;
@@ -106,8 +129,32 @@ public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter lim
             PausedCode = mailing.State == MailingState.Paused ? mailing.PausedCode : null,
             PausedArgs = mailing.State == MailingState.Paused ? mailing.PausedArgs : null,
             Held = mailing.Held,
+            SendAt = mailing.Schedule?.SendAt,
+            Window = mailing.Schedule?.Window,
+            UndoUntil = mailing.Schedule?.UndoUntil,
         };
     }
+
+    /// <summary>Why a scheduled mailing waits: for its sendAt, for the end of the undo window, or for the window to open;
+    /// <paramref name="begins"/> is when sending begins (or goes on).</summary>
+    private static (string? Code, string? Reason, IReadOnlyDictionary<string, string>? Args, DateTimeOffset? ResumesAt) ScheduledWaitOf(
+        MailingSchedule schedule, DateTimeOffset? begins, DateTimeOffset now)
+    {
+        var code = schedule.SendAt is { } at && at > now && !(schedule.UndoUntil is { } u0 && u0 >= at && u0 > now)
+            ? WaitCode.Scheduled
+            : schedule.UndoUntil is { } u && u > now ? WaitCode.UndoWindow
+            // due without a window: a worker promotes it at its next poll
+            : schedule.Window is null ? WaitCode.Scheduled : WaitCode.OutsideWindow;
+        var when = code == WaitCode.UndoWindow ? schedule.UndoUntil : begins;
+        var args = new Dictionary<string, string> { ["at"] = when is { } w ? Local(w, schedule) : "" };
+        return (code.ToString(), CodedText.Of(code, [.. args.Select(a => (a.Key, (object?)a.Value))]).English, args, begins);
+    }
+
+    /// <summary>An instant as ISO 8601 for the wait's sentence: in the window's time zone, else at sendAt's offset (the
+    /// user's), else UTC.</summary>
+    private static string Local(DateTimeOffset t, MailingSchedule schedule) =>
+        (schedule.Window is { } window ? TimeZoneInfo.ConvertTime(t, MailingScheduler.Zone(window)) : t.ToOffset(schedule.SendAt?.Offset ?? TimeSpan.Zero))
+            .ToString("yyyy-MM-dd'T'HH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
 
     public async Task<IReadOnlyList<MailingStatus>> ListAsync(Sender user, CancellationToken cancellationToken)
     {
@@ -131,7 +178,7 @@ public sealed class MailingStatusReader(IMailingStore store, IMailboxLimiter lim
         {
             if (other.Id != mailing.Id && other.State is MailingState.Queued or MailingState.Sending
                 && string.Equals(other.Mailbox, mailing.Mailbox, StringComparison.OrdinalIgnoreCase)
-                && (mailing.State == MailingState.Ready || other.CreatedAt < mailing.CreatedAt))
+                && (mailing.State is MailingState.Ready or MailingState.Scheduled || other.CreatedAt < mailing.CreatedAt))
             {
                 ahead += (await store.GetCountsAsync(other.Id, cancellationToken).ConfigureAwait(false)).Pending;
             }

@@ -1,6 +1,7 @@
 using BulkMail.Api.Infrastructure;
 using System.Collections.Concurrent;
 using BulkMail.Api.Mail;
+using BulkMail.Api.Mailings.Scheduling;
 using Microsoft.Extensions.Options;
 
 namespace BulkMail.Api.Mailings;
@@ -42,6 +43,7 @@ public sealed partial class MailingWorker(
     IMailingStore store,
     IMailboxLimiter limiter,
     DeliveryStep step,
+    MailingScheduler scheduler,
     IServiceScopeFactory scopes,
     MailingSignal signal,
     IOptions<SendingOptions> options,
@@ -108,6 +110,16 @@ public sealed partial class MailingWorker(
             {
                 return;
             }
+            if (mailing.State == MailingState.Scheduled)
+            {
+                // any instance's worker promotes it when due: one atomic step, so only one of them does
+                if (!await PromoteIfDueAsync(mailing, cancellationToken).ConfigureAwait(false)
+                    || await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } promoted)
+                {
+                    return;
+                }
+                mailing = promoted;
+            }
             // One plan per run (the spec never changes): expansion and sending share it.
             var runPlan = new RunPlan(planner, mailing.Spec);
             if (mailing.State == MailingState.Preparing)
@@ -136,7 +148,7 @@ public sealed partial class MailingWorker(
                 }
                 var run = new MailingRun(mailing, plan, attachments,
                     attachments.Count == 0 ? 0 : MailSizing.UploadCost(attachments, System.Text.Encoding.UTF8.GetByteCount(mailing.Spec.Body) + 4096));
-                sending = Task.WhenAll(Enumerable.Range(0, O.MaxConcurrency).Select(_ => LaneAsync(run, cancellationToken)));
+                sending = SendThenParkAsync(run, cancellationToken);
             }
             // Follow-ups (HRBC phase, activity) are written alongside, and after the last send.
             await Task.WhenAll(sending, followUps.RunAsync(mailing, plan, sending, cancellationToken)).ConfigureAwait(false);
@@ -154,6 +166,33 @@ public sealed partial class MailingWorker(
         catch (Exception e)
         {
             Log.MailingRunFailed(logger, id, LogSafe.Of(e));
+        }
+    }
+
+    /// <summary>Scheduled → Queued once its NotBefore has come and its window is open, with the opening's end.</summary>
+    private async Task<bool> PromoteIfDueAsync(Mailing mailing, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (mailing.Schedule is not { } schedule || scheduler.NextOpening(schedule, now) is not { } open || open.Start > now)
+        {
+            return false;
+        }
+        var promoted = await store.PromoteAsync(mailing.Id, schedule.Stamp, open.End, now, cancellationToken).ConfigureAwait(false);
+        if (promoted)
+        {
+            Log.Promoted(logger, mailing.Id);
+        }
+        return promoted;
+    }
+
+    /// <summary>The lanes, then: when they stopped because the window closed (the claim refuses from its end on), the
+    /// mailing goes back to Scheduled until the next opening. What was in flight has finished by then; nothing new was claimed.</summary>
+    private async Task SendThenParkAsync(MailingRun run, CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(Enumerable.Range(0, O.MaxConcurrency).Select(_ => LaneAsync(run, cancellationToken))).ConfigureAwait(false);
+        if (await store.ParkAsync(run.Mailing.Id, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        {
+            Log.Parked(logger, run.Mailing.Id);
         }
     }
 
@@ -216,5 +255,11 @@ public sealed partial class MailingWorker(
 
         [LoggerMessage(51, LogLevel.Error, "Mailing {MailingId}: the run stopped; it is picked up again at the next poll")]
         public static partial void MailingRunFailed(ILogger logger, string mailingId, Exception exception);
+
+        [LoggerMessage(140, LogLevel.Information, "Mailing {MailingId}: scheduled time reached and window open; queued")]
+        public static partial void Promoted(ILogger logger, string mailingId);
+
+        [LoggerMessage(141, LogLevel.Information, "Mailing {MailingId}: the sending window closed; scheduled until it opens again")]
+        public static partial void Parked(ILogger logger, string mailingId);
     }
 }

@@ -6,6 +6,8 @@ using BulkMail.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using BulkMail.Api.Modes;
+using BulkMail.Api.Mail;
+using BulkMail.Api.Mailings.Scheduling;
 
 namespace BulkMail.Api.Mailings;
 
@@ -27,8 +29,10 @@ public static class MailingsApi
             .RequireRateLimiting(RateLimits.Streams);
         group.MapPost("/{id}/{action:regex(^(pause|resume|cancel|retry-failed)$)}", ControlAsync).WithSummary("pause, resume, cancel or retry-failed")
             .AddEndpointFilter<GraphSessionFilter>();
-        group.MapPost("/{id}/start", StartAsync).WithSummary("Starts a held (Ready) mailing: 409 from any other state")
+        group.MapPost("/{id}/start", StartAsync)
+            .WithSummary("Starts a held (Ready) mailing now or by a schedule (sendAt, window, undoSeconds; dryRun changes nothing), or reschedules a Scheduled one that has sent nothing: 409 from any other state")
             .AddEndpointFilter<GraphSessionFilter>();
+        group.MapPost("/{id}/undo", UndoAsync).WithSummary("Within the undo window, with nothing handed to Microsoft 365: cancels the mailing with nothing sent; 409 UndoExpired after");
         group.MapDelete("/{id}", DeleteAsync).WithSummary("Removes a held or final mailing and everything stored for it: 204; 409 while it runs");
         group.MapGet("/{id}/preview", PreviewDeliveryAsync).WithSummary("One delivery of the expanded mailing (?seq=N or ?recordId=), rendered from its stored values")
             .RequireRateLimiting(RateLimits.Previews);
@@ -116,8 +120,42 @@ public static class MailingsApi
             : TypedResults.Ok(InLanguageOf(http, await statuses.StatusAsync(changed, cancellationToken).ConfigureAwait(false)));
     }
 
-    /// <summary>Ready → Queued. The body is optional (<c>{}</c>); nothing in it is read yet.</summary>
-    public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> StartAsync(string id, HttpContext http, MailingService mailings,
+    /// <summary>Ready → Queued (at once), or Ready → Scheduled (a sendAt, a window or an undo window; docs/scheduling.md);
+    /// Scheduled with nothing handed over → rescheduled. The body is optional; with <c>dryRun</c> nothing changes and the
+    /// answer is the status the mailing would have.</summary>
+    public static async Task<Results<Ok<MailingStatus>, ValidationProblem, ProblemHttpResult>> StartAsync(string id, StartRequest? request, HttpContext http,
+        MailingService mailings, MailingControl control, MailingStatusReader statuses, MailingScheduler scheduler, IOptions<SendingOptions> sending,
+        IOptions<MailingStoreOptions> store, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
+        if (mailing is null)
+        {
+            return NotFound(id);
+        }
+        var (plan, errors) = StartRequests.Validate(request, sending.Value.UndoSeconds, time.GetUtcNow(), Horizon(store.Value.Retention),
+            scheduler.Holidays.Dates);
+        if (plan is null)
+        {
+            return Problems.Validation(ProblemCode.ValidationFailed, errors);
+        }
+        if (mailing.State == MailingState.Ready
+            && await mailings.RunningCapReachedAsync(http.User.Sender(), null, cancellationToken).ConfigureAwait(false) is { } max)
+        {
+            return TooManyRunning(max);
+        }
+        var started = plan.DryRun
+            ? await control.WouldStartAsync(mailing, plan, cancellationToken).ConfigureAwait(false)
+            : await control.StartAsync(mailing, plan, cancellationToken).ConfigureAwait(false);
+        return started is null
+            ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.MailingNotReady, ("id", id), ("state", mailing.State))
+            : TypedResults.Ok(InLanguageOf(http, await statuses.StatusAsync(started, cancellationToken).ConfigureAwait(false)));
+    }
+
+    /// <summary>How far ahead sendAt may be: a mailing is kept for the retention after its last change, and waiting is no change.</summary>
+    private static TimeSpan Horizon(TimeSpan retention) =>
+        retention > TimeSpan.FromDays(2) ? retention - TimeSpan.FromDays(1) : retention / 2;
+
+    public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> UndoAsync(string id, HttpContext http, MailingService mailings,
         MailingControl control, MailingStatusReader statuses, CancellationToken cancellationToken)
     {
         var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
@@ -125,15 +163,10 @@ public static class MailingsApi
         {
             return NotFound(id);
         }
-        if (mailing.State == MailingState.Ready
-            && await mailings.RunningCapReachedAsync(http.User.Sender(), null, cancellationToken).ConfigureAwait(false) is { } max)
-        {
-            return TooManyRunning(max);
-        }
-        var started = await control.StartAsync(mailing, cancellationToken).ConfigureAwait(false);
-        return started is null
-            ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.MailingNotReady, ("id", id), ("state", mailing.State))
-            : TypedResults.Ok(InLanguageOf(http, await statuses.StatusAsync(started, cancellationToken).ConfigureAwait(false)));
+        var undone = await control.UndoAsync(mailing, cancellationToken).ConfigureAwait(false);
+        return undone is null
+            ? Problems.Of(StatusCodes.Status409Conflict, ProblemCode.UndoExpired, ("id", id))
+            : TypedResults.Ok(InLanguageOf(http, await statuses.StatusAsync(undone, cancellationToken).ConfigureAwait(false)));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext http, MailingService mailings, IMailingStore store,

@@ -1,5 +1,6 @@
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
+using BulkMail.Api.Mailings.Scheduling;
 
 namespace BulkMail.Api.Mailings;
 
@@ -24,6 +25,9 @@ public static class MailingsSetup
             services.AddSingleton<IMailingStore, InMemoryMailingStore>();
         }
         services.AddSingleton<MailingSignal>();
+        // Japan's public holidays (embedded, read once) and the window arithmetic over them
+        services.AddSingleton(_ => JapaneseHolidays.Load());
+        services.AddSingleton<MailingScheduler>();
         services.AddTransient<MailingPlanner>();
         services.AddTransient<ScopeReader>();
         services.AddTransient<MailingExpansionRunner>();

@@ -1,5 +1,6 @@
 using BulkMail.Api.Mail;
 using BulkMail.Api.Infrastructure;
+using BulkMail.Api.Mailings.Scheduling;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -124,6 +125,83 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         return 1
         """);
 
+    // Nothing of the mailing reached Microsoft 365: no outcome but skips, nothing claimed, never claimed (startedAt).
+    private const string NothingHandedOver = """
+        local function nothingHandedOver()
+          return tonumber(redis.call('HGET', meta, 'sent')) + tonumber(redis.call('HGET', meta, 'failed'))
+            + tonumber(redis.call('HGET', meta, 'bounced')) == 0
+            and redis.call('ZCARD', l) == 0 and redis.call('HEXISTS', meta, 'startedAt') == 0
+        end
+
+        """;
+
+    // Ready → Scheduled, or a new schedule for a Scheduled mailing that handed nothing over. @UndoUntil '' = none.
+    private static readonly LuaScript ScheduleScript = Script(NothingHandedOver + """
+        local state = redis.call('HGET', meta, 'state')
+        if not state then return -1 end
+        if not (state == 'Ready' or (state == 'Scheduled' and nothingHandedOver())) then return 0 end
+        redis.call('HSET', meta, 'state', 'Scheduled', 'held', 0, 'schedule', @Schedule, 'stamp', @Stamp, 'gateFrom', @GateFrom)
+        if @UndoUntil ~= '' then redis.call('HSET', meta, 'undoUntil', @UndoUntil) else redis.call('HDEL', meta, 'undoUntil') end
+        redis.call('HDEL', meta, 'gateUntil')
+        touch()
+        return 1
+        """);
+
+    // Scheduled → Queued by the schedule named @Stamp once its NotBefore (gateFrom) has come. @GateUntil '' = no window.
+    private static readonly LuaScript PromoteScript = Script("""
+        local now = @Now
+        if redis.call('HGET', meta, 'state') ~= 'Scheduled' or redis.call('HGET', meta, 'stamp') ~= @Stamp then return 0 end
+        if tonumber(redis.call('HGET', meta, 'gateFrom') or '0') > tonumber(now) then return 0 end
+        redis.call('HSET', meta, 'state', 'Queued')
+        if @GateUntil ~= '' then redis.call('HSET', meta, 'gateUntil', @GateUntil) else redis.call('HDEL', meta, 'gateUntil') end
+        checkDone(now)
+        touch()
+        return 1
+        """);
+
+    // Queued/Sending → Scheduled once the window opening (gateUntil) has ended, if deliveries are still queued; those of
+    // a dead worker (expired leases) go back to the queue first. Deliveries in flight finish under their leases.
+    private static readonly LuaScript ParkScript = Script("""
+        local now = tonumber(@Now)
+        local state = redis.call('HGET', meta, 'state')
+        if state ~= 'Queued' and state ~= 'Sending' then return 0 end
+        local gateUntil = redis.call('HGET', meta, 'gateUntil')
+        if not gateUntil or tonumber(gateUntil) > now then return 0 end
+        for _, s in ipairs(redis.call('ZRANGEBYSCORE', l, '-inf', now)) do
+          redis.call('ZREM', l, s)
+          redis.call('HDEL', o, s)
+          redis.call('ZADD', q, 0, s)
+        end
+        if redis.call('ZCARD', q) == 0 then return 0 end
+        redis.call('HSET', meta, 'state', 'Scheduled')
+        touch()
+        return 1
+        """);
+
+    // Scheduled → Cancelled while the undo window is open and nothing was handed over: 1 undone, 0 too late, -1 no mailing.
+    private static readonly LuaScript UndoScript = Script(NothingHandedOver + """
+        local now = @Now
+        local state = redis.call('HGET', meta, 'state')
+        if not state then return -1 end
+        local undoUntil = redis.call('HGET', meta, 'undoUntil')
+        if state ~= 'Scheduled' or not undoUntil or tonumber(undoUntil) <= tonumber(now) or not nothingHandedOver() then return 0 end
+        redis.call('HSET', meta, 'state', 'Cancelled', 'finishedAt', now)
+        redis.call('HDEL', meta, 'reason', 'pauseCode', 'pauseArgs')
+        local seqs = redis.call('ZRANGE', q, 0, -1)
+        for _, s in ipairs(seqs) do
+          local delivery = cjson.decode(redis.call('HGET', d, s))
+          delivery['status'] = 'Cancelled'
+          delivery['reason'] = @Reason
+          delivery['reasonCode'] = 'CancelledBeforeSend'
+          redis.call('HSET', d, s, cjson.encode(delivery))
+        end
+        redis.call('DEL', q)
+        if #seqs > 0 then redis.call('HINCRBY', meta, 'cancelled', #seqs) end
+        checkDone(now)
+        touch()
+        return 1
+        """);
+
     // @Outcomes: JSON [[seq, phaseUpdate, attempts, retryAtMs or '', progress json, codes json], ...]. Only the follow-up
     // fields change, so a bounce recorded meanwhile is kept.
     private static readonly LuaScript RecordFollowUpsScript = Script("""
@@ -210,6 +288,9 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         local now, lease, token = tonumber(@Now), tonumber(@LeaseMs), @Token
         local state = redis.call('HGET', meta, 'state')
         if state ~= 'Queued' and state ~= 'Sending' then return { '', '' } end
+        -- never before the schedule allows, never after the window opening it was queued in has closed
+        local gateFrom, gateUntil = redis.call('HGET', meta, 'gateFrom'), redis.call('HGET', meta, 'gateUntil')
+        if (gateFrom and tonumber(gateFrom) > now) or (gateUntil and tonumber(gateUntil) <= now) then return { '', '' } end
         -- deliveries whose worker died come back first; their draft id makes the next worker look them up
         local expired = redis.call('ZRANGEBYSCORE', l, '-inf', now, 'LIMIT', 0, 100)
         for _, s in ipairs(expired) do
@@ -399,6 +480,27 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         public required string From { get; init; }
     }
 
+    private sealed class ScheduleArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required string Schedule { get; init; }
+        public required string Stamp { get; init; }
+        public required string GateFrom { get; init; }
+        public required string UndoUntil { get; init; }
+    }
+
+    private sealed class PromoteArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required string Stamp { get; init; }
+        public required string GateUntil { get; init; }
+        public required string Now { get; init; }
+    }
+
+    private sealed class UndoArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
+    {
+        public required string Now { get; init; }
+        public required string Reason { get; init; }
+    }
+
     private sealed class NowArgs(RedisMailingStore s, string id) : MailingArgs(s, id)
     {
         public required string Now { get; init; }
@@ -525,7 +627,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
 
     public async Task<Mailing?> GetAsync(string mailingId, CancellationToken cancellationToken)
     {
-        var values = await Db.HashGetAsync(Meta(mailingId), ["doc", "state", "reason", "startedAt", "finishedAt", "pauseCode", "pauseArgs", "held"]).ConfigureAwait(false);
+        var values = await Db.HashGetAsync(Meta(mailingId), ["doc", "state", "reason", "startedAt", "finishedAt", "pauseCode", "pauseArgs", "held", "schedule", "gateUntil"]).ConfigureAwait(false);
         if (values[0].IsNull)
         {
             return null;
@@ -540,6 +642,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             PausedCode = values[5].IsNullOrEmpty ? null : (string?)values[5],
             PausedArgs = values[6].IsNullOrEmpty ? null : JsonSerializer.Deserialize<Dictionary<string, string>>((string)values[6]!, Json),
             Held = (string?)values[7] == "1",
+            Schedule = values[8].IsNullOrEmpty ? null : JsonSerializer.Deserialize<MailingSchedule>((string)values[8]!, Json),
+            OpenUntil = FromMs(values[9]),
         };
     }
 
@@ -654,6 +758,44 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             }
         }
         return (after, changed);
+    }
+
+    public async Task<(Mailing? Mailing, bool Changed)> ScheduleAsync(string mailingId, MailingSchedule schedule, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var changed = (int)await Db.ScriptEvaluateAsync(ScheduleScript, new ScheduleArgs(this, mailingId)
+        {
+            Schedule = JsonSerializer.Serialize(schedule, Json), Stamp = schedule.Stamp, GateFrom = Ms(schedule.NotBefore),
+            UndoUntil = schedule.UndoUntil is { } u ? Ms(u) : "",
+        }).ConfigureAwait(false) == 1;
+        var after = await GetAsync(mailingId, cancellationToken).ConfigureAwait(false);
+        if (changed)
+        {
+            // any instance's worker promotes it when due
+            await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
+            if (after is not null && MailingStates.IsRunning(after.State, after.Held))
+            {
+                await AddRunningAsync(Db, after.Owner, mailingId).ConfigureAwait(false);
+            }
+        }
+        return (after, changed);
+    }
+
+    public async Task<bool> PromoteAsync(string mailingId, string stamp, DateTimeOffset? openUntil, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (int)await Db.ScriptEvaluateAsync(PromoteScript, new PromoteArgs(this, mailingId)
+        {
+            Stamp = stamp, GateUntil = openUntil is { } u ? Ms(u) : "", Now = Ms(now),
+        }).ConfigureAwait(false) == 1;
+
+    public async Task<bool> ParkAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (int)await Db.ScriptEvaluateAsync(ParkScript, new NowArgs(this, mailingId) { Now = Ms(now) }).ConfigureAwait(false) == 1;
+
+    public async Task<(Mailing? Mailing, bool Changed)> UndoAsync(string mailingId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var changed = (int)await Db.ScriptEvaluateAsync(UndoScript, new UndoArgs(this, mailingId)
+        {
+            Now = Ms(now), Reason = "Cancelled before it was sent",
+        }).ConfigureAwait(false) == 1;
+        return (await GetAsync(mailingId, cancellationToken).ConfigureAwait(false), changed);
     }
 
     public async Task RecordErrorAsync(string mailingId, MailingError error, CancellationToken cancellationToken)

@@ -527,7 +527,58 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Starts a held (Ready) mailing: 409 from any other state */
+        /** Starts a held (Ready) mailing now or by a schedule (sendAt, window, undoSeconds; dryRun changes nothing), or reschedules a Scheduled one that has sent nothing: 409 from any other state */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": null | components["schemas"]["StartRequest"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MailingStatus"];
+                    };
+                };
+                /** @description Bad Request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mailings/{id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Within the undo window, with nothing handed to Microsoft 365: cancels the mailing with nothing sent; 409 UndoExpired after */
         post: {
             parameters: {
                 query?: never;
@@ -1062,6 +1113,8 @@ export interface components {
             resumesAt: null | string;
             /** Format: int32 */
             scopeTotal?: null | number;
+            /** Format: date-time */
+            sendAt?: null | string;
             /** Format: int32 */
             sent: number;
             /** Format: int32 */
@@ -1075,11 +1128,14 @@ export interface components {
             subject: string;
             /** Format: int32 */
             total: number;
+            /** Format: date-time */
+            undoUntil?: null | string;
             waitArgs?: null | {
                 [key: string]: string;
             };
             waitCode?: null | string;
             waitReason: null | string;
+            window?: null | components["schemas"]["SendingWindow"];
             zipped?: boolean;
         };
         MatchCondition: {
@@ -1178,7 +1234,7 @@ export interface components {
             type?: null | string;
         };
         /** @enum {string} */
-        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "MailingNotDeletable" | "MailingStillStopping" | "TooManyRunningMailings" | "TooManyTemplates" | "RateLimited" | "HrbcRequestTooLong" | "ContentTypeUnsupported" | "HostInvalid" | "MultipartMalformed" | "FileNameEmpty" | "FileNameInvalidCharacter" | "FileNameReserved" | "FileIsProgram" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "ConditionNotANumber" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown";
+        ProblemCode: "BadRequest" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "Conflict" | "PayloadTooLarge" | "UnsupportedMediaType" | "TooManyRequests" | "InternalError" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HttpError" | "InvalidMailing" | "InvalidSearch" | "ValidationFailed" | "HrbcError" | "HrbcFailed" | "HrbcTimeout" | "HrbcUnreachable" | "UnknownResource" | "RecordNotFound" | "MailingNotFound" | "NotPossibleInState" | "NothingToRetry" | "TemplateNotFound" | "MailingNotReady" | "PreviewTargetRequired" | "DeliveryNotFound" | "DeliveryNotFoundForRecord" | "MailingNotDeletable" | "MailingStillStopping" | "TooManyRunningMailings" | "TooManyTemplates" | "UndoExpired" | "SendAtInvalid" | "SendAtInPast" | "SendAtTooFar" | "WindowDaysInvalid" | "WindowTimeInvalid" | "WindowEmpty" | "WindowNeverOpens" | "UndoSecondsOutOfRange" | "RateLimited" | "HrbcRequestTooLong" | "ContentTypeUnsupported" | "HostInvalid" | "MultipartMalformed" | "FileNameEmpty" | "FileNameInvalidCharacter" | "FileNameReserved" | "FileIsProgram" | "NotMultipart" | "NoFile" | "FileEmpty" | "FileTooLarge" | "UploadQuotaExceeded" | "FileNameMissing" | "FileNameInvalid" | "FileNameTooLong" | "FileTypeBlocked" | "SignInRequired" | "SendAsForbidden" | "SignInUnavailable" | "ManifestNeedsHttps" | "AddinNotBuilt" | "ModeInvalid" | "AnchorRequired" | "ScopeKindInvalid" | "ScopeEmpty" | "TooManyIds" | "IdsNotPositive" | "ScopeNoMatch" | "NoValidAddress" | "KeywordsTooLong" | "KeywordsControlCharacters" | "NumberTooSmall" | "NumberOutOfRange" | "ConditionNotATerm" | "ConditionSuffixUnknown" | "ConditionNoValue" | "ConditionEmptyValue" | "ConditionForeignField" | "ConditionUnknownField" | "ConditionNotANumber" | "TemplateMissing" | "TemplateNameInvalid" | "SubjectRequired" | "SubjectTooLong" | "BodyRequired" | "BodyTooLarge" | "BodyTooLargeMb" | "MailFieldsRequired" | "MailFieldUnknown" | "PhaseUnknown" | "PhaseMemoTooLong" | "PhaseMemoWithoutPhase" | "IdempotencyKeyTooLong" | "RecruiterRecommendationFiles" | "JobOfferFiles" | "ModeHasNoFiles" | "NotAFileOf" | "FileUnreadable" | "UploadMissing" | "ZipPasswordWithoutFiles" | "ZipPasswordLength" | "ZipPasswordCharacters" | "ZipEncryptionInvalid" | "DuplicateFileNames" | "AttachmentsTooLarge" | "TimeZoneUnknown";
         QueryRequest: {
             condition?: null | string;
             keywords?: null | string;
@@ -1202,6 +1258,13 @@ export interface components {
             kind?: null | string;
             query?: null | components["schemas"]["QueryRequest"];
         };
+        SendingWindow: {
+            days: string[];
+            from: string;
+            skipHolidays: boolean;
+            timeZone: string;
+            to: string;
+        };
         SkippedRecord: {
             address: null | string;
             mailField: null | string;
@@ -1215,6 +1278,13 @@ export interface components {
             eventId?: null | string;
             eventType?: null | string;
             reconnectionInterval?: null | string;
+        };
+        StartRequest: {
+            dryRun?: null | boolean;
+            sendAt?: null | string;
+            /** Format: int32 */
+            undoSeconds?: null | number;
+            window?: null | components["schemas"]["WindowRequest"];
         };
         SubmitResponse: {
             id: string;
@@ -1267,7 +1337,14 @@ export interface components {
             size: number;
         };
         /** @enum {string} */
-        WaitCode: "PacingWindow" | "DailyQuota" | "RetryAfter" | "GraphErrors" | "UploadBudget" | "Expanding";
+        WaitCode: "PacingWindow" | "DailyQuota" | "RetryAfter" | "GraphErrors" | "UploadBudget" | "Expanding" | "Scheduled" | "UndoWindow" | "OutsideWindow";
+        WindowRequest: {
+            days?: null | string[];
+            from?: null | string;
+            skipHolidays?: null | boolean;
+            timeZone?: null | string;
+            to?: null | string;
+        };
     };
     responses: never;
     parameters: never;

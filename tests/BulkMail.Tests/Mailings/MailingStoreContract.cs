@@ -2,6 +2,7 @@ using BulkMail.Api.Modes;
 using BulkMail.Api.Mail;
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mailings;
+using BulkMail.Api.Mailings.Scheduling;
 using BulkMail.Tests.Support;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -667,6 +668,179 @@ public abstract class MailingStoreContract : ContractSuite
         await store.CancelQueuedAsync(m.Id, T0, Ct);
         Assert.Equal(MailingDeletion.Deleted, await store.DeleteAsync(m.Id, Ct));
         Assert.Null(await store.FindDeliveryByRecordAsync(m.Id, page1[0].RecordId, Ct));
+    }
+
+    // ---- scheduling and undo
+
+    private static async Task<Mailing> ReadyAsync(IMailingStore store, int count)
+    {
+        var m = await store.CreateAsync(NewMailing() with { Held = true }, Ct);
+        Assert.True(await store.TryLeaseExpansionAsync(m.Id, "x", Lease, T0, Ct));
+        Assert.True(await store.AppendDeliveriesAsync(m.Id, "x", 0, count, NewDeliveries(1, count), true, T0, Ct));
+        Assert.Equal(MailingState.Ready, (await store.GetAsync(m.Id, Ct))!.State);
+        return m;
+    }
+
+    private static MailingSchedule At(DateTimeOffset notBefore, string stamp = "s1", DateTimeOffset? undoUntil = null) => new()
+    {
+        SendAt = notBefore, NotBefore = notBefore, Stamp = stamp, UndoUntil = undoUntil,
+        Window = new SendingWindow(["Mon", "Fri"], "09:00", "18:00", "Asia/Tokyo", true),
+    };
+
+    [Fact]
+    [Covers(nameof(IMailingStore.ScheduleAsync), nameof(IMailingStore.PromoteAsync), nameof(IMailingStore.ClaimAsync), nameof(IMailingStore.ActiveMailingIdsAsync),
+        nameof(IMailingStore.GetAsync))]
+    public async Task A_scheduled_mailing_is_stored_with_its_schedule_claimable_only_once_promoted_and_promoted_once()
+    {
+        var store = CreateStore();
+        var m = await ReadyAsync(store, 3);
+        var due = T0.AddHours(10);
+        var (scheduled, changed) = await store.ScheduleAsync(m.Id, At(due, undoUntil: T0.AddSeconds(30)), T0, Ct);
+        Assert.True(changed);
+        Assert.Equal(MailingState.Scheduled, scheduled!.State);
+        Assert.False(scheduled.Held);
+        var stored = (await store.GetAsync(m.Id, Ct))!;
+        Assert.Equal(At(due, undoUntil: T0.AddSeconds(30)) with { Window = null }, stored.Schedule! with { Window = null });
+        Assert.Equal(["Mon", "Fri"], stored.Schedule!.Window!.Days);
+        Assert.Equal(("09:00", "18:00", "Asia/Tokyo", true), (stored.Schedule.Window.From, stored.Schedule.Window.To, stored.Schedule.Window.TimeZone, stored.Schedule.Window.SkipHolidays));
+        Assert.Contains(m.Id, await store.ActiveMailingIdsAsync(Ct)); // any worker looks at it
+        Assert.Equal(new ClaimResult(null, null), await store.ClaimAsync(m.Id, Lease, due.AddDays(1), Ct)); // Scheduled: never claimable
+
+        Assert.False(await store.PromoteAsync(m.Id, "s1", null, due.AddMilliseconds(-1), Ct)); // not yet
+        Assert.False(await store.PromoteAsync(m.Id, "other", null, due, Ct)); // not by another schedule
+        var racing = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => store.PromoteAsync(m.Id, "s1", due.AddHours(8), due, Ct)));
+        Assert.Equal(1, racing.Count(p => p)); // one worker promotes
+        var queued = (await store.GetAsync(m.Id, Ct))!;
+        Assert.Equal((MailingState.Queued, due.AddHours(8)), (queued.State, queued.OpenUntil));
+        Assert.Equal(new ClaimResult(null, null), await store.ClaimAsync(m.Id, Lease, due.AddMilliseconds(-1), Ct)); // a clock behind
+        Assert.NotNull((await store.ClaimAsync(m.Id, Lease, due, Ct)).Claim);
+        Assert.Equal(new ClaimResult(null, null), await store.ClaimAsync(m.Id, Lease, due.AddHours(8), Ct)); // the opening has ended
+        Assert.False(await store.PromoteAsync(m.Id, "s1", null, due, Ct)); // not Scheduled any more
+    }
+
+    [Fact]
+    [Covers(nameof(IMailingStore.ParkAsync), nameof(IMailingStore.PromoteAsync), nameof(IMailingStore.CompleteAsync))]
+    public async Task At_the_end_of_its_opening_a_mailing_goes_back_to_scheduled_and_what_was_in_flight_finishes_once()
+    {
+        var store = CreateStore();
+        var m = await ReadyAsync(store, 3);
+        Assert.True((await store.ScheduleAsync(m.Id, At(T0), T0, Ct)).Changed);
+        var closes = T0.AddHours(1);
+        Assert.True(await store.PromoteAsync(m.Id, "s1", closes, T0, Ct));
+        var first = (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!;
+        var inFlight = (await store.ClaimAsync(m.Id, TimeSpan.FromHours(2), T0.AddSeconds(1), Ct)).Claim!;
+        Assert.True(await store.CompleteAsync(first, first.Delivery with { Status = DeliveryStatus.Sent, SentAt = T0 }, 10, T0, Ct));
+
+        Assert.False(await store.ParkAsync(m.Id, closes.AddMilliseconds(-1), Ct)); // still open
+        Assert.True(await store.ParkAsync(m.Id, closes, Ct));
+        Assert.False(await store.ParkAsync(m.Id, closes, Ct));
+        Assert.Equal(MailingState.Scheduled, (await store.GetAsync(m.Id, Ct))!.State);
+        Assert.Equal(new ClaimResult(null, null), await store.ClaimAsync(m.Id, Lease, closes, Ct));
+        // the delivery in flight finishes under its lease; nothing new was claimed
+        Assert.True(await store.CompleteAsync(inFlight, inFlight.Delivery with { Status = DeliveryStatus.Sent, SentAt = closes }, 10, closes, Ct));
+        Assert.Equal(new MailingCounts(3, 2, 0, 0, 0, 0), await store.GetCountsAsync(m.Id, Ct));
+        Assert.Equal(MailingState.Scheduled, (await store.GetAsync(m.Id, Ct))!.State);
+        // it has sent: no new schedule, no undo
+        Assert.False((await store.ScheduleAsync(m.Id, At(T0.AddDays(1), "s2"), closes, Ct)).Changed);
+        Assert.False((await store.UndoAsync(m.Id, closes, Ct)).Changed);
+
+        // the next opening: the last one goes, and it completes
+        var next = T0.AddDays(1);
+        Assert.True(await store.PromoteAsync(m.Id, "s1", next.AddHours(1), next, Ct));
+        var last = (await store.ClaimAsync(m.Id, Lease, next, Ct)).Claim!;
+        Assert.Equal(3, last.Delivery.Seq);
+        Assert.True(await store.CompleteAsync(last, last.Delivery with { Status = DeliveryStatus.Sent, SentAt = next }, 10, next, Ct));
+        Assert.Equal(MailingState.Completed, (await store.GetAsync(m.Id, Ct))!.State);
+        Assert.False(await store.ParkAsync(m.Id, next.AddHours(2), Ct));
+
+        // a mailing whose queue is empty at the end of its opening is not parked: its last delivery completes it
+        var two = await ReadyAsync(store, 1);
+        Assert.True((await store.ScheduleAsync(two.Id, At(T0, "t"), T0, Ct)).Changed);
+        Assert.True(await store.PromoteAsync(two.Id, "t", closes, T0, Ct));
+        var only = (await store.ClaimAsync(two.Id, TimeSpan.FromHours(2), T0, Ct)).Claim!;
+        Assert.False(await store.ParkAsync(two.Id, closes, Ct));
+        Assert.True(await store.CompleteAsync(only, only.Delivery with { Status = DeliveryStatus.Sent, SentAt = closes }, 10, closes, Ct));
+        Assert.Equal(MailingState.Completed, (await store.GetAsync(two.Id, Ct))!.State);
+    }
+
+    [Fact]
+    [Covers(nameof(IMailingStore.ScheduleAsync), nameof(IMailingStore.PromoteAsync))]
+    public async Task A_schedule_is_replaced_only_while_nothing_was_handed_over_and_the_old_one_no_longer_promotes()
+    {
+        var store = CreateStore();
+        var m = await ReadyAsync(store, 2);
+        Assert.False((await store.ScheduleAsync(NewMailing().Id, At(T0), T0, Ct)).Changed); // no such mailing
+        Assert.True((await store.ScheduleAsync(m.Id, At(T0.AddHours(1), "old"), T0, Ct)).Changed);
+        var (moved, changed) = await store.ScheduleAsync(m.Id, At(T0.AddHours(2), "new"), T0, Ct);
+        Assert.True(changed);
+        Assert.Equal(T0.AddHours(2), moved!.Schedule!.NotBefore);
+        Assert.False(await store.PromoteAsync(m.Id, "old", null, T0.AddHours(1), Ct));
+        Assert.False(await store.PromoteAsync(m.Id, "new", null, T0.AddHours(1), Ct));
+        Assert.True(await store.PromoteAsync(m.Id, "new", null, T0.AddHours(2), Ct));
+        Assert.Null((await store.GetAsync(m.Id, Ct))!.OpenUntil);
+        Assert.NotNull((await store.ClaimAsync(m.Id, Lease, T0.AddDays(30), Ct)).Claim); // no window: no end
+
+        // a mailing that is not Ready (Preparing, Queued) cannot be scheduled
+        var plain = await store.CreateAsync(NewMailing(), Ct);
+        Assert.False((await store.ScheduleAsync(plain.Id, At(T0), T0, Ct)).Changed);
+        var (_, queued) = await QueuedAsync(store, 1);
+        Assert.False((await store.ScheduleAsync(queued.Id, At(T0), T0, Ct)).Changed);
+
+        // nothing left to send: it completes when promoted
+        var empty = await store.CreateAsync(NewMailing() with { Held = true }, Ct);
+        Assert.True(await store.TryLeaseExpansionAsync(empty.Id, "x", Lease, T0, Ct));
+        Assert.True(await store.AppendDeliveriesAsync(empty.Id, "x", 0, 1, [Skip(1, ReasonCodes.NoAddress)], true, T0, Ct));
+        Assert.True((await store.ScheduleAsync(empty.Id, At(T0, "e"), T0, Ct)).Changed);
+        Assert.True(await store.PromoteAsync(empty.Id, "e", null, T0.AddSeconds(1), Ct));
+        Assert.Equal(MailingState.Completed, (await store.GetAsync(empty.Id, Ct))!.State);
+    }
+
+    [Fact]
+    [Covers(nameof(IMailingStore.UndoAsync), nameof(IMailingStore.ClaimAsync), nameof(IMailingStore.PromoteAsync))]
+    public async Task Undo_cancels_every_delivery_only_inside_the_undo_window_and_then_nothing_is_claimable()
+    {
+        var store = CreateStore();
+        var m = await ReadyAsync(store, 3);
+        Assert.False((await store.UndoAsync(m.Id, T0, Ct)).Changed); // Ready: not started
+        var undoUntil = T0.AddSeconds(30);
+        Assert.True((await store.ScheduleAsync(m.Id, At(undoUntil, undoUntil: undoUntil), T0, Ct)).Changed);
+        Assert.False((await store.UndoAsync(m.Id, undoUntil, Ct)).Changed); // at its end it is over
+        var (undone, changed) = await store.UndoAsync(m.Id, undoUntil.AddMilliseconds(-1), Ct);
+        Assert.True(changed);
+        Assert.Equal((MailingState.Cancelled, undoUntil.AddMilliseconds(-1)), (undone!.State, undone.FinishedAt));
+        Assert.Equal(new MailingCounts(3, 0, 0, 0, 0, 3), await store.GetCountsAsync(m.Id, Ct));
+        await foreach (var d in store.ReadDeliveriesAsync(m.Id, Ct))
+        {
+            Assert.Equal((DeliveryStatus.Cancelled, ReasonCodes.CancelledBeforeSend), (d.Status, d.ReasonCode));
+        }
+        // the worker that was about to promote and claim cannot
+        Assert.False(await store.PromoteAsync(m.Id, "s1", null, undoUntil, Ct));
+        Assert.Equal(new ClaimResult(null, null), await store.ClaimAsync(m.Id, Lease, undoUntil, Ct));
+        Assert.False((await store.UndoAsync(m.Id, T0, Ct)).Changed);
+
+        // promoted (the undo window is over): too late
+        var late = await ReadyAsync(store, 1);
+        Assert.True((await store.ScheduleAsync(late.Id, At(undoUntil, "l", undoUntil), T0, Ct)).Changed);
+        Assert.True(await store.PromoteAsync(late.Id, "l", null, undoUntil, Ct));
+        Assert.False((await store.UndoAsync(late.Id, T0, Ct)).Changed);
+        Assert.False((await store.UndoAsync(NewMailing().Id, T0, Ct)).Changed);
+        // clocks apart: an undo at 29.999 s and a promotion at 30 s race; exactly one wins, and after an undo nothing is claimable
+        for (var round = 0; round < 10; round++)
+        {
+            var raced = await ReadyAsync(store, 2);
+            Assert.True((await store.ScheduleAsync(raced.Id, At(undoUntil, "r", undoUntil), T0, Ct)).Changed);
+            var undoing = store.UndoAsync(raced.Id, undoUntil.AddMilliseconds(-1), Ct);
+            var promoting = store.PromoteAsync(raced.Id, "r", null, undoUntil, Ct);
+            var (won, promoted) = ((await undoing).Changed, await promoting);
+            Assert.True(won ^ promoted, $"round {round}: exactly one of undo and promote");
+            var claim = await store.ClaimAsync(raced.Id, Lease, undoUntil, Ct);
+            Assert.Equal(promoted, claim.Claim is not null);
+            Assert.Equal(won ? 2 : 0, (await store.GetCountsAsync(raced.Id, Ct)).Cancelled);
+        }
+        // without an undo window there is nothing to undo
+        var none = await ReadyAsync(store, 1);
+        Assert.True((await store.ScheduleAsync(none.Id, At(T0.AddHours(1), "n"), T0, Ct)).Changed);
+        Assert.False((await store.UndoAsync(none.Id, T0, Ct)).Changed);
     }
 }
 

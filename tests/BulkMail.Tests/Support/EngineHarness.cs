@@ -81,6 +81,8 @@ public sealed class EngineHarness : IAsyncDisposable
         ["Sending:RetryBaseDelay"] = "00:00:00.050",
         ["Sending:PollInterval"] = "00:00:00.100",
         ["Sending:DeliveryLease"] = "00:00:15",
+        // Start sends at once, as before the undo window existed; the scheduling tests set their own
+        ["Sending:UndoSeconds"] = "0",
         ["RateLimits:Enabled"] = "false", // child processes too; RateLimitTests test the limits
     };
 

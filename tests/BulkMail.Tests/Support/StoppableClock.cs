@@ -30,6 +30,30 @@ public sealed class StoppableClock : TimeProvider
         }
     }
 
+    /// <summary>Stops the clock at a given instant (past or future): "now" for the product from then on.</summary>
+    public DateTimeOffset StopAt(DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            _stopped = at;
+            return at;
+        }
+    }
+
+    /// <summary>Moves the stopped clock to a later instant.</summary>
+    public DateTimeOffset AdvanceTo(DateTimeOffset to)
+    {
+        lock (_gate)
+        {
+            if (_stopped is not { } now || to < now)
+            {
+                throw new InvalidOperationException("Stop the clock first; it only moves forward.");
+            }
+            _stopped = to;
+            return to;
+        }
+    }
+
     /// <summary>Moves the stopped clock forward.</summary>
     public DateTimeOffset Advance(TimeSpan by)
     {
