@@ -27,7 +27,6 @@ public sealed class BulkMailTelemetry : IDisposable
         GraphThrottled = _meter.CreateCounter<long>("bulkmail.graph.throttled", "{response}", "Graph answers 429 (or 503 with Retry-After).");
         GraphRetryAfter = _meter.CreateHistogram<double>("bulkmail.graph.retry_after", "s", "How long Graph asked a mailbox to wait.");
         HrbcRequests = _meter.CreateCounter<long>("bulkmail.hrbc.requests", "{request}", "HRBC requests by endpoint and result code.");
-        DueLag = _meter.CreateHistogram<double>("bulkmail.delivery.due_lag", "s", "From a delivery being due to its claim (work waiting for a lane).");
         PacingDelay = _meter.CreateHistogram<double>("bulkmail.pacing.delay", "s", "How long a lane waited for the mailbox's pacing grant.");
         ReaderLag = _meter.CreateHistogram<double>("bulkmail.reader.lag", "s", "From a report or reply arriving in the Inbox to its being applied.");
         _meter.CreateObservableGauge("bulkmail.mailings.active", () => Interlocked.Read(ref _activeMailings), "{mailing}",
@@ -39,7 +38,6 @@ public sealed class BulkMailTelemetry : IDisposable
     public Counter<long> GraphThrottled { get; }
     public Histogram<double> GraphRetryAfter { get; }
     public Counter<long> HrbcRequests { get; }
-    public Histogram<double> DueLag { get; }
     public Histogram<double> PacingDelay { get; }
     public Histogram<double> ReaderLag { get; }
 

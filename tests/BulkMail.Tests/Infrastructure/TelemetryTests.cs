@@ -91,6 +91,8 @@ public class TelemetryTests(RedisServerFixture redis)
         Assert.Contains("bulkmail.deliveries", metrics, StringComparison.Ordinal);
         Assert.Contains("http.client.request.duration", metrics, StringComparison.Ordinal);
         Assert.Contains("bulkmail.hrbc.requests", metrics, StringComparison.Ordinal);
+        Assert.Contains("bulkmail.pacing.delay", metrics, StringComparison.Ordinal);
+        Assert.Contains("bulkmail.mailings.active", metrics, StringComparison.Ordinal);
         foreach (var text in new[] { traces, metrics })
         {
             Assert.DoesNotContain(EngineHarness.User, text, StringComparison.OrdinalIgnoreCase);
