@@ -34,6 +34,7 @@ public sealed class Program
         var builder = WebApplication.CreateBuilder(args);
 
         builder.AddServiceDefaults();
+        builder.AddTelemetry();
         builder.AddStorage();
         addServices?.Invoke(builder);
         builder.AddBulkMailAuth();

@@ -22,6 +22,7 @@ public sealed partial class HrbcClient(
     HrbcMetadataCache cache,
     IOptions<HrbcOptions> options,
     TimeProvider time,
+    BulkMailTelemetry telemetry,
     ILogger<HrbcClient> logger)
 {
     public const string TokenHeader = "X-porters-hrbc-oauth-token";
@@ -590,6 +591,8 @@ public sealed partial class HrbcClient(
                 throw new HrbcProtocolException($"HRBC answered HTTP {status} without XML ({what}).", status);
             }
             var code = HrbcXml.RootCode(root);
+            telemetry.HrbcRequests.Add(1, new KeyValuePair<string, object?>("endpoint", request.Method.Method + " " + what),
+                new KeyValuePair<string, object?>("code", code ?? 0), new KeyValuePair<string, object?>("http.status", status));
             Log.Request(logger, request.Method.Method, what, status, code ?? 0, (long)time.GetElapsedTime(started).TotalMilliseconds);
             if (code == 401 && attempt == 0)
             {

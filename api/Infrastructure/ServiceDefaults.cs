@@ -40,7 +40,9 @@ public static class ServiceDefaults
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi();
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+        // Liveness (and what the operator reads: Redis, HRBC); readiness adds what taking work needs (the worker's heartbeat).
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync, Predicate = c => !c.Tags.Contains(TelemetrySetup.ReadyOnlyTag) });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync, Predicate = c => c.Tags.Contains(TelemetrySetup.ReadyTag) });
         return app;
     }
 

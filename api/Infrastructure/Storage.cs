@@ -75,7 +75,7 @@ public static class StorageSetup
             options.AbortOnConnectFail = false; // start even if Redis is briefly away; commands fail until it is back
             return ConnectionMultiplexer.Connect(options);
         });
-        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [TelemetrySetup.ReadyTag]);
         return builder;
     }
 

@@ -22,6 +22,7 @@ public sealed partial class DeliveryStep(
     TimeProvider time,
     MessageRenderer renderer,
     Suppressions.ISuppressionList suppressions,
+    BulkMailTelemetry telemetry,
     ILogger<DeliveryStep> logger)
 {
     private SendingOptions O => options.Value;
@@ -33,6 +34,16 @@ public sealed partial class DeliveryStep(
     /// the mail twice; a 429 is a definite refusal, so after one the next attempt needs no lookup.
     /// </summary>
     public async Task ProcessAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken)
+    {
+        // Ids only: the trace is read by operators who may not see recipients.
+        using var activity = telemetry.Source.StartActivity("bulkmail.delivery");
+        activity?.SetTag("bulkmail.mailing.id", run.Mailing.Id);
+        activity?.SetTag("bulkmail.delivery.id", Delivery.IdOf(run.Mailing.Id, claim.Delivery.Seq));
+        activity?.SetTag("bulkmail.delivery.attempts", claim.Delivery.Attempts);
+        await ProcessCoreAsync(run, claim, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ProcessCoreAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken)
     {
         var (mailing, plan) = (run.Mailing, run.Plan);
         var mailbox = mailing.Mailbox;
@@ -129,6 +140,9 @@ public sealed partial class DeliveryStep(
         catch (GraphSendException e) when (e.Kind == GraphFailureKind.Throttled)
         {
             var retryAfter = e.RetryAfter ?? TimeSpan.FromSeconds(5);
+            telemetry.GraphThrottled.Add(1);
+            telemetry.GraphRetryAfter.Record(retryAfter.TotalSeconds);
+            telemetry.Deliveries.Add(1, new KeyValuePair<string, object?>("outcome", "requeued"));
             await limiter.BlockAsync(mailbox, time.GetUtcNow() + retryAfter, cancellationToken).ConfigureAwait(false);
             // A 429 refused the call: it changed nothing, so what was known before it still holds, and throttling is
             // not the recipient's fault (no attempt used up).
@@ -221,7 +235,11 @@ public sealed partial class DeliveryStep(
         if (!await store.CompleteAsync(claim, final, O.MaxFailureStreak, time.GetUtcNow(), cancellationToken, followUp).ConfigureAwait(false))
         {
             Log.LeaseLost(logger, claim.MailingId, final.Seq);
+            return;
         }
+        var outcome = final.Status.ToString().ToLowerInvariant();
+        telemetry.Deliveries.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+        System.Diagnostics.Activity.Current?.SetTag("bulkmail.delivery.outcome", outcome);
     }
 
     /// <summary>Exponential backoff with full jitter, at least Graph's Retry-After.</summary>

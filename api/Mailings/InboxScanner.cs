@@ -66,7 +66,7 @@ public static class AutoReplies
 /// requests a pass. Everything it applies is idempotent (a reply is counted once, a bounce moves Sent → Bounced once,
 /// each HRBC write is recorded on the delivery), so a rescan or a restart changes nothing.
 /// </summary>
-public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, IMailboxLimiter limiter, IServiceScopeFactory scopes,
+public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, IMailboxLimiter limiter, IServiceScopeFactory scopes, BulkMailTelemetry telemetry,
     IOptions<BounceOptions> bounceOptions, IOptions<ReplyOptions> replyOptions, IOptions<SendingOptions> sending, TimeProvider time,
     ILogger<InboxScanner> logger, ISuppressionList suppressions) : BackgroundService
 {
@@ -178,6 +178,10 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
                     var (outcome, requests, movedOut) = await HandleAsync(mailbox, index, m, cancellationToken).ConfigureAwait(false);
                     budget -= requests;
                     moved |= movedOut;
+                    if (outcome is Outcome.Replied or Outcome.Bounced)
+                    {
+                        telemetry.ReaderLag.Record(Math.Max(0, (time.GetUtcNow() - m.ReceivedAt).TotalSeconds));
+                    }
                     switch (outcome)
                     {
                         case Outcome.Replied: replies++; break;

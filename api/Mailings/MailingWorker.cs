@@ -50,6 +50,8 @@ public sealed partial class MailingWorker(
     IOptions<BounceOptions> bounces,
     IOptions<ReplyOptions> replies,
     TimeProvider time,
+    WorkerHeartbeat heartbeat,
+    BulkMailTelemetry telemetry,
     ILogger<MailingWorker> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, Task> _running = new();
@@ -59,6 +61,7 @@ public sealed partial class MailingWorker(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            heartbeat.Beat(O.PollInterval);
             try
             {
                 foreach (var id in await store.ActiveMailingIdsAsync(stoppingToken).ConfigureAwait(false))
@@ -83,6 +86,7 @@ public sealed partial class MailingWorker(
             {
                 Log.PollFailed(logger, LogSafe.Of(e));
             }
+            telemetry.SetActiveMailings(_running.Count);
             try
             {
                 await signal.WaitAsync(O.PollInterval, time, stoppingToken).ConfigureAwait(false);
@@ -199,11 +203,18 @@ public sealed partial class MailingWorker(
     private async Task LaneAsync(MailingRun run, CancellationToken cancellationToken)
     {
         var mailing = run.Mailing;
+        DateTimeOffset? waitingSince = null; // for the pacing-delay metric
         while (!cancellationToken.IsCancellationRequested)
         {
             var grant = await limiter.TryAcquireAsync(mailing.Mailbox, O.Limits, time.GetUtcNow(), cancellationToken, run.UploadBytes).ConfigureAwait(false);
-            if (!grant.Granted)
+            if (grant.Granted)
             {
+                telemetry.PacingDelay.Record(waitingSince is { } since ? (time.GetUtcNow() - since).TotalSeconds : 0);
+                waitingSince = null;
+            }
+            else
+            {
+                waitingSince ??= time.GetUtcNow();
                 if (!await StillSendingAsync(mailing.Id, cancellationToken).ConfigureAwait(false))
                 {
                     return;

@@ -43,6 +43,7 @@ public static class MailingsSetup
         if (config.GetValue(SendingOptions.Section + ":WorkerEnabled", true))
         {
             services.AddHostedService<MailingWorker>();
+            services.AddHealthChecks().AddCheck<WorkerHeartbeatCheck>("worker", tags: [TelemetrySetup.ReadyTag, TelemetrySetup.ReadyOnlyTag]);
             if (config.GetValue(BounceOptions.Section + ":Enabled", true) || config.GetValue(ReplyOptions.Section + ":Enabled", true))
             {
                 services.AddSingleton<InboxScanner>();
