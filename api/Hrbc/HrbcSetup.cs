@@ -20,6 +20,7 @@ public static class HrbcSetup
     /// <summary>The same registrations on a bare service collection (tools, tests); <c>IConfiguration</c> must be registered.</summary>
     public static IServiceCollection AddHrbcClient(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddBulkMailMeters();
         services.AddOptions<HrbcOptions>()
             .BindConfiguration(HrbcOptions.Section)
             .ValidateDataAnnotations()

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -96,8 +97,7 @@ public static partial class TelemetrySetup
     /// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the standard OTEL_* variables or configuration keys choose the rest).</summary>
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<BulkMailTelemetry>();
-        builder.Services.AddSingleton<WorkerHeartbeat>();
+        builder.Services.AddBulkMailMeters();
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("bulkmail-api", serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
             .WithTracing(t => t
@@ -122,6 +122,16 @@ public static partial class TelemetrySetup
             otel.UseOtlpExporter();
         }
         return builder;
+    }
+
+    /// <summary>What a feature that records needs (idempotent): each feature's AddXxx calls it, so a host that composes
+    /// only some features (the HRBC test harness, a tool) still resolves them, with or without exporters.</summary>
+    public static IServiceCollection AddBulkMailMeters(this IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.TryAddSingleton<BulkMailTelemetry>();
+        services.TryAddSingleton<WorkerHeartbeat>();
+        return services;
     }
 
     private static void ScrubServerPath(Activity activity, HttpContext context)

@@ -12,6 +12,7 @@ public static class MailingsSetup
     {
         var services = builder.Services;
         var config = builder.Configuration;
+        services.AddBulkMailMeters();
         services.AddExceptionHandler<MailingValidationExceptionHandler>();
         services.AddOptions<BounceOptions>().BindConfiguration(BounceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ReplyOptions>().BindConfiguration(ReplyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
