@@ -20,6 +20,9 @@ const window = { days: ["Mon", "Tue", "Wed"] as ("Mon" | "Tue" | "Wed")[], from:
 const scheduled = m({ waitCode: "Scheduled", sendAt: "2026-12-02T00:00:00Z", window });
 const starts = (calls: Call[]) => calls.filter((c) => c.method === "POST" && c.url.endsWith("/api/mailings/m1/start")).map((c) => c.body as StartRequest);
 
+/** The dialog shown now (Fluent may mount its surface twice; the portal sits outside the tree roles see first). */
+const shown = () => screen.getAllByTestId("change-time").at(-1)!.closest<HTMLElement>('[role="dialog"]')!;
+
 function api(start: (b: StartRequest) => unknown) {
   return mockFetch({
     "GET /api/mailings": () => [scheduled],
@@ -46,8 +49,10 @@ describe("日時を変更 on a Scheduled card", () => {
     renderPane(<StatusScreen />, { mailings: true, lang: "ja" });
     const card = (await screen.findByRole("group", { name: "12月のお知らせ の操作" })).closest("li")!;
     await userEvent.click(within(card).getByRole("button", { name: "日時を変更" }));
-    const dialog = await screen.findByRole("dialog", { name: "送信日時の変更" });
-    const d = within(dialog);
+    await waitFor(() => expect(shown()).toHaveTextContent("送信日時の変更"));
+    // Fluent's dialog may mount its surface twice: always query the dialog shown now.
+    const d = { getByTestId: (id: string) => within(shown()).getByTestId(id) };
+    expect(d.getByTestId("change-time-save")).toHaveTextContent("保存");
     expect(d.getByTestId("send-date")).toHaveValue("2026-12-02");
     expect(d.getByTestId("send-time")).toHaveValue("09:00");
     expect(d.getByTestId("window-from")).toHaveValue("10:00");
@@ -55,22 +60,24 @@ describe("日時を変更 on a Scheduled card", () => {
     await waitFor(() => expect(d.getByTestId("schedule-finishes")).toHaveTextContent("12月3日(木) 14:00"));
     expect(starts(calls).every((b) => b.dryRun === true)).toBe(true);
     expect(starts(calls).at(-1)).toMatchObject({ sendAt: "2026-12-02T13:30:00+09:00", dryRun: true });
-    await userEvent.click(d.getByRole("button", { name: "保存" }));
-    await waitFor(() => expect(screen.queryByRole("dialog", { name: "送信日時の変更" })).not.toBeInTheDocument());
+    await userEvent.click(d.getByTestId("change-time-save"));
+    await waitFor(() => expect(screen.queryByTestId("change-time")).not.toBeInTheDocument());
     const real = starts(calls).filter((b) => !b.dryRun);
     expect(real).toEqual([{ sendAt: "2026-12-02T13:30:00+09:00", window: { ...window, skipHolidays: false } }]);
   });
 
-  it("says in words that it already began when Start answers 409 (en), and offers no Change time once sending", async () => {
+  it("says in words that it already began when Start answers 409 (en), and Save stays off", async () => {
     api((b) => (b.dryRun ? { ...scheduled, finishesAt: "2026-12-03T05:00:00Z" } : problem({ title: "Conflict", status: 409, code: "NotReady" }, 409)));
     renderPane(<StatusScreen />, { mailings: true, lang: "en" });
     const card = (await screen.findByRole("group", { name: "Actions for 12月のお知らせ" })).closest("li")!;
     await userEvent.click(within(card).getByRole("button", { name: "Change time" }));
-    const d = within(await screen.findByRole("dialog", { name: "Change the time" }));
-    await waitFor(() => expect(d.getByRole("button", { name: "Save" })).toBeEnabled());
-    await userEvent.click(d.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(shown()).toHaveTextContent("Change the time"));
+    const d = { getByTestId: (id: string) => within(shown()).getByTestId(id), findByTestId: (id: string) => within(shown()).findByTestId(id) };
+    expect(d.getByTestId("change-time-save")).toHaveTextContent("Save");
+    await waitFor(() => expect(d.getByTestId("change-time-save")).toBeEnabled());
+    await userEvent.click(d.getByTestId("change-time-save"));
     expect(await d.findByTestId("change-time-began")).toHaveTextContent("already begun sending");
-    expect(d.getByRole("button", { name: "Save" })).toBeDisabled();
+    expect(d.getByTestId("change-time-save")).toBeDisabled();
   });
 
   it("is not offered for a mailing that waits outside its window after sending some", async () => {
