@@ -573,11 +573,11 @@ describe("Composer: on reply (返信があったら) and the opt-out footer", ()
     expect(screen.getByRole("checkbox", { name: /unsubscribe footer/ })).not.toBeChecked();
   });
 
-  it("in Japanese: the labels, and an untouched draft sends neither field (the server's defaults)", async () => {
+  it("in Japanese: the labels, the hint, the footer in the confirmation; on reply left alone is not sent", async () => {
     const { calls } = api();
     const user = userEvent.setup({ delay: null });
     renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true, lang: "ja" });
-    await waitFor(() => expect(screen.getByRole("checkbox", { name: "メールアドレス (3 of 3)" })).toBeChecked());
+    await waitFor(() => expect(screen.getByRole("checkbox", { name: "メールアドレス（3 件中 3 件）" })).toBeChecked());
     expect(screen.getByRole("checkbox", { name: "配信停止リンクとフッターを付ける（特定電子メール法）" })).toBeChecked();
     const group = within(screen.getByRole("group", { name: "返信があったら" }));
     expect(group.getByRole("combobox", { name: "返信があったらフェーズを更新" })).toBeInTheDocument();
