@@ -27,8 +27,9 @@ export const ChangeTimeDialog: FC<{
     const h = setTimeout(() => setSettled(value), DEBOUNCE_MS);
     return () => clearTimeout(h);
   }, [value]);
-  const texts = { badTime: t("badTime"), badUndo: t("badUndo") };
-  const localErrors = useMemo(() => localScheduleErrors(value, texts), [value, texts.badTime, texts.badUndo]); // eslint-disable-line react-hooks/exhaustive-deps
+  const badTime = t("badTime");
+  const badUndo = t("badUndo");
+  const localErrors = useMemo(() => localScheduleErrors(value, { badTime, badUndo }), [value, badTime, badUndo]);
   const settledBody = useMemo(() => startRequest(settled), [settled]);
   const dryRun = useQuery<MailingStatus>({
     queryKey: keys.dryRun(m.id, settledBody),
