@@ -20,8 +20,8 @@ const window = { days: ["Mon", "Tue", "Wed"] as ("Mon" | "Tue" | "Wed")[], from:
 const scheduled = m({ waitCode: "Scheduled", sendAt: "2026-12-02T00:00:00Z", window });
 const starts = (calls: Call[]) => calls.filter((c) => c.method === "POST" && c.url.endsWith("/api/mailings/m1/start")).map((c) => c.body as StartRequest);
 
-/** The dialog shown now (Fluent may mount its surface twice; the portal sits outside the tree roles see first). */
-const shown = () => screen.getAllByTestId("change-time").at(-1)!.closest<HTMLElement>('[role="dialog"]')!;
+/** The dialog shown now, by its role and name (Fluent may mount its surface twice: the one shown is the last). */
+const shown = () => screen.getAllByRole("dialog").at(-1)!;
 
 function api(start: (b: StartRequest) => unknown) {
   return mockFetch({
@@ -52,7 +52,9 @@ describe("日時を変更 on a Scheduled card", () => {
     await waitFor(() => expect(shown()).toHaveTextContent("送信日時の変更"));
     // Fluent's dialog may mount its surface twice: always query the dialog shown now.
     const d = { getByTestId: (id: string) => within(shown()).getByTestId(id) };
-    expect(d.getByTestId("change-time-save")).toHaveTextContent("保存");
+    expect(screen.getAllByRole("dialog", { name: "送信日時の変更" }).length).toBeGreaterThan(0);
+    await waitFor(() => expect(within(shown()).getByRole("button", { name: "閉じる" })).toHaveFocus());
+    expect(within(shown()).getByRole("button", { name: "保存" })).toBeInTheDocument();
     expect(d.getByTestId("send-date")).toHaveValue("2026-12-02");
     expect(d.getByTestId("send-time")).toHaveValue("09:00");
     expect(d.getByTestId("window-from")).toHaveValue("10:00");
@@ -73,7 +75,7 @@ describe("日時を変更 on a Scheduled card", () => {
     await userEvent.click(within(card).getByRole("button", { name: "Change time" }));
     await waitFor(() => expect(shown()).toHaveTextContent("Change the time"));
     const d = { getByTestId: (id: string) => within(shown()).getByTestId(id), findByTestId: (id: string) => within(shown()).findByTestId(id) };
-    expect(d.getByTestId("change-time-save")).toHaveTextContent("Save");
+    expect(within(shown()).getByRole("button", { name: "Save" })).toBeInTheDocument();
     await waitFor(() => expect(d.getByTestId("change-time-save")).toBeEnabled());
     await userEvent.click(d.getByTestId("change-time-save"));
     expect(await d.findByTestId("change-time-began")).toHaveTextContent("already begun sending");

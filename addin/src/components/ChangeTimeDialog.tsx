@@ -8,6 +8,7 @@ import { isScheduled, localScheduleErrors, scheduleErrorsOf, scheduleFromStatus,
 import { keys } from "../state/queryClient";
 import { ErrorBar } from "./ErrorBar";
 import { ScheduleSection } from "./composer/ScheduleSection";
+import { useFocusOnOpen } from "./useFocusOnOpen";
 
 const DEBOUNCE_MS = 400;
 
@@ -21,6 +22,7 @@ export const ChangeTimeDialog: FC<{
 }> = ({ m, open, onClose }) => {
   const { t } = useI18n();
   const qc = useQueryClient();
+  const closeRef = useFocusOnOpen(open);
   const [value, setValue] = useState<ScheduleDraft>(() => scheduleFromStatus(m.sendAt, m.window));
   const [settled, setSettled] = useState(value);
   useEffect(() => {
@@ -91,7 +93,7 @@ export const ChangeTimeDialog: FC<{
             <Button appearance="primary" onClick={() => void onSave()} disabled={save.isPending || blocked} data-testid="change-time-save">
               {save.isPending ? <Spinner size="extra-tiny" aria-label={t("loading")} /> : t("changeTimeSave")}
             </Button>
-            <Button onClick={() => onClose(null)} disabled={save.isPending} data-testid="change-time-close">
+            <Button onClick={() => onClose(null)} disabled={save.isPending} data-testid="change-time-close" ref={closeRef}>
               {t("close")}
             </Button>
           </DialogActions>

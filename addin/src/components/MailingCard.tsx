@@ -104,6 +104,8 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
   const [askingDelete, setAskingDelete] = useState(false);
   const [list, setList] = useState<"replied" | "bounced" | null>(null);
   const [changing, setChanging] = useState(false);
+  // Each opening starts from the status as it is then (the dialog stays mounted, so Fluent opens and closes it).
+  const [changeKey, setChangeKey] = useState(0);
   // A Scheduled mailing that has sent nothing yet: its time can change (a Start replaces the schedule).
   const reschedulable = m.state === "Scheduled" && m.waitCode === "Scheduled" && m.sent === 0;
   const features = useServerFeatures();
@@ -281,7 +283,12 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
             </Button>
           )}
           {reschedulable && (
-            <Button size="small" icon={<CalendarEditRegular />} onClick={() => setChanging(true)} disabled={busy !== null} data-testid="change-time-button">
+            <Button size="small" icon={<CalendarEditRegular />} onClick={() => {
+                setChangeKey((k) => k + 1);
+                setChanging(true);
+              }}
+              disabled={busy !== null}
+              data-testid="change-time-button">
               {t("changeTime")}
             </Button>
           )}
@@ -325,7 +332,7 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
           {busy && <Spinner size="extra-tiny" aria-label={t("loading")} />}
         </div>
       </Card>
-      {changing && <ChangeTimeDialog m={m} open onClose={() => setChanging(false)} />}
+      {reschedulable && <ChangeTimeDialog key={changeKey} m={m} open={changing} onClose={() => setChanging(false)} />}
       <AskDialog
         open={asking}
         title={t("cancelTitle", { subject })}
