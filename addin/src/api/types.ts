@@ -76,6 +76,10 @@ export interface MailingRequest {
   hold?: boolean;
   /** The user confirmed the NearMissTag spellings the preview warned about; without it submit refuses them (400). */
   allowNearMissTags?: boolean;
+  /** On reply (返信があったら): the phase set on the replying record (or its process) and whether the reply is logged. */
+  onReply?: { phase?: { optionAlias: string } | null; logActivity?: boolean } | null;
+  /** The opt-out footer (特定電子メール法); absent = the server's default for the mode (docs/opt-out.md). */
+  optOutFooter?: boolean | null;
 }
 
 export type MailFieldCount = Schemas["MailFieldCount"];

@@ -529,3 +529,69 @@ describe("Composer", () => {
     delete g.Office;
   });
 });
+
+describe("Composer: on reply (返信があったら) and the opt-out footer", () => {
+  it("sends onReply and an unticked footer, shows them in the confirmation, and keeps them after No (en)", async () => {
+    const { calls } = api();
+    const user = userEvent.setup({ delay: null });
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true });
+    await waitFor(() => expect(screen.getByRole("checkbox", { name: "メールアドレス (3 of 3)" })).toBeChecked());
+    await user.type(screen.getByRole("textbox", { name: /Subject/ }), "s");
+    await typeBody("b");
+
+    // The footer: on by default in a newsletter mode; unticking it says the law asks for it.
+    const footer = screen.getByRole("checkbox", { name: "Add the unsubscribe footer (required for advertising mail)" });
+    expect(footer).toBeChecked();
+    expect(screen.queryByTestId("opt-out-footer-hint")).not.toBeInTheDocument();
+    await user.click(footer);
+    expect(footer).not.toBeChecked();
+    expect(screen.getByTestId("opt-out-footer-hint")).toHaveTextContent("Required for advertising mail");
+    expect(footer).toHaveAccessibleDescription(/Required for advertising mail/);
+
+    // On reply: the same phases as the phase update, and the activity.
+    const group = within(screen.getByRole("group", { name: "On reply" }));
+    await user.click(group.getByRole("combobox", { name: "On reply, update the phase" }));
+    await user.click(await screen.findByRole("option", { name: "メルマガ送付" }));
+    await user.click(group.getByRole("checkbox", { name: "Log the reply as an activity" }));
+
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const shown = () => within(screen.getByRole("alertdialog"));
+    await waitFor(() => expect(shown().getByTestId("confirm-messages")).toBeInTheDocument());
+    expect(shown().getByTestId("confirm-reply-phase")).toHaveTextContent("On reply, the phase is set to メルマガ送付.");
+    expect(shown().getByTestId("confirm-reply-activity")).toHaveTextContent("Replies are logged as activities.");
+    expect(shown().getByTestId("confirm-footer")).toHaveTextContent("Without the unsubscribe footer.");
+    const held = calls.find((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))!.body as MailingRequest;
+    expect(held).toMatchObject({ onReply: { phase: { optionAlias: "Option.P_ResumePhase_NewsletterSent" }, logActivity: true }, optOutFooter: false });
+    // The phase update after sending stays as it was (none).
+    expect(held.phase).toBeNull();
+
+    await user.click(shown().getByRole("button", { name: "No" }));
+    await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
+    const again = within(await screen.findByRole("group", { name: "On reply" }));
+    expect(again.getByRole("combobox", { name: "On reply, update the phase" })).toHaveTextContent("メルマガ送付");
+    expect(again.getByRole("checkbox", { name: "Log the reply as an activity" })).toBeChecked();
+    expect(screen.getByRole("checkbox", { name: /unsubscribe footer/ })).not.toBeChecked();
+  });
+
+  it("in Japanese: the labels, the hint, the footer in the confirmation; on reply left alone is not sent", async () => {
+    const { calls } = api();
+    const user = userEvent.setup({ delay: null });
+    renderPane(<Composer mode="Resumes" anchor={null} selection={selection} onBack={vi.fn()} onDiscard={vi.fn()} onSubmitted={vi.fn()} />, { mailings: true, lang: "ja" });
+    await waitFor(() => expect(screen.getByRole("checkbox", { name: "メールアドレス（3 件中 3 件）" })).toBeChecked());
+    expect(screen.getByRole("checkbox", { name: "配信停止リンクとフッターを付ける（特定電子メール法）" })).toBeChecked();
+    const group = within(screen.getByRole("group", { name: "返信があったら" }));
+    expect(group.getByRole("combobox", { name: "返信があったらフェーズを更新" })).toBeInTheDocument();
+    expect(group.getByRole("checkbox", { name: "返信を活動として記録" })).not.toBeChecked();
+    await user.click(screen.getByRole("checkbox", { name: "配信停止リンクとフッターを付ける（特定電子メール法）" }));
+    expect(screen.getByTestId("opt-out-footer-hint")).toHaveTextContent("広告・宣伝メールには必須です。");
+    await user.click(screen.getByRole("checkbox", { name: "配信停止リンクとフッターを付ける（特定電子メール法）" }));
+    expect(screen.queryByTestId("opt-out-footer-hint")).not.toBeInTheDocument();
+    await user.type(screen.getByRole("textbox", { name: /件名/ }), "s");
+    await typeBody("b", "本文");
+    await user.click(screen.getByRole("button", { name: "送信" }));
+    await waitFor(() => expect(within(screen.getByRole("alertdialog")).getByTestId("confirm-footer")).toHaveTextContent("配信停止フッター付き。"));
+    const held = calls.find((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))!.body as MailingRequest;
+    expect(held.onReply).toBeUndefined();
+    expect(held.optOutFooter).toBe(true);
+  });
+});

@@ -43,6 +43,11 @@ export interface ConfirmFacts {
   attachmentNames: string[];
   zipped: boolean;
   logActivity: boolean;
+  /** On reply: the phase's name (null: none) and whether the reply is logged. */
+  replyPhaseName?: string | null;
+  replyLogActivity?: boolean;
+  /** The opt-out footer as it will be sent (the draft's choice, else the mode's default). */
+  optOutFooter?: boolean;
 }
 
 /**
@@ -72,6 +77,7 @@ export const ConfirmDialog: FC<{
   const phaseUpdates = held ? (held.phaseUpdates ?? null) : (c?.phaseUpdates ?? null);
   const attachments = (held?.attachments ?? c?.attachments)?.map((a) => a.name) ?? facts?.attachmentNames ?? [];
   const zipped = held?.zipped ?? c?.zipped ?? facts?.zipped ?? false;
+  const footer = c?.optOutFooter ?? facts?.optOutFooter ?? null;
   const noRef = useFocusOnOpen(open);
   const byReason = Object.entries(held?.skippedByReason ?? {}).filter(([, n]) => n > 0);
 
@@ -125,6 +131,9 @@ export const ConfirmDialog: FC<{
                 {attachments.length > 0 && <Text>{t("confirmAttachments", { files: attachments.join(", ") })}</Text>}
                 {zipped && <Text>{t("confirmZipped")}</Text>}
                 {facts?.logActivity && <Text>{t("confirmActivity")}</Text>}
+                {facts?.replyPhaseName && <Text data-testid="confirm-reply-phase">{t("confirmReplyPhase", { phase: facts.replyPhaseName })}</Text>}
+                {facts?.replyLogActivity && <Text data-testid="confirm-reply-activity">{t("confirmReplyActivity")}</Text>}
+                {footer != null && <Text data-testid="confirm-footer">{footer ? t("confirmFooterOn") : t("confirmFooterOff")}</Text>}
                 {held?.estimatedSeconds != null && !schedule?.scheduled && (
                   <Text data-testid="confirm-duration">
                     {t("confirmDuration", {

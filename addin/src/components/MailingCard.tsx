@@ -13,6 +13,7 @@ import {
 import {
   ArrowDownloadRegular,
   ArrowRepeatAllRegular,
+  CalendarEditRegular,
   DeleteRegular,
   DismissCircleRegular,
   PauseRegular,
@@ -25,6 +26,7 @@ import { codeText } from "../i18n/strings";
 import { decidedOf, etaSecondsAt, messagesOf, secondsUntil, type LiveStatus } from "../model/mailings";
 import { useMailings } from "../state/mailings";
 import { AskDialog } from "./AskDialog";
+import { ChangeTimeDialog } from "./ChangeTimeDialog";
 import { DeliveriesList } from "./DeliveriesList";
 import { DAY_KEY } from "./composer/ScheduleSection";
 import { formatWhen } from "../model/schedule";
@@ -101,6 +103,11 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
   const [asking, setAsking] = useState(false);
   const [askingDelete, setAskingDelete] = useState(false);
   const [list, setList] = useState<"replied" | "bounced" | null>(null);
+  const [changing, setChanging] = useState(false);
+  // Each opening starts from the status as it is then (the dialog stays mounted, so Fluent opens and closes it).
+  const [changeKey, setChangeKey] = useState(0);
+  // A Scheduled mailing that has sent nothing yet: its time can change (a Start replaces the schedule).
+  const reschedulable = m.state === "Scheduled" && m.waitCode === "Scheduled" && m.sent === 0;
   const features = useServerFeatures();
   const listId = `${m.id}-deliveries`;
   const tz = m.window?.timeZone;
@@ -275,6 +282,16 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
               {t("resume")}
             </Button>
           )}
+          {reschedulable && (
+            <Button size="small" icon={<CalendarEditRegular />} onClick={() => {
+                setChangeKey((k) => k + 1);
+                setChanging(true);
+              }}
+              disabled={busy !== null}
+              data-testid="change-time-button">
+              {t("changeTime")}
+            </Button>
+          )}
           {!isFinished(m.state) && (
             <Button size="small" icon={<DismissCircleRegular />} onClick={() => setAsking(true)} disabled={busy !== null} data-testid="cancel-mailing">
               {t("cancelMailing")}
@@ -315,6 +332,7 @@ export const MailingCard: FC<{ m: LiveStatus; onError: (e: unknown) => void }> =
           {busy && <Spinner size="extra-tiny" aria-label={t("loading")} />}
         </div>
       </Card>
+      {reschedulable && <ChangeTimeDialog key={changeKey} m={m} open={changing} onClose={() => setChanging(false)} />}
       <AskDialog
         open={asking}
         title={t("cancelTitle", { subject })}

@@ -48,6 +48,18 @@ const preview: PreviewResponse = {
 };
 
 describe("PreviewPanel", () => {
+  it("says whether the opt-out footer is on when the preview's confirmation tells (and nothing when it does not)", () => {
+    const c = { attachmentBytes: 0, attachments: [], logActivity: false, messages: 1, mode: "ResumesToRecruiter", phaseAlias: null, phaseName: null, phaseResource: null, phaseUpdates: 0, sources: [], zipEncryption: null, zipped: false };
+    const { unmount } = renderPane(<PreviewPanel preview={{ ...preview, confirmation: { ...c, optOutFooter: true } }} request={request} recordIds={null} />, { lang: "ja" });
+    expect(screen.getByTestId("preview-footer")).toHaveTextContent("各メールに配信停止リンクとフッターが付きます。");
+    unmount();
+    const again = renderPane(<PreviewPanel preview={{ ...preview, confirmation: { ...c, optOutFooter: false } }} request={request} recordIds={null} />, { lang: "en" });
+    expect(screen.getByTestId("preview-footer")).toHaveTextContent("No unsubscribe footer.");
+    again.unmount();
+    renderPane(<PreviewPanel preview={preview} request={request} recordIds={null} />, { lang: "en" });
+    expect(screen.queryByTestId("preview-footer")).not.toBeInTheDocument();
+  });
+
   it("names the recipient on the To line, not the listed record", () => {
     renderPane(<PreviewPanel preview={preview} request={request} recordIds={null} />, { lang: "ja" });
 

@@ -78,6 +78,11 @@ export const PreviewPanel: FC<{
       {!preview.complete && (
         <Text size={200}>{t("previewIncomplete", { records: formatNumber(preview.records), total: formatNumber(preview.scopeTotal) })}</Text>
       )}
+      {preview.confirmation?.optOutFooter != null && (
+        <Text size={200} data-testid="preview-footer">
+          {preview.confirmation.optOutFooter ? t("previewFooterOn") : t("previewFooterOff")}
+        </Text>
+      )}
       {preview.warnings.length > 0 && (
         <MessageBar intent="warning" layout="multiline">
           <MessageBarBody>

@@ -13,7 +13,7 @@ import { renderPane } from "../test/render";
 import { I18nProvider } from "../i18n";
 import { initialDraft } from "../model/draft";
 import { loadDraft, saveDraft } from "../model/draftStore";
-import type { MailingStatus, StartRequest } from "../api/types";
+import type { MailingRequest, MailingStatus, StartRequest } from "../api/types";
 import type { Selection } from "../model/search";
 
 const selection: Selection = { resource: "resumes", query: {}, displayedIds: [10001, 10002, 10003], checkedIds: [10001, 10002, 10003], total: 3 };
@@ -211,7 +211,7 @@ describe("Undo after Start", () => {
       mode: "Resumes",
       anchorId: null,
       selection,
-      draft: { ...initialDraft(selection), mailFields: ["Resume.P_Mail"], subject: "12月のお知らせ", body: "<p>本文です</p>", logActivity: true },
+      draft: { ...initialDraft(selection), mailFields: ["Resume.P_Mail"], subject: "12月のお知らせ", body: "<p>本文です</p>", logActivity: true, replyLogActivity: true, optOutFooter: false },
     });
     return renderPane(<App />, { mailings: true });
   }
@@ -243,6 +243,11 @@ describe("Undo after Start", () => {
     expect(screen.getByRole("checkbox", { name: "メールアドレス (3 of 3)" })).toBeChecked();
     expect(screen.getByRole("radio", { name: "Checked (3)" })).toBeChecked();
     expect(screen.getByRole("switch", { name: /activity/ })).toBeChecked();
+    // On reply and the footer choice come back too (they were in the submit).
+    expect(screen.getByRole("checkbox", { name: "Log the reply as an activity" })).toBeChecked();
+    expect(screen.getByRole("checkbox", { name: /unsubscribe footer/ })).not.toBeChecked();
+    const submitted = calls.find((c) => c.method === "POST" && c.url.endsWith("/api/mailings"))!.body as MailingRequest;
+    expect(submitted).toMatchObject({ onReply: { phase: null, logActivity: true }, optOutFooter: false });
     // Unsent again: stored again over a reload.
     await waitFor(() => expect(loadDraft()?.draft.subject).toBe("12月のお知らせ"));
     // The undone mailing is not in "my mailings" nor in the header.

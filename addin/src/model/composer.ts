@@ -3,7 +3,7 @@
 import { ApiError, type TemplateError } from "../api/client";
 import type { HrbcPhase, HrbcRecord, MailFieldCount, MailingMode, MailingRequest, ScopeKind } from "../api/types";
 import type { Draft } from "./draft";
-import { scopeOf } from "./draft";
+import { footerDefault, scopeOf } from "./draft";
 import type { Selection } from "./search";
 import type { FieldErrors } from "./validation";
 
@@ -57,7 +57,7 @@ export function insertAt(text: string, start: number, end: number, tag: string):
 }
 
 /** What the confirmation states besides the counts: the phase by name, the files, zipped or not, the activity. */
-export function confirmFacts(anchor: HrbcRecord | null, draft: Draft, phases: readonly HrbcPhase[]) {
+export function confirmFacts(anchor: HrbcRecord | null, draft: Draft, phases: readonly HrbcPhase[], mode: MailingMode) {
   const attachmentNames = [
     ...(anchor?.attachments.filter((a) => draft.recordAttachmentIds.includes(a.id)).map((a) => a.fileName) ?? []),
     ...draft.uploads.map((u) => u.name),
@@ -67,6 +67,9 @@ export function confirmFacts(anchor: HrbcRecord | null, draft: Draft, phases: re
     attachmentNames,
     zipped: draft.zip && !!draft.zipPassword && attachmentNames.length > 0,
     logActivity: draft.logActivity,
+    replyPhaseName: draft.replyPhase ? (phases.find((x) => x.alias === draft.replyPhase)?.name ?? draft.replyPhase) : null,
+    replyLogActivity: draft.replyLogActivity === true,
+    optOutFooter: draft.optOutFooter ?? footerDefault(mode),
   };
 }
 

@@ -17,7 +17,16 @@ export interface Draft {
   phase: string | null;
   phaseMemo: string;
   logActivity: boolean;
+  /** On reply (返信があったら): the phase set on the replying record's (or its process's) row, null for none. */
+  replyPhase: string | null;
+  /** On reply: the reply is logged as an activity. */
+  replyLogActivity: boolean;
+  /** The opt-out footer (特定電子メール法): null = the mode's default (on for the newsletter modes). */
+  optOutFooter: boolean | null;
 }
+
+/** The server's default for the opt-out footer: on for the newsletter modes (Resumes, Recruiters), off otherwise (docs/opt-out.md). */
+export const footerDefault = (mode: MailingMode): boolean => mode === "Resumes" || mode === "Recruiters";
 
 export function initialDraft(selection: Selection): Draft {
   return {
@@ -34,6 +43,9 @@ export function initialDraft(selection: Selection): Draft {
     phase: null,
     phaseMemo: "",
     logActivity: false,
+    replyPhase: null,
+    replyLogActivity: false,
+    optOutFooter: null,
   };
 }
 
@@ -75,6 +87,11 @@ export function buildRequest(
       : null,
     phase: d.phase ? { optionAlias: d.phase, memo: d.phaseMemo.trim() || null } : null,
     logActivity: d.logActivity,
+    // Absent unless set: an older stored draft has neither (the server's defaults then).
+    ...(d.replyPhase || d.replyLogActivity
+      ? { onReply: { phase: d.replyPhase ? { optionAlias: d.replyPhase } : null, logActivity: d.replyLogActivity === true } }
+      : {}),
+    ...(d.optOutFooter != null ? { optOutFooter: d.optOutFooter } : {}),
     ...extra,
   };
 }
@@ -109,6 +126,7 @@ export function isDirty(d: Draft): boolean {
     d.uploads.length > 0 ||
     d.recordAttachmentIds.length > 0 ||
     d.phase !== null ||
+    (d.replyPhase ?? null) !== null ||
     d.zipPassword !== ""
   );
 }

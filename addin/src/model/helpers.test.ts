@@ -84,14 +84,21 @@ describe("composer helpers", () => {
       phase: "Option.P_A",
       logActivity: true,
     };
-    expect(confirmFacts(anchor, draft, [{ alias: "Option.P_A", name: "JOB打診", id: 1, order: 1, resource: "Process" }])).toEqual({
+    expect(confirmFacts(anchor, draft, [{ alias: "Option.P_A", name: "JOB打診", id: 1, order: 1, resource: "Process" }], "JobToResumes")).toEqual({
       phaseName: "JOB打診",
       attachmentNames: ["job.pdf", "extra.docx"],
       zipped: true,
       logActivity: true,
+      replyPhaseName: null,
+      replyLogActivity: false,
+      optOutFooter: false,
     });
-    expect(confirmFacts(null, { ...draft, uploads: [], phase: "Option.P_Unknown" }, []).zipped).toBe(false);
-    expect(confirmFacts(null, { ...draft, phase: "Option.P_Unknown" }, []).phaseName).toBe("Option.P_Unknown");
+    expect(confirmFacts(null, { ...draft, uploads: [], phase: "Option.P_Unknown" }, [], "Resumes").zipped).toBe(false);
+    expect(confirmFacts(null, { ...draft, phase: "Option.P_Unknown" }, [], "Resumes").phaseName).toBe("Option.P_Unknown");
+    // On reply and the footer: the reply phase by name, the footer by the mode's default until chosen.
+    const facts = confirmFacts(null, { ...draft, replyPhase: "Option.P_A", replyLogActivity: true }, [{ alias: "Option.P_A", name: "JOB打診", id: 1, order: 1, resource: "Process" }], "Resumes");
+    expect(facts).toMatchObject({ replyPhaseName: "JOB打診", replyLogActivity: true, optOutFooter: true });
+    expect(confirmFacts(null, { ...draft, optOutFooter: false }, [], "Resumes").optOutFooter).toBe(false);
   });
 
   it("asks about near-miss spellings only when nothing else was refused", () => {

@@ -106,6 +106,30 @@ export function initialSchedule(now: number = Date.now(), timeZone = DEFAULT_TIM
   };
 }
 
+/** The "When" of a Scheduled mailing, to change it: its send time (wall time in its window's zone, else Tokyo) and
+ * its window as the status reports them; undoSeconds left to the server. */
+export function scheduleFromStatus(
+  sendAt: string | null | undefined,
+  window: { days: string[]; from: string; to: string; timeZone: string; skipHolidays: boolean } | null | undefined,
+  now: number = Date.now(),
+): ScheduleDraft {
+  const timeZone = window?.timeZone && isTimeZone(window.timeZone) ? window.timeZone : DEFAULT_TIME_ZONE;
+  const base = initialSchedule(now, timeZone);
+  const at = sendAt ? Date.parse(sendAt) : NaN;
+  const p = Number.isNaN(at) ? null : partsIn(at, timeZone);
+  return {
+    ...base,
+    when: p ? "at" : "now",
+    date: p ? `${p.year}-${pad(p.month)}-${pad(p.day)}` : base.date,
+    time: p ? `${pad(p.hour)}:${pad(p.minute)}` : base.time,
+    useWindow: !!window,
+    days: window ? WEEK_DAYS.filter((d) => window.days.includes(d)) : base.days,
+    from: window?.from ?? base.from,
+    to: window?.to ?? base.to,
+    skipHolidays: window?.skipHolidays ?? base.skipHolidays,
+  };
+}
+
 /** True when the schedule asks for more than "now, any time" (the dry run is needed to know the finish time). */
 export const isScheduled = (s: ScheduleDraft): boolean => s.when === "at" || s.useWindow;
 

@@ -1,4 +1,5 @@
 import { useId, useRef, useState, type FC } from "react";
+import { OptOutFooter } from "./OptOutFooter";
 import { Button, Field, Input } from "@fluentui/react-components";
 import { DocumentArrowDownRegular } from "@fluentui/react-icons";
 import type { MailingMode } from "../../api/types";
@@ -114,6 +115,7 @@ export const MessageSection: FC<{
           />
         )}
       </Field>
+      <OptOutFooter mode={mode} draft={draft} update={update} />
     </Section>
   );
 };

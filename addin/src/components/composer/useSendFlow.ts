@@ -159,7 +159,7 @@ export function useSendFlow(a: SendFlowArgs) {
     if (!a.check()) return;
     setBusy("send");
     a.clearMessages();
-    const base = confirmFacts(a.anchor, a.draft, a.phases);
+    const base = confirmFacts(a.anchor, a.draft, a.phases, a.mode);
     const key = newIdempotencyKey();
     setSchedule(initialSchedule());
     startM.reset();
