@@ -22,26 +22,18 @@ export const PhasePanel: FC<{
   const s = useStyles();
   const phasesQuery = usePhases(info.phaseResource);
   const phases = phasesQuery.data ?? [];
-  const current = phases.find((p) => p.alias === draft.phase);
   const replyPhase = draft.replyPhase ?? null;
-  const replyCurrent = phases.find((p) => p.alias === replyPhase);
   return (
     <div className={s.root}>
       <ErrorBar error={phasesQuery.error} />
       <Field label={t("phaseUpdate")}>
-        <Dropdown
-          value={current?.name ?? t("noPhaseUpdate")}
-          selectedOptions={[draft.phase ?? ""]}
-          onOptionSelect={(_, d) => update({ phase: d.optionValue || null })}
-          data-testid="phase-picker"
-        >
-          <Option value="">{t("noPhaseUpdate")}</Option>
-          {phases.map((p) => (
-            <Option key={p.alias} value={p.alias}>
-              {p.name}
-            </Option>
-          ))}
-        </Dropdown>
+        <PhaseDropdown
+          phases={phases}
+          value={draft.phase ?? null}
+          none={t("noPhaseUpdate")}
+          onChange={(phase) => update({ phase })}
+          testId="phase-picker"
+        />
       </Field>
       {draft.phase && (
         <Field label={t("phaseMemo")}>
@@ -55,19 +47,13 @@ export const PhasePanel: FC<{
           <Text weight="semibold">{t("onReplyTitle")}</Text>
         </legend>
         <Field label={t("replyPhase")}>
-          <Dropdown
-            value={replyCurrent?.name ?? t("noReplyPhase")}
-            selectedOptions={[replyPhase ?? ""]}
-            onOptionSelect={(_, d) => update({ replyPhase: d.optionValue || null })}
-            data-testid="reply-phase-picker"
-          >
-            <Option value="">{t("noReplyPhase")}</Option>
-            {phases.map((p) => (
-              <Option key={p.alias} value={p.alias}>
-                {p.name}
-              </Option>
-            ))}
-          </Dropdown>
+          <PhaseDropdown
+            phases={phases}
+            value={replyPhase}
+            none={t("noReplyPhase")}
+            onChange={(replyPhase) => update({ replyPhase })}
+            testId="reply-phase-picker"
+          />
         </Field>
         <Checkbox
           checked={draft.replyLogActivity === true}
@@ -79,3 +65,29 @@ export const PhasePanel: FC<{
     </div>
   );
 };
+
+/** A phase select with a "none" choice: the phase after sending and the phase on reply use the same list. */
+function PhaseDropdown(props: {
+  phases: readonly { alias: string; name: string }[];
+  value: string | null;
+  none: string;
+  onChange: (alias: string | null) => void;
+  testId: string;
+}) {
+  const { phases, value, none, onChange, testId } = props;
+  return (
+    <Dropdown
+      value={phases.find((p) => p.alias === value)?.name ?? none}
+      selectedOptions={[value ?? ""]}
+      onOptionSelect={(_, d) => onChange(d.optionValue || null)}
+      data-testid={testId}
+    >
+      <Option value="">{none}</Option>
+      {phases.map((p) => (
+        <Option key={p.alias} value={p.alias}>
+          {p.name}
+        </Option>
+      ))}
+    </Dropdown>
+  );
+}
