@@ -46,7 +46,10 @@ api_only=0
 # The API's manifest tests serve addin/dist: build it (from the lock file and from scratch for a full run).
 echo "== add-in: npm ci, build"
 if [ "$api_only" = 0 ]; then bash scripts/addin.sh --ci; else bash scripts/addin.sh; fi
-results=$(mktemp)
+# Our own folder for the run's logs (named, not tmp.*: a sweep of stray tmp.* files must not take them mid-run).
+work=$(mktemp -d "${TMPDIR:-/tmp}/bulkmail-test.XXXXXX")
+results="$work/results"
+: > "$results"
 overall=0
 
 if [ "$api_only" = 0 ]; then
@@ -70,7 +73,7 @@ dotnet restore BulkMail.sln --verbosity quiet
 echo "== dotnet build"
 dotnet build BulkMail.sln --no-restore --configuration Release --verbosity quiet -clp:ErrorsOnly
 echo "== dotnet test"
-log=$(mktemp)
+log="$work/dotnet-test.log"
 set +e
 dotnet test --solution BulkMail.sln --no-build --configuration Release "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -87,7 +90,7 @@ fi
 # One end-to-end pass: the e2e runner's environment as arguments (E2E_STORE, E2E_ONLY, E2E_SKIP_BUILD).
 e2e_pass() {
   local elog
-  elog=$(mktemp)
+  elog=$(mktemp "$work/e2e.XXXXXX")
   set +e
   (cd addin && env "$@" npm run --silent e2e) 2>&1 | tee "$elog"
   [ "${PIPESTATUS[0]}" -eq 0 ] || overall=1
@@ -107,6 +110,6 @@ if [ "$api_only" = 0 ]; then
 fi
 
 read -r passed failed skipped < <(awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}' "$results")
-rm -f "$results" "$results.vitest.json"
+rm -rf "$work"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit "$overall"

@@ -20,6 +20,7 @@ public sealed class BulkMailTelemetry : IDisposable
 
     private readonly Meter _meter;
     private long _activeMailings;
+    private long _dueWaiting;
 
     public BulkMailTelemetry(IMeterFactory meters)
     {
@@ -28,7 +29,10 @@ public sealed class BulkMailTelemetry : IDisposable
         GraphThrottled = _meter.CreateCounter<long>("bulkmail.graph.throttled", "{response}", "Graph answers 429 (or 503 with Retry-After).");
         GraphRetryAfter = _meter.CreateHistogram<double>("bulkmail.graph.retry_after", "s", "How long Graph asked a mailbox to wait.");
         HrbcRequests = _meter.CreateCounter<long>("bulkmail.hrbc.requests", "{request}", "HRBC requests by endpoint and result code.");
-        PacingDelay = _meter.CreateHistogram<double>("bulkmail.pacing.delay", "s", "How long a lane waited for the mailbox's pacing grant.");
+        PacingDelay = _meter.CreateHistogram<double>("bulkmail.pacing.delay", "s", "How long the mailbox's pacing made a mailing wait for its next send.");
+        DueLag = _meter.CreateHistogram<double>("bulkmail.due.lag", "s", "From a mailing falling due (its pacing window, schedule or Retry-After over) to a worker taking it.");
+        _meter.CreateObservableGauge("bulkmail.due.waiting", () => Interlocked.Read(ref _dueWaiting), "{mailing}",
+            "Mailings due but not taken at this instance's last look (every instance at capacity): the queue depth.");
         ReaderLag = _meter.CreateHistogram<double>("bulkmail.reader.lag", "s", "From a report or reply arriving in the Inbox to its being applied.");
         _meter.CreateObservableGauge("bulkmail.mailings.active", () => Interlocked.Read(ref _activeMailings), "{mailing}",
             "Mailings this instance is running (expanding, sending or writing follow-ups).");
@@ -41,8 +45,11 @@ public sealed class BulkMailTelemetry : IDisposable
     public Counter<long> HrbcRequests { get; }
     public Histogram<double> PacingDelay { get; }
     public Histogram<double> ReaderLag { get; }
+    public Histogram<double> DueLag { get; }
 
     public void SetActiveMailings(long count) => Interlocked.Exchange(ref _activeMailings, count);
+
+    public void SetDueWaiting(long count) => Interlocked.Exchange(ref _dueWaiting, count);
 
     public void Dispose()
     {

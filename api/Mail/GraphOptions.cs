@@ -69,8 +69,25 @@ public sealed class SendingOptions
     /// <summary>How long a worker holds a delivery before another may take it over (renewed while working).</summary>
     public TimeSpan DeliveryLease { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>How often idle workers look for mailings to send.</summary>
+    /// <summary>In-memory store only: how often an idle worker looks for mailings (memory costs nothing to look at).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Redis: the longest a worker sleeps with nothing due. Wake-ups come by pub/sub; this only bounds the
+    /// delay after one that was lost.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan IdleWake { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a mailing taken by a worker is its alone (renewed while it works; then any instance takes it).</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "01:00:00")]
+    public TimeSpan MailingHold { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Mailings one instance works on at once; the rest wait in the due index for any instance.</summary>
+    [Range(1, 10_000)]
+    public int MaxMailingsPerInstance { get; set; } = 200;
+
+    /// <summary>How often one instance checks that every active mailing is in the due index (repairs a lost write).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RepairInterval { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Off: the worker does not run in this process (an API-only instance).</summary>
     public bool WorkerEnabled { get; set; } = true;

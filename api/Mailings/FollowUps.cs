@@ -29,11 +29,12 @@ public sealed class FollowUpOptions
 /// these deliveries are already Sent in the store.
 /// </summary>
 public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc, HrbcPhaseWriter phases, IOptions<FollowUpOptions> options, TimeProvider time,
-    ILogger<FollowUpRunner> logger)
+    WorkerToken worker, ILogger<FollowUpRunner> logger)
 {
     public const int BatchSize = HrbcClient.MaxItemsPerRequest;
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
-    private readonly string _token = Guid.NewGuid().ToString("N");
+    // The instance's: a mailing's next tick on this instance keeps the lease its last one took.
+    private readonly string _token = worker.Value;
     private FollowUpOptions O => options.Value;
 
     /// <summary>Writes follow-ups until none is pending and <paramref name="sending"/> has finished (no more can come).</summary>
@@ -78,8 +79,11 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
             if (next is { } at && sending.IsCompleted)
             {
                 var wait = at - time.GetUtcNow();
-                await Task.Delay(wait > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(10),
-                    time, cancellationToken).ConfigureAwait(false);
+                if (wait > TimeSpan.FromSeconds(1))
+                {
+                    return; // a retry later on: the mailing is due again then (the worker's due index), nobody waits here
+                }
+                await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(10), time, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -49,6 +49,10 @@ public sealed class InMemoryMailingStore : IMailingStore
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _mailings = [];
+
+    /// <summary>A change that may give the mailing work (as Redis wakes it in the due index): the in-memory due index
+    /// listens. Raised under the store's lock; the listener takes only its own.</summary>
+    public event Action<string, DateTimeOffset>? Activated;
     private readonly Dictionary<(string Owner, string Key), string> _idempotency = [];
     private readonly Dictionary<string, IReadOnlyList<MailAttachment>> _attachments = [];
     private readonly Dictionary<string, DateTimeOffset> _bounceWatches = [];
@@ -77,6 +81,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             }
             var stored = mailing with { State = MailingState.Preparing };
             _mailings[mailing.Id] = new Entry { Mailing = stored, Touched = _time.GetUtcNow() };
+            Activated?.Invoke(mailing.Id, mailing.CreatedAt);
             return Task.FromResult(stored);
         }
     }
@@ -185,6 +190,10 @@ public sealed class InMemoryMailingStore : IMailingStore
                 PausedArgs = to == MailingState.Paused ? pausedArgs : null,
                 FinishedAt = finished,
             };
+            if (!MailingStates.IsFinal(to))
+            {
+                Activated?.Invoke(mailingId, now);
+            }
             return Task.FromResult<(Mailing?, bool)>((e.Mailing, true));
         }
     }
@@ -204,6 +213,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             e.Touched = _time.GetUtcNow();
             e.Mailing = e.Mailing with { State = MailingState.Queued, Held = false };
             CheckDone(e, now);
+            Activated?.Invoke(mailingId, now);
             return Task.FromResult<(Mailing?, bool)>((e.Mailing, true));
         }
     }
@@ -222,6 +232,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             }
             e.Touched = _time.GetUtcNow();
             e.Mailing = e.Mailing with { State = MailingState.Scheduled, Held = false, Schedule = schedule, OpenUntil = null };
+            Activated?.Invoke(mailingId, now);
             return Task.FromResult<(Mailing?, bool)>((e.Mailing, true));
         }
     }
@@ -424,7 +435,11 @@ public sealed class InMemoryMailingStore : IMailingStore
             RecoverExpiredLeases(e, now);
             if (e.Queue.Count == 0)
             {
-                return Task.FromResult(new ClaimResult(null, null));
+                // nothing queued: when the first lease held elsewhere runs out (its worker may have died)
+                return Task.FromResult(new ClaimResult(null, null)
+                {
+                    LeaseEndsAt = e.Leases.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(e.Leases.Values.Min(v => v.Until)),
+                });
             }
             var (next, readyAt) = e.Queue.OrderBy(q => q.Value).ThenBy(q => q.Key).First();
             if (readyAt > nowMs)
@@ -438,7 +453,10 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 e.Mailing = e.Mailing with { State = MailingState.Sending, StartedAt = now };
             }
-            return Task.FromResult(new ClaimResult(new DeliveryClaim(mailingId, e.Deliveries[next], token), null));
+            return Task.FromResult(new ClaimResult(new DeliveryClaim(mailingId, e.Deliveries[next], token), null)
+            {
+                ReadyAt = readyAt > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(readyAt) : null,
+            });
         }
     }
 
@@ -636,6 +654,10 @@ public sealed class InMemoryMailingStore : IMailingStore
             {
                 e.Streak = 0;
                 e.Mailing = e.Mailing with { State = MailingState.Sending, FinishedAt = null, PausedReason = null, PausedCode = null, PausedArgs = null };
+            }
+            if (n > 0)
+            {
+                Activated?.Invoke(mailingId, now);
             }
             return Task.FromResult(n);
         }

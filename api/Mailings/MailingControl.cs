@@ -19,7 +19,7 @@ public static class MailingActions
 }
 
 /// <summary>Starts a held mailing and pauses, resumes, cancels or retries one: the state changes the user asks for.</summary>
-public sealed class MailingControl(IMailingStore store, MailingSignal signal, TimeProvider time)
+public sealed class MailingControl(IMailingStore store, TimeProvider time)
 {
     /// <summary>Starts a held mailing: Ready → Queued when it may send at once, else Ready → Scheduled by the plan (or a
     /// new schedule for a Scheduled mailing that has handed nothing over); null when that is not possible.</summary>
@@ -29,10 +29,7 @@ public sealed class MailingControl(IMailingStore store, MailingSignal signal, Ti
         var (started, changed) = plan.Immediate && mailing.State == MailingState.Ready
             ? await store.StartAsync(mailing.Id, now, cancellationToken).ConfigureAwait(false)
             : await store.ScheduleAsync(mailing.Id, Schedule(plan, now), now, cancellationToken).ConfigureAwait(false);
-        if (changed)
-        {
-            signal.Notify();
-        }
+        // The store woke it in the due index (every change that may give a mailing work does).
         return changed ? started : null;
     }
 
@@ -79,7 +76,6 @@ public sealed class MailingControl(IMailingStore store, MailingSignal signal, Ti
                     CodedText.Of(PausedCode.PausedByUser).English, now, cancellationToken, PauseCodes.PausedByUser).ConfigureAwait(false)) is ({ } m, true) ? m : null;
             case MailingAction.Resume:
                 var resumed = await store.TransitionAsync(mailing.Id, [MailingState.Paused], MailingState.Sending, null, now, cancellationToken).ConfigureAwait(false);
-                signal.Notify();
                 return resumed.Changed ? resumed.Mailing : null;
             case MailingAction.Cancel:
                 var (cancelled, changed) = await store.TransitionAsync(mailing.Id,
@@ -97,7 +93,6 @@ public sealed class MailingControl(IMailingStore store, MailingSignal signal, Ti
                     return null;
                 }
                 var n = await store.RequeueFailedAsync(mailing.Id, now, cancellationToken).ConfigureAwait(false);
-                signal.Notify();
                 return n > 0 ? await store.GetAsync(mailing.Id, cancellationToken).ConfigureAwait(false) : null;
             default:
                 return null;

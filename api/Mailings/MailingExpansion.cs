@@ -229,10 +229,11 @@ public static class DeliveryExpander
 /// each page stored atomically with the cursor, so a restarted process continues where the last one stopped.
 /// </summary>
 public sealed partial class MailingExpansionRunner(IMailingStore store, MailingPlanner planner, ScopeReader reader, TimeProvider time,
-    Suppressions.ISuppressionList suppressions, ILogger<MailingExpansionRunner> logger)
+    Suppressions.ISuppressionList suppressions, WorkerToken worker, ILogger<MailingExpansionRunner> logger)
 {
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
-    private readonly string _token = Guid.NewGuid().ToString("N");
+    // The instance's: its next tick of the mailing goes on under the lease this one took (the cursor keeps pages once).
+    private readonly string _token = worker.Value;
 
     /// <summary>Expands the mailing if no other worker is; returns when done, or when another holds it. The plan is the
     /// run's (<paramref name="plan"/>), or built here.</summary>

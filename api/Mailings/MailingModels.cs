@@ -260,7 +260,14 @@ public static class WaitCodes
 public sealed record DeliveryClaim(string MailingId, Delivery Delivery, string LeaseToken);
 
 /// <summary>The answer to a claim: a delivery, or when the next one will be ready (null = none queued).</summary>
-public sealed record ClaimResult(DeliveryClaim? Claim, DateTimeOffset? NextReadyAt);
+public sealed record ClaimResult(DeliveryClaim? Claim, DateTimeOffset? NextReadyAt)
+{
+    /// <summary>Nothing queued: when the first lease held by a worker runs out (null: none held).</summary>
+    public DateTimeOffset? LeaseEndsAt { get; init; }
+
+    /// <summary>Claimed: when the delivery became ready (null: unknown, e.g. back from an expired lease), for the due-lag metric.</summary>
+    public DateTimeOffset? ReadyAt { get; init; }
+}
 
 /// <summary>Where the expansion of a large scope stands, so that a restarted process continues it.</summary>
 public sealed record ExpansionCursor(int Position, bool Done);

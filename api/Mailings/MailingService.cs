@@ -13,7 +13,6 @@ public sealed class MailingService(
     IMailingStore store,
     MailingPlanner planner,
     MailingAttachmentBuilder attachments,
-    MailingSignal signal,
     IOptions<BulkMail.Api.Infrastructure.RateLimitOptions> rateLimits,
     TimeProvider time)
 {
@@ -53,7 +52,6 @@ public sealed class MailingService(
             IdempotencyKey = request.IdempotencyKey,
             Held = request.Hold,
         }, cancellationToken).ConfigureAwait(false);
-        signal.Notify();
         return mailing;
     }
 

@@ -21,12 +21,15 @@ public static class MailingsSetup
         if (builder.UsesRedis())
         {
             services.AddSingleton<IMailingStore, RedisMailingStore>();
+            services.AddSingleton<IDueIndex, RedisDueIndex>();
         }
         else
         {
             services.AddSingleton<IMailingStore, InMemoryMailingStore>();
+            services.AddSingleton<IDueIndex, InMemoryDueIndex>();
         }
         services.AddSingleton<MailingSignal>();
+        services.AddSingleton<WorkerToken>();
         // Japan's public holidays (embedded, read once) and the window arithmetic over them
         services.AddSingleton(_ => JapaneseHolidays.Load());
         services.AddSingleton<MailingScheduler>();

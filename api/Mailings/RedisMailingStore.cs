@@ -300,8 +300,12 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           redis.call('ZADD', q, 0, s)
         end
         local first = redis.call('ZRANGE', q, 0, 0, 'WITHSCORES')
-        if #first == 0 then return { '', '' } end
-        if tonumber(first[2]) > now then return { '', first[2] } end
+        if #first == 0 then
+          -- nothing queued: when the first lease held elsewhere runs out (its worker may have died)
+          local held = redis.call('ZRANGE', l, 0, 0, 'WITHSCORES')
+          return { '', '', held[2] or '' }
+        end
+        if tonumber(first[2]) > now then return { '', first[2], '' } end
         local s = first[1]
         redis.call('ZREM', q, s)
         redis.call('ZADD', l, now + lease, s)
@@ -310,7 +314,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         -- the lease keys may be new; the others were given their TTL when stored and get it again on completion
         redis.call('PEXPIRE', l, ttl)
         redis.call('PEXPIRE', o, ttl)
-        return { s, redis.call('HGET', d, s) }
+        return { s, redis.call('HGET', d, s), first[2] }
         """);
 
     private static readonly LuaScript UpdateClaimedScript = Script("""
@@ -638,7 +642,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         {
             await AddRunningAsync(db, mailing.Owner, id).ConfigureAwait(false);
         }
-        await AddActiveAsync(db, id).ConfigureAwait(false);
+        await AddActiveAsync(db, id, mailing.CreatedAt).ConfigureAwait(false);
         await db.SortedSetAddAsync(User(mailing.Owner), id, mailing.CreatedAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
         await db.KeyExpireAsync(User(mailing.Owner), options.Value.Retention).ConfigureAwait(false);
         return (await GetAsync(id, cancellationToken).ConfigureAwait(false))!;
@@ -755,7 +759,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         var after = await GetAsync(mailingId, cancellationToken).ConfigureAwait(false);
         if (changed && !MailingStates.IsFinal(to))
         {
-            await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
+            await AddActiveAsync(Db, mailingId, now).ConfigureAwait(false);
         }
         if (changed && after is not null && MailingStates.IsRunning(after.State, after.Held))
         {
@@ -770,7 +774,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         var after = await GetAsync(mailingId, cancellationToken).ConfigureAwait(false);
         if (changed)
         {
-            await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
+            await AddActiveAsync(Db, mailingId, now).ConfigureAwait(false);
             if (after is not null && MailingStates.IsRunning(after.State, after.Held))
             {
                 await AddRunningAsync(Db, after.Owner, mailingId).ConfigureAwait(false);
@@ -790,7 +794,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         if (changed)
         {
             // any instance's worker promotes it when due
-            await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
+            await AddActiveAsync(Db, mailingId, now).ConfigureAwait(false);
             if (after is not null && MailingStates.IsRunning(after.State, after.Held))
             {
                 await AddRunningAsync(Db, after.Owner, mailingId).ConfigureAwait(false);
@@ -866,14 +870,14 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
             Now = now.ToUnixTimeMilliseconds(), LeaseMs = (long)lease.TotalMilliseconds, Token = token,
         }).ConfigureAwait(false))!;
         var seq = (string?)r[0];
+        var third = r.Length > 2 ? FromMs((string?)r[2] is { Length: > 0 } t ? t : RedisValue.Null) : null;
         if (string.IsNullOrEmpty(seq))
         {
-            var next = (string?)r[1];
-            return new ClaimResult(null, string.IsNullOrEmpty(next) ? null
-                : DateTimeOffset.FromUnixTimeMilliseconds((long)double.Parse(next, CultureInfo.InvariantCulture)));
+            return new ClaimResult(null, FromMs((string?)r[1] is { Length: > 0 } next ? next : RedisValue.Null)) { LeaseEndsAt = third };
         }
         var delivery = JsonSerializer.Deserialize<Delivery>((string)r[1]!, Json)!;
-        return new ClaimResult(new DeliveryClaim(mailingId, delivery, token), null);
+        // a delivery re-queued from an expired lease is ready since "0": no lag to report
+        return new ClaimResult(new DeliveryClaim(mailingId, delivery, token), null) { ReadyAt = third is { } at && at.ToUnixTimeMilliseconds() > 0 ? at : null };
     }
 
     public async Task<bool> UpdateClaimedAsync(DeliveryClaim claim, Delivery updated, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -932,7 +936,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         var n = (int)await Db.ScriptEvaluateAsync(RequeueFailedScript, new NowArgs(this, mailingId) { Now = Ms(now) }).ConfigureAwait(false);
         if (n > 0)
         {
-            await AddActiveAsync(Db, mailingId).ConfigureAwait(false);
+            await AddActiveAsync(Db, mailingId, now).ConfigureAwait(false);
             if (await GetAsync(mailingId, cancellationToken).ConfigureAwait(false) is { } m && MailingStates.IsRunning(m.State, m.Held))
             {
                 await AddRunningAsync(Db, m.Owner, mailingId).ConfigureAwait(false);
@@ -1030,6 +1034,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         // skips a reference whose mailing is gone, so a crash between the two steps leaves nothing visible.
         await db.SortedSetRemoveAsync(User(mailing.Owner), mailingId).ConfigureAwait(false);
         await db.SetRemoveAsync(Active, mailingId).ConfigureAwait(false);
+        await db.SortedSetRemoveAsync(RedisDueIndex.KeyOf(P), mailingId).ConfigureAwait(false);
         await db.SetRemoveAsync(Running(mailing.Owner), mailingId).ConfigureAwait(false);
         await db.SortedSetRemoveAsync(BounceWatch, mailingId).ConfigureAwait(false);
         if (mailing.IdempotencyKey is { Length: > 0 } key)
@@ -1108,11 +1113,15 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         await db.KeyExpireAsync(Running(owner), options.Value.Retention).ConfigureAwait(false);
     }
 
-    // The active set is global (not one mailing's); it expires too, renewed whenever a mailing joins it.
-    private async Task AddActiveAsync(IDatabase db, string id)
+    // The active set is global (not one mailing's); it expires too, renewed whenever a mailing joins it. The due index
+    // (RedisDueIndex) gets it due now (an earlier time stays), and every instance hears of it.
+    private async Task AddActiveAsync(IDatabase db, string id, DateTimeOffset now)
     {
         await db.SetAddAsync(Active, id).ConfigureAwait(false);
         await db.KeyExpireAsync(Active, options.Value.Retention).ConfigureAwait(false);
+        await db.SortedSetAddAsync(RedisDueIndex.KeyOf(P), id, now.ToUnixTimeMilliseconds(), SortedSetWhen.LessThan).ConfigureAwait(false);
+        await db.KeyExpireAsync(RedisDueIndex.KeyOf(P), options.Value.Retention).ConfigureAwait(false);
+        await db.PublishAsync(RedisDueIndex.ChannelOf(P), now.ToUnixTimeMilliseconds(), CommandFlags.FireAndForget).ConfigureAwait(false);
     }
 
     /// <summary>The skip counter of a delivery stored without a reason code (none today; data from before codes).</summary>

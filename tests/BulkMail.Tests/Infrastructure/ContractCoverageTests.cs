@@ -29,6 +29,7 @@ public class ContractCoverageTests
         (typeof(BulkMail.Api.Auth.ITokenCacheStore), typeof(BulkMail.Tests.Auth.TokenCacheStoreContract)),
         (typeof(RollingWindowLimiter), typeof(RollingWindowLimiterTests)), // one implementation, in memory (per process)
         (typeof(BulkMail.Api.Suppressions.ISuppressionList), typeof(BulkMail.Tests.Suppressions.SuppressionListContract)),
+        (typeof(IDueIndex), typeof(BulkMail.Tests.Mailings.DueIndexContract)),
     ];
 
     /// <summary>The public methods of <paramref name="contract"/> no test of <paramref name="suite"/> names.</summary>

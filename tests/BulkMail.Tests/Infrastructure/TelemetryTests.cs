@@ -78,6 +78,12 @@ public class TelemetryTests(RedisServerFixture redis)
             Assert.NotEmpty(sent);
             addresses = sent.Select(m => m.To[0]).ToList();
             subject = sent[0].Subject;
+            // Metrics go out every 500 ms; the last deliveries' counts may miss the flush at disposal (the instruments'
+            // meter can be disposed before the provider), so wait for one periodic export that has them.
+            for (var waited = 0; waited < 100 && !collector.Text("metrics").Contains("bulkmail.deliveries", StringComparison.Ordinal); waited++)
+            {
+                await Task.Delay(100, Ct);
+            }
             // Disposing the host flushes the exporters.
         }
 
@@ -93,6 +99,8 @@ public class TelemetryTests(RedisServerFixture redis)
         Assert.Contains("bulkmail.hrbc.requests", metrics, StringComparison.Ordinal);
         Assert.Contains("bulkmail.pacing.delay", metrics, StringComparison.Ordinal);
         Assert.Contains("bulkmail.mailings.active", metrics, StringComparison.Ordinal);
+        Assert.Contains("bulkmail.due.lag", metrics, StringComparison.Ordinal);      // due → taken
+        Assert.Contains("bulkmail.due.waiting", metrics, StringComparison.Ordinal);  // the queue depth
         foreach (var text in new[] { traces, metrics })
         {
             Assert.DoesNotContain(EngineHarness.User, text, StringComparison.OrdinalIgnoreCase);
