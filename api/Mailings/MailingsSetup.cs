@@ -18,13 +18,16 @@ public static class MailingsSetup
         services.AddOptions<ReplyOptions>().BindConfiguration(ReplyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ResultCsvOptions>().BindConfiguration(ResultCsvOptions.Section);
         services.AddOptions<FollowUpOptions>().BindConfiguration(FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ReplicationOptions>().BindConfiguration(SendingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         if (builder.UsesRedis())
         {
             services.AddSingleton<IMailingStore, RedisMailingStore>();
+            services.AddSingleton<IReplicationBarrier, RedisReplicationBarrier>();
         }
         else
         {
             services.AddSingleton<IMailingStore, InMemoryMailingStore>();
+            services.AddSingleton<IReplicationBarrier, NoReplicationBarrier>();
         }
         services.AddSingleton<MailingSignal>();
         // Japan's public holidays (embedded, read once) and the window arithmetic over them

@@ -155,6 +155,13 @@ public sealed class RedisClusterFixture : IRedisFixture, IAsyncLifetime
     /// <summary>Runs one redis-cli command against a node and returns what it printed.</summary>
     public async Task<string> CliAsync(int port, string command) => (await RunAsync(Find("redis-cli")!, $"-p {port} {command}")).Output;
 
+    /// <summary>SIGKILL: the node is gone with whatever it had not replicated yet.</summary>
+    public async Task KillAsync(int port)
+    {
+        _processes[port].Kill();
+        await _processes[port].WaitForExitAsync();
+    }
+
     /// <summary>SIGSTOP: the node stays connected but answers nothing (a replica that cannot acknowledge).</summary>
     public Task FreezeAsync(int port) => SignalAsync(port, "STOP");
 
