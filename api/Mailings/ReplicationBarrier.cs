@@ -13,7 +13,7 @@ public sealed class ReplicationOptions
 {
     /// <summary><c>Auto</c>: one replica must acknowledge a delivery's record before its send when the master holding the
     /// mailing has replicas; <c>0</c>: never wait; <c>N</c>: N replicas, always.</summary>
-    [RegularExpression("^(Auto|[0-9])$", ErrorMessage = "Sending:ReplicaAcks is Auto or a number of replicas from 0 to 9.")]
+    [RegularExpression("^((?i:auto)|[0-9])$", ErrorMessage = "Sending:ReplicaAcks is Auto or a number of replicas from 0 to 9.")]
     public string ReplicaAcks { get; set; } = "Auto";
 
     /// <summary>How long a send waits for the acknowledgement before the delivery is put back for later.</summary>
@@ -21,7 +21,7 @@ public sealed class ReplicationOptions
     public TimeSpan ReplicaAckTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Null: automatic.</summary>
-    public int? RequiredAcks => ReplicaAcks == "Auto" ? null : int.Parse(ReplicaAcks, CultureInfo.InvariantCulture);
+    public int? RequiredAcks => ReplicaAcks.Equals("Auto", StringComparison.OrdinalIgnoreCase) ? null : int.Parse(ReplicaAcks, CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -162,8 +162,10 @@ public sealed partial class RedisReplicationBarrier(
         }
     }
 
-    /// <summary>The replicas the master has (a cluster: as its topology lists them, linked or not — a replica that is
-    /// down must still hold sends, it may be promoted; otherwise the ones connected), looked up every few seconds.</summary>
+    /// <summary>The replicas the master has, looked up every few seconds: those the cluster's topology lists for it
+    /// (linked or not — a replica that is cut off must still hold sends, it may be promoted without the record) and
+    /// those connected to it (ROLE; the only view a standalone master gives). Never fewer than this process has seen
+    /// for that master before: a replica does not stop counting by falling out of view.</summary>
     private async Task<int> ReplicasAsync(EndPoint endpoint)
     {
         var now = time.GetUtcNow();
@@ -171,15 +173,14 @@ public sealed partial class RedisReplicationBarrier(
         {
             return known.Replicas;
         }
-        var server = redis.GetServer(endpoint);
-        int replicas;
-        if (server.ServerType == ServerType.Cluster)
+        // Any node's view of the topology names the master's replicas (not only the master's own view, which the client
+        // may not have loaded).
+        var listed = redis.GetServers().Select(s => s.ClusterConfiguration?[endpoint]?.Children.Count ?? 0).DefaultIfEmpty(0).Max();
+        var connected = await redis.GetServer(endpoint).RoleAsync().ConfigureAwait(false) is Role.Master master ? master.Replicas.Count : 0;
+        var replicas = Math.Max(Math.Max(listed, connected), known.Replicas);
+        if (replicas != known.Replicas)
         {
-            replicas = server.ClusterConfiguration?[endpoint]?.Children.Count ?? 0;
-        }
-        else
-        {
-            replicas = await server.RoleAsync().ConfigureAwait(false) is Role.Master master ? master.Replicas.Count : 0;
+            Log.Replicas(logger, endpoint.ToString() ?? "", replicas);
         }
         _replicas[endpoint] = (replicas, now + TopologyFor);
         return replicas;
@@ -209,6 +210,9 @@ public sealed partial class RedisReplicationBarrier(
 
         [LoggerMessage(161, LogLevel.Information, "Redis {Endpoint}: replicas confirm again, sends continue")]
         public static partial void Recovered(ILogger logger, string endpoint);
+
+        [LoggerMessage(164, LogLevel.Information, "Redis {Endpoint}: {Replicas} replicas; sends wait for one to hold each delivery's record")]
+        public static partial void Replicas(ILogger logger, string endpoint, int replicas);
 
         [LoggerMessage(163, LogLevel.Warning, "Redis: sends held, the replication barrier could not reach the master ({Error})")]
         public static partial void Unavailable(ILogger logger, string error);
