@@ -20,8 +20,8 @@ public sealed class ReplicationOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
     public TimeSpan ReplicaAckTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Null: automatic.</summary>
-    public int? RequiredAcks => ReplicaAcks.Equals("Auto", StringComparison.OrdinalIgnoreCase) ? null : int.Parse(ReplicaAcks, CultureInfo.InvariantCulture);
+    /// <summary>Null: automatic. (A method: the configuration binder reads properties, also before validation.)</summary>
+    public int? RequiredAcks() => int.TryParse(ReplicaAcks, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
 }
 
 /// <summary>
@@ -74,7 +74,7 @@ public sealed partial class RedisReplicationBarrier(
         """;
 
     private static readonly TimeSpan TopologyFor = TimeSpan.FromSeconds(5);
-    private readonly Lazy<Task<ConnectionMultiplexer>> _own = new(() => ConnectionMultiplexer.ConnectAsync(Own(redis.Configuration)));
+    private readonly Lazy<Task<ConnectionMultiplexer>> _own = new(() => ConnectionMultiplexer.ConnectAsync(Own(redis.Configuration, options.Value.ReplicaAckTimeout)));
     private readonly ConcurrentDictionary<EndPoint, (int Replicas, DateTimeOffset Until)> _replicas = new();
     private readonly ConcurrentDictionary<EndPoint, DateTimeOffset> _failingUntil = new();
 
@@ -86,7 +86,7 @@ public sealed partial class RedisReplicationBarrier(
 
     public async Task<bool> ConfirmAsync(DeliveryClaim claim, Delivery recorded, CancellationToken cancellationToken)
     {
-        if (O.RequiredAcks == 0)
+        if (O.RequiredAcks() == 0)
         {
             return true;
         }
@@ -96,7 +96,7 @@ public sealed partial class RedisReplicationBarrier(
         {
             // The master of the mailing's slot as this process sees it now (no round trip).
             var endpoint = redis.GetServer(meta, null, CommandFlags.DemandMaster).EndPoint;
-            var needed = O.RequiredAcks ?? (await ReplicasAsync(endpoint).ConfigureAwait(false) > 0 ? 1 : 0);
+            var needed = O.RequiredAcks() ?? (await ReplicasAsync(endpoint).ConfigureAwait(false) > 0 ? 1 : 0);
             if (needed == 0)
             {
                 return true;
@@ -187,10 +187,12 @@ public sealed partial class RedisReplicationBarrier(
     }
 
     /// <summary>The shared connection's configuration for a connection of the barrier's own.</summary>
-    private static ConfigurationOptions Own(string configuration)
+    private static ConfigurationOptions Own(string configuration, TimeSpan ackTimeout)
     {
         var own = ConfigurationOptions.Parse(configuration);
         own.AbortOnConnectFail = false;
+        // a WAIT answers after its timeout at the latest: never give up on it before
+        own.AsyncTimeout = Math.Max(own.AsyncTimeout, (int)ackTimeout.TotalMilliseconds + 1000);
         own.ClientName = "bulkmail-replication-barrier";
         return own;
     }
