@@ -56,6 +56,11 @@ public interface IMailboxLimiter
     /// uploads are counted from now: Graph counts upload bytes when they arrive, which can be long after the grant.</summary>
     Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken, DateTimeOffset? now = null);
 
+    /// <summary>The grant's message is sent now: it counts in the messages-per-minute window from now, never earlier
+    /// (Microsoft counts a message when it is sent; the draft before it can take seconds). A grant the window has
+    /// already dropped stays dropped.</summary>
+    Task StampAsync(string mailbox, string token, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>Nothing was sent with this grant (no delivery was ready): uncount it.</summary>
     Task CancelAsync(string mailbox, string token, CancellationToken cancellationToken);
 
@@ -216,6 +221,10 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
         }
         return db.SortedSetRemoveAsync(Keys(mailbox)[1], token, CommandFlags.FireAndForget);
     }
+
+    // Only later, and only an entry still counted: never re-adds one the window or a cancel removed.
+    public Task StampAsync(string mailbox, string token, DateTimeOffset now, CancellationToken cancellationToken) =>
+        redis.GetDatabase().SortedSetAddAsync(Keys(mailbox)[0], token, now.ToUnixTimeMilliseconds(), SortedSetWhen.Exists | SortedSetWhen.GreaterThan);
 
     public async Task CancelAsync(string mailbox, string token, CancellationToken cancellationToken)
     {
@@ -390,6 +399,26 @@ public sealed class InMemoryMailboxLimiter : IMailboxLimiter
             }
         }
         return Task.CompletedTask;
+    }
+
+    public Task StampAsync(string mailbox, string token, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Restamp(Get(mailbox), token, now);
+        }
+        return Task.CompletedTask;
+    }
+
+    private static void Restamp(State s, string token, DateTimeOffset now)
+    {
+        var i = s.Sends.FindIndex(x => x.Token == token);
+        if (i >= 0 && now.ToUnixTimeMilliseconds() > s.Sends[i].At)
+        {
+            s.Sends.RemoveAt(i);
+            s.Sends.Add((now.ToUnixTimeMilliseconds(), token));
+            s.Sends.Sort((a, b) => a.At.CompareTo(b.At));
+        }
     }
 
     public Task CancelAsync(string mailbox, string token, CancellationToken cancellationToken)

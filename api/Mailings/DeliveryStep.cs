@@ -23,6 +23,7 @@ public sealed partial class DeliveryStep(
     MessageRenderer renderer,
     Suppressions.ISuppressionList suppressions,
     BulkMailTelemetry telemetry,
+    IReplicationBarrier barrier,
     ILogger<DeliveryStep> logger)
 {
     private SendingOptions O => options.Value;
@@ -33,17 +34,18 @@ public sealed partial class DeliveryStep(
     /// record its id, send it. A send whose answer was lost is looked up before anything is retried, so no address gets
     /// the mail twice; a 429 is a definite refusal, so after one the next attempt needs no lookup.
     /// </summary>
-    public async Task ProcessAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken)
+    /// <param name="grant">The pacing grant the send uses: stamped when the message goes out, so the window counts it from then.</param>
+    public async Task ProcessAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken, string? grant = null)
     {
         // Ids only: the trace is read by operators who may not see recipients.
         using var activity = telemetry.Source.StartActivity("bulkmail.delivery");
         activity?.SetTag("bulkmail.mailing.id", run.Mailing.Id);
         activity?.SetTag("bulkmail.delivery.id", Delivery.IdOf(run.Mailing.Id, claim.Delivery.Seq));
         activity?.SetTag("bulkmail.delivery.attempts", claim.Delivery.Attempts);
-        await ProcessCoreAsync(run, claim, cancellationToken).ConfigureAwait(false);
+        await ProcessCoreAsync(run, claim, grant, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task ProcessCoreAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken)
+    private async Task ProcessCoreAsync(MailingRun run, DeliveryClaim claim, string? grant, CancellationToken cancellationToken)
     {
         var (mailing, plan) = (run.Mailing, run.Plan);
         var mailbox = mailing.Mailbox;
@@ -133,7 +135,17 @@ public sealed partial class DeliveryStep(
                 Log.LeaseLost(logger, mailing.Id, current.Seq);
                 return;
             }
+            // Replication is asynchronous: not sent until a failover could not lose that record (ReplicationBarrier).
+            if (!await barrier.ConfirmAsync(claim, current, cancellationToken).ConfigureAwait(false))
+            {
+                await store.ReleaseAsync(claim, current with { Attempts = claim.Delivery.Attempts }, time.GetUtcNow() + barrier.HoldFor, cancellationToken).ConfigureAwait(false);
+                return;
+            }
             sending = true;
+            if (grant is not null)
+            {
+                await limiter.StampAsync(mailbox, grant, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            }
             await sender.SendDraftAsync(mailbox, current.DraftId!, cancellationToken).ConfigureAwait(false);
             await CompleteSentAsync(run, claim, current, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }

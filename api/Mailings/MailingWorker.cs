@@ -556,7 +556,7 @@ public sealed partial class MailingWorker(
             }
             try
             {
-                await step.ProcessAsync(run, claim, cancellationToken).ConfigureAwait(false);
+                await step.ProcessAsync(run, claim, cancellationToken, grant.Token).ConfigureAwait(false);
             }
             finally
             {

@@ -18,15 +18,18 @@ public static class MailingsSetup
         services.AddOptions<ReplyOptions>().BindConfiguration(ReplyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ResultCsvOptions>().BindConfiguration(ResultCsvOptions.Section);
         services.AddOptions<FollowUpOptions>().BindConfiguration(FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ReplicationOptions>().BindConfiguration(SendingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         if (builder.UsesRedis())
         {
             services.AddSingleton<IMailingStore, RedisMailingStore>();
             services.AddSingleton<IDueIndex, RedisDueIndex>();
+            services.AddSingleton<IReplicationBarrier, RedisReplicationBarrier>();
         }
         else
         {
             services.AddSingleton<IMailingStore, InMemoryMailingStore>();
             services.AddSingleton<IDueIndex, InMemoryDueIndex>();
+            services.AddSingleton<IReplicationBarrier, NoReplicationBarrier>();
         }
         services.AddSingleton<MailingSignal>();
         services.AddSingleton<WorkerToken>();

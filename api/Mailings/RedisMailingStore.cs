@@ -29,6 +29,9 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     private string P => options.Value.KeyPrefix;
     private long TtlMs => (long)options.Value.Retention.TotalMilliseconds;
 
+    /// <summary>A key of one mailing (in its hash tag); the replication barrier checks a delivery's record by them.</summary>
+    internal static RedisKey KeyOf(string prefix, string id, string part) => $"{prefix}{{m:{id}}}:{part}";
+
     private RedisKey Meta(string id) => $"{P}{{m:{id}}}:meta";
     private RedisKey D(string id) => $"{P}{{m:{id}}}:d";
     private RedisKey Q(string id) => $"{P}{{m:{id}}}:q";

@@ -136,6 +136,28 @@ public abstract class MailboxLimiterContract : ContractSuite
     }
 
     [Fact]
+    [Covers(nameof(IMailboxLimiter.TryAcquireAsync), nameof(IMailboxLimiter.ReleaseAsync), nameof(IMailboxLimiter.StampAsync))]
+    public async Task A_send_counts_in_the_window_from_when_it_went_out_not_from_the_grant()
+    {
+        var limiter = CreateLimiter();
+        var limits = new MailboxLimits(2, 4, 10_000, TimeSpan.FromMinutes(10));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero));
+        var slow = await limiter.TryAcquireAsync("erin@example.com", limits, clock.GetUtcNow(), Ct);
+        var quick = await limiter.TryAcquireAsync("erin@example.com", limits, clock.GetUtcNow(), Ct);
+        await limiter.ReleaseAsync("erin@example.com", quick.Token!, Ct, clock.GetUtcNow());
+        clock.Advance(TimeSpan.FromSeconds(20)); // the slow one's draft took 20 s: it is sent only now
+        await limiter.StampAsync("erin@example.com", slow.Token!, clock.GetUtcNow(), Ct); // (its process may die before the release)
+        await limiter.StampAsync("erin@example.com", quick.Token!, clock.GetUtcNow().AddSeconds(-30), Ct); // never earlier
+
+        clock.Advance(limits.RateWindow - TimeSpan.FromSeconds(19)); // a window and a second after the grants
+        var next = await limiter.TryAcquireAsync("erin@example.com", limits, clock.GetUtcNow(), Ct);
+        Assert.True(next.Granted); // the quick one left the window
+        var refused = await limiter.TryAcquireAsync("erin@example.com", limits, clock.GetUtcNow(), Ct);
+        Assert.Equal(LimitReason.Rate, refused.Reason);
+        Assert.InRange(refused.Wait, TimeSpan.FromSeconds(18.9), TimeSpan.FromSeconds(19.1)); // the slow one counts from its send
+    }
+
+    [Fact]
     [Covers(nameof(IMailboxLimiter.TryAcquireAsync), nameof(IMailboxLimiter.ReleaseAsync))]
     public async Task At_most_max_concurrency_requests_in_flight_per_mailbox()
     {

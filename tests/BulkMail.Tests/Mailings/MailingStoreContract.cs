@@ -886,8 +886,19 @@ public abstract class MailingStoreContract : ContractSuite
     }
 }
 
-public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingStoreContract
+public sealed class RedisMailingStoreTests(RedisServerFixture redis) : RedisMailingStoreSuite(redis);
+
+/// <summary>The contract on a Redis Cluster (three masters): every script's keys in one slot, indices elsewhere.</summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class ClusterMailingStoreTests(RedisClusterFixture cluster) : RedisMailingStoreSuite(cluster);
+
+/// <summary>The contract and what only the Redis store promises (key expiry, deletion), on one server or a cluster.</summary>
+public abstract class RedisMailingStoreSuite(IRedisFixture redis) : MailingStoreContract
 {
+    /// <summary>Every key under the pattern, on every master (a cluster spreads them over its nodes).</summary>
+    private static List<RedisKey> Keys(IConnectionMultiplexer connection, string pattern) =>
+        [.. connection.GetServers().Where(s => !s.IsReplica).SelectMany(s => s.Keys(pattern: pattern))];
+
     protected override IMailingStore CreateStoreCore() =>
         new RedisMailingStore(redis.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = RedisServerFixture.NewPrefix() }));
 
@@ -952,8 +963,7 @@ public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingSt
         await store.AppendDeliveriesAsync(m.Id, "x", 0, 2, NewDeliveries(1, 2), true, T0, Ct);
         await store.ClaimAsync(m.Id, TimeSpan.FromMinutes(1), T0, Ct);
 
-        var server = connection.GetServer(connection.GetEndPoints()[0]);
-        var keys = server.Keys(pattern: prefix + "*").ToList();
+        var keys = Keys(connection, prefix + "*");
         Assert.NotEmpty(keys);
         foreach (var key in keys)
         {
@@ -974,8 +984,7 @@ public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingSt
         await store.TryLeaseExpansionAsync(m.Id, "x", TimeSpan.FromMinutes(1), T0, Ct);
         await store.AppendDeliveriesAsync(m.Id, "x", 0, 2, NewDeliveries(1, 2), true, T0, Ct);
 
-        var server = connection.GetServer(connection.GetEndPoints()[0]);
-        var keys = server.Keys(pattern: prefix + "*").ToList();
+        var keys = Keys(connection, prefix + "*");
         Assert.Contains(keys, k => k.ToString().EndsWith(":a", StringComparison.Ordinal));
         foreach (var key in keys)
         {
@@ -996,13 +1005,12 @@ public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingSt
         await store.TryLeaseExpansionAsync(m.Id, "x", TimeSpan.FromMinutes(1), T0, Ct);
         await store.AppendDeliveriesAsync(m.Id, "x", 0, 3, NewDeliveries(1, 3, s => s == 2 ? DeliveryStatus.Skipped : DeliveryStatus.Pending), true, T0, Ct);
         await store.WatchBouncesAsync(m.Id, T0.AddDays(1), Ct);
-        var server = connection.GetServer(connection.GetEndPoints()[0]);
         var db = connection.GetDatabase();
-        Assert.True(server.Keys(pattern: $"{prefix}{{m:{m.Id}}}*").Count() >= 4);
+        Assert.True(Keys(connection, $"{prefix}{{m:{m.Id}}}*").Count >= 4);
 
         Assert.Equal(MailingDeletion.Deleted, await store.DeleteAsync(m.Id, Ct));
 
-        Assert.Empty(server.Keys(pattern: $"{prefix}{{m:{m.Id}}}*"));
+        Assert.Empty(Keys(connection, $"{prefix}{{m:{m.Id}}}*"));
         var alice = OwnerKey.Of("alice@example.com"); // owner ids are hashed in keys
         Assert.False(await db.KeyExistsAsync($"{prefix}idem:{alice}:idem-1"));
         Assert.True(await db.KeyExistsAsync($"{prefix}idem:{alice}:idem-2"));
@@ -1011,7 +1019,7 @@ public sealed class RedisMailingStoreTests(RedisServerFixture redis) : MailingSt
         Assert.Null(await db.SortedSetScoreAsync($"{prefix}bounce-watch", m.Id));
         Assert.False(await db.SetContainsAsync($"{prefix}active", m.Id));
         // nothing left anywhere under the prefix names it
-        foreach (var key in server.Keys(pattern: prefix + "*"))
+        foreach (var key in Keys(connection, prefix + "*"))
         {
             Assert.DoesNotContain(m.Id, key.ToString(), StringComparison.Ordinal);
         }

@@ -31,7 +31,7 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public const string User = "demo@bulkmail.example";
 
-    public static async Task<EngineHarness> StartAsync(RedisServerFixture redis, IDictionary<string, string?>? settings = null,
+    public static async Task<EngineHarness> StartAsync(IRedisFixture redis, IDictionary<string, string?>? settings = null,
         Action<GraphSandboxOptions>? graph = null, bool worker = true, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null,
         TimeProvider? time = null, string store = "redis")
     {

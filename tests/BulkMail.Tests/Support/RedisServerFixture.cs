@@ -12,7 +12,7 @@ namespace BulkMail.Tests.Support;
 /// the tests under CI=true and skips them with a clear message otherwise. Tests isolate themselves with a unique
 /// key prefix (<see cref="NewPrefix"/>), so they can run in parallel on one server.
 /// </summary>
-public sealed class RedisServerFixture : IAsyncLifetime
+public sealed class RedisServerFixture : IRedisFixture, IAsyncLifetime
 {
     private Process? _process;
 
