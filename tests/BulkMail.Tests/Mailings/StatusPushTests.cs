@@ -235,7 +235,7 @@ public sealed class StatusPushTests(RedisServerFixture redis)
             }
             Assert.All(streams, stream => Assert.True(stream.Ended));
             Assert.False(own.Ended);
-            TestContext.Current.SendDiagnosticMessage($"{store}: idle store calls {idle} in 4 s with {n + 1} streams; change → all streams in {slowest.TotalMilliseconds:0} ms");
+            TestContext.Current.TestOutputHelper?.WriteLine($"{store}: idle store calls {idle} in 4 s with {n + 1} streams; change → all streams in {slowest.TotalMilliseconds:0} ms");
         }
         finally
         {
@@ -281,7 +281,7 @@ public sealed class StatusPushTests(RedisServerFixture redis)
         // at most one status per 250 ms (plus the first)
         Assert.InRange(one.Statuses.Count, 1, (int)(took.TotalMilliseconds / 250) + 2);
         Assert.Contains(own.Statuses, m => m.Status.GetProperty("id").GetString() == id && State(m.Status) is "Preparing" or "Queued" or "Sending");
-        TestContext.Current.SendDiagnosticMessage($"{store}: {one.Statuses.Count} statuses in {took.TotalMilliseconds:0} ms, sent {string.Join(",", sent)}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"{store}: {one.Statuses.Count} statuses in {took.TotalMilliseconds:0} ms, sent {string.Join(",", sent)}");
     }
 
     [Fact]
