@@ -5,7 +5,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { controlMailing, deleteMailing, followMyMailings, listMailings } from "../api/client";
 import { isFinished, type MailingAction, type MailingStatus } from "../api/types";
-import { followedIds, summarize, trackStatus, upsertStatus, visibleMailings, type Indicator, type LiveStatus } from "../model/mailings";
+import { followedIds, mergeListed, summarize, trackStatus, upsertStatus, visibleMailings, type Indicator, type LiveStatus } from "../model/mailings";
 import { keys } from "./queryClient";
 
 export { decidedOf, messagesOf, summarize, visibleMailings, type IndicatorState } from "../model/mailings";
@@ -41,9 +41,9 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
   const list = useQuery({
     queryKey: keys.mailings,
     queryFn: async ({ signal }) => {
+      const askedAt = Date.now();
       const mailings = await listMailings(signal);
-      const at = Date.now();
-      return mailings.map((m) => stamp(m, at));
+      return mergeListed(mailings, qc.getQueryData<LiveStatus[]>(keys.mailings) ?? [], askedAt, Date.now());
     },
   });
   const mailings = list.data ?? EMPTY;
