@@ -192,8 +192,9 @@ public sealed class RedisMailingChanges : MailingChangeTopics, IDisposable
     /// <summary>An owner's channel: told when a mailing of theirs is created.</summary>
     public static RedisChannel OwnerChannel(string prefix, string owner) => RedisChannel.Sharded($"{prefix}user:{OwnerKey.Of(owner)}:changes");
 
+    // the owner's topic names the owner's key already (OwnerKey), which OwnerChannel would hash again
     private RedisChannel ChannelOf(string topic) => topic[0] == 'm'
-        ? RedisChannel.Sharded($"{_prefix}{{m:{topic[2..]}}}:changes")
+        ? MailingChannel(_prefix, topic[2..])
         : RedisChannel.Sharded($"{_prefix}user:{topic[2..]}:changes");
 
     protected override Task SubscribeTransportAsync(string topic) =>

@@ -285,6 +285,40 @@ public sealed class StatusPushTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task When_the_subscription_connection_comes_back_every_listener_reads_again_and_notices_flow_again()
+    {
+        var shared = redis.Require();
+        var name = "push-" + Guid.NewGuid().ToString("N");
+        await using var mux = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",name=" + name);
+        var prefix = RedisServerFixture.NewPrefix();
+        using var changes = new RedisMailingChanges(mux, Options.Create(new MailingStoreOptions { KeyPrefix = prefix }));
+        var heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await changes.SubscribeAsync("m1", () => heard.TrySetResult(), Ct);
+        var db = shared.GetDatabase();
+        await db.PublishAsync(RedisMailingChanges.MailingChannel(prefix, "m1"), "");
+        await heard.Task.WaitAsync(TimeSpan.FromSeconds(5), Ct);
+
+        // this multiplexer's subscription connection only (others' on the shared server are left alone)
+        heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        var clients = ((string)(await admin.GetDatabase().ExecuteAsync("CLIENT", "LIST", "TYPE", "pubsub"))!).Split('\n');
+        var id = clients.Single(c => c.Contains($" name={name} ", StringComparison.Ordinal)).Split(' ')[0]["id=".Length..];
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "KILL", "ID", id);
+
+        // no notice was published: the listener reads again because some may have been lost meanwhile
+        await heard.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (!heard.Task.IsCompleted && DateTime.UtcNow < until)
+        {
+            // resubscribed by the multiplexer: notices reach the listener again
+            await db.PublishAsync(RedisMailingChanges.MailingChannel(prefix, "m1"), "");
+            await Task.WhenAny(heard.Task, Task.Delay(200, Ct));
+        }
+        Assert.True(heard.Task.IsCompleted);
+    }
+
+    [Fact]
     public async Task A_change_without_a_notice_is_read_by_the_safety_re_read()
     {
         await using var s = await StartAsync("redis", worker: false, safety: TimeSpan.FromSeconds(1));
