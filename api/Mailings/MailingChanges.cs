@@ -137,9 +137,9 @@ public abstract class MailingChangeTopics : IMailingChanges
             await t.Subscribed.ConfigureAwait(false);
             await UnsubscribeTransportAsync(topic).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException)
+        catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException or ObjectDisposedException)
         {
-            // the subscription failed or the connection is gone: nothing is left to give up
+            // the subscription failed or the connection is gone (or shut down): nothing is left to give up
         }
     }
 

@@ -194,7 +194,7 @@ public static class StatusStreams
 /// </summary>
 public sealed class HeartbeatEventsResult<T>(IAsyncEnumerable<SseItem<T>?> events) : IResult, IEndpointMetadataProvider, IStatusCodeHttpResult
 {
-    private static readonly byte[] Heartbeat = ":\n\n"u8.ToArray();
+    private static ReadOnlySpan<byte> Heartbeat => ":\n\n"u8;
 
     public int? StatusCode => StatusCodes.Status200OK;
 
