@@ -19,10 +19,13 @@ public sealed class InMemoryMailingStore : IMailingStore
     {
     }
 
-    public InMemoryMailingStore(TimeProvider time, Microsoft.Extensions.Options.IOptions<MailingStoreOptions> options)
+    private readonly InMemoryMailingChanges? _changes;
+
+    public InMemoryMailingStore(TimeProvider time, Microsoft.Extensions.Options.IOptions<MailingStoreOptions> options, InMemoryMailingChanges? changes = null)
     {
         _time = time;
         _retention = options.Value.Retention;
+        _changes = changes;
     }
 
     private sealed class Entry
@@ -44,7 +47,19 @@ public sealed class InMemoryMailingStore : IMailingStore
         public string? ExpansionToken;
         public long ExpansionUntil;
         public int Total => Deliveries.Count;
-        public DateTimeOffset Touched; // the last change: kept for the retention after it, like the TTL renewed in Redis
+        public InMemoryMailingChanges? Changes { get; init; }
+
+        /// <summary>The last change: kept for the retention after it, like the TTL renewed in Redis. Every change sets it,
+        /// so setting it announces the change too, as touch() does in the Redis scripts.</summary>
+        public DateTimeOffset Touched
+        {
+            get;
+            set
+            {
+                field = value;
+                Changes?.Announce(Mailing.Id);
+            }
+        }
     }
 
     private readonly Lock _gate = new();
@@ -80,7 +95,8 @@ public sealed class InMemoryMailingStore : IMailingStore
                 return Task.FromResult(same.Mailing);
             }
             var stored = mailing with { State = MailingState.Preparing };
-            _mailings[mailing.Id] = new Entry { Mailing = stored, Touched = _time.GetUtcNow() };
+            _mailings[mailing.Id] = new Entry { Mailing = stored, Changes = _changes, Touched = _time.GetUtcNow() };
+            _changes?.AnnounceCreated(mailing.Owner);
             Activated?.Invoke(mailing.Id, mailing.CreatedAt);
             return Task.FromResult(stored);
         }
@@ -329,6 +345,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             if (_mailings.TryGetValue(mailingId, out var e))
             {
                 e.LastError = error;
+                _changes?.Announce(mailingId); // the wait reason changed
             }
             return Task.CompletedTask;
         }
@@ -452,6 +469,7 @@ public sealed class InMemoryMailingStore : IMailingStore
             if (e.Mailing.State == MailingState.Queued)
             {
                 e.Mailing = e.Mailing with { State = MailingState.Sending, StartedAt = now };
+                _changes?.Announce(mailingId);
             }
             return Task.FromResult(new ClaimResult(new DeliveryClaim(mailingId, e.Deliveries[next], token), null)
             {
@@ -860,6 +878,7 @@ public sealed class InMemoryMailingStore : IMailingStore
                 return Task.FromResult(MailingDeletion.NotDeletable);
             }
             Remove(mailingId);
+            _changes?.Announce(mailingId);
             return Task.FromResult(MailingDeletion.Deleted);
         }
     }

@@ -27,6 +27,9 @@ public static class MailingsApi
         group.MapGet("/{id}", GetAsync).WithSummary("The status of one mailing");
         group.MapGet("/{id}/events", EventsAsync).WithSummary("The status as server-sent events, on every change")
             .RequireRateLimiting(RateLimits.Streams);
+        group.MapGet("/events", OwnEventsAsync)
+            .WithSummary("The caller's mailings as server-sent events: the status of each listed mailing, then of each one that changes or is new, until the client goes")
+            .RequireRateLimiting(RateLimits.Streams);
         group.MapPost("/{id}/{action:regex(^(pause|resume|cancel|retry-failed)$)}", ControlAsync).WithSummary("pause, resume, cancel or retry-failed")
             .AddEndpointFilter<GraphSessionFilter>();
         group.MapPost("/{id}/start", StartAsync)
@@ -67,41 +70,21 @@ public static class MailingsApi
             ? TypedResults.Ok(InLanguageOf(http, await statuses.StatusAsync(m, cancellationToken).ConfigureAwait(false)))
             : NotFound(id);
 
-    public static async Task<Results<ServerSentEventsResult<MailingStatus>, ProblemHttpResult>> EventsAsync(string id, HttpContext http,
-        MailingService mailings, MailingStatusReader statuses, IMailingStore store, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Results<HeartbeatEventsResult<MailingStatus>, ProblemHttpResult>> EventsAsync(string id, HttpContext http,
+        MailingService mailings, MailingStatusReader statuses, IMailingStore store, IMailingChanges changes, IOptions<StatusStreamOptions> options,
+        TimeProvider time, CancellationToken cancellationToken)
     {
         var mailing = await mailings.GetOwnedAsync(id, http.User.Sender(), cancellationToken).ConfigureAwait(false);
-        return mailing is null ? NotFound(id) : TypedResults.ServerSentEvents(Stream(mailing.Id, statuses, store, time, cancellationToken)
-            .Select(item => new SseItem<MailingStatus>(InLanguageOf(http, item.Data), item.EventType)));
+        return mailing is null ? NotFound(id) : InLanguageOf(http,
+            StatusStreams.MailingAsync(mailing.Id, statuses, store, changes, options.Value, time, cancellationToken));
     }
 
-    private static async IAsyncEnumerable<SseItem<MailingStatus>> Stream(string id, MailingStatusReader statuses, IMailingStore store, TimeProvider time,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        string? last = null;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            // Ownership was checked when the stream opened.
-            var current = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
-            if (current is null)
-            {
-                yield break;
-            }
-            var status = await statuses.StatusAsync(current, cancellationToken).ConfigureAwait(false);
-            // Compared as JSON: the status holds collections (reference equality), and only a visible change is pushed.
-            var json = System.Text.Json.JsonSerializer.Serialize(status, System.Text.Json.JsonSerializerOptions.Web);
-            if (json != last)
-            {
-                yield return new SseItem<MailingStatus>(status, "status");
-                last = json;
-            }
-            if (MailingStates.IsFinal(status.State) && status.FinishedAt is not null)
-            {
-                yield break;
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public static HeartbeatEventsResult<MailingStatus> OwnEventsAsync(HttpContext http, MailingStatusReader statuses, IMailingStore store,
+        IMailingChanges changes, IOptions<StatusStreamOptions> options, TimeProvider time, CancellationToken cancellationToken) =>
+        InLanguageOf(http, StatusStreams.OwnerAsync(http.User.Sender().Id, statuses, store, changes, options.Value, time, cancellationToken));
+
+    private static HeartbeatEventsResult<MailingStatus> InLanguageOf(HttpContext http, IAsyncEnumerable<SseItem<MailingStatus>?> events) =>
+        new(events.Select(item => item is { } sse ? new SseItem<MailingStatus>(InLanguageOf(http, sse.Data), sse.EventType) : item));
 
     public static async Task<Results<Ok<MailingStatus>, ProblemHttpResult>> ControlAsync(string id, string action, HttpContext http,
         MailingService mailings, MailingControl control, MailingStatusReader statuses, CancellationToken cancellationToken)

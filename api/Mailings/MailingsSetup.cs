@@ -19,14 +19,21 @@ public static class MailingsSetup
         services.AddOptions<ResultCsvOptions>().BindConfiguration(ResultCsvOptions.Section);
         services.AddOptions<FollowUpOptions>().BindConfiguration(FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ReplicationOptions>().BindConfiguration(SendingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StatusStreamOptions>().BindConfiguration(StatusStreamOptions.Section)
+            .Validate(o => o.MinInterval >= TimeSpan.Zero && o.Heartbeat > TimeSpan.Zero && o.SafetyReread > TimeSpan.Zero,
+                "StatusStreams: MinInterval must not be negative, Heartbeat and SafetyReread must be positive").ValidateOnStart();
+        // the store announces its changes (IMailingChanges) to the status streams of this process
         if (builder.UsesRedis())
         {
             services.AddSingleton<IMailingStore, RedisMailingStore>();
+            services.AddSingleton<IMailingChanges, RedisMailingChanges>();
             services.AddSingleton<IDueIndex, RedisDueIndex>();
             services.AddSingleton<IReplicationBarrier, RedisReplicationBarrier>();
         }
         else
         {
+            services.AddSingleton<InMemoryMailingChanges>();
+            services.AddSingleton<IMailingChanges>(sp => sp.GetRequiredService<InMemoryMailingChanges>());
             services.AddSingleton<IMailingStore, InMemoryMailingStore>();
             services.AddSingleton<IDueIndex, InMemoryDueIndex>();
             services.AddSingleton<IReplicationBarrier, NoReplicationBarrier>();

@@ -61,8 +61,12 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         """;
 
     private const string PreludeTail = """
+        -- tells the status streams to read again (MailingChanges): a sharded channel with the mailing's hash tag,
+        -- so a cluster publishes it on this shard
+        local function announce() redis.call('SPUBLISH', string.sub(meta, 1, -5) .. 'changes', '') end
         local function touch()
           for i = 1, #KEYS do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end end
+          announce()
         end
         local function flag(x) if x then return '1' else return '0' end end
         -- a mailing is done when its scope is expanded, nothing is queued or leased and every follow-up is written:
@@ -313,7 +317,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         redis.call('ZREM', q, s)
         redis.call('ZADD', l, now + lease, s)
         redis.call('HSET', o, s, token)
-        if state == 'Queued' then redis.call('HSET', meta, 'state', 'Sending', 'startedAt', now) end
+        if state == 'Queued' then redis.call('HSET', meta, 'state', 'Sending', 'startedAt', now) announce() end
         -- the lease keys may be new; the others were given their TTL when stored and get it again on completion
         redis.call('PEXPIRE', l, ttl)
         redis.call('PEXPIRE', o, ttl)
@@ -459,6 +463,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         local finished = flag(redis.call('HEXISTS', meta, 'finishedAt') == 1)
         if not deletable[state .. ':' .. held .. finished] then return 0 end
         redis.call('DEL', unpack(KEYS))
+        announce()
         return 1
         """);
 
@@ -466,6 +471,7 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
     private static readonly LuaScript RecordErrorScript = LuaScript.Prepare("""
         if redis.call('EXISTS', @Meta) == 0 then return 0 end
         redis.call('HSET', @Meta, 'errCode', @Code, 'errMsg', @Message, 'errAt', @At, 'errRetry', @RetryAt)
+        redis.call('SPUBLISH', string.sub(@Meta, 1, -5) .. 'changes', '') -- the wait reason changed (announce())
         return 1
         """);
 
@@ -648,6 +654,8 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         await AddActiveAsync(db, id, mailing.CreatedAt).ConfigureAwait(false);
         await db.SortedSetAddAsync(User(mailing.Owner), id, mailing.CreatedAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
         await db.KeyExpireAsync(User(mailing.Owner), options.Value.Retention).ConfigureAwait(false);
+        // after the owner's list has it: the owner's status streams re-list
+        await db.PublishAsync(RedisMailingChanges.OwnerChannel(P, mailing.Owner), "").ConfigureAwait(false);
         return (await GetAsync(id, cancellationToken).ConfigureAwait(false))!;
     }
 

@@ -4,6 +4,7 @@ import {
   configureClient,
   downloadResults,
   followMailing,
+  followMyMailings,
   parseSse,
   previewMailing,
   problemToError,
@@ -280,6 +281,56 @@ describe("server-sent events", () => {
       );
     });
     expect(seen).toEqual(["Sending", "Completed"]);
+  });
+
+  it("follows all the user's mailings on one stream, skipping heartbeats and what is not a status", async () => {
+    const enc = new TextEncoder();
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(enc.encode(`event: status\ndata: ${JSON.stringify(status({ id: "a" }))}\n\n:\n\n`));
+        c.enqueue(enc.encode(`event: status\ndata: {}\n\nevent: status\ndata: ${JSON.stringify(status({ id: "b", state: "Queued" }))}\n\n`));
+        c.enqueue(enc.encode(`event: status\ndata: ${JSON.stringify(status({ id: "a", state: "Completed" }))}\n\n`));
+      },
+    });
+    const { calls } = mockFetch({ "GET /api/mailings/events": () => new Response(stream, { headers: { "Content-Type": "text/event-stream" } }) });
+    const seen: string[] = [];
+    let stop: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      stop = followMyMailings((s) => {
+        seen.push(`${s.id}:${s.state}`);
+        if (seen.length === 3) resolve();
+      });
+    });
+    stop?.();
+    expect(seen).toEqual(["a:Sending", "b:Queued", "a:Completed"]);
+    expect(calls.filter((c) => c.url.endsWith("/api/mailings/events"))).toHaveLength(1);
+    expect(calls[0]!.headers.get("Accept")).toBe("text/event-stream");
+  });
+
+  it("reads the list when the stream fails and opens it again", async () => {
+    let opened = 0;
+    const { calls } = mockFetch({
+      "GET /api/mailings/events": () => {
+        opened += 1;
+        if (opened === 1) return problem({ title: "nope" }, 503);
+        return new Response(`event: status\ndata: ${JSON.stringify(status({ state: "Completed" }))}\n\n`, { headers: { "Content-Type": "text/event-stream" } });
+      },
+      "GET /api/mailings": () => [status({ sent: 2 })],
+    });
+    const seen: string[] = [];
+    let stop: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      stop = followMyMailings(
+        (s) => {
+          seen.push(`${s.state}:${s.sent}`);
+          if (s.state === "Completed") resolve();
+        },
+        { retryMs: 5 },
+      );
+    });
+    stop?.();
+    expect(seen).toEqual(["Sending:2", "Completed:1"]);
+    expect(calls.map((c) => c.url.replace(/^https?:\/\/[^/]+/, ""))).toEqual(["/api/mailings/events", "/api/mailings", "/api/mailings/events"]);
   });
 
   it("knows whether the server holds mailings from the OpenAPI document, and starts a held one", async () => {

@@ -480,6 +480,32 @@ export function parseSse(buffer: string): { events: { event: string; data: strin
   return { events, rest };
 }
 
+/** Reads a text/event-stream response until it ends (or `stop()` says so), handing each status to `onStatus`; heartbeat
+ * comments and data that is not a status are skipped. */
+async function readStatuses(res: Response, onStatus: (s: MailingStatus) => void, stop: () => boolean): Promise<void> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  while (!stop()) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    const parsed = parseSse(buffer);
+    buffer = parsed.rest;
+    for (const ev of parsed.events) {
+      let s: unknown;
+      try {
+        s = JSON.parse(ev.data);
+      } catch {
+        continue; // not a status object: ignore
+      }
+      if (s && typeof s === "object" && "id" in s && "state" in s) onStatus(s as MailingStatus);
+    }
+  }
+  void reader.cancel().catch(() => undefined);
+}
+
 /**
  * Follows GET /api/mailings/{id}/events (server-sent events). Read with fetch rather than EventSource so the
  * bearer token can be sent when signed in. When the stream ends or fails it falls back to polling until the
@@ -504,26 +530,7 @@ export function followMailing(
         signal: controller.signal,
         headers: { Accept: "text/event-stream" },
       });
-      if (res.body) {
-        const reader = res.body.getReader();
-        const decoder = new TextDecoder();
-        let buffer = "";
-        while (!controller.signal.aborted && !finished) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += decoder.decode(value, { stream: true });
-          const parsed = parseSse(buffer);
-          buffer = parsed.rest;
-          for (const ev of parsed.events) {
-            try {
-              deliver(JSON.parse(ev.data) as MailingStatus);
-            } catch {
-              /* not a status object: ignore */
-            }
-          }
-        }
-        if (finished) void reader.cancel().catch(() => undefined);
-      }
+      await readStatuses(res, deliver, () => controller.signal.aborted || finished);
     } catch (e) {
       if (controller.signal.aborted) return;
       options.onError?.(e);
@@ -538,6 +545,53 @@ export function followMailing(
       }
       if (finished) break;
       await new Promise((r) => setTimeout(r, pollMs));
+    }
+  };
+  void run();
+  return () => controller.abort();
+}
+
+/**
+ * Follows GET /api/mailings/events: one stream for all the user's mailings (the header indicator and the list), pushed
+ * by the server as the mailings change — first the status of each listed mailing, then of each that changes or is new.
+ * When the stream ends or fails, the list is read once (GET /api/mailings) after `retryMs` and the stream opened again,
+ * the pause doubling up to a minute while it keeps failing. Returns a function that stops it.
+ */
+export function followMyMailings(
+  onStatus: (s: MailingStatus) => void,
+  options: { retryMs?: number; onError?: (e: unknown) => void } = {},
+): () => void {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const first = options.retryMs ?? 2000;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    });
+  const run = async () => {
+    let wait = first;
+    while (!signal.aborted) {
+      let opened = false;
+      try {
+        const res = await send(`/api/mailings/events`, { method: "GET", signal, headers: { Accept: "text/event-stream" } });
+        opened = true;
+        await readStatuses(res, onStatus, () => signal.aborted);
+      } catch (e) {
+        if (signal.aborted) return;
+        options.onError?.(e);
+      }
+      // a stream that was open (the server restarted, a proxy closed it) is retried at the first pace again
+      if (opened) wait = first;
+      await pause(wait);
+      if (!opened) wait = Math.min(wait * 2, 60_000);
+      if (signal.aborted) return;
+      try {
+        for (const s of await listMailings(signal)) onStatus(s);
+      } catch (e) {
+        if (signal.aborted) return;
+        options.onError?.(e);
+      }
     }
   };
   void run();

@@ -26,7 +26,7 @@ const shown = () => screen.getAllByRole("dialog").at(-1)!;
 function api(start: (b: StartRequest) => unknown) {
   return mockFetch({
     "GET /api/mailings": () => [scheduled],
-    "GET /api/mailings/m1/events": idle,
+    "GET /api/mailings/events": idle,
     "POST /api/mailings/m1/start": (c) => start(c.body as StartRequest),
   });
 }
@@ -85,7 +85,7 @@ describe("日時を変更 on a Scheduled card", () => {
   it("is not offered for a mailing that waits outside its window after sending some", async () => {
     mockFetch({
       "GET /api/mailings": () => [m({ sent: 1, pending: 2, waitCode: "OutsideWindow", window })],
-      "GET /api/mailings/m1/events": idle,
+      "GET /api/mailings/events": idle,
     });
     renderPane(<StatusScreen />, { mailings: true, lang: "ja" });
     const card = (await screen.findByRole("group", { name: "12月のお知らせ の操作" })).closest("li")!;

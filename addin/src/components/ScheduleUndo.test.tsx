@@ -40,6 +40,7 @@ const sse = (...events: unknown[]) =>
 /** A server with hold, scheduling (start with sendAt/window/dryRun) and undo. `start` answers a real start. */
 function api(opts: { dryRun?: (body: StartRequest) => Response | unknown; start?: (body: StartRequest) => Response | unknown; undo?: () => Response | unknown; cancel?: () => unknown } = {}) {
   let live = ready;
+  let started = false;
   return mockFetch({
     "GET /openapi/v1.json": () => ({
       paths: { "/api/mailings/{id}/start": {}, "/api/mailings/{id}/deliveries": {} },
@@ -52,7 +53,8 @@ function api(opts: { dryRun?: (body: StartRequest) => Response | unknown; start?
     "GET /api/hrbc/Recruiter/fields": () => [],
     "GET /api/hrbc/phases": () => [],
     "GET /api/templates": () => [],
-    "GET /api/mailings": () => [],
+    // held, the mailing is the confirmation's; once started the list has it
+    "GET /api/mailings": () => (started ? [live] : []),
     "POST /api/mailings/preview": () => ({ records: 3, scopeTotal: 3, complete: true, messages: 3, skipped: 0, samples: [], warnings: [], mailFields: [{ alias: "Resume.P_Mail", label: "メールアドレス", count: 3 }] }),
     "POST /api/mailings": () => json({ id: "m9", state: "Preparing" }, 202),
     "POST /api/mailings/m9/cancel": () => {
@@ -65,10 +67,12 @@ function api(opts: { dryRun?: (body: StartRequest) => Response | unknown; start?
       if (body.dryRun) return opts.dryRun?.(body) ?? status({ ...ready, state: "Scheduled", waitCode: "Scheduled", sendAt: body.sendAt, resumesAt: body.sendAt, finishesAt: "2026-12-03T01:42:00Z" });
       // After Start the mailing's events say what it is now (Scheduled while its undo window lasts).
       live = status({ ...ready, state: "Scheduled", waitCode: "UndoWindow" });
+      started = true;
       return opts.start?.(body) ?? status({ ...ready, state: "Queued" });
     },
     "POST /api/mailings/m9/undo": () => opts.undo?.() ?? status({ ...ready, state: "Cancelled", cancelled: 3 }),
     "GET /api/mailings/m9/events": () => sse(live),
+    "GET /api/mailings/events": () => sse(live),
     "GET /api/mailings/m9": () => live,
   });
 }

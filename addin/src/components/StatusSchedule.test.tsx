@@ -29,8 +29,7 @@ describe("a scheduled mailing on the status card", () => {
   it("says in Japanese why it waits, when it begins or goes on, the window, and it can be cancelled", async () => {
     mockFetch({
       "GET /api/mailings": () => [scheduled, outside],
-      "GET /api/mailings/m1/events": idle,
-      "GET /api/mailings/m2/events": idle,
+      "GET /api/mailings/events": idle,
     });
     renderPane(
       <>
@@ -56,7 +55,7 @@ describe("a scheduled mailing on the status card", () => {
   it("in English: the undo window and the sending window in words", async () => {
     mockFetch({
       "GET /api/mailings": () => [m({ ...scheduled, waitCode: "UndoWindow", sendAt: null, window: null })],
-      "GET /api/mailings/m1/events": idle,
+      "GET /api/mailings/events": idle,
     });
     renderPane(<StatusScreen />, { mailings: true, lang: "en" });
     const card = (await screen.findByRole("group", { name: "Actions for 12月のお知らせ" })).closest("li")!;

@@ -45,7 +45,7 @@ describe("the running/done indicator", () => {
   it("shows progress in the header and opens the status screen", async () => {
     mockFetch({
       "GET /api/mailings": () => [m({})],
-      "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+      "GET /api/mailings/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
     });
     const onOpen = vi.fn();
     renderPane(<StatusIndicator onOpen={onOpen} />, { mailings: true });
@@ -63,10 +63,9 @@ describe("the status screen", () => {
         m({}),
         m({ id: "m2", state: "Completed", sent: 8, failed: 2, pending: 0, finishedAt: "2026-11-27T03:10:00Z", subject: "先月" }),
       ],
-      "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+      "GET /api/mailings/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
       "POST /api/mailings/m1/pause": () => m({ state: "Paused", pausedReason: "Paused by the user" }),
       "POST /api/mailings/m2/retry-failed": () => m({ id: "m2", state: "Queued", pending: 2, sent: 8, subject: "先月" }),
-      "GET /api/mailings/m2/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
     });
     const user = userEvent.setup({ delay: null });
     renderPane(<StatusScreen />, { mailings: true, lang: "ja" });
@@ -121,8 +120,7 @@ describe("the status screen", () => {
         }),
         m({ id: "m2", subject: "503", waitCode: "GraphErrors", waitArgs: { graphCode: "ServiceUnavailable", graphMessage: "The service is busy." }, etaSeconds: 90 }),
       ],
-      "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
-      "GET /api/mailings/m2/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+      "GET /api/mailings/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
     });
     renderPane(
       <>
@@ -145,7 +143,7 @@ describe("the status screen", () => {
   it("asks before cancelling a mailing", async () => {
     const { calls } = mockFetch({
       "GET /api/mailings": () => [m({})],
-      "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+      "GET /api/mailings/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
       "POST /api/mailings/m1/cancel": () => m({ state: "Cancelled", cancelled: 6, pending: 0 }),
     });
     const user = userEvent.setup({ delay: null });
@@ -218,7 +216,7 @@ describe("deleting a mailing", () => {
         m({ id: "m2", state: "Completed", sent: 10, pending: 0, finishedAt: "2026-11-27T03:10:00Z", subject: "先月" }),
         m({ id: "m3", state: "Cancelled", sent: 3, pending: 0, cancelled: 7, finishedAt: "2026-11-27T03:10:00Z", subject: "中止分" }),
       ].filter((x) => !(deleted && x.id === "m2")),
-      "GET /api/mailings/m1/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
+      "GET /api/mailings/events": () => new Response(new ReadableStream(), { headers: { "Content-Type": "text/event-stream" } }),
       "DELETE /api/mailings/m2": () => {
         deleted = true;
         return new Response(null, { status: 204 });

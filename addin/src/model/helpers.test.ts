@@ -15,7 +15,7 @@ import {
   sentScope,
 } from "./composer";
 import { initialDraft } from "./draft";
-import { etaSecondsAt, followedIds, placeholderStatus, secondsUntil, trackStatus, upsertStatus, visibleMailings } from "./mailings";
+import { etaSecondsAt, followedIds, mergeListed, placeholderStatus, secondsUntil, trackStatus, upsertStatus, visibleMailings } from "./mailings";
 import { previewOrder, samplesByRecord } from "./preview";
 import { matchChips, mergePages, untickSent, type Selection } from "./search";
 import { filterTags, namesFirst, tagGroups } from "./tags";
@@ -124,6 +124,17 @@ describe("mailings helpers", () => {
     // A finished mailing keeps its state; a known one keeps its subject.
     const done = status({ id: "d", state: "Completed", subject: "old" });
     expect(trackStatus([done], "d", "Queued", "new", "x")[0]).toMatchObject({ state: "Completed", subject: "old" });
+  });
+
+  it("takes the list as the server read it, but not back past a status the stream pushed while the list was on its way", () => {
+    const listed = [status({ id: "a", state: "Sending", sent: 1 }), status({ id: "b", state: "Queued" })];
+    const cached = [
+      { ...status({ id: "a", state: "Completed", sent: 3 }), receivedAt: 1_000 }, // pushed after the list was asked for
+      { ...status({ id: "b", state: "Preparing" }), receivedAt: 900 }, // before: the list is newer
+      { ...status({ id: "gone", state: "Sending" }), receivedAt: 1_000 }, // no longer listed
+    ];
+    const merged = mergeListed(listed, cached, 950, 1_100);
+    expect(merged.map((m) => `${m.id}:${m.state}:${m.receivedAt}`)).toEqual(["a:Completed:1000", "b:Queued:1100"]);
   });
 
   it("follows what can still change, and shows what the user started", () => {

@@ -59,6 +59,16 @@ export function upsertStatus<T extends MailingStatus>(list: readonly T[], s: T):
   return copy;
 }
 
+/**
+ * The list as the server read it (`listed`, received at `at`), keeping each status the pane received since it asked
+ * (`askedAt`): the stream pushed it while the list was on its way, so it is at least as new, and the stream pushes
+ * every change after it (a finished mailing's last status is pushed once: the list must not take it back).
+ */
+export function mergeListed(listed: readonly MailingStatus[], cached: readonly LiveStatus[], askedAt: number, at: number): LiveStatus[] {
+  const pushed = new Map(cached.filter((m) => (m.receivedAt ?? 0) >= askedAt).map((m) => [m.id, m]));
+  return listed.map((m) => pushed.get(m.id) ?? { ...m, receivedAt: at });
+}
+
 /** The status the pane shows for a mailing it has just submitted, before the server's first status arrives. */
 export function placeholderStatus(
   id: string,

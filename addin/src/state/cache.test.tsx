@@ -80,7 +80,7 @@ describe("the data cache", () => {
     let list: MailingStatus[] = [status({ id: "old", state: "Completed", sent: 3, subject: "先月" })];
     const { calls } = mockFetch({
       "GET /api/mailings": () => list,
-      "GET /api/mailings/m5/events": () => idle(),
+      "GET /api/mailings/events": () => idle(),
     });
     const { result } = renderHook(() => useMailings(), { wrapper: wrapperOf(createQueryClient(), true) });
     await waitFor(() => expect(result.current.mailings.map((m) => m.id)).toEqual(["old"]));
@@ -89,7 +89,8 @@ describe("the data cache", () => {
     // At once (the card's title is the subject from the first moment), and then from the server.
     await waitFor(() => expect(result.current.mailings[0]).toMatchObject({ id: "m5", subject: "お知らせ" }));
     await waitFor(() => expect(calls.filter((c) => c.url.endsWith("/api/mailings"))).toHaveLength(2));
-    await waitFor(() => expect(calls.some((c) => c.url.endsWith("/m5/events"))).toBe(true));
+    // one stream for all the user's mailings, opened once one can change
+    await waitFor(() => expect(calls.filter((c) => c.url.endsWith("/api/mailings/events"))).toHaveLength(1));
     expect(result.current.indicator.state).toBe("running");
   });
 
@@ -113,7 +114,7 @@ describe("the data cache", () => {
   it("a control action's status replaces the card's at once", async () => {
     const { calls } = mockFetch({
       "GET /api/mailings": () => [status({ id: "s", state: "Sending", total: 10, sent: 4, pending: 6 })],
-      "GET /api/mailings/s/events": () => idle(),
+      "GET /api/mailings/events": () => idle(),
       "POST /api/mailings/s/pause": () => status({ id: "s", state: "Paused", total: 10, sent: 4, pending: 6 }),
     });
     const { result } = renderHook(() => useMailings(), { wrapper: wrapperOf(createQueryClient(), true) });

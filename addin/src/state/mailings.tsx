@@ -1,11 +1,11 @@
-// The user's mailings, kept live: the list is a query (GET /api/mailings) and each unfinished mailing is followed
-// through its server-sent events (polling when the stream fails), each status written into that query's data.
-// Drives the header indicator and the status screen.
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+// The user's mailings, kept live: the list is a query (GET /api/mailings), and while any of them can still change one
+// stream of server-sent events (GET /api/mailings/events) pushes every status that changes, each written into that
+// query's data (the list read again when the stream fails). Drives the header indicator and the status screen.
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { controlMailing, deleteMailing, followMailing, listMailings } from "../api/client";
+import { controlMailing, deleteMailing, followMyMailings, listMailings } from "../api/client";
 import { isFinished, type MailingAction, type MailingStatus } from "../api/types";
-import { followedIds, summarize, trackStatus, upsertStatus, visibleMailings, type Indicator, type LiveStatus } from "../model/mailings";
+import { followedIds, mergeListed, summarize, trackStatus, upsertStatus, visibleMailings, type Indicator, type LiveStatus } from "../model/mailings";
 import { keys } from "./queryClient";
 
 export { decidedOf, messagesOf, summarize, visibleMailings, type IndicatorState } from "../model/mailings";
@@ -41,47 +41,25 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
   const list = useQuery({
     queryKey: keys.mailings,
     queryFn: async ({ signal }) => {
+      const askedAt = Date.now();
       const mailings = await listMailings(signal);
-      const at = Date.now();
-      return mailings.map((m) => stamp(m, at));
+      return mergeListed(mailings, qc.getQueryData<LiveStatus[]>(keys.mailings) ?? [], askedAt, Date.now());
     },
   });
   const mailings = list.data ?? EMPTY;
-  const followers = useRef(new Map<string, () => void>());
   const [held, setHeld] = useState<ReadonlySet<string>>(new Set());
+  // Bumped to open the stream again: the server follows the mailings that were unfinished when it opened, and new ones.
+  const [opening, setOpening] = useState(0);
 
-  /** A live status into the list's cache; a finished mailing is no longer followed. */
+  /** A live status into the list's cache. */
   const upsert = useCallback(
-    (s: MailingStatus) => {
-      qc.setQueryData<LiveStatus[]>(keys.mailings, (old) => upsertStatus(old ?? [], stamp(s, Date.now())));
-      if (isFinished(s.state)) {
-        followers.current.get(s.id)?.();
-        followers.current.delete(s.id);
-      }
-    },
+    (s: MailingStatus) => qc.setQueryData<LiveStatus[]>(keys.mailings, (old) => upsertStatus(old ?? [], stamp(s, Date.now()))),
     [qc],
   );
 
-  const follow = useCallback(
-    (id: string) => {
-      if (followers.current.has(id)) return;
-      followers.current.set(id, followMailing(id, upsert));
-    },
-    [upsert],
-  );
-
-  // Every mailing that can still change is followed (the stream is the external system this effect subscribes to).
-  const live = followedIds(mailings).join(",");
-  useEffect(() => {
-    for (const id of live ? live.split(",") : []) follow(id);
-  }, [live, follow]);
-  useEffect(() => {
-    const map = followers.current;
-    return () => {
-      for (const stop of map.values()) stop();
-      map.clear();
-    };
-  }, []);
+  // One stream while any mailing can still change (the stream is the external system this effect subscribes to).
+  const live = followedIds(mailings).length > 0;
+  useEffect(() => (live ? followMyMailings(upsert) : undefined), [live, opening, upsert]);
 
   const refresh = useCallback(() => qc.invalidateQueries({ queryKey: keys.mailings }), [qc]);
 
@@ -96,30 +74,29 @@ export function MailingsProvider({ children }: { children: ReactNode }) {
         return next;
       });
       const now = new Date();
+      // The open stream (or the one this opens) pushes the new mailing from the server.
       qc.setQueryData<LiveStatus[]>(keys.mailings, (old) => trackStatus(old ?? [], id, state, subject, now.toISOString()));
-      follow(id);
       void refresh();
     },
-    [qc, follow, refresh],
+    [qc, refresh],
   );
 
   const act = useCallback(
     async (id: string, action: MailingAction) => {
+      const before = qc.getQueryData<LiveStatus[]>(keys.mailings)?.find((m) => m.id === id);
       const result = await controlMailing(id, action);
-      if (result && typeof result === "object" && "state" in result) upsert(result);
-      // Resuming or retrying makes it run again: follow it anew.
-      followers.current.get(id)?.();
-      followers.current.delete(id);
-      follow(id);
+      if (result && typeof result === "object" && "state" in result) {
+        upsert(result);
+        // Retrying a finished mailing makes it run again: the stream, which no longer follows it, is opened anew.
+        if (before && isFinished(before.state) && !isFinished(result.state)) setOpening((n) => n + 1);
+      }
     },
-    [follow, upsert],
+    [qc, upsert],
   );
 
   const deletion = useMutation({
     mutationFn: (id: string) => deleteMailing(id),
     onSuccess: (_, id) => {
-      followers.current.get(id)?.();
-      followers.current.delete(id);
       qc.setQueryData<LiveStatus[]>(keys.mailings, (old) => (old ?? []).filter((m) => m.id !== id));
       qc.removeQueries({ queryKey: keys.mailing(id) });
       return qc.invalidateQueries({ queryKey: keys.mailings });
