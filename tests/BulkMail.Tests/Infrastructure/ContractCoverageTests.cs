@@ -30,6 +30,7 @@ public class ContractCoverageTests
         (typeof(RollingWindowLimiter), typeof(RollingWindowLimiterTests)), // one implementation, in memory (per process)
         (typeof(BulkMail.Api.Suppressions.ISuppressionList), typeof(BulkMail.Tests.Suppressions.SuppressionListContract)),
         (typeof(IDueIndex), typeof(BulkMail.Tests.Mailings.DueIndexContract)),
+        (typeof(IMailingChanges), typeof(BulkMail.Tests.Mailings.MailingChangesContract)),
     ];
 
     /// <summary>The public methods of <paramref name="contract"/> no test of <paramref name="suite"/> names.</summary>

@@ -153,3 +153,11 @@ public sealed class InMemoryDueIndexTests : DueIndexContract
     // No mailings in the store: the index holds only what the test wakes.
     protected override IDueIndex CreateIndexCore() => new InMemoryDueIndex(new InMemoryMailingStore(), Options.Create(new SendingOptions()));
 }
+
+/// <summary>The due index is one key: on a cluster it lives in one slot, and its wake-ups cross the nodes.</summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class ClusterDueIndexTests(RedisClusterFixture cluster) : DueIndexContract
+{
+    protected override IDueIndex CreateIndexCore() =>
+        new RedisDueIndex(cluster.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = RedisServerFixture.NewPrefix() }), Options.Create(new SendingOptions()));
+}
