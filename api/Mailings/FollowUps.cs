@@ -29,7 +29,7 @@ public sealed class FollowUpOptions
 /// these deliveries are already Sent in the store.
 /// </summary>
 public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc, HrbcPhaseWriter phases, IOptions<FollowUpOptions> options, TimeProvider time,
-    WorkerToken worker, ILogger<FollowUpRunner> logger)
+    WorkerToken worker, BulkMailTelemetry telemetry, ILogger<FollowUpRunner> logger)
 {
     public const int BatchSize = HrbcClient.MaxItemsPerRequest;
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
@@ -91,6 +91,9 @@ public sealed partial class FollowUpRunner(IMailingStore store, HrbcClient hrbc,
     /// <summary>One batch: the phase writes, then the activities; an outcome per delivery.</summary>
     public async Task<IReadOnlyList<FollowUpOutcome>> WriteAsync(Mailing mailing, MailingPlan plan, IReadOnlyList<Delivery> batch, CancellationToken cancellationToken)
     {
+        using var span = telemetry.Source.StartActivity("bulkmail.followups.batch");
+        span?.SetTag("bulkmail.mailing.id", mailing.Id);
+        span?.SetTag("bulkmail.followups.count", batch.Count);
         var spec = mailing.Spec;
         var notes = batch.ToDictionary(d => d.Seq, _ => new List<CodedText>());
         // What is written, carried from earlier attempts and added to below.

@@ -229,7 +229,7 @@ public static class DeliveryExpander
 /// each page stored atomically with the cursor, so a restarted process continues where the last one stopped.
 /// </summary>
 public sealed partial class MailingExpansionRunner(IMailingStore store, MailingPlanner planner, ScopeReader reader, TimeProvider time,
-    Suppressions.ISuppressionList suppressions, WorkerToken worker, ILogger<MailingExpansionRunner> logger)
+    Suppressions.ISuppressionList suppressions, WorkerToken worker, BulkMailTelemetry telemetry, ILogger<MailingExpansionRunner> logger)
 {
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
     // The instance's: its next tick of the mailing goes on under the lease this one took (the cursor keeps pages once).
@@ -256,6 +256,9 @@ public sealed partial class MailingExpansionRunner(IMailingStore store, MailingP
             var pages = 0;
             while (!cursor.Done)
             {
+                using var span = telemetry.Source.StartActivity("bulkmail.expansion.page");
+                span?.SetTag("bulkmail.mailing.id", mailingId);
+                span?.SetTag("bulkmail.expansion.position", position);
                 var page = await reader.ReadPageAsync(built, position, cancellationToken).ConfigureAwait(false);
                 var total = (await store.GetCountsAsync(mailingId, cancellationToken).ConfigureAwait(false)).Total;
                 var deliveries = await DeliveryExpander.SuppressAsync(built, DeliveryExpander.ExpandPage(built, page, total + 1), suppressions,

@@ -120,6 +120,8 @@ public sealed record Mailing
     /// <summary>The end of the window opening it was queued in (null: no window): nothing is claimed from then on, and
     /// the worker puts it back to Scheduled until the next opening.</summary>
     public DateTimeOffset? OpenUntil { get; init; }
+    /// <summary>The W3C traceparent of the submit's request: the worker's spans for this mailing join its trace.</summary>
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>One intended message: a record × mail field (or a skipped record), and what became of it.</summary>

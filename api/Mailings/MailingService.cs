@@ -51,6 +51,7 @@ public sealed class MailingService(
             CreatedAt = time.GetUtcNow(),
             IdempotencyKey = request.IdempotencyKey,
             Held = request.Hold,
+            TraceParent = System.Diagnostics.Activity.Current?.Id,
         }, cancellationToken).ConfigureAwait(false);
         return mailing;
     }

@@ -311,6 +311,11 @@ public sealed partial class MailingWorker(
             _runs.TryRemove(id, out _);
             return null;
         }
+        // One trace from the submit on: this tick's expansion pages, deliveries and follow-ups are its spans' children.
+        using var span = telemetry.Source.StartActivity("bulkmail.tick", System.Diagnostics.ActivityKind.Internal,
+            System.Diagnostics.ActivityContext.TryParse(mailing.TraceParent, null, out var submitted) ? submitted : default);
+        span?.SetTag("bulkmail.mailing.id", id);
+        span?.SetTag("bulkmail.mailing.state", mailing.State.ToString());
         if (mailing.State == MailingState.Scheduled)
         {
             // any instance promotes it when due: one atomic step, so only one of them does

@@ -52,6 +52,55 @@ public class TelemetryTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_mailings_spans_form_one_trace_from_the_submit_through_expansion_deliveries_and_follow_ups()
+    {
+        // The submit is made under a span of ours (HttpClient sends its trace on); every span of this mailing must carry it.
+        using var source = new System.Diagnostics.ActivitySource("BulkMail.Tests.Telemetry");
+        var traceId = default(System.Diagnostics.ActivityTraceId);
+        var spans = new ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name is BulkMail.Api.Infrastructure.BulkMailTelemetry.Name or "Microsoft.AspNetCore" or "BulkMail.Tests.Telemetry",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> o) =>
+                o.Source.Name == "BulkMail.Tests.Telemetry" || o.TraceId == traceId
+                    ? System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded : System.Diagnostics.ActivitySamplingResult.None,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await using var e = await EngineHarness.StartAsync(redis);
+        using var submit = new HttpRequestMessage(HttpMethod.Post, "/api/mailings")
+        {
+            Content = JsonContent.Create(new
+            {
+                mode = "Resumes",
+                scope = new { kind = "Checked", ids = Enumerable.Range(10001, 4).Select(i => (long)i) },
+                mailFields = new[] { "Resume.P_Mail" },
+                subject = "{{Person.P_Name}}様へ",
+                body = "<p>{{Person.P_Name}}様</p>",
+                logActivity = true,
+            }),
+        };
+        var previous = System.Diagnostics.Activity.Current;
+        System.Diagnostics.Activity.Current = null; // a root of our own, not the test host's
+        using var root = source.StartActivity("test.submit")!;
+        traceId = root.TraceId;
+        using var submitted = await e.Http.SendAsync(submit, Ct);
+        root.Stop();
+        System.Diagnostics.Activity.Current = previous;
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var id = (await submitted.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString()!;
+        await e.WaitForAsync(id, TimeSpan.FromMinutes(2), "Completed");
+        var sent = e.Graph.Sent(EngineHarness.User).Count;
+
+        var ours = spans.Where(a => a.TraceId == traceId).ToList();
+        string? Tag(System.Diagnostics.Activity a) => a.GetTagItem("bulkmail.mailing.id") as string;
+        Assert.Contains(ours, a => a.OperationName == "bulkmail.tick" && Tag(a) == id);
+        Assert.Contains(ours, a => a.OperationName == "bulkmail.expansion.page" && Tag(a) == id);
+        Assert.Equal(sent, ours.Count(a => a.OperationName == "bulkmail.delivery" && Tag(a) == id && a.Parent?.OperationName == "bulkmail.tick"));
+        Assert.Contains(ours, a => a.OperationName == "bulkmail.followups.batch" && Tag(a) == id);
+    }
+
+    [Fact]
     public async Task A_mailing_exports_traces_and_metrics_over_otlp_without_addresses_subjects_or_search_terms()
     {
         await using var collector = await Collector.StartAsync();
