@@ -98,9 +98,8 @@ static partial class ScaleBench
             if (waiting.AllWaitingAt is { } allWaiting)
             {
                 var from = allWaiting + TimeSpan.FromSeconds(1);
-                // The earliest pacing grant came just before the first Graph request (not the first send, which under
-                // load arrives seconds after its grant): its window reopens a Window later.
-                var until = graph.Sandbox.Requests.Min(r => r.At) + Window - TimeSpan.FromSeconds(1.5);
+                // Measured until the first Graph request after it; at the latest a window after the first request.
+                var until = graph.Sandbox.Requests.Min(r => r.At) + Window + TimeSpan.FromSeconds(5);
                 if (until - from >= TimeSpan.FromSeconds(3))
                 {
                     quiet = await MeasureQuietAsync(redis, apis, graph.Sandbox, from, until, mailboxes, cancellationToken);
@@ -168,34 +167,43 @@ static partial class ScaleBench
         return new Waiting(null, first ?? DateTimeOffset.UtcNow, full);
     }
 
-    /// <summary>Between <paramref name="from"/> and <paramref name="until"/> the bench calls nothing but two INFOs and
-    /// reads /proc: Redis commands per second per waiting mailing, the API processes' and redis-server's CPU.</summary>
+    /// <summary>From <paramref name="from"/> the bench calls nothing but one INFO a second and reads /proc, until the
+    /// first Graph request after it (a window reopened: the quiet phase is over) or <paramref name="until"/>: Redis
+    /// commands per second per waiting mailing and the API processes' and redis-server's CPU over the seconds in
+    /// which no mailbox sent anything.</summary>
     private static async Task<string> MeasureQuietAsync(Redis redis, List<Api> apis, GraphSandbox graph, DateTimeOffset from, DateTimeOffset until,
         int mailboxes, CancellationToken cancellationToken)
     {
         await Task.Delay(Max(from - DateTimeOffset.UtcNow, TimeSpan.Zero), cancellationToken);
         var graphRequests = graph.Requests.Count;
         var sw = Stopwatch.StartNew();
-        var commands = redis.TotalCommandsProcessed();
-        var cpu = apis.Select(a => a.CpuTicks()).ToList();
-        var redisCpu = redis.CpuTicks();
-        await Task.Delay(Max(until - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(1)), cancellationToken);
-        var commandsAfter = redis.TotalCommandsProcessed();
-        var cpuAfter = apis.Select(a => a.CpuTicks()).ToList();
-        var redisCpuAfter = redis.CpuTicks();
-        var seconds = sw.Elapsed.TotalSeconds;
-        var during = graph.Requests.Skip(graphRequests).ToList();
-        var graphDuring = during.Count == 0 ? "0 Graph requests"
-            : $"{during.Count} Graph requests: " + string.Join(", ", during.GroupBy(r => $"{r.Method} {Regex.Replace(r.Path, "/users/[^/]+|/messages/[^/]+", m => m.Value.StartsWith("/users", StringComparison.Ordinal) ? "/users/…" : "/messages/…")} {r.Status}")
-                .Select(g => $"{g.Count()} × {g.Key}"));
-        // The first INFO is counted in the second reading; the second counts in none.
-        var perSecond = (commandsAfter - commands - 1) / seconds;
+        var first = (At: 0.0, Commands: redis.TotalCommandsProcessed(), Cpu: apis.Select(a => a.CpuTicks()).ToList(), Redis: redis.CpuTicks());
+        var last = first;
+        var infos = 0; // INFOs after the first, each counted in the readings after it
+        while (DateTimeOffset.UtcNow < until)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            var sample = (At: sw.Elapsed.TotalSeconds, Commands: redis.TotalCommandsProcessed(), Cpu: apis.Select(a => a.CpuTicks()).ToList(), Redis: redis.CpuTicks());
+            if (graph.Requests.Count != graphRequests)
+            {
+                break; // this last second saw sending: not quiet
+            }
+            infos++;
+            last = sample;
+        }
+        var seconds = last.At - first.At;
+        if (seconds < 3)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"all-waiting phase too short to measure ({seconds:F0} s without Graph requests)");
+        }
+        // Every INFO but the last one read is in the last reading.
+        var perSecond = (last.Commands - first.Commands - infos) / seconds;
         var tick = ClockTicksPerSecond();
-        var perInstance = cpuAfter.Zip(cpu, (a, b) => (a - b) / tick / seconds * 100).ToList();
+        var perInstance = last.Cpu.Zip(first.Cpu, (a, b) => (a - b) / tick / seconds * 100).ToList();
         return string.Create(CultureInfo.InvariantCulture,
-            $"while all {mailboxes} wait ({seconds:F1} s, {graphDuring}): {perSecond / mailboxes:F2} Redis commands/s per waiting mailing ({perSecond:F0}/s in all); " +
+            $"while all {mailboxes} wait ({seconds:F0} s without a Graph request): {perSecond / mailboxes:F2} Redis commands/s per waiting mailing ({perSecond:F0}/s in all); " +
             $"API CPU {perInstance.Sum():F0} % of a core ({string.Join(" + ", perInstance.Select(p => p.ToString("F0", CultureInfo.InvariantCulture)))}); " +
-            $"redis-server {(redisCpuAfter - redisCpu) / tick / seconds * 100:F0} %");
+            $"redis-server {(last.Redis - first.Redis) / tick / seconds * 100:F0} %");
     }
 
     private static double ClockTicksPerSecond()
