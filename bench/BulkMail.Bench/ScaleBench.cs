@@ -178,19 +178,23 @@ static partial class ScaleBench
         var graphRequests = graph.Requests.Count;
         var sw = Stopwatch.StartNew();
         var first = (At: 0.0, Commands: redis.TotalCommandsProcessed(), Cpu: apis.Select(a => a.CpuTicks()).ToList(), Redis: redis.CpuTicks());
-        var last = first;
-        var infos = 0; // INFOs after the first, each counted in the readings after it
+        var samples = new List<(double At, long Commands, List<long> Cpu, long Redis)> { first };
         while (DateTimeOffset.UtcNow < until)
         {
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             var sample = (At: sw.Elapsed.TotalSeconds, Commands: redis.TotalCommandsProcessed(), Cpu: apis.Select(a => a.CpuTicks()).ToList(), Redis: redis.CpuTicks());
             if (graph.Requests.Count != graphRequests)
             {
-                break; // this last second saw sending: not quiet
+                // This second saw sending, and the one before may hold the reopening window's grants and claims
+                // (they come just before the Graph request): neither is quiet.
+                samples.RemoveAt(samples.Count - 1);
+                break;
             }
-            infos++;
-            last = sample;
+            samples.Add(sample);
         }
+        if (samples.Count == 0) { samples.Add(first); }
+        var last = samples[^1];
+        var infos = samples.Count - 1; // every INFO before the last one used is counted in it
         var seconds = last.At - first.At;
         if (seconds < 3)
         {
