@@ -50,7 +50,7 @@ static class ReliabilitySuite
             {
                 // (e) is h14-cluster's: RedisClusterFixture and the failover tests in tests/ (docs/reliability.md,
                 // "Redis Cluster and failover"); run them with their own command once merged.
-                Console.WriteLine("cluster-failover: not run by this suite — see docs/reliability.md, \"Redis Cluster and failover\" (the cluster fixture's failover tests)");
+                Console.WriteLine("cluster-failover: not run by this subcommand — scripts/reliability.sh runs the cluster failover tests (tests/…/Cluster/ClusterFailoverTests.cs) when present; docs/reliability.md, \"Redis Cluster and failover\"");
                 continue;
             }
             outcomes.Add(outcome);

@@ -141,15 +141,19 @@ static partial class ScaleBench
 
     private sealed record Waiting(DateTimeOffset? AllWaitingAt, DateTimeOffset FirstSent, int Full);
 
-    /// <summary>Until every mailbox has sent exactly its first window and nothing is in flight (no drafts) — or some
-    /// mailbox sends its 31st message first, in which case the phase never came.</summary>
+    /// <summary>Until every mailbox has sent exactly its first window and Graph has had no request for half a second
+    /// (nothing in flight; not "no drafts", which an engine may leave behind) — or some mailbox sends its 31st
+    /// message first, in which case the phase never came.</summary>
     private static async Task<Waiting> WaitForAllWaitingAsync(GraphSandbox graph, int mailboxes, DateTimeOffset deadline, CancellationToken cancellationToken)
     {
         var full = 0;
         DateTimeOffset? first = null;
+        var requests = -1;
         while (DateTimeOffset.UtcNow < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            var before = requests;
+            requests = graph.Requests.Count;
             var sent = graph.Sent();
             if (sent.Count == 0) { continue; }
             first = sent.Min(m => m.SentAt!.Value);
@@ -159,7 +163,7 @@ static partial class ScaleBench
             {
                 return new Waiting(null, first.Value, full);
             }
-            if (full == mailboxes && graph.Drafts().Count == 0)
+            if (full == mailboxes && requests == before)
             {
                 return new Waiting(DateTimeOffset.UtcNow, first.Value, full);
             }
