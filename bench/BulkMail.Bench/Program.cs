@@ -341,7 +341,9 @@ sealed class Api : IDisposable
 
     /// <summary>Instances given the same <paramref name="prefix"/> share one store (several API processes); by default
     /// each gets its own.</summary>
-    public static Api Start(HrbcSandboxHost hrbc, GraphSandboxHost graph, Redis redis, Dictionary<string, string> extra, string? prefix = null)
+    /// <param name="log">A file for the process's output (its warnings and errors), else it is discarded.</param>
+    public static Api Start(HrbcSandboxHost hrbc, GraphSandboxHost graph, Redis redis, Dictionary<string, string> extra, string? prefix = null,
+        string? log = null)
     {
         var port = FreePort();
         var dll = Path.Combine(AppContext.BaseDirectory, "BulkMail.Api.dll");
@@ -362,8 +364,9 @@ sealed class Api : IDisposable
             info.Environment[k] = v;
         }
         var p = Process.Start(info)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
+        var writer = log is null ? null : TextWriter.Synchronized(new StreamWriter(log, append: false) { AutoFlush = true });
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) { writer?.WriteLine(e.Data); } };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) { writer?.WriteLine(e.Data); } };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(5) };

@@ -59,7 +59,8 @@ static partial class ScaleBench
         {
             for (var i = 0; i < instanceCount; i++)
             {
-                apis.Add(Api.Start(hrbc, graph, redis, new() { ["Hrbc:ReadsPerMinute"] = "2000" }, prefix));
+                apis.Add(Api.Start(hrbc, graph, redis, new() { ["Hrbc:ReadsPerMinute"] = "2000" }, prefix,
+                    Path.Combine(Path.GetTempPath(), $"bulkmail-bench-scale-{mailboxes}x{instanceCount}-api{i}.log")));
             }
             Api ApiOf(int i) => apis[i % apis.Count];
 
@@ -83,14 +84,26 @@ static partial class ScaleBench
             Log($"  all Ready at {clock.Elapsed.TotalSeconds:F0} s");
 
             var started = DateTimeOffset.UtcNow;
+            var startErrors = 0;
             await Parallel.ForEachAsync(Enumerable.Range(0, mailboxes), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
                 async (i, ct) =>
                 {
-                    using var r = await ApiOf(i).AsUserAsync(HttpMethod.Post, $"/api/mailings/{ids[i]}/start", new { undoSeconds = 0 }, User(i), ct);
-                    if (!r.IsSuccessStatusCode) { throw new InvalidOperationException($"start {i}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync(ct)}"); }
+                    // As a user would: a 5xx is pressed again (on the next instance); a 409 then means the first one
+                    // did start it.
+                    for (var attempt = 0; ; attempt++)
+                    {
+                        using var r = await ApiOf(i + attempt).AsUserAsync(HttpMethod.Post, $"/api/mailings/{ids[i]}/start", new { undoSeconds = 0 }, User(i), ct);
+                        if (r.IsSuccessStatusCode || (attempt > 0 && r.StatusCode == HttpStatusCode.Conflict)) { return; }
+                        if ((int)r.StatusCode < 500 || attempt == 4)
+                        {
+                            throw new InvalidOperationException($"start {i}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync(ct)}");
+                        }
+                        Interlocked.Increment(ref startErrors);
+                        await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                    }
                 });
             var startSpread = DateTimeOffset.UtcNow - started;
-            Log($"  started all in {startSpread.TotalSeconds:F1} s");
+            Log($"  started all in {startSpread.TotalSeconds:F1} s ({startErrors} starts answered 5xx and pressed again)");
 
             // Phase 1: every mailbox uses its first window (30 messages), then all wait for the next.
             var waiting = await WaitForAllWaitingAsync(graph.Sandbox, mailboxes, started + TimeSpan.FromMinutes(5), cancellationToken);
@@ -128,7 +141,7 @@ static partial class ScaleBench
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
             var completed = await CountStatesAsync(ids, ApiOf, "Completed", cancellationToken);
             return Report(mailboxes, instanceCount, load, sent, recipients.Values, quiet, lastSent - started, completed, graph.Sandbox.Requests.Count(r => r.Status == 429),
-                clock.Elapsed, startSpread);
+                clock.Elapsed, startSpread, startErrors);
         }
         finally
         {
@@ -225,7 +238,7 @@ static partial class ScaleBench
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static string Report(int mailboxes, int instances, string load, IReadOnlyList<SandboxMessage> sent, IEnumerable<string> expected, string quiet,
-        TimeSpan lastSent, int completed, int throttled, TimeSpan wall, TimeSpan startSpread)
+        TimeSpan lastSent, int completed, int throttled, TimeSpan wall, TimeSpan startSpread, int startErrors)
     {
         var byMailbox = sent.GroupBy(m => m.Mailbox, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.OrdinalIgnoreCase);
         var expectedSet = expected.ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -254,7 +267,7 @@ static partial class ScaleBench
         return string.Create(CultureInfo.InvariantCulture,
             $"(g) scale M={mailboxes} on {instances} instance(s), Graph latency {GraphLatency.TotalMilliseconds:F0} ms, load {load} at start: {quiet}; " +
             $"{sent.Count:N0}/{mailboxes * MessagesPerMailbox:N0} sent, {duplicates} duplicates, {missing} missing, {completed}/{mailboxes} Completed, {throttled} Graph 429s; " +
-            $"{rate}; last send {lastSent.TotalSeconds:F0} s after the starts (spread over {startSpread.TotalSeconds:F1} s); wall {wall.TotalMinutes:F1} min");
+            $"{rate}; last send {lastSent.TotalSeconds:F0} s after the starts (spread over {startSpread.TotalSeconds:F1} s, {startErrors} answered 5xx and retried); wall {wall.TotalMinutes:F1} min");
     }
 
     /// <summary>The first <paramref name="count"/> resumes with a plain, distinct address and no opt-out (skips,
