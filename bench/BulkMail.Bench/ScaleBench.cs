@@ -67,24 +67,35 @@ static partial class ScaleBench
             // Held first, so every scope is read before any sending starts: the waiting phase then has all mailings
             // in it at once (HRBC's 2,000 reads a minute would otherwise spread the starts over minutes at M=1,000).
             var ids = new string[mailboxes];
+            var startErrors = 0; // submits and starts answered 5xx (then sent again)
             await Parallel.ForEachAsync(Enumerable.Range(0, mailboxes), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
                 async (i, ct) =>
                 {
-                    using var r = await ApiOf(i).AsUserAsync(HttpMethod.Post, "/api/mailings", new
+                    // A 5xx is submitted again with the same idempotency key, so it never makes a second mailing.
+                    for (var attempt = 0; ; attempt++)
                     {
-                        mode = "Resumes", scope = new { kind = "Checked", ids = recipients.Keys }, mailFields = new[] { "Resume.P_Mail" },
-                        subject = "{{Person.P_Name}}様へ お知らせ", body = "<p>{{Person.P_Name}}様</p><p>{{User.P_Name}}です。</p>", hold = true,
-                    }, User(i), ct);
-                    var text = await r.Content.ReadAsStringAsync(ct);
-                    if (r.StatusCode != HttpStatusCode.Accepted) { throw new InvalidOperationException($"submit {i}: {(int)r.StatusCode} {text}"); }
-                    ids[i] = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+                        using var r = await ApiOf(i + attempt).AsUserAsync(HttpMethod.Post, "/api/mailings", new
+                        {
+                            mode = "Resumes", scope = new { kind = "Checked", ids = recipients.Keys }, mailFields = new[] { "Resume.P_Mail" },
+                            subject = "{{Person.P_Name}}様へ お知らせ", body = "<p>{{Person.P_Name}}様</p><p>{{User.P_Name}}です。</p>", hold = true,
+                            idempotencyKey = $"scale-{i}",
+                        }, User(i), ct);
+                        var text = await r.Content.ReadAsStringAsync(ct);
+                        if (r.StatusCode == HttpStatusCode.Accepted)
+                        {
+                            ids[i] = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+                            return;
+                        }
+                        if ((int)r.StatusCode < 500 || attempt == 4) { throw new InvalidOperationException($"submit {i}: {(int)r.StatusCode} {text}"); }
+                        Interlocked.Increment(ref startErrors);
+                        await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                    }
                 });
             Log($"  submitted {mailboxes} held mailings at {clock.Elapsed.TotalSeconds:F0} s");
             await WaitForStatesAsync(ids, ApiOf, ["Ready"], TimeSpan.FromMinutes(10), cancellationToken);
             Log($"  all Ready at {clock.Elapsed.TotalSeconds:F0} s");
 
             var started = DateTimeOffset.UtcNow;
-            var startErrors = 0;
             await Parallel.ForEachAsync(Enumerable.Range(0, mailboxes), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
                 async (i, ct) =>
                 {
@@ -103,7 +114,7 @@ static partial class ScaleBench
                     }
                 });
             var startSpread = DateTimeOffset.UtcNow - started;
-            Log($"  started all in {startSpread.TotalSeconds:F1} s ({startErrors} starts answered 5xx and pressed again)");
+            Log($"  started all in {startSpread.TotalSeconds:F1} s ({startErrors} submits or starts answered 5xx and were sent again)");
 
             // Phase 1: every mailbox uses its first window (30 messages), then all wait for the next.
             var waiting = await WaitForAllWaitingAsync(graph.Sandbox, mailboxes, started + TimeSpan.FromMinutes(5), cancellationToken);
@@ -267,7 +278,7 @@ static partial class ScaleBench
         return string.Create(CultureInfo.InvariantCulture,
             $"(g) scale M={mailboxes} on {instances} instance(s), Graph latency {GraphLatency.TotalMilliseconds:F0} ms, load {load} at start: {quiet}; " +
             $"{sent.Count:N0}/{mailboxes * MessagesPerMailbox:N0} sent, {duplicates} duplicates, {missing} missing, {completed}/{mailboxes} Completed, {throttled} Graph 429s; " +
-            $"{rate}; last send {lastSent.TotalSeconds:F0} s after the starts (spread over {startSpread.TotalSeconds:F1} s, {startErrors} answered 5xx and retried); wall {wall.TotalMinutes:F1} min");
+            $"{rate}; last send {lastSent.TotalSeconds:F0} s after the starts (spread over {startSpread.TotalSeconds:F1} s, {startErrors} submits/starts answered 5xx and were retried); wall {wall.TotalMinutes:F1} min");
     }
 
     /// <summary>The first <paramref name="count"/> resumes with a plain, distinct address and no opt-out (skips,
