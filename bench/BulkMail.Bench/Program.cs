@@ -13,8 +13,19 @@ using Microsoft.Kiota.Abstractions.Authentication;
 using Microsoft.Kiota.Http.HttpClientLibrary.Middleware.Options;
 
 // End-to-end benchmarks of the mailing engine (docs/benchmarks.md): the API runs as its own process against the
-// HRBC and Graph sandboxes and a real redis-server, all on loopback. Usage: dotnet run -c Release -- [a|b|c|d|e|f|all]
+// HRBC and Graph sandboxes and a real redis-server, all on loopback. Usage: dotnet run -c Release -- [a|a2|b|c|d|e|f|all],
+// `scale [mailboxes,...] [instances,...]` (g) and `reliability [scenario,...]` (docs/reliability.md).
 var which = args.FirstOrDefault() ?? "all";
+if (which == "scale")
+{
+    await ScaleBench.RunAsync(args[1..], CancellationToken.None); // prints each run as it finishes
+    return;
+}
+if (which == "reliability")
+{
+    Environment.ExitCode = await ReliabilitySuite.RunAsync(args[1..], CancellationToken.None);
+    return;
+}
 var results = new List<string>();
 using var redis = Redis.Start();
 
@@ -202,21 +213,112 @@ static async Task<string> ThroughputAsync(Redis redis, TimeSpan latency, string 
 
 sealed class Redis : IDisposable
 {
-    private readonly Process _process;
+    private readonly string _arguments;
+    private Process _process;
     public string ConnectionString { get; }
+    public int Port { get; }
+    public int Pid => _process.Id;
 
-    private Redis(Process p, string cs) { _process = p; ConnectionString = cs; }
-
-    public static Redis Start()
+    private Redis(Process p, int port, string arguments)
     {
-        var port = Api.FreePort();
-        var p = Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
-        { RedirectStandardOutput = true, UseShellExecute = false })!;
-        Thread.Sleep(500);
-        return new Redis(p, $"127.0.0.1:{port}");
+        _process = p;
+        Port = port;
+        _arguments = arguments;
+        ConnectionString = $"127.0.0.1:{port}";
     }
 
-    public void Dispose() { _process.Kill(); _process.Dispose(); }
+    /// <summary>A redis-server on a free loopback port; no persistence unless <paramref name="persistence"/> gives
+    /// the options (e.g. AOF for the reliability suite).</summary>
+    public static Redis Start(string persistence = "--save \"\" --appendonly no")
+    {
+        var port = Api.FreePort();
+        var arguments = $"--port {port} --bind 127.0.0.1 {persistence}";
+        var redis = new Redis(Launch(arguments), port, arguments);
+        redis.WaitUntilUp();
+        return redis;
+    }
+
+    private static Process Launch(string arguments) =>
+        Process.Start(new ProcessStartInfo("redis-server", arguments) { RedirectStandardOutput = true, UseShellExecute = false })!;
+
+    private void WaitUntilUp()
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                // Loading an AOF can take a moment: up only once PING answers PONG (a loading server says LOADING).
+                if (Command("PING").StartsWith("+PONG", StringComparison.Ordinal)) { return; }
+            }
+            catch (SocketException) { }
+            catch (IOException) { }
+            Thread.Sleep(100);
+        }
+        throw new InvalidOperationException($"redis-server on port {Port} did not start");
+    }
+
+    /// <summary>SIGKILL: no shutdown save, no AOF rewrite — a crash.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+    }
+
+    /// <summary>The same server (port, options, data directory) started again after <see cref="Kill"/>.</summary>
+    public void Restart()
+    {
+        Kill();
+        _process.Dispose();
+        _process = Launch(_arguments);
+        WaitUntilUp();
+    }
+
+    /// <summary>INFO stats' total_commands_processed, over a fresh plain socket so no client library adds commands of
+    /// its own (keep-alive pings, handshakes); the INFO itself counts once in the next reading.</summary>
+    public long TotalCommandsProcessed()
+    {
+        var info = Command("INFO", "stats");
+        var line = info.Split('\n').First(l => l.StartsWith("total_commands_processed:", StringComparison.Ordinal));
+        return long.Parse(line["total_commands_processed:".Length..].Trim(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>One RESP command; the reply as text (a bulk string's content, or the status line).</summary>
+    public string Command(params string[] parts)
+    {
+        using var client = new TcpClient();
+        client.Connect(IPAddress.Loopback, Port);
+        using var stream = client.GetStream();
+        var request = new System.Text.StringBuilder($"*{parts.Length}\r\n");
+        foreach (var part in parts)
+        {
+            request.Append(CultureInfo.InvariantCulture, $"${System.Text.Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n");
+        }
+        stream.Write(System.Text.Encoding.UTF8.GetBytes(request.ToString()));
+        using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
+        var head = reader.ReadLine() ?? throw new IOException("redis closed the connection");
+        if (!head.StartsWith('$'))
+        {
+            return head;
+        }
+        var length = int.Parse(head[1..], CultureInfo.InvariantCulture);
+        var buffer = new char[length];
+        var read = 0;
+        while (read < length)
+        {
+            var n = reader.Read(buffer, read, length - read);
+            if (n == 0) { throw new IOException("redis closed the connection"); }
+            read += n;
+        }
+        return new string(buffer);
+    }
+
+    /// <summary>utime + stime of the redis-server process in clock ticks.</summary>
+    public long CpuTicks() => Api.CpuTicksOf(Pid);
+
+    public void Dispose() { Kill(); _process.Dispose(); }
 }
 
 sealed class Api : IDisposable
@@ -233,7 +335,15 @@ sealed class Api : IDisposable
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    public static Api Start(HrbcSandboxHost hrbc, GraphSandboxHost graph, Redis redis, Dictionary<string, string> extra)
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Instances given the same <paramref name="prefix"/> share one store (several API processes); by default
+    /// each gets its own.</summary>
+    /// <param name="log">A file for the process's output (its warnings and errors), else it is discarded.</param>
+    public static Api Start(HrbcSandboxHost hrbc, GraphSandboxHost graph, Redis redis, Dictionary<string, string> extra, string? prefix = null,
+        string? log = null)
     {
         var port = FreePort();
         var dll = Path.Combine(AppContext.BaseDirectory, "BulkMail.Api.dll");
@@ -243,7 +353,7 @@ sealed class Api : IDisposable
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["ASPNETCORE_ENVIRONMENT"] = "Development", ["Logging__LogLevel__Default"] = "Warning",
             ["Hrbc__BaseUrl"] = hrbc.BaseUrl.ToString(), ["Hrbc__AppId"] = "bulkmail-demo", ["Hrbc__Secret"] = "sandbox-secret", ["Hrbc__Partition"] = "1234",
             ["Graph__BaseUrl"] = graph.BaseUrl.ToString(), ["Graph__Auth"] = "None", ["Auth__Mode"] = "Development",
-            ["ConnectionStrings__Redis"] = redis.ConnectionString, ["Store__KeyPrefix"] = $"bench:{Guid.NewGuid():N}:",
+            ["ConnectionStrings__Redis"] = redis.ConnectionString, ["Store__KeyPrefix"] = prefix ?? $"bench:{Guid.NewGuid():N}:",
         };
         foreach (var (k, v) in extra)
         {
@@ -254,8 +364,9 @@ sealed class Api : IDisposable
             info.Environment[k] = v;
         }
         var p = Process.Start(info)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
+        var writer = log is null ? null : TextWriter.Synchronized(new StreamWriter(log, append: false) { AutoFlush = true });
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) { writer?.WriteLine(e.Data); } };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) { writer?.WriteLine(e.Data); } };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(5) };
@@ -320,10 +431,47 @@ sealed class Api : IDisposable
         File.ReadLines($"/proc/{_process.Id}/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
             .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).First();
 
+    /// <summary>A request as the signed-in <paramref name="user"/> (Development sign-in: the X-BulkMail-User header
+    /// names the user, whose mailbox then sends).</summary>
+    public async Task<HttpResponseMessage> AsUserAsync(HttpMethod method, string path, object? body, string user, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Add("X-BulkMail-User", user);
+        return await _http.SendAsync(request, cancellationToken);
+    }
+
+    public async Task<JsonElement> StatusAsync(string id, string user, CancellationToken cancellationToken)
+    {
+        using var response = await AsUserAsync(HttpMethod.Get, $"/api/mailings/{id}", null, user, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+    }
+
+    /// <summary>utime + stime of a process in clock ticks (/proc/PID/stat fields 14 and 15, counted after the
+    /// parenthesised name, which may itself hold spaces).</summary>
+    public static long CpuTicksOf(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // fields[0] is field 3 (state): utime is field 14, stime 15
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    }
+
+    public long CpuTicks() => CpuTicksOf(Pid);
+
+    /// <summary>SIGKILL: no shutdown hooks, leases left as they are — a crash.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
     public void Dispose()
     {
-        _process.Kill(entireProcessTree: true);
-        _process.WaitForExit();
+        Kill();
         _process.Dispose();
         _http.Dispose();
     }
