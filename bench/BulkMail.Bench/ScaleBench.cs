@@ -205,12 +205,12 @@ static partial class ScaleBench
         await Task.Delay(Max(from - DateTimeOffset.UtcNow, TimeSpan.Zero), cancellationToken);
         var graphRequests = graph.Requests.Count;
         var sw = Stopwatch.StartNew();
-        var first = (At: 0.0, Commands: redis.TotalCommandsProcessed(), Cpu: apis.Select(a => a.CpuTicks()).ToList(), Redis: redis.CpuTicks());
-        var samples = new List<(double At, long Commands, List<long> Cpu, long Redis)> { first };
+        var first = Sample(redis, apis, 0.0);
+        var samples = new List<(double At, long Commands, Dictionary<string, long> Calls, List<long> Cpu, long Redis)> { first };
         while (DateTimeOffset.UtcNow < until)
         {
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            var sample = (At: sw.Elapsed.TotalSeconds, Commands: redis.TotalCommandsProcessed(), Cpu: apis.Select(a => a.CpuTicks()).ToList(), Redis: redis.CpuTicks());
+            var sample = Sample(redis, apis, sw.Elapsed.TotalSeconds);
             if (graph.Requests.Count != graphRequests)
             {
                 // This second saw sending, and the one before may hold the reopening window's grants and claims
@@ -231,12 +231,41 @@ static partial class ScaleBench
         // Every INFO but the last one read is in the last reading.
         var perSecond = (last.Commands - first.Commands - infos) / seconds;
         var tick = ClockTicksPerSecond();
+        // Which commands they were (scripts' inner calls included, as in the total; the bench's INFOs left out).
+        var calls = last.Calls.Select(c => (Name: c.Key, Calls: c.Value - first.Calls.GetValueOrDefault(c.Key) - (c.Key == "info" ? infos : 0)))
+            .Where(c => c.Calls > 0).OrderByDescending(c => c.Calls).Take(8)
+            .Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name} {c.Calls}"));
         var perInstance = last.Cpu.Zip(first.Cpu, (a, b) => (a - b) / tick / seconds * 100).ToList();
         return string.Create(CultureInfo.InvariantCulture,
-            $"while all {mailboxes} wait ({seconds:F0} s without a Graph request): {perSecond / mailboxes:F2} Redis commands/s per waiting mailing ({perSecond:F0}/s in all); " +
+            // Three decimals: the due index brings the total to a few commands a second, so F2 per mailing printed 0.00.
+            $"while all {mailboxes} wait ({seconds:F0} s without a Graph request): {perSecond / mailboxes:F3} Redis commands/s per waiting mailing " +
+            $"({perSecond:F2}/s in all: {last.Commands - first.Commands - infos} commands in {seconds:F1} s, {infos} bench INFOs left out); " +
             $"API CPU {perInstance.Sum():F0} % of a core ({string.Join(" + ", perInstance.Select(p => p.ToString("F0", CultureInfo.InvariantCulture)))}); " +
-            $"redis-server {(last.Redis - first.Redis) / tick / seconds * 100:F0} %");
+            $"redis-server {(last.Redis - first.Redis) / tick / seconds * 100:F0} %; commands: {string.Join(", ", calls)}");
     }
+
+    /// <summary>One INFO (stats and commandstats in one command, Redis ≥ 7) and the processes' CPU.</summary>
+    private static (double At, long Commands, Dictionary<string, long> Calls, List<long> Cpu, long Redis) Sample(Redis redis, List<Api> apis, double at)
+    {
+        var info = redis.Command("INFO", "stats", "commandstats");
+        long total = 0;
+        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in info.Split('\n').Select(l => l.Trim()))
+        {
+            if (line.StartsWith("total_commands_processed:", StringComparison.Ordinal))
+            {
+                total = long.Parse(line["total_commands_processed:".Length..], CultureInfo.InvariantCulture);
+            }
+            else if (CommandStat().Match(line) is { Success: true } m)
+            {
+                calls[m.Groups[1].Value] = long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+            }
+        }
+        return (at, total, calls, apis.Select(a => a.CpuTicks()).ToList(), redis.CpuTicks());
+    }
+
+    [GeneratedRegex(@"^cmdstat_([^:]+):calls=(\d+),")]
+    private static partial Regex CommandStat();
 
     private static double ClockTicksPerSecond()
     {
