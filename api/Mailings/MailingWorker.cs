@@ -39,9 +39,6 @@ public sealed class MailingSignal
         }
     }
 
-    public Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken) =>
-        WaitUntilAsync(time.GetUtcNow() + timeout, time, cancellationToken);
-
     /// <summary>Sleeps until <paramref name="until"/>, or the earliest notice, whichever comes first.</summary>
     public async Task WaitUntilAsync(DateTimeOffset until, TimeProvider time, CancellationToken cancellationToken)
     {
