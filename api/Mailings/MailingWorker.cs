@@ -152,7 +152,7 @@ public sealed partial class MailingWorker(
                 var free = O.MaxMailingsPerInstance - _running.Count;
                 if (free > 0)
                 {
-                    var take = await due.TakeAsync(now, free, O.MailingHold, stoppingToken).ConfigureAwait(false);
+                    var take = await due.TakeAsync(now, free, O.MailingHold, stoppingToken, _running.Count).ConfigureAwait(false);
                     foreach (var ticket in take.Taken)
                     {
                         if (ticket.DueAt is { } dueAt)
@@ -166,6 +166,11 @@ public sealed partial class MailingWorker(
                     if (take.StillDue == 0 && take.NextDueAt is { } next && next < wakeAt)
                     {
                         wakeAt = next;
+                    }
+                    else if (take.LeftToOthers)
+                    {
+                        // the other instances' share: look again in case one of them is gone
+                        wakeAt = now + IDueIndex.ShareGrace;
                     }
                 }
                 EvictIdleRuns(now);
