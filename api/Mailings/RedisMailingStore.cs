@@ -361,7 +361,9 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           redis.call('HDEL', meta, 'errCode', 'errMsg', 'errAt', 'errRetry')
         end
         checkDone(now)
-        touchOften({ p, f, sk })
+        -- the one key this outcome may have created
+        if status == 'Failed' then touchOften({ f }) elseif status == 'Skipped' then touchOften({ sk })
+        elseif status == 'Sent' and @FollowUp == '1' then touchOften({ p }) else touchOften({}) end
         return 1
         """);
 
