@@ -25,6 +25,8 @@ public enum ProblemCode
     UndoSecondsOutOfRange,
     // per-user limits (429 with Retry-After)
     RateLimited,
+    // the store (Redis) did not answer: 503 with Retry-After
+    StoreUnavailable,
     // input hardening
     HrbcRequestTooLong, ContentTypeUnsupported, HostInvalid, MultipartMalformed, FileNameEmpty, FileNameInvalidCharacter,
     FileNameReserved, FileIsProgram,

@@ -76,6 +76,7 @@ public static class StorageSetup
             return ConnectionMultiplexer.Connect(options);
         });
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [TelemetrySetup.ReadyTag]);
+        services.AddExceptionHandler<StoreUnavailableExceptionHandler>();
         return builder;
     }
 
@@ -96,5 +97,47 @@ public sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthChec
         {
             return HealthCheckResult.Unhealthy($"Redis unreachable: {e.GetType().Name}", LogSafe.Of(e));
         }
+    }
+}
+
+/// <summary>
+/// Redis not answering (a timeout, a lost connection, a cluster slot without a master for the moment) as a 503 with
+/// Retry-After, so the pane and scripts wait and try again rather than report a server fault. Every write is one
+/// atomic script, so a request that failed this way either changed nothing or (its answer lost) did the whole step;
+/// submits and starts carry idempotency, so sending them again is safe.
+/// </summary>
+public sealed partial class StoreUnavailableExceptionHandler(IProblemDetailsService problems, ILogger<StoreUnavailableExceptionHandler> logger)
+    : Microsoft.AspNetCore.Diagnostics.IExceptionHandler
+{
+    private const int RetryAfterSeconds = 5;
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (!IsUnavailable(exception) || httpContext.Response.HasStarted)
+        {
+            return false;
+        }
+        Log.Unavailable(logger, LogSafe.Of(exception));
+        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var problem = ProblemWriter.Coded(StatusCodes.Status503ServiceUnavailable, "https://bulkmail.example/problems/store-unavailable",
+            CodedText.Of(ProblemCode.StoreUnavailable, ("retryAfterSeconds", RetryAfterSeconds)));
+        return await ProblemWriter.WriteAsync(problems, httpContext, problem, exception).ConfigureAwait(false);
+    }
+
+    // Server errors that say "not now" rather than "wrong": loading the AOF, a failover in progress.
+    private static readonly string[] Transient = ["LOADING", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY"];
+
+    public static bool IsUnavailable(Exception exception) => exception switch
+    {
+        RedisTimeoutException or RedisConnectionException => true,
+        RedisServerException e => Transient.Any(t => e.Message.StartsWith(t, StringComparison.Ordinal)),
+        AggregateException { InnerExceptions.Count: 1 } e => IsUnavailable(e.InnerExceptions[0]),
+        _ => false,
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(22, LogLevel.Warning, "Redis did not answer; the request was answered 503")]
+        public static partial void Unavailable(ILogger logger, Exception exception);
     }
 }

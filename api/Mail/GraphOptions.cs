@@ -101,6 +101,11 @@ public sealed class SendingOptions
     /// grant, so grants a minute apart alone could arrive slightly less than a minute apart.</summary>
     public TimeSpan PacingMargin { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long before the pacing window frees a slot the next message's draft is made, so that its send goes
+    /// the moment the slot frees (0: the draft is made after the grant, and its round trip is added to every window).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
+    public TimeSpan PrepareAhead { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Attachment bytes a mailbox may upload per 5 minutes: under Outlook's 150 MB, leaving room for the JSON
     /// around them and for the user's own Outlook.</summary>
     [Range(1, 150L * 1024 * 1024)]

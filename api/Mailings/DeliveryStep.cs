@@ -35,7 +35,12 @@ public sealed partial class DeliveryStep(
     /// the mail twice; a 429 is a definite refusal, so after one the next attempt needs no lookup.
     /// </summary>
     /// <param name="grant">The pacing grant the send uses: stamped when the message goes out, so the window counts it from then.</param>
-    public async Task ProcessAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken, string? grant = null)
+    /// <param name="awaitGrant">Instead of <paramref name="grant"/>: the draft is made first and this is asked for the
+    /// send's grant once it is ready, so the send can go the moment the pacing window frees a slot (the draft's round
+    /// trip is then not added to every window). Null from it: no slot soon; the delivery goes back to the queue with its
+    /// draft, which its next attempt sends.</param>
+    public async Task ProcessAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken, string? grant = null,
+        Func<CancellationToken, Task<string?>>? awaitGrant = null)
     {
         // Ids only: the trace is read by operators who may not see recipients.
         using var activity = telemetry.Source.StartActivity("bulkmail.delivery");
@@ -46,10 +51,11 @@ public sealed partial class DeliveryStep(
             activity.SetTag("bulkmail.delivery.id", Delivery.IdOf(run.Mailing.Id, claim.Delivery.Seq));
             activity.SetTag("bulkmail.delivery.attempts", claim.Delivery.Attempts);
         }
-        await ProcessCoreAsync(run, claim, grant, cancellationToken).ConfigureAwait(false);
+        await ProcessCoreAsync(run, claim, grant, awaitGrant, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task ProcessCoreAsync(MailingRun run, DeliveryClaim claim, string? grant, CancellationToken cancellationToken)
+    private async Task ProcessCoreAsync(MailingRun run, DeliveryClaim claim, string? grant, Func<CancellationToken, Task<string?>>? awaitGrant,
+        CancellationToken cancellationToken)
     {
         var (mailing, plan) = (run.Mailing, run.Plan);
         var mailbox = mailing.Mailbox;
@@ -60,10 +66,22 @@ public sealed partial class DeliveryStep(
         try
         {
             // Expansion skipped the addresses suppressed then; one unsubscribed since (a held or scheduled mailing, a
-            // link of an earlier mailing clicked meanwhile) is skipped here, before anything reaches the mailbox.
-            if (!current.NeedsLookup && current.DraftId is null && Suppressions.SuppressionAddress.Normalize(current.Address) is { } address
+            // link of an earlier mailing clicked meanwhile) is skipped here, before anything is sent. A known unsent draft
+            // (made ahead of a pacing slot that went elsewhere) is deleted; one left behind would only be a draft.
+            if (!current.NeedsLookup && Suppressions.SuppressionAddress.Normalize(current.Address) is { } address
                 && await suppressions.GetAsync(plan.Spec.Tenant, address, cancellationToken).ConfigureAwait(false) is not null)
             {
+                if (current.DraftId is { } unsent)
+                {
+                    try
+                    {
+                        await sender.DeleteMessageAsync(mailbox, unsent, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (GraphSendException)
+                    {
+                        // a leftover draft is untidy, not harmful: it is never sent
+                    }
+                }
                 await CompleteAsync(claim, current with
                 {
                     Status = DeliveryStatus.Skipped,
@@ -132,6 +150,13 @@ public sealed partial class DeliveryStep(
                     }, cancellationToken).ConfigureAwait(false);
                 // Exchange assigns the Message-ID and conversation at creation; replies and NDRs are matched by them.
                 current = current with { DraftId = draft.Id, InternetMessageId = draft.InternetMessageId, ConversationId = draft.ConversationId };
+            }
+            if (awaitGrant is not null && (grant = await awaitGrant(cancellationToken).ConfigureAwait(false)) is null)
+            {
+                // Nothing was sent and the draft is known unsent: its next attempt sends it, with no lookup and no
+                // attempt used up.
+                await store.ReleaseAsync(claim, current with { Attempts = claim.Delivery.Attempts, NeedsLookup = false }, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                return;
             }
             // The draft id is stored before the send: whatever happens next, the outcome can be looked up.
             if (!await store.UpdateClaimedAsync(claim, current, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))

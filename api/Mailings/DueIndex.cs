@@ -19,7 +19,12 @@ public sealed record DueMailing(string MailingId, DateTimeOffset? DueAt, long Ho
 
 /// <summary>What one take found: the mailings taken, how many are still due (not taken: no capacity) and when the
 /// next one falls due.</summary>
-public sealed record DueTake(IReadOnlyList<DueMailing> Taken, int StillDue, DateTimeOffset? NextDueAt);
+public sealed record DueTake(IReadOnlyList<DueMailing> Taken, int StillDue, DateTimeOffset? NextDueAt)
+{
+    /// <summary>Due mailings left to the other instances as theirs to take (their fair share); if they have not taken
+    /// them <see cref="IDueIndex.ShareGrace"/> from now, any instance does.</summary>
+    public bool LeftToOthers { get; init; }
+}
 
 /// <summary>
 /// Every mailing that may need a worker, by when it next does (docs/architecture.md, Mailing engine: Dispatch). A
@@ -32,8 +37,11 @@ public interface IDueIndex
     /// <summary>Due at <paramref name="at"/> or earlier (an earlier time it already has stays); tells every instance.</summary>
     Task WakeAsync(string mailingId, DateTimeOffset at, CancellationToken cancellationToken);
 
-    /// <summary>Takes up to <paramref name="max"/> mailings due at <paramref name="now"/>, each held for <paramref name="hold"/>.</summary>
-    Task<DueTake> TakeAsync(DateTimeOffset now, int max, TimeSpan hold, CancellationToken cancellationToken);
+    /// <summary>Takes up to <paramref name="max"/> mailings due at <paramref name="now"/>, each held for <paramref name="hold"/>.
+    /// Where several instances share the index, at most this instance's fair share: the due and running mailings spread
+    /// evenly over the live instances, <paramref name="running"/> being how many this one runs now (a mailing due for a
+    /// while is taken whatever the share, so one that a dead instance's share left behind waits no longer than that).</summary>
+    Task<DueTake> TakeAsync(DateTimeOffset now, int max, TimeSpan hold, CancellationToken cancellationToken, int running = 0);
 
     /// <summary>Holds a taken mailing longer; false when it was woken meanwhile (another worker may take it too: the
     /// limiter and the claims keep that safe).</summary>
@@ -54,14 +62,21 @@ public interface IDueIndex
 
     /// <summary>How long a worker may sleep with nothing due before it looks again (wake-ups may be lost).</summary>
     TimeSpan IdleCap { get; }
+
+    /// <summary>How long a due mailing is left to the instance whose fair share it is before any instance takes it.</summary>
+    static TimeSpan ShareGrace => TimeSpan.FromSeconds(1);
 }
 
 /// <summary>The due index on Redis: one sorted set <c>due</c> (mailing id → due ms, 0 = now), a wake-up channel and the
 /// repair lock. Each step is one key (the set) or one script on it, so it lives in one cluster slot.</summary>
-public sealed class RedisDueIndex(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options, IOptions<SendingOptions> sending) : IDueIndex
+public sealed class RedisDueIndex(IConnectionMultiplexer redis, IOptions<MailingStoreOptions> options, IOptions<SendingOptions> sending, WorkerToken me)
+    : IDueIndex
 {
     private string P => options.Value.KeyPrefix;
     private RedisKey Due => KeyOf(P);
+    // The live instances (instance → when it last looked) and what each runs (instance → mailings), for the fair share.
+    private RedisKey Instances => $"{P}{{due}}:instances";
+    private RedisKey Load => $"{P}{{due}}:load";
     private RedisKey RepairLock => $"{P}{{due}}:repair";
     private RedisChannel Channel => ChannelOf(P);
 
@@ -83,9 +98,34 @@ public sealed class RedisDueIndex(IConnectionMultiplexer redis, IOptions<Mailing
         return 1
         """);
 
+    // An instance is live while it looks at least every LiveMs (its dispatcher looks at least every IdleWake).
     private static readonly LuaScript TakeScript = LuaScript.Prepare("""
-        local now, hold = tonumber(@Now), tonumber(@Hold)
-        local items = redis.call('ZRANGEBYSCORE', @Due, '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(@Max))
+        local now, hold, max, mine = tonumber(@Now), tonumber(@Hold), tonumber(@Max), tonumber(@Running)
+        redis.call('ZADD', @Instances, now, @Me)
+        for _, gone in ipairs(redis.call('ZRANGEBYSCORE', @Instances, '-inf', now - tonumber(@LiveMs))) do
+          redis.call('ZREM', @Instances, gone)
+          redis.call('HDEL', @Load, gone)
+        end
+        local live = redis.call('ZCARD', @Instances)
+        local left = 0
+        if live > 1 then
+          local others = 0
+          local loads = redis.call('HGETALL', @Load)
+          for i = 1, #loads, 2 do
+            if loads[i] ~= @Me then others = others + tonumber(loads[i + 1]) end
+          end
+          local due = redis.call('ZCOUNT', @Due, '-inf', now)
+          local share = math.ceil((others + mine + due) / live) - mine
+          -- due for longer than the grace: nobody whose share it was took it (gone, or busy): whoever looks takes it
+          local overdue = redis.call('ZCOUNT', @Due, '-inf', now - tonumber(@GraceMs))
+          if share < overdue then share = overdue end
+          if share < 0 then share = 0 end
+          if share < max then
+            if due > share then left = 1 end
+            max = share
+          end
+        end
+        local items = redis.call('ZRANGEBYSCORE', @Due, '-inf', now, 'WITHSCORES', 'LIMIT', 0, max)
         local taken = {}
         for i = 1, #items, 2 do
           redis.call('ZADD', @Due, hold, items[i])
@@ -94,7 +134,10 @@ public sealed class RedisDueIndex(IConnectionMultiplexer redis, IOptions<Mailing
         end
         local still = redis.call('ZCOUNT', @Due, '-inf', now)
         local first = redis.call('ZRANGE', @Due, 0, 0, 'WITHSCORES')
-        return { taken, still, first[2] or '' }
+        redis.call('HSET', @Load, @Me, mine + #taken / 2)
+        redis.call('PEXPIRE', @Instances, @TtlMs)
+        redis.call('PEXPIRE', @Load, @TtlMs)
+        return { taken, still, first[2] or '', left }
         """);
 
     private static readonly LuaScript RenewScript = LuaScript.Prepare("""
@@ -126,12 +169,13 @@ public sealed class RedisDueIndex(IConnectionMultiplexer redis, IOptions<Mailing
         await db.PublishAsync(Channel, at.ToUnixTimeMilliseconds(), CommandFlags.FireAndForget).ConfigureAwait(false);
     }
 
-    public async Task<DueTake> TakeAsync(DateTimeOffset now, int max, TimeSpan hold, CancellationToken cancellationToken)
+    public async Task<DueTake> TakeAsync(DateTimeOffset now, int max, TimeSpan hold, CancellationToken cancellationToken, int running = 0)
     {
         var holdMs = (now + hold).ToUnixTimeMilliseconds();
         var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(TakeScript, new
         {
-            Due, Now = now.ToUnixTimeMilliseconds(), Hold = holdMs, Max = Math.Max(0, max),
+            Due, Instances, Load, Now = now.ToUnixTimeMilliseconds(), Hold = holdMs, Max = Math.Max(0, max), Running = Math.Max(0, running), Me = me.Value,
+            LiveMs = (long)(2 * IdleCap + TimeSpan.FromSeconds(5)).TotalMilliseconds, GraceMs = (long)IDueIndex.ShareGrace.TotalMilliseconds, TtlMs,
         }).ConfigureAwait(false))!;
         var items = (RedisResult[])r[0]!;
         var taken = new List<DueMailing>(items.Length / 2);
@@ -142,7 +186,10 @@ public sealed class RedisDueIndex(IConnectionMultiplexer redis, IOptions<Mailing
         }
         var next = (string?)r[2];
         return new DueTake(taken, (int)r[1],
-            string.IsNullOrEmpty(next) ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)double.Parse(next, CultureInfo.InvariantCulture)));
+            string.IsNullOrEmpty(next) ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)double.Parse(next, CultureInfo.InvariantCulture)))
+        {
+            LeftToOthers = (int)r[3] == 1,
+        };
     }
 
     public async Task<bool> RenewAsync(DueMailing ticket, long hold, CancellationToken cancellationToken) =>
@@ -231,7 +278,8 @@ public sealed class InMemoryDueIndex : IDueIndex
         return Task.CompletedTask;
     }
 
-    public async Task<DueTake> TakeAsync(DateTimeOffset now, int max, TimeSpan hold, CancellationToken cancellationToken)
+    // One process: no other instance to share with.
+    public async Task<DueTake> TakeAsync(DateTimeOffset now, int max, TimeSpan hold, CancellationToken cancellationToken, int running = 0)
     {
         var active = await store.ActiveMailingIdsAsync(cancellationToken).ConfigureAwait(false);
         var nowMs = now.ToUnixTimeMilliseconds();

@@ -152,7 +152,7 @@ public sealed partial class MailingWorker(
                 var free = O.MaxMailingsPerInstance - _running.Count;
                 if (free > 0)
                 {
-                    var take = await due.TakeAsync(now, free, O.MailingHold, stoppingToken).ConfigureAwait(false);
+                    var take = await due.TakeAsync(now, free, O.MailingHold, stoppingToken, _running.Count).ConfigureAwait(false);
                     foreach (var ticket in take.Taken)
                     {
                         if (ticket.DueAt is { } dueAt)
@@ -166,6 +166,11 @@ public sealed partial class MailingWorker(
                     if (take.StillDue == 0 && take.NextDueAt is { } next && next < wakeAt)
                     {
                         wakeAt = next;
+                    }
+                    else if (take.LeftToOthers)
+                    {
+                        // the other instances' share: look again in case one of them is gone
+                        wakeAt = now + IDueIndex.ShareGrace;
                     }
                 }
                 EvictIdleRuns(now);
@@ -531,13 +536,21 @@ public sealed partial class MailingWorker(
             telemetry.PacingDelay.Record(grant.Granted ? 0 : grant.Wait.TotalSeconds);
             if (!grant.Granted)
             {
+                if (PreparesAhead(run, grant))
+                {
+                    if (await PrepareThenSendAsync(run, lanes, cancellationToken).ConfigureAwait(false) is { } wait)
+                    {
+                        return wait;
+                    }
+                    continue;
+                }
                 // The other lanes of this mailing free their slots within moments; any other wait is the due index's.
                 if (grant.Wait <= ShortWait || grant.Reason == LimitReason.Concurrency && Volatile.Read(ref lanes.Active) > 1)
                 {
                     await Task.Delay(Min(grant.Wait, ShortWait), time, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                return time.GetUtcNow() + grant.Wait;
+                return DueFor(run, grant);
             }
             ClaimResult claimed;
             try
@@ -566,6 +579,91 @@ public sealed partial class MailingWorker(
             }
         }
         return null;
+    }
+
+    /// <summary>Whether the next message's draft is made now, ahead of its send: only when the messages-per-minute window
+    /// frees a slot soon. A draft is a request, not a message, so the window does not count it; a Retry-After, the daily
+    /// limit or the upload budget (the draft carries the attachments) hold the draft as well.</summary>
+    private bool PreparesAhead(MailingRun run, LimiterDecision refused) =>
+        refused.Reason == LimitReason.Rate && run.UploadBytes == 0 && refused.Wait <= O.PrepareAhead;
+
+    /// <summary>When the mailing is due again after a refusal: a little before the window frees a slot when the draft
+    /// can be made ahead, so the send goes as the slot frees rather than a draft's round trip (and a dispatch) after.</summary>
+    private DateTimeOffset DueFor(MailingRun run, LimiterDecision refused)
+    {
+        var ahead = refused.Reason == LimitReason.Rate && run.UploadBytes == 0 ? O.PrepareAhead : TimeSpan.Zero;
+        return time.GetUtcNow() + refused.Wait - Min(ahead, refused.Wait);
+    }
+
+    /// <summary>
+    /// One delivery whose draft is made before its pacing slot frees: a concurrency slot for the draft (a request like any
+    /// other), then the send's grant once the slot frees. Null when the lane goes on; else when the mailing is due (the
+    /// slot went to another lane or instance and the next is not soon: the delivery is back in the queue with its draft).
+    /// </summary>
+    private async Task<DateTimeOffset?> PrepareThenSendAsync(MailingRun run, LaneGroup lanes, CancellationToken cancellationToken)
+    {
+        var mailbox = run.Mailing.Mailbox;
+        var read = await limiter.TryAcquireReadAsync(mailbox, O.Limits, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (!read.Granted)
+        {
+            if (read.Wait <= ShortWait || read.Reason == LimitReason.Concurrency && Volatile.Read(ref lanes.Active) > 1)
+            {
+                await Task.Delay(Min(read.Wait, ShortWait), time, cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+            return time.GetUtcNow() + read.Wait;
+        }
+        var drafting = read.Token;
+        string? sending = null;
+        DateTimeOffset? dueAt = null;
+        try
+        {
+            var claimed = await store.ClaimAsync(run.Mailing.Id, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            if (claimed.Claim is not { } claim)
+            {
+                return claimed.NextReadyAt ?? claimed.LeaseEndsAt;
+            }
+            await step.ProcessAsync(run, claim, cancellationToken, awaitGrant: async ct =>
+            {
+                // The draft is done: its concurrency slot is freed before the send's grant takes one of its own.
+                await limiter.ReleaseAsync(mailbox, drafting!, CancellationToken.None).ConfigureAwait(false);
+                drafting = null;
+                while (true)
+                {
+                    var grant = await limiter.TryAcquireAsync(mailbox, O.Limits, time.GetUtcNow(), ct).ConfigureAwait(false);
+                    if (grant.Granted)
+                    {
+                        sending = grant.Token;
+                        return sending;
+                    }
+                    if (grant.Reason == LimitReason.Concurrency)
+                    {
+                        await Task.Delay(Min(grant.Wait, ShortWait), time, ct).ConfigureAwait(false);
+                    }
+                    else if (grant.Reason == LimitReason.Rate && grant.Wait <= O.PrepareAhead + ShortWait)
+                    {
+                        await Task.Delay(grant.Wait, time, ct).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        dueAt = DueFor(run, grant);
+                        return null;
+                    }
+                }
+            }).ConfigureAwait(false);
+            return dueAt;
+        }
+        finally
+        {
+            if (drafting is not null)
+            {
+                await limiter.ReleaseAsync(mailbox, drafting, CancellationToken.None).ConfigureAwait(false);
+            }
+            if (sending is not null)
+            {
+                await limiter.ReleaseAsync(mailbox, sending, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

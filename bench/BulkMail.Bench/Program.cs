@@ -14,11 +14,17 @@ using Microsoft.Kiota.Http.HttpClientLibrary.Middleware.Options;
 
 // End-to-end benchmarks of the mailing engine (docs/benchmarks.md): the API runs as its own process against the
 // HRBC and Graph sandboxes and a real redis-server, all on loopback. Usage: dotnet run -c Release -- [a|a2|b|c|d|e|f|all],
-// `scale [mailboxes,...] [instances,...]` (g) and `reliability [scenario,...]` (docs/reliability.md).
+// `scale [mailboxes,...] [instances,...]` (g), `speedup [one,eight] [instances,...] [runs]` (h) and `reliability [scenario,...]`
+// (docs/reliability.md).
 var which = args.FirstOrDefault() ?? "all";
 if (which == "scale")
 {
     await ScaleBench.RunAsync(args[1..], CancellationToken.None); // prints each run as it finishes
+    return;
+}
+if (which == "speedup")
+{
+    await SpeedupBench.RunAsync(args[1..], CancellationToken.None); // prints each run as it finishes
     return;
 }
 if (which == "reliability")

@@ -128,8 +128,9 @@ public class TelemetryTests(RedisServerFixture redis)
             addresses = sent.Select(m => m.To[0]).ToList();
             subject = sent[0].Subject;
             // Metrics go out every 500 ms; the last deliveries' counts may miss the flush at disposal (the instruments'
-            // meter can be disposed before the provider), so wait for one periodic export that has them.
-            for (var waited = 0; waited < 100 && !collector.Text("metrics").Contains("bulkmail.deliveries", StringComparison.Ordinal); waited++)
+            // meter can be disposed before the provider), so wait for one periodic export that has them (up to 30 s: on
+            // a starved machine one export can take seconds, and the next waits for it).
+            for (var waited = 0; waited < 300 && !collector.Text("metrics").Contains("bulkmail.deliveries", StringComparison.Ordinal); waited++)
             {
                 await Task.Delay(100, Ct);
             }

@@ -80,4 +80,50 @@ public class DeliveryStepTests(RedisServerFixture redis)
         Assert.Single(e.Graph.Sent(EngineHarness.User));
         Assert.Contains(e.Graph.Requests, r => r.Status == -1);
     }
+    [Fact]
+    public async Task A_draft_made_ahead_whose_slot_went_elsewhere_waits_in_the_queue_and_its_next_attempt_sends_that_draft()
+    {
+        await using var e = await EngineHarness.StartAsync(redis, worker: false);
+        var (store, step, run) = await QueuedAsync(e, [10001]);
+
+        // The draft is made, then no pacing slot comes soon: the delivery goes back with its draft, no attempt used up.
+        var claim = (await store.ClaimAsync(run.Mailing.Id, TimeSpan.FromSeconds(15), DateTimeOffset.UtcNow, Ct)).Claim!;
+        var asked = 0;
+        await step.ProcessAsync(run, claim, Ct, awaitGrant: _ => { asked++; return Task.FromResult<string?>(null); });
+        Assert.Equal(1, asked);
+        var waiting = (await store.GetDeliveryAsync(run.Mailing.Id, claim.Delivery.Seq, Ct))!;
+        Assert.Equal(DeliveryStatus.Pending, waiting.Status);
+        Assert.NotNull(waiting.DraftId);
+        Assert.False(waiting.NeedsLookup); // known unsent: nothing was sent
+        Assert.Equal(claim.Delivery.Attempts, waiting.Attempts);
+        Assert.Empty(e.Graph.Sent(EngineHarness.User));
+        Assert.Single(e.Graph.Drafts(EngineHarness.User));
+
+        var sent = await StepAsync(store, step, run);
+
+        Assert.Equal(DeliveryStatus.Sent, sent.Status);
+        Assert.Equal(waiting.DraftId, sent.DraftId);
+        Assert.Single(e.Graph.Sent(EngineHarness.User));
+        Assert.Empty(e.Graph.Drafts(EngineHarness.User));
+        Assert.Equal(1, e.Graph.Requests.Count(r => r.Method == "POST" && r.Path.Trim('/') == "messages" && r.Status == 201));
+    }
+
+    [Fact]
+    public async Task A_waiting_draft_whose_address_unsubscribed_meanwhile_is_deleted_and_the_delivery_skipped()
+    {
+        await using var e = await EngineHarness.StartAsync(redis, worker: false);
+        var (store, step, run) = await QueuedAsync(e, [10001]);
+        var claim = (await store.ClaimAsync(run.Mailing.Id, TimeSpan.FromSeconds(15), DateTimeOffset.UtcNow, Ct)).Claim!;
+        await step.ProcessAsync(run, claim, Ct, awaitGrant: _ => Task.FromResult<string?>(null));
+        Assert.Single(e.Graph.Drafts(EngineHarness.User));
+
+        var suppressions = e.Api.Services.GetRequiredService<BulkMail.Api.Suppressions.ISuppressionList>();
+        Assert.True(await suppressions.AddAsync(run.Plan.Spec.Tenant, claim.Delivery.Address!, "asked by phone", "api", null, BulkMail.Api.Suppressions.SuppressionCode.Manual, Ct));
+        var skipped = await StepAsync(store, step, run);
+
+        Assert.Equal(DeliveryStatus.Skipped, skipped.Status);
+        Assert.Equal(BulkMail.Api.Mailings.ReasonCodes.Suppressed, skipped.ReasonCode);
+        Assert.Empty(e.Graph.Sent(EngineHarness.User));
+        Assert.Empty(e.Graph.Drafts(EngineHarness.User));
+    }
 }

@@ -134,17 +134,56 @@ public abstract class DueIndexContract : ContractSuite
 public sealed class RedisDueIndexTests(RedisServerFixture redis) : DueIndexContract
 {
     protected override IDueIndex CreateIndexCore() =>
-        new RedisDueIndex(redis.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = RedisServerFixture.NewPrefix() }), Options.Create(new SendingOptions()));
+        new RedisDueIndex(redis.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = RedisServerFixture.NewPrefix() }), Options.Create(new SendingOptions()), new WorkerToken());
 
     [Fact]
     public async Task One_instance_of_two_leads_the_repair_in_an_interval()
     {
         var prefix = RedisServerFixture.NewPrefix();
-        IDueIndex Index() => new RedisDueIndex(redis.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = prefix }), Options.Create(new SendingOptions()));
+        IDueIndex Index() => new RedisDueIndex(redis.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = prefix }), Options.Create(new SendingOptions()), new WorkerToken());
         var now = DateTimeOffset.UtcNow;
         var leads = await Task.WhenAll(Index().TryLeadRepairAsync(now, TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken),
             Index().TryLeadRepairAsync(now, TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken));
         Assert.Equal(1, leads.Count(l => l));
+    }
+
+    [Fact]
+    public async Task Instances_sharing_the_index_take_a_fair_share_each_and_whoever_looks_takes_what_a_gone_one_left()
+    {
+        var prefix = RedisServerFixture.NewPrefix();
+        IDueIndex Index() => new RedisDueIndex(redis.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = prefix }), Options.Create(new SendingOptions()), new WorkerToken());
+        var (a, b) = (Index(), Index());
+        var ct = TestContext.Current.CancellationToken;
+        var t0 = DateTimeOffset.UtcNow;
+        var hold = TimeSpan.FromSeconds(30);
+        Assert.Empty((await b.TakeAsync(t0, 200, hold, ct)).Taken); // b is live: it has looked
+
+        var ids = Enumerable.Range(0, 6).Select(_ => Guid.NewGuid().ToString("N")[..16]).ToList();
+        foreach (var id in ids)
+        {
+            await a.WakeAsync(id, t0, ct);
+        }
+        var first = await a.TakeAsync(t0, 200, hold, ct);
+        Assert.Equal(3, first.Taken.Count); // half of 6 for each of 2 instances
+        Assert.True(first.LeftToOthers);
+        var second = await b.TakeAsync(t0, 200, hold, ct, running: 0);
+        Assert.Equal(3, second.Taken.Count); // a runs 3 now: b's share is the other 3
+        Assert.False(second.LeftToOthers);
+        Assert.Empty(first.Taken.Select(t => t.MailingId).Intersect(second.Taken.Select(t => t.MailingId)));
+
+        // b goes away (it stops looking): a takes its share first, and the rest once it is due longer than the grace
+        var later = t0.AddSeconds(10);
+        var more = Enumerable.Range(0, 4).Select(_ => Guid.NewGuid().ToString("N")[..16]).ToList();
+        foreach (var id in more)
+        {
+            await a.WakeAsync(id, later, ct);
+        }
+        var share = await a.TakeAsync(later, 200, hold, ct, running: 3);
+        Assert.Equal(2, share.Taken.Count); // b still counts as live, running 3: (3 + 3 + 4) / 2 = 5, a runs 3 already
+        Assert.True(share.LeftToOthers);
+        var rest = await a.TakeAsync(later + IDueIndex.ShareGrace, 200, hold, ct, running: 5);
+        Assert.Equal(2, rest.Taken.Count);
+        Assert.Equal(0, rest.StillDue);
     }
 }
 
@@ -159,5 +198,5 @@ public sealed class InMemoryDueIndexTests : DueIndexContract
 public sealed class ClusterDueIndexTests(RedisClusterFixture cluster) : DueIndexContract
 {
     protected override IDueIndex CreateIndexCore() =>
-        new RedisDueIndex(cluster.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = RedisServerFixture.NewPrefix() }), Options.Create(new SendingOptions()));
+        new RedisDueIndex(cluster.Require(), Options.Create(new MailingStoreOptions { KeyPrefix = RedisServerFixture.NewPrefix() }), Options.Create(new SendingOptions()), new WorkerToken());
 }
