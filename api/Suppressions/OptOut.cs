@@ -212,17 +212,10 @@ public sealed class OptOutFooter(IOptions<OptOutOptions> options, UnsubscribeTok
     /// <summary>The link of a message that is no delivery (a preview before submit, a test send): the page refuses it.</summary>
     public string SampleUrl() => Root() + "/unsubscribe/preview";
 
-    private string? _root; // every message's link starts with it: looked up once, not in configuration per message
-
     private string Root()
     {
-        if (_root is { } known)
-        {
-            return known;
-        }
         var baseUrl = options.Value.PublicBaseUrl ?? configuration["Addin:PublicBaseUrl"];
-        // (SelfAddress throws until the server listens: nothing is kept then)
-        return _root = (string.IsNullOrEmpty(baseUrl) ? SelfAddress.Resolve(services, "/").ToString() : baseUrl).TrimEnd('/');
+        return (string.IsNullOrEmpty(baseUrl) ? SelfAddress.Resolve(services, "/").ToString() : baseUrl).TrimEnd('/');
     }
 
     /// <summary>The footer as HTML, appended after the body: the configured text with every value escaped, the link
