@@ -105,9 +105,20 @@ public static partial class TelemetrySetup
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
     {
         builder.Services.AddBulkMailMeters();
+        var exported = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("bulkmail-api", serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
-            .WithTracing(t => t
+            .WithMetrics(m => m
+                .AddMeter(BulkMailTelemetry.Name)
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation());
+        if (exported)
+        {
+            // Only when they go somewhere: a tracer provider records every span of every delivery and HTTP call
+            // (created, tagged, scrubbed), which with no exporter is work for nothing (docs/benchmarks.md (a)).
+            // Without it ActivitySource.StartActivity returns null unless some other listener (a test's) asks.
+            otel.WithTracing(t => t
                 .AddSource(BulkMailTelemetry.Name)
                 .AddAspNetCoreInstrumentation(o =>
                 {
@@ -118,14 +129,7 @@ public static partial class TelemetrySetup
                 .AddHttpClientInstrumentation(o =>
                 {
                     o.EnrichWithHttpRequestMessage = (activity, request) => ScrubClientUrl(activity, request.RequestUri);
-                }))
-            .WithMetrics(m => m
-                .AddMeter(BulkMailTelemetry.Name)
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation());
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
+                }));
             otel.UseOtlpExporter();
         }
         return builder;

@@ -141,8 +141,24 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
 
     private string P => options.Value.KeyPrefix;
 
+    // Every call of a send needs the mailbox's tag: hashed once per mailbox, not three times per message. Bounded: the
+    // mailboxes of one instance's users, cleared if it ever holds more.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _tags = new(StringComparer.Ordinal);
+    private const int MaxTags = 10_000;
+
     // The mailbox is hashed (OwnerKey): an address may contain '}' or ':', which must not change the key's hash tag.
-    private string Tag(string mailbox) => $"{P}{{mb:{OwnerKey.Of(mailbox)}}}";
+    private string Tag(string mailbox)
+    {
+        if (_tags.TryGetValue(mailbox, out var tag))
+        {
+            return tag;
+        }
+        if (_tags.Count >= MaxTags)
+        {
+            _tags.Clear();
+        }
+        return _tags[mailbox] = $"{P}{{mb:{OwnerKey.Of(mailbox)}}}";
+    }
 
     private RedisKey[] Keys(string mailbox)
     {
@@ -215,16 +231,21 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
     public Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken, DateTimeOffset? now = null)
     {
         var db = redis.GetDatabase();
+        var tag = Tag(mailbox);
         if (now is { } at)
         {
-            _ = db.SortedSetAddAsync(Keys(mailbox)[4], token, at.ToUnixTimeMilliseconds(), SortedSetWhen.Exists, CommandFlags.FireAndForget);
+            _ = db.SortedSetAddAsync($"{tag}:uploads", token, at.ToUnixTimeMilliseconds(), SortedSetWhen.Exists, CommandFlags.FireAndForget);
         }
-        return db.SortedSetRemoveAsync(Keys(mailbox)[1], token, CommandFlags.FireAndForget);
+        return db.SortedSetRemoveAsync($"{tag}:inflight", token, CommandFlags.FireAndForget);
     }
 
-    // Only later, and only an entry still counted: never re-adds one the window or a cancel removed.
+    // Only later, and only an entry still counted: never re-adds one the window or a cancel removed. Fire and forget
+    // (a round trip less before every send): commands on the connection run in order, so the stamp is applied before
+    // any later grant is decided, and the send need not wait for Redis to say so. If it is lost with the connection,
+    // the send counts from its grant, a moment earlier — which the window's margin (Sending:PacingMargin) covers.
     public Task StampAsync(string mailbox, string token, DateTimeOffset now, CancellationToken cancellationToken) =>
-        redis.GetDatabase().SortedSetAddAsync(Keys(mailbox)[0], token, now.ToUnixTimeMilliseconds(), SortedSetWhen.Exists | SortedSetWhen.GreaterThan);
+        redis.GetDatabase().SortedSetAddAsync($"{Tag(mailbox)}:sends", token, now.ToUnixTimeMilliseconds(),
+            SortedSetWhen.Exists | SortedSetWhen.GreaterThan, CommandFlags.FireAndForget);
 
     public async Task CancelAsync(string mailbox, string token, CancellationToken cancellationToken)
     {

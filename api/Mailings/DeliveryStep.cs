@@ -44,9 +44,13 @@ public sealed partial class DeliveryStep(
     {
         // Ids only: the trace is read by operators who may not see recipients.
         using var activity = telemetry.Source.StartActivity("bulkmail.delivery");
-        activity?.SetTag("bulkmail.mailing.id", run.Mailing.Id);
-        activity?.SetTag("bulkmail.delivery.id", Delivery.IdOf(run.Mailing.Id, claim.Delivery.Seq));
-        activity?.SetTag("bulkmail.delivery.attempts", claim.Delivery.Attempts);
+        if (activity is { IsAllDataRequested: true })
+        {
+            // only for a listener that records: the id string and the boxed count are not made for nobody
+            activity.SetTag("bulkmail.mailing.id", run.Mailing.Id);
+            activity.SetTag("bulkmail.delivery.id", Delivery.IdOf(run.Mailing.Id, claim.Delivery.Seq));
+            activity.SetTag("bulkmail.delivery.attempts", claim.Delivery.Attempts);
+        }
         await ProcessCoreAsync(run, claim, grant, awaitGrant, cancellationToken).ConfigureAwait(false);
     }
 
@@ -274,7 +278,14 @@ public sealed partial class DeliveryStep(
             Log.LeaseLost(logger, claim.MailingId, final.Seq);
             return;
         }
-        var outcome = final.Status.ToString().ToLowerInvariant();
+        var outcome = final.Status switch
+        {
+            // constants: no two strings made per message
+            DeliveryStatus.Sent => "sent",
+            DeliveryStatus.Failed => "failed",
+            DeliveryStatus.Skipped => "skipped",
+            _ => final.Status.ToString().ToLowerInvariant(),
+        };
         telemetry.Deliveries.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
         System.Diagnostics.Activity.Current?.SetTag("bulkmail.delivery.outcome", outcome);
     }

@@ -68,6 +68,14 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           for i = 1, #KEYS do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end end
           announce()
         end
+        -- touch() for the step every message takes (its completion): renewing all ten keys costs twenty commands, so
+        -- they are renewed at most once a minute (meta's TTL says when they last were: a mailing's keys may expire up
+        -- to a minute before Retention after its last change), and a key this step may have created gets its TTL now
+        local function touchOften(created)
+          if ttl <= 120000 or redis.call('PTTL', meta) < ttl - 60000 then return touch() end
+          for _, k in ipairs(created) do if redis.call('PTTL', k) == -1 then redis.call('PEXPIRE', k, ttl) end end
+          announce()
+        end
         local function flag(x) if x then return '1' else return '0' end end
         -- a mailing is done when its scope is expanded, nothing is queued or leased and every follow-up is written:
         -- the answer comes from the completion table (MailingCompletion.Decide)
@@ -353,7 +361,9 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
           redis.call('HDEL', meta, 'errCode', 'errMsg', 'errAt', 'errRetry')
         end
         checkDone(now)
-        touch()
+        -- the one key this outcome may have created
+        if status == 'Failed' then touchOften({ f }) elseif status == 'Skipped' then touchOften({ sk })
+        elseif status == 'Sent' and @FollowUp == '1' then touchOften({ p }) else touchOften({}) end
         return 1
         """);
 
