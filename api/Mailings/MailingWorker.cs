@@ -628,6 +628,9 @@ public sealed partial class MailingWorker(
                 // The draft is done: its concurrency slot is freed before the send's grant takes one of its own.
                 await limiter.ReleaseAsync(mailbox, drafting!, CancellationToken.None).ConfigureAwait(false);
                 drafting = null;
+                // A draft waits for its slot this long at most; then it goes back to the queue (the delivery's lease is
+                // not renewed meanwhile, and other lanes or instances may hold the mailbox's requests for longer).
+                var giveUpAt = time.GetUtcNow() + O.PrepareAhead + O.PrepareAhead + TimeSpan.FromSeconds(1);
                 while (true)
                 {
                     var grant = await limiter.TryAcquireAsync(mailbox, O.Limits, time.GetUtcNow(), ct).ConfigureAwait(false);
@@ -635,6 +638,11 @@ public sealed partial class MailingWorker(
                     {
                         sending = grant.Token;
                         return sending;
+                    }
+                    if (time.GetUtcNow() >= giveUpAt)
+                    {
+                        dueAt = time.GetUtcNow() + grant.Wait;
+                        return null;
                     }
                     if (grant.Reason == LimitReason.Concurrency)
                     {
