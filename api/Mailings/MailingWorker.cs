@@ -545,7 +545,7 @@ public sealed partial class MailingWorker(
                     continue;
                 }
                 // The other lanes of this mailing free their slots within moments; any other wait is the due index's.
-                if (grant.Wait <= ShortWait || grant.Reason == LimitReason.Concurrency && Volatile.Read(ref lanes.Active) > 1)
+                if (WaitsHere(grant, lanes))
                 {
                     await Task.Delay(Min(grant.Wait, ShortWait), time, cancellationToken).ConfigureAwait(false);
                     continue;
@@ -584,14 +584,19 @@ public sealed partial class MailingWorker(
     /// <summary>Whether the next message's draft is made now, ahead of its send: only when the messages-per-minute window
     /// frees a slot soon. A draft is a request, not a message, so the window does not count it; a Retry-After, the daily
     /// limit or the upload budget (the draft carries the attachments) hold the draft as well.</summary>
-    private bool PreparesAhead(MailingRun run, LimiterDecision refused) =>
-        refused.Reason == LimitReason.Rate && run.UploadBytes == 0 && refused.Wait <= O.PrepareAhead;
+    private bool PreparesAhead(MailingRun run, LimiterDecision refused) => Preparable(run, refused) && refused.Wait <= O.PrepareAhead;
+
+    private static bool Preparable(MailingRun run, LimiterDecision refused) => refused.Reason == LimitReason.Rate && run.UploadBytes == 0;
+
+    /// <summary>A wait the lane sits out itself: a short one, or a sibling lane's request that ends within moments.</summary>
+    private static bool WaitsHere(LimiterDecision refused, LaneGroup lanes) =>
+        refused.Wait <= ShortWait || refused.Reason == LimitReason.Concurrency && Volatile.Read(ref lanes.Active) > 1;
 
     /// <summary>When the mailing is due again after a refusal: a little before the window frees a slot when the draft
     /// can be made ahead, so the send goes as the slot frees rather than a draft's round trip (and a dispatch) after.</summary>
     private DateTimeOffset DueFor(MailingRun run, LimiterDecision refused)
     {
-        var ahead = refused.Reason == LimitReason.Rate && run.UploadBytes == 0 ? O.PrepareAhead : TimeSpan.Zero;
+        var ahead = Preparable(run, refused) ? O.PrepareAhead : TimeSpan.Zero;
         return time.GetUtcNow() + refused.Wait - Min(ahead, refused.Wait);
     }
 
@@ -606,7 +611,7 @@ public sealed partial class MailingWorker(
         var read = await limiter.TryAcquireReadAsync(mailbox, O.Limits, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (!read.Granted)
         {
-            if (read.Wait <= ShortWait || read.Reason == LimitReason.Concurrency && Volatile.Read(ref lanes.Active) > 1)
+            if (WaitsHere(read, lanes))
             {
                 await Task.Delay(Min(read.Wait, ShortWait), time, cancellationToken).ConfigureAwait(false);
                 return null;
