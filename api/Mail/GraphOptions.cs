@@ -67,6 +67,7 @@ public sealed class SendingOptions
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How long a worker holds a delivery before another may take it over (renewed while working).</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "1.00:00:00")]
     public TimeSpan DeliveryLease { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>In-memory store only: how often an idle worker looks for mailings (memory costs nothing to look at).</summary>

@@ -151,23 +151,17 @@ public sealed partial class DeliveryStep(
                 // Exchange assigns the Message-ID and conversation at creation; replies and NDRs are matched by them.
                 current = current with { DraftId = draft.Id, InternetMessageId = draft.InternetMessageId, ConversationId = draft.ConversationId };
             }
+            // Made ahead of its slot, the draft is recorded while the slot is still ahead: when it frees, only the
+            // grant stands between it and the send (the wait is seconds, the lease minutes).
+            if (!await RecordBeforeSendAsync(claim, current, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
             if (awaitGrant is not null && (grant = await awaitGrant(cancellationToken).ConfigureAwait(false)) is null)
             {
                 // Nothing was sent and the draft is known unsent: its next attempt sends it, with no lookup and no
                 // attempt used up.
                 await store.ReleaseAsync(claim, current with { Attempts = claim.Delivery.Attempts, NeedsLookup = false }, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            // The draft id is stored before the send: whatever happens next, the outcome can be looked up.
-            if (!await store.UpdateClaimedAsync(claim, current, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
-            {
-                Log.LeaseLost(logger, mailing.Id, current.Seq);
-                return;
-            }
-            // Replication is asynchronous: not sent until a failover could not lose that record (ReplicationBarrier).
-            if (!await barrier.ConfirmAsync(claim, current, cancellationToken).ConfigureAwait(false))
-            {
-                await store.ReleaseAsync(claim, current with { Attempts = claim.Delivery.Attempts }, time.GetUtcNow() + barrier.HoldFor, cancellationToken).ConfigureAwait(false);
                 return;
             }
             sending = true;
@@ -239,6 +233,24 @@ public sealed partial class DeliveryStep(
         {
             await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphRefused, ReasonArgs = GraphArgs(e), NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The draft id is stored before the send: whatever happens next, the outcome can be looked up. False: not
+    /// to be sent now (the lease went to another worker, or replication could not confirm the record: released).</summary>
+    private async Task<bool> RecordBeforeSendAsync(DeliveryClaim claim, Delivery current, CancellationToken cancellationToken)
+    {
+        if (!await store.UpdateClaimedAsync(claim, current, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        {
+            Log.LeaseLost(logger, claim.MailingId, current.Seq);
+            return false;
+        }
+        // Replication is asynchronous: not sent until a failover could not lose that record (ReplicationBarrier).
+        if (!await barrier.ConfirmAsync(claim, current, cancellationToken).ConfigureAwait(false))
+        {
+            await store.ReleaseAsync(claim, current with { Attempts = claim.Delivery.Attempts }, time.GetUtcNow() + barrier.HoldFor, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+        return true;
     }
 
     /// <summary>The Message-ID and conversation a lookup found, where the delivery does not have them yet.</summary>

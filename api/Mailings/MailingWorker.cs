@@ -513,6 +513,10 @@ public sealed partial class MailingWorker(
     // A wait this short is the mailing sending, not waiting: the lane waits for it itself.
     private static readonly TimeSpan ShortWait = TimeSpan.FromMilliseconds(200);
 
+    // A lane sleeps out a pacing wait this long itself (a timer, no Redis) rather than leave the tick: a mailing between
+    // two slots of one window is still sending. Longer waits are the due index's, so a waiting mailing costs nothing.
+    private static readonly TimeSpan SleepInLane = TimeSpan.FromSeconds(2);
+
     /// <summary>Sends deliveries one after another until something makes it wait; returns until when.</summary>
     private async Task<DateTimeOffset?> LaneAsync(MailingRun run, LaneGroup lanes, CancellationToken cancellationToken)
     {
@@ -548,6 +552,13 @@ public sealed partial class MailingWorker(
                 if (WaitsHere(grant, lanes))
                 {
                     await Task.Delay(Min(grant.Wait, ShortWait), time, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                // A pacing slot a few seconds off is slept out here, until its draft is due: a lane that left would come
+                // back only with the next tick, and the slots it would have used go by with fewer lanes to send in them.
+                if (grant.Reason == LimitReason.Rate && DueFor(run, grant) - time.GetUtcNow() is var nap && nap <= SleepInLane)
+                {
+                    await Task.Delay(nap, time, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 return DueFor(run, grant);
@@ -633,12 +644,14 @@ public sealed partial class MailingWorker(
                 // The draft is done: its concurrency slot is freed before the send's grant takes one of its own.
                 await limiter.ReleaseAsync(mailbox, drafting!, CancellationToken.None).ConfigureAwait(false);
                 drafting = null;
-                // A draft waits for its slot this long at most; then it goes back to the queue (the delivery's lease is
-                // not renewed meanwhile, and other lanes or instances may hold the mailbox's requests for longer).
-                var giveUpAt = time.GetUtcNow() + O.PrepareAhead + O.PrepareAhead + TimeSpan.FromSeconds(1);
+                // A draft waits for its slot this long at most; then it goes back to the queue (other lanes or instances
+                // may hold the mailbox's requests for longer). Its lease was just renewed with its record: the send goes
+                // within half of it, so no other worker can have taken the delivery over by then.
+                var giveUpAt = time.GetUtcNow() + Min(O.PrepareAhead + O.PrepareAhead + TimeSpan.FromSeconds(1), O.DeliveryLease / 2);
                 while (true)
                 {
-                    var grant = await limiter.TryAcquireAsync(mailbox, O.Limits, time.GetUtcNow(), ct).ConfigureAwait(false);
+                    var asked = time.GetUtcNow();
+                    var grant = await limiter.TryAcquireAsync(mailbox, O.Limits, asked, ct).ConfigureAwait(false);
                     if (grant.Granted)
                     {
                         sending = grant.Token;
@@ -655,7 +668,12 @@ public sealed partial class MailingWorker(
                     }
                     else if (grant.Reason == LimitReason.Rate && grant.Wait <= O.PrepareAhead + ShortWait)
                     {
-                        await Task.Delay(grant.Wait, time, ct).ConfigureAwait(false);
+                        // the wait counts from when it was asked: the answer's round trip is not slept again
+                        var left = asked + grant.Wait - time.GetUtcNow();
+                        if (left > TimeSpan.Zero)
+                        {
+                            await Task.Delay(left, time, ct).ConfigureAwait(false);
+                        }
                     }
                     else
                     {

@@ -109,6 +109,31 @@ public class DeliveryStepTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_draft_made_ahead_is_recorded_before_its_slot_frees_so_only_the_grant_stands_before_the_send()
+    {
+        await using var e = await EngineHarness.StartAsync(redis, worker: false);
+        var (store, step, run) = await QueuedAsync(e, [10001]);
+        var claim = (await store.ClaimAsync(run.Mailing.Id, TimeSpan.FromSeconds(15), DateTimeOffset.UtcNow, Ct)).Claim!;
+        Delivery? whileWaiting = null;
+        await step.ProcessAsync(run, claim, Ct, awaitGrant: async ct =>
+        {
+            // what a worker taking over now would find: the draft's id, to be looked up before anything is retried
+            whileWaiting = await store.GetDeliveryAsync(run.Mailing.Id, claim.Delivery.Seq, ct);
+            Assert.Empty(e.Graph.Sent(EngineHarness.User));
+            return null; // no grant: nothing needs sending for this check
+        });
+
+        Assert.NotNull(whileWaiting);
+        Assert.Equal(e.Graph.Drafts(EngineHarness.User).Single().Id, whileWaiting.DraftId);
+        Assert.True(whileWaiting.NeedsLookup);
+        Assert.Equal(claim.Delivery.Attempts + 1, whileWaiting.Attempts);
+        // and with no grant it is back in the queue as known unsent, its attempt given back
+        var back = (await store.GetDeliveryAsync(run.Mailing.Id, claim.Delivery.Seq, Ct))!;
+        Assert.False(back.NeedsLookup);
+        Assert.Equal(claim.Delivery.Attempts, back.Attempts);
+    }
+
+    [Fact]
     public async Task A_waiting_draft_whose_address_unsubscribed_meanwhile_is_deleted_and_the_delivery_skipped()
     {
         await using var e = await EngineHarness.StartAsync(redis, worker: false);
