@@ -37,7 +37,9 @@ using var redis = Redis.Start();
 
 if (which is "a" or "all")
 {
-    results.Add(await ThroughputAsync(redis, TimeSpan.Zero, "(a)"));
+    // `a [rounds]`: the cold round, then rounds - 1 warm ones in the same processes (a server that has run a while)
+    var rounds = which == "a" && args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+    results.Add(await ThroughputAsync(redis, TimeSpan.Zero, "(a)", rounds));
 }
 
 if (which is "a2" or "all")
@@ -177,7 +179,7 @@ foreach (var r in results)
 }
 
 
-static async Task<string> ThroughputAsync(Redis redis, TimeSpan latency, string label)
+static async Task<string> ThroughputAsync(Redis redis, TimeSpan latency, string label, int rounds = 2)
 {
     await using var hrbc = await HrbcSandboxHost.StartAsync();
     await using var graph = await GraphSandboxHost.StartAsync();
@@ -190,7 +192,7 @@ static async Task<string> ThroughputAsync(Redis redis, TimeSpan latency, string 
     // a message touches are in it. Warm: the same mailing again in the same processes, the bare loop again too — what
     // a server that has been up for a while does.
     var lines = new List<string>();
-    foreach (var phase in new[] { "cold", "warm" })
+    foreach (var phase in Enumerable.Range(0, Math.Max(1, rounds)).Select(r => r == 0 ? "cold" : rounds == 2 ? "warm" : $"warm {r}"))
     {
         graph.Sandbox.Clear();
         var engine = await EngineRunAsync(api, redis, graph, ids);

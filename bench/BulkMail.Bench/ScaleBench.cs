@@ -165,6 +165,12 @@ static partial class ScaleBench
                 await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
             }
             var sent = graph.Sandbox.Sent();
+            if (Environment.GetEnvironmentVariable("BULKMAIL_BENCH_DUMP") is { Length: > 0 } dump)
+            {
+                // every send's mailbox and time (ms after sendAt), for a closer look at the pacing than the summary gives
+                await File.WriteAllLinesAsync(dump, sent.Select(m => string.Create(CultureInfo.InvariantCulture,
+                    $"{m.Mailbox},{(m.SentAt!.Value - sendAt).TotalMilliseconds:F1}")), cancellationToken);
+            }
             var lastSent = sent.Count > 0 ? sent.Max(m => m.SentAt!.Value) : started;
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
             var completed = await CountStatesAsync(ids, ApiOf, "Completed", cancellationToken);
