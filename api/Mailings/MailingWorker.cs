@@ -508,6 +508,27 @@ public sealed partial class MailingWorker(
     private sealed class LaneGroup
     {
         public int Active;
+
+        // Completed (and replaced) when a lane hands back a pacing grant it could not use: the siblings sleeping
+        // until a later slot ask again, or the slot it took and freed goes by unused until the next one.
+        private TaskCompletionSource _handedBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task HandedBack => Volatile.Read(ref _handedBack).Task;
+
+        public void HandBack() => Interlocked.Exchange(ref _handedBack, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>Sleeps for <paramref name="wait"/>, or less when a sibling lane hands back a grant meanwhile.</summary>
+    private async Task NapAsync(TimeSpan wait, LaneGroup lanes, CancellationToken cancellationToken)
+    {
+        var handedBack = lanes.HandedBack;
+        using var nap = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sleep = Task.Delay(wait, time, nap.Token);
+        if (await Task.WhenAny(sleep, handedBack).ConfigureAwait(false) != sleep)
+        {
+            await nap.CancelAsync().ConfigureAwait(false);
+        }
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     // A wait this short is the mailing sending, not waiting: the lane waits for it itself.
@@ -558,7 +579,7 @@ public sealed partial class MailingWorker(
                 // back only with the next tick, and the slots it would have used go by with fewer lanes to send in them.
                 if (grant.Reason == LimitReason.Rate && DueFor(run, grant) - time.GetUtcNow() is var nap && nap <= SleepInLane)
                 {
-                    await Task.Delay(nap, time, cancellationToken).ConfigureAwait(false);
+                    await NapAsync(nap, lanes, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 return DueFor(run, grant);
@@ -576,6 +597,8 @@ public sealed partial class MailingWorker(
             if (claimed.Claim is not { } claim)
             {
                 await limiter.CancelAsync(mailing.Mailbox, grant.Token!, cancellationToken).ConfigureAwait(false);
+                // a sibling refused while this grant was counted would otherwise sleep until the window's next slot
+                lanes.HandBack();
                 // nothing ready: the next one's time, or when a lease held elsewhere runs out (its worker may be dead);
                 // neither: the mailing is done, paused or cancelled
                 return claimed.NextReadyAt ?? claimed.LeaseEndsAt;
@@ -672,7 +695,7 @@ public sealed partial class MailingWorker(
                         var left = asked + grant.Wait - time.GetUtcNow();
                         if (left > TimeSpan.Zero)
                         {
-                            await Task.Delay(left, time, ct).ConfigureAwait(false);
+                            await NapAsync(left, lanes, ct).ConfigureAwait(false);
                         }
                     }
                     else
