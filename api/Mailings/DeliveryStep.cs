@@ -233,6 +233,36 @@ public sealed partial class DeliveryStep(
         {
             await CompleteAsync(claim, current with { Status = DeliveryStatus.Failed, Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphRefused, ReasonArgs = GraphArgs(e), NeedsLookup = false }, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception e) when (StoreUnavailableExceptionHandler.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            // Redis went away mid-step (a restart, a failover). This instance knows it stopped, so once Redis answers the
+            // delivery goes back to the queue, rather than wait out its lease (minutes) as if its worker had died.
+            await GiveBackAsync(claim, current, cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Back to the queue after the store failed mid-step, to be looked up first (a draft may have been made or
+    /// sent meanwhile): tried each second for up to half a lease; the lease check keeps it from undoing another
+    /// worker's step, and if Redis stays away longer the lease runs out as it would have.</summary>
+    private async Task GiveBackAsync(DeliveryClaim claim, Delivery current, CancellationToken cancellationToken)
+    {
+        var back = current with { Attempts = claim.Delivery.Attempts, NeedsLookup = true };
+        var until = time.GetUtcNow() + O.DeliveryLease / 2;
+        while (time.GetUtcNow() < until)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
+                await store.ReleaseAsync(claim, back, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                Log.GivenBack(logger, claim.MailingId, current.Seq);
+                return;
+            }
+            catch (Exception e) when (StoreUnavailableExceptionHandler.IsUnavailable(e))
+            {
+                // still away: try again
+            }
+        }
     }
 
     /// <summary>The draft id is stored before the send: whatever happens next, the outcome can be looked up. False: not
@@ -325,5 +355,8 @@ public sealed partial class DeliveryStep(
 
         [LoggerMessage(55, LogLevel.Warning, "Mailing {MailingId}: paused, the sender's Graph sign-in was refused ({Code})")]
         public static partial void SignInRequired(ILogger logger, string mailingId, string code);
+
+        [LoggerMessage(56, LogLevel.Information, "Mailing {MailingId}: delivery {Seq} back in the queue after Redis failed mid-step; it is looked up first")]
+        public static partial void GivenBack(ILogger logger, string mailingId, int seq);
     }
 }
