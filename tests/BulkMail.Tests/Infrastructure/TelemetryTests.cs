@@ -13,7 +13,16 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace BulkMail.Tests.Infrastructure;
 
+/// <summary>Runs alone: a tracer provider listens to the whole process (ActivitySource and HttpClient listeners are
+/// global), so beside the other tests its export queue fills with their spans and drops this test's own.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TelemetryCollection
+{
+    public const string Name = "telemetry, alone";
+}
+
 /// <summary>Traces and metrics leave over OTLP without addresses or bodies; /readyz says whether the worker goes round.</summary>
+[Collection(TelemetryCollection.Name)]
 public class TelemetryTests(RedisServerFixture redis)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
