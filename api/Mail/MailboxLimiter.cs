@@ -251,11 +251,13 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
     {
         var db = redis.GetDatabase();
         var keys = Keys(mailbox);
-        await db.SortedSetRemoveAsync(keys[0], token).ConfigureAwait(false);
-        await db.SortedSetRemoveAsync(keys[1], token).ConfigureAwait(false);
-        await db.SortedSetRemoveAsync(keys[2], token).ConfigureAwait(false);
-        await db.SortedSetRemoveAsync(keys[4], token).ConfigureAwait(false);
-        await db.HashDeleteAsync(keys[5], token).ConfigureAwait(false);
+        // pipelined: one round trip, not five (each removal stands alone; the keys share the mailbox's slot)
+        await Task.WhenAll(
+            db.SortedSetRemoveAsync(keys[0], token),
+            db.SortedSetRemoveAsync(keys[1], token),
+            db.SortedSetRemoveAsync(keys[2], token),
+            db.SortedSetRemoveAsync(keys[4], token),
+            db.HashDeleteAsync(keys[5], token)).ConfigureAwait(false);
     }
 
     // Keep the later of two Retry-Afters.

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using BulkMail.Api.Infrastructure;
 using BulkMail.Api.Mail;
 using Microsoft.Extensions.Options;
@@ -39,7 +40,9 @@ public sealed partial class DeliveryStep(
     /// send's grant once it is ready, so the send can go the moment the pacing window frees a slot (the draft's round
     /// trip is then not added to every window). Null from it: no slot soon; the delivery goes back to the queue with its
     /// draft, which its next attempt sends.</param>
-    public async Task ProcessAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken, string? grant = null,
+    /// <returns>Whether the send went (or may have: its answer lost); false when this attempt sent nothing, so that a
+    /// pacing grant taken for it can be handed back.</returns>
+    public async Task<bool> ProcessAsync(MailingRun run, DeliveryClaim claim, CancellationToken cancellationToken, string? grant = null,
         Func<CancellationToken, Task<string?>>? awaitGrant = null)
     {
         // Ids only: the trace is read by operators who may not see recipients.
@@ -51,11 +54,13 @@ public sealed partial class DeliveryStep(
             activity.SetTag("bulkmail.delivery.id", Delivery.IdOf(run.Mailing.Id, claim.Delivery.Seq));
             activity.SetTag("bulkmail.delivery.attempts", claim.Delivery.Attempts);
         }
-        await ProcessCoreAsync(run, claim, grant, awaitGrant, cancellationToken).ConfigureAwait(false);
+        var sent = new StrongBox<bool>();
+        await ProcessCoreAsync(run, claim, grant, awaitGrant, sent, cancellationToken).ConfigureAwait(false);
+        return sent.Value;
     }
 
     private async Task ProcessCoreAsync(MailingRun run, DeliveryClaim claim, string? grant, Func<CancellationToken, Task<string?>>? awaitGrant,
-        CancellationToken cancellationToken)
+        StrongBox<bool> sent, CancellationToken cancellationToken)
     {
         var (mailing, plan) = (run.Mailing, run.Plan);
         var mailbox = mailing.Mailbox;
@@ -164,7 +169,7 @@ public sealed partial class DeliveryStep(
                 await store.ReleaseAsync(claim, current with { Attempts = claim.Delivery.Attempts, NeedsLookup = false }, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
                 return;
             }
-            sending = true;
+            sending = sent.Value = true;
             if (grant is not null)
             {
                 await limiter.StampAsync(mailbox, grant, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);

@@ -605,7 +605,13 @@ public sealed partial class MailingWorker(
             }
             try
             {
-                await step.ProcessAsync(run, claim, cancellationToken, grant.Token).ConfigureAwait(false);
+                if (!await step.ProcessAsync(run, claim, cancellationToken, grant.Token).ConfigureAwait(false))
+                {
+                    // Nothing went out with it (skipped, found sent by an earlier attempt, given up, refused before the
+                    // send): Microsoft counts sends, so the window and the day do not count this one either.
+                    await limiter.CancelAsync(mailing.Mailbox, grant.Token!, cancellationToken).ConfigureAwait(false);
+                    lanes.HandBack();
+                }
             }
             finally
             {

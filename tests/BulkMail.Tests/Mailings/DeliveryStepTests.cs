@@ -136,45 +136,36 @@ public class DeliveryStepTests(RedisServerFixture redis)
     [Fact]
     public async Task A_delivery_whose_step_lost_redis_midway_goes_back_to_the_queue_once_redis_answers_not_after_its_lease()
     {
-        redis.Require();
         // Its own redis-server: pausing it must not hold up the tests running alongside.
-        var own = new RedisServerFixture();
-        await own.InitializeAsync();
-        try
-        {
-            await using var e = await EngineHarness.StartAsync(own, worker: false);
-            var (store, step, run) = await QueuedAsync(e, [10001]);
-            var claim = (await store.ClaimAsync(run.Mailing.Id, TimeSpan.FromMinutes(2), DateTimeOffset.UtcNow, Ct)).Claim!;
-            e.Graph.Faults.Latency = TimeSpan.FromSeconds(2);
-            var processing = step.ProcessAsync(run, claim, Ct);
-            await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(own.ConnectionString + ",allowAdmin=true");
-            // While the draft is being made: Redis stops answering for longer than the client's 5 s timeout, so the
-            // draft's record times out.
-            await Task.Delay(500, Ct);
-            await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "9000", "ALL");
-            var failed = await Assert.ThrowsAnyAsync<Exception>(() => processing);
-            Assert.True(BulkMail.Api.Infrastructure.StoreUnavailableExceptionHandler.IsUnavailable(failed), failed.ToString());
-            e.Graph.Faults.Latency = TimeSpan.Zero;
+        await using var own = await redis.StartOwnAsync();
+        await using var e = await EngineHarness.StartAsync(own, worker: false);
+        var (store, step, run) = await QueuedAsync(e, [10001]);
+        var claim = (await store.ClaimAsync(run.Mailing.Id, TimeSpan.FromMinutes(2), DateTimeOffset.UtcNow, Ct)).Claim!;
+        e.Graph.Faults.Latency = TimeSpan.FromSeconds(2);
+        var processing = step.ProcessAsync(run, claim, Ct);
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(own.ConnectionString + ",allowAdmin=true");
+        // While the draft is being made: Redis stops answering for longer than the client's 5 s timeout, so the
+        // draft's record times out.
+        await Task.Delay(500, Ct);
+        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "9000", "ALL");
+        var failed = await Assert.ThrowsAnyAsync<Exception>(() => processing);
+        Assert.True(BulkMail.Api.Infrastructure.StoreUnavailableExceptionHandler.IsUnavailable(failed), failed.ToString());
+        e.Graph.Faults.Latency = TimeSpan.Zero;
 
-            // Back in the queue now, to be looked up first, its attempt given back: not leased for two minutes.
-            var back = (await store.GetDeliveryAsync(run.Mailing.Id, claim.Delivery.Seq, Ct))!;
-            Assert.Equal(DeliveryStatus.Pending, back.Status);
-            Assert.True(back.NeedsLookup);
-            Assert.Equal(claim.Delivery.Attempts, back.Attempts);
-            var again = (await store.ClaimAsync(run.Mailing.Id, TimeSpan.FromSeconds(15), DateTimeOffset.UtcNow, Ct)).Claim;
-            Assert.NotNull(again);
-            await step.ProcessAsync(run, again, Ct);
+        // Back in the queue now, to be looked up first, its attempt given back: not leased for two minutes.
+        var back = (await store.GetDeliveryAsync(run.Mailing.Id, claim.Delivery.Seq, Ct))!;
+        Assert.Equal(DeliveryStatus.Pending, back.Status);
+        Assert.True(back.NeedsLookup);
+        Assert.Equal(claim.Delivery.Attempts, back.Attempts);
+        var again = (await store.ClaimAsync(run.Mailing.Id, TimeSpan.FromSeconds(15), DateTimeOffset.UtcNow, Ct)).Claim;
+        Assert.NotNull(again);
+        await step.ProcessAsync(run, again, Ct);
 
-            Assert.Equal(DeliveryStatus.Sent, (await store.GetDeliveryAsync(run.Mailing.Id, claim.Delivery.Seq, Ct))!.Status);
-            Assert.Single(e.Graph.Sent(EngineHarness.User));
-            Assert.Empty(e.Graph.Drafts(EngineHarness.User));
-            // the draft made before the outage was found and sent, not made again
-            Assert.Equal(1, e.Graph.Requests.Count(r => r.Method == "POST" && r.Path.Trim('/') == "messages" && r.Status == 201));
-        }
-        finally
-        {
-            await own.DisposeAsync();
-        }
+        Assert.Equal(DeliveryStatus.Sent, (await store.GetDeliveryAsync(run.Mailing.Id, claim.Delivery.Seq, Ct))!.Status);
+        Assert.Single(e.Graph.Sent(EngineHarness.User));
+        Assert.Empty(e.Graph.Drafts(EngineHarness.User));
+        // the draft made before the outage was found and sent, not made again
+        Assert.Equal(1, e.Graph.Requests.Count(r => r.Method == "POST" && r.Path.Trim('/') == "messages" && r.Status == 201));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BulkMail.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace BulkMail.Tests.Mailings;
 
@@ -160,6 +161,33 @@ public class PreparedMailingTests(RedisServerFixture redis)
         Assert.Equal("MailingNotReady", (await start.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("code").GetString());
         var rows = Csv.Parse(await e.CsvAsync(id)).Skip(1).ToList();
         Assert.DoesNotContain(rows, r => r[8] is "Sent" or "Pending");
+    }
+
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memory")]
+    public async Task An_address_unsubscribed_while_held_is_skipped_and_counts_against_neither_the_minute_nor_the_day(string store)
+    {
+        await using var e = await StartAsync(store);
+        var id = await e.SubmitAsync(Held(Checked([10961, 10962, 10963])));
+        await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Ready");
+        var first = await e.Http.GetFromJsonAsync<JsonElement>($"/api/mailings/{id}/preview?seq=1", Ct);
+        var address = first.GetProperty("message").GetProperty("address").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await e.Http.PostAsJsonAsync("/api/suppressions", new { address }, Ct)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await e.Http.PostAsync($"/api/mailings/{id}/start", null, Ct)).StatusCode);
+        var done = await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Completed");
+
+        var sent = e.Graph.Sent(EngineHarness.User);
+        Assert.DoesNotContain(sent, m => m.To.Contains(address, StringComparer.OrdinalIgnoreCase));
+        Assert.Equal(1, Skips(done).GetValueOrDefault("Suppressed"));
+        // The pacing grant its lane took went back unused: the mailbox's minute and day hold the messages sent, no more.
+        var limiter = e.Api.Services.GetRequiredService<BulkMail.Api.Mail.IMailboxLimiter>();
+        var (day, _) = await limiter.DailyUsageAsync(EngineHarness.User, DateTimeOffset.UtcNow, Ct);
+        Assert.Equal(sent.Count, day);
+        var pace = await limiter.PaceAsync(EngineHarness.User, e.Api.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BulkMail.Api.Mail.SendingOptions>>().Value.Limits,
+            DateTimeOffset.UtcNow, Ct);
+        Assert.Equal(sent.Count, pace.SendsInWindow);
     }
 
     [Fact]

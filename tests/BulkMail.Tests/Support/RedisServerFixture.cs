@@ -47,6 +47,16 @@ public sealed class RedisServerFixture : IRedisFixture, IAsyncLifetime
         return null!;
     }
 
+    /// <summary>A redis-server of the test's own, for a test whose commands must be counted alone or that pauses its
+    /// server without holding up the tests alongside; skips or fails as <see cref="Require"/> does when there is none.</summary>
+    public async Task<RedisServerFixture> StartOwnAsync()
+    {
+        Require();
+        var own = new RedisServerFixture();
+        await own.InitializeAsync();
+        return own;
+    }
+
     public async ValueTask InitializeAsync()
     {
         var exe = FindRedisServer();
