@@ -67,7 +67,6 @@ public sealed partial class DeliveryStep(
         var deliveryId = Delivery.IdOf(mailing.Id, claim.Delivery.Seq);
         var current = claim.Delivery;
         var known = !current.NeedsLookup; // whether the mailbox's state for this delivery is known
-        var sending = false;
         try
         {
             // Expansion skipped the addresses suppressed then; one unsubscribed since (a held or scheduled mailing, a
@@ -169,7 +168,7 @@ public sealed partial class DeliveryStep(
                 await store.ReleaseAsync(claim, current with { Attempts = claim.Delivery.Attempts, NeedsLookup = false }, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
                 return;
             }
-            sending = sent.Value = true;
+            sent.Value = true;
             if (grant is not null)
             {
                 await limiter.StampAsync(mailbox, grant, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
@@ -212,7 +211,7 @@ public sealed partial class DeliveryStep(
             await store.ReleaseAsync(claim, current with { Reason = $"{e.Code}: {e.GraphMessage}", ReasonCode = ReasonCodes.GraphTransient, ReasonArgs = GraphArgs(e), NeedsLookup = true }, time.GetUtcNow() + delay, cancellationToken).ConfigureAwait(false);
             Log.Transient(logger, mailing.Id, current.Seq, e.Code, e.OutcomeUnknown);
         }
-        catch (GraphSendException e) when (sending && current.DraftId is { } draftId)
+        catch (GraphSendException e) when (sent.Value && current.DraftId is { } draftId)
         {
             // A refused send may be the echo of one that went through: HttpClient resends a request on its own when a
             // pooled connection drops before the answer, and Graph then says "already sent". Look before failing.

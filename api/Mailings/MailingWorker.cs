@@ -518,6 +518,14 @@ public sealed partial class MailingWorker(
         public void HandBack() => Interlocked.Exchange(ref _handedBack, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
+    /// <summary>A grant that sent nothing: uncounted, and the sibling lanes refused while it was counted (they would sleep
+    /// until the window's next slot) ask again.</summary>
+    private async Task HandBackAsync(string mailbox, string token, LaneGroup lanes, CancellationToken cancellationToken)
+    {
+        await limiter.CancelAsync(mailbox, token, cancellationToken).ConfigureAwait(false);
+        lanes.HandBack();
+    }
+
     /// <summary>Sleeps for <paramref name="wait"/>, or less when a sibling lane hands back a grant meanwhile.</summary>
     private async Task NapAsync(TimeSpan wait, LaneGroup lanes, CancellationToken cancellationToken)
     {
@@ -577,12 +585,13 @@ public sealed partial class MailingWorker(
                 }
                 // A pacing slot a few seconds off is slept out here, until its draft is due: a lane that left would come
                 // back only with the next tick, and the slots it would have used go by with fewer lanes to send in them.
-                if (grant.Reason == LimitReason.Rate && DueFor(run, grant) - time.GetUtcNow() is var nap && nap <= SleepInLane)
+                var due = DueFor(run, grant);
+                if (grant.Reason == LimitReason.Rate && due - time.GetUtcNow() is var nap && nap <= SleepInLane)
                 {
                     await NapAsync(nap, lanes, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                return DueFor(run, grant);
+                return due;
             }
             ClaimResult claimed;
             try
@@ -596,9 +605,7 @@ public sealed partial class MailingWorker(
             }
             if (claimed.Claim is not { } claim)
             {
-                await limiter.CancelAsync(mailing.Mailbox, grant.Token!, cancellationToken).ConfigureAwait(false);
-                // a sibling refused while this grant was counted would otherwise sleep until the window's next slot
-                lanes.HandBack();
+                await HandBackAsync(mailing.Mailbox, grant.Token!, lanes, cancellationToken).ConfigureAwait(false);
                 // nothing ready: the next one's time, or when a lease held elsewhere runs out (its worker may be dead);
                 // neither: the mailing is done, paused or cancelled
                 return claimed.NextReadyAt ?? claimed.LeaseEndsAt;
@@ -609,8 +616,7 @@ public sealed partial class MailingWorker(
                 {
                     // Nothing went out with it (skipped, found sent by an earlier attempt, given up, refused before the
                     // send): Microsoft counts sends, so the window and the day do not count this one either.
-                    await limiter.CancelAsync(mailing.Mailbox, grant.Token!, cancellationToken).ConfigureAwait(false);
-                    lanes.HandBack();
+                    await HandBackAsync(mailing.Mailbox, grant.Token!, lanes, cancellationToken).ConfigureAwait(false);
                 }
             }
             finally
