@@ -57,7 +57,7 @@ public static class MailingCompletion
 
     /// <summary>
     /// Lua tables built from the C# rules: <c>completion</c> (key → 'Complete' | 'StampFinished'; absent: wait),
-    /// <c>finalState</c> (state → true) and <c>deletable</c> ('State:held finished' digits → true).
+    /// <c>waitsWhileQueued</c> and <c>waitsWhileLeased</c> (whether that input alone decides Wait), <c>finalState</c> (state → true) and <c>deletable</c> ('State:held finished' digits → true).
     /// </summary>
     public static readonly string LuaTables = BuildLuaTables();
 
@@ -80,7 +80,17 @@ public static class MailingCompletion
                 }
             }
         }
-        lua.Append(" }\nlocal finalState = {");
+        lua.Append(" }\n");
+        // The completion check's shortcut (one ZCARD instead of five reads while a mailing is sending): whether a
+        // queued, or a leased, delivery alone means wait, whatever the other inputs are — derived here too, not assumed.
+        foreach (var (name, flag) in new[] { ("waitsWhileQueued", 1), ("waitsWhileLeased", 2) })
+        {
+            var always = Enum.GetValues<MailingState>().All(state =>
+                bools.All(e => bools.All(x => bools.All(p => bools.All(f =>
+                    Decide(e, flag == 1 || x, flag == 2 || x, p, state, f) == CompletionStep.Wait)))));
+            lua.Append(CultureInfo.InvariantCulture, $"local {name} = {(always ? "true" : "false")}\n");
+        }
+        lua.Append("local finalState = {");
         foreach (var state in Enum.GetValues<MailingState>().Where(MailingStates.IsFinal))
         {
             lua.Append(CultureInfo.InvariantCulture, $" {state} = true,");

@@ -82,8 +82,13 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         local function checkDone(now)
           local state = redis.call('HGET', meta, 'state')
           if not state then return end
+          -- most completions land while others are queued or leased: then nothing more need be read
+          local queued = redis.call('ZCARD', q) > 0
+          if queued and waitsWhileQueued then return end
+          local leased = redis.call('ZCARD', l) > 0
+          if leased and waitsWhileLeased then return end
           local step = completion[state .. ':' .. flag(redis.call('HGET', meta, 'expDone') == '1')
-            .. flag(redis.call('ZCARD', q) > 0) .. flag(redis.call('ZCARD', l) > 0)
+            .. flag(queued) .. flag(leased)
             .. flag(redis.call('ZCARD', p) > 0) .. flag(redis.call('HEXISTS', meta, 'finishedAt') == 1)]
           if step == 'Complete' then
             redis.call('HSET', meta, 'state', 'Completed', 'finishedAt', now)

@@ -950,6 +950,9 @@ public abstract class RedisMailingStoreSuite(IRedisFixture redis) : MailingStore
                 $"expected {expected}, the script left {(string)r[0]!} finished at '{(string)r[1]!}'");
         }
         Assert.Equal(Enum.GetValues<MailingState>().Length * 32, cases);
+        // the shortcut a completion takes while others are queued or leased (one ZCARD, not five reads) is in effect
+        Assert.Contains("local waitsWhileQueued = true", MailingCompletion.LuaTables, StringComparison.Ordinal);
+        Assert.Contains("local waitsWhileLeased = true", MailingCompletion.LuaTables, StringComparison.Ordinal);
     }
 
     [Fact]
