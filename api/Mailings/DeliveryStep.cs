@@ -146,7 +146,7 @@ public sealed partial class DeliveryStep(
             {
                 // Not recorded before the create (a round trip per message): a process that dies right after creating
                 // leaves an unsent draft behind, and the next worker makes a new one — never a second send.
-                var mail = renderer.Render(plan.Template, plan.Spec, current.Values, mailing.Id, current.Seq, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
+                var mail = renderer.Render(plan.Template, plan.Spec, current.Values, mailing.Id, current, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
                 var draft = await sender.CreateDraftAsync(mailbox,
                     new OutgoingMail(deliveryId, current.Address!, current.RecipientName, mail.Subject, mail.HtmlBody)
                     {

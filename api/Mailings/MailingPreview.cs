@@ -262,7 +262,7 @@ public sealed class MailingPreviewer(
                 }
                 if (_samples.Count < MailingPreviewer.Samples && (sampleRecordId is null || d.RecordId == sampleRecordId))
                 {
-                    var mail = renderer.Render(plan.Template, plan.Spec, d.Values, null, d.Seq, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
+                    var mail = renderer.Render(plan.Template, plan.Spec, d.Values, null, null, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
                     _samples.Add(new PreviewMessage(d.Seq, d.RecordId, d.RecordName, d.MailField, d.Address, mail.Subject, mail.HtmlBody, mail.EmptyTags, d.RecipientName)
                     {
                         Fallbacks = mail.Fallbacks,
@@ -348,7 +348,7 @@ public sealed class MailingPreviewer(
             var first = DeliveryExpander.ExpandPage(plan, page, 1).FirstOrDefault(d => d.Status == DeliveryStatus.Pending);
             if (first is not null)
             {
-                var mail = renderer.Render(plan.Template, plan.Spec, first.Values, null, first.Seq, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
+                var mail = renderer.Render(plan.Template, plan.Spec, first.Values, null, null, plan.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
                 var subject = (japanese ? "【テスト】" : "[TEST] ") + mail.Subject;
                 await sender.SendDirectAsync(user.Mailbox, new OutgoingMail($"test-{Guid.NewGuid():N}", user.Mailbox, user.DisplayName, subject, mail.HtmlBody)
                 {
@@ -387,7 +387,7 @@ public sealed class MailingPreviewer(
         {
             // The spec was validated at submit: its tags are known.
             var mail = renderer.Render(templates.Compile(mailing.Spec.Subject, mailing.Spec.Body, _ => true), mailing.Spec, delivery.Values, mailing.Id,
-                delivery.Seq, mailing.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
+                delivery, mailing.Spec.SenderValues.GetValueOrDefault("User.P_Name"));
             message = new PreviewMessage(delivery.Seq, delivery.RecordId, delivery.RecordName, delivery.MailField, delivery.Address,
                 mail.Subject, mail.HtmlBody, mail.EmptyTags, delivery.RecipientName) { Fallbacks = mail.Fallbacks };
         }

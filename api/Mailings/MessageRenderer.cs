@@ -15,14 +15,18 @@ public sealed class MessageRenderer(OptOutFooter footer)
     public const string SampleToken = "preview";
 
     /// <param name="mailingId">Null before the mailing exists (preview, test): the link is the sample link.</param>
-    public RenderedMail Render(MailTemplate template, MailingSpec spec, IReadOnlyDictionary<string, string?> values, string? mailingId, int seq,
+    /// <param name="delivery">The delivery the message goes to (null with <paramref name="mailingId"/>): its link unsubscribes
+    /// its address, sealed into the link, so the link outlives the stored mailing.</param>
+    public RenderedMail Render(MailTemplate template, MailingSpec spec, IReadOnlyDictionary<string, string?> values, string? mailingId, Delivery? delivery,
         string? senderName)
     {
         if (!spec.OptOutFooter && !template.Paths.Contains(OptOutFooter.Tag))
         {
             return template.Render(values);
         }
-        var url = mailingId is null ? footer.SampleUrl() : footer.UrlFor(mailingId, seq);
+        var url = mailingId is null || delivery is not { Address: { } address }
+            ? footer.SampleUrl()
+            : footer.UrlFor(mailingId, delivery.Seq, new UnsubscribeRecipient(spec.Tenant, address, spec.Mode.ToString(), delivery.RecordId, delivery.ResumeId));
         var withLink = new Dictionary<string, string?>(values, StringComparer.Ordinal) { [OptOutFooter.Tag] = url };
         var mail = template.Render(withLink);
         if (!spec.OptOutFooter)

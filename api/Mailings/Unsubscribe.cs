@@ -27,7 +27,8 @@ public static partial class UnsubscribePage
         return app;
     }
 
-    private sealed record Target(Mailing Mailing, Delivery Delivery, string Address);
+    /// <summary>Who a link unsubscribes: from the link itself, or (links of earlier versions) from the stored delivery.</summary>
+    private sealed record Target(string MailingId, int Seq, string Tenant, Modes.MailingMode Mode, long RecordId, long? ResumeId, string Address);
 
     private static async Task<Target?> FindAsync(string token, UnsubscribeTokens tokens, IMailingStore store, CancellationToken cancellationToken)
     {
@@ -35,10 +36,17 @@ public static partial class UnsubscribePage
         {
             return null;
         }
+        if (t.Recipient is { } r)
+        {
+            // sealed into the link: it works whether or not the mailing is still stored
+            return Enum.TryParse<Modes.MailingMode>(r.Mode, out var mode) && SuppressionAddress.Normalize(r.Address) is { } sealedAddress
+                ? new Target(t.MailingId, t.Seq, r.Tenant, mode, r.RecordId, r.ResumeId, sealedAddress)
+                : null;
+        }
         var mailing = await store.GetAsync(t.MailingId, cancellationToken).ConfigureAwait(false);
         var delivery = mailing is null ? null : await store.GetDeliveryAsync(t.MailingId, t.Seq, cancellationToken).ConfigureAwait(false);
         return mailing is not null && delivery is not null && SuppressionAddress.Normalize(delivery.Address) is { } address
-            ? new Target(mailing, delivery, address)
+            ? new Target(mailing.Id, delivery.Seq, mailing.Spec.Tenant, mailing.Spec.Mode, delivery.RecordId, delivery.ResumeId, address)
             : null;
     }
 
@@ -53,7 +61,7 @@ public static partial class UnsubscribePage
                 $"<p>{Enc(ServerText.Format(ProblemCode.UnsubscribeLinkInvalid, null, ja))}</p>");
         }
         var masked = Enc(SuppressionAddress.Mask(target.Address));
-        if (await suppressions.GetAsync(target.Mailing.Spec.Tenant, target.Address, cancellationToken).ConfigureAwait(false) is not null)
+        if (await suppressions.GetAsync(target.Tenant, target.Address, cancellationToken).ConfigureAwait(false) is not null)
         {
             return Page(http, StatusCodes.Status200OK, ja, T(ja, "Unsubscribed", "配信停止済み"),
                 $"<p>{T(ja, $"{masked} is unsubscribed: no more of these messages are sent to it.", $"{masked} は配信停止済みです。今後このメールはお送りしません。")}</p>");
@@ -75,13 +83,13 @@ public static partial class UnsubscribePage
             return Page(http, StatusCodes.Status404NotFound, ja, T(ja, "Link not valid", "無効なリンク"),
                 $"<p>{Enc(ServerText.Format(ProblemCode.UnsubscribeLinkInvalid, null, ja))}</p>");
         }
-        var (mailing, delivery, address) = target;
-        var added = await suppressions.AddAsync(mailing.Spec.Tenant, address, "Unsubscribe link", "unsubscribe", mailing.Id, SuppressionCode.Unsubscribed,
+        var address = target.Address;
+        var added = await suppressions.AddAsync(target.Tenant, address, "Unsubscribe link", "unsubscribe", target.MailingId, SuppressionCode.Unsubscribed,
             cancellationToken).ConfigureAwait(false);
         if (added)
         {
             // Once: only the request that put the address on the list writes to HRBC.
-            await WriteHrbcAsync(mailing, delivery, hrbc, options.Value, time, loggers.CreateLogger(typeof(UnsubscribePage).FullName!), cancellationToken)
+            await WriteHrbcAsync(target, hrbc, options.Value, time, loggers.CreateLogger(typeof(UnsubscribePage).FullName!), cancellationToken)
                 .ConfigureAwait(false);
         }
         var masked = Enc(SuppressionAddress.Mask(address));
@@ -92,14 +100,14 @@ public static partial class UnsubscribePage
     /// <summary>The HRBC side of an unsubscribe (<c>OptOut:Write</c>, <c>OptOut:LogActivity</c>): the recipient's record
     /// gets its opt-out option and/or an activity. A failure is logged and not retried: the suppression list, which every
     /// mailing reads, already holds the address.</summary>
-    private static async Task WriteHrbcAsync(Mailing mailing, Delivery delivery, HrbcClient hrbc, OptOutOptions o, TimeProvider time, ILogger logger,
+    private static async Task WriteHrbcAsync(Target target, HrbcClient hrbc, OptOutOptions o, TimeProvider time, ILogger logger,
         CancellationToken cancellationToken)
     {
-        var shape = Modes.ModeShape.Of(mailing.Spec.Mode);
+        var shape = Modes.ModeShape.Of(target.Mode);
         var recipient = shape.Recipient;
         // The recipient's record id when the delivery knows it: the listed record, or the resume of a matching mode.
-        long? recordId = !shape.RecipientIsAnchor && shape.List == recipient ? delivery.RecordId
-            : recipient == HrbcResource.Resume ? delivery.ResumeId : null;
+        long? recordId = !shape.RecipientIsAnchor && shape.List == recipient ? target.RecordId
+            : recipient == HrbcResource.Resume ? target.ResumeId : null;
         try
         {
             if (o.Write.GetValueOrDefault(recipient.Name) is { Field.Length: > 0, Option.Length: > 0 } write && recordId is { } id)
@@ -107,13 +115,13 @@ public static partial class UnsubscribePage
                 var results = await hrbc.WriteAsync(recipient, [new HrbcWriteItem(id).SetOptions(write.Field, write.Option)], cancellationToken).ConfigureAwait(false);
                 if (results.FirstOrDefault() is { Succeeded: false } r)
                 {
-                    Log.WriteRefused(logger, mailing.Id, delivery.Seq, r.Code);
+                    Log.WriteRefused(logger, target.MailingId, target.Seq, r.Code);
                 }
             }
             if (o.LogActivity)
             {
-                var (resource, on) = shape.ActivityOn(delivery.RecordId, delivery.ResumeId, null);
-                var deliveryId = Delivery.IdOf(mailing.Id, delivery.Seq);
+                var (resource, on) = shape.ActivityOn(target.RecordId, target.ResumeId, null);
+                var deliveryId = Delivery.IdOf(target.MailingId, target.Seq);
                 await hrbc.CreateActivitiesAsync([new HrbcActivityEntry(resource.Value, on, "配信停止（BulkMail）",
                     $"配信停止リンクからメール配信の停止が申し込まれました（{deliveryId}）。", time.GetUtcNow(), $"[BulkMail unsubscribe {deliveryId}]")],
                     cancellationToken, lookFirst: true).ConfigureAwait(false);
@@ -121,7 +129,7 @@ public static partial class UnsubscribePage
         }
         catch (Exception e) when (HrbcTransience.IsFailure(e))
         {
-            Log.WriteFailed(logger, mailing.Id, delivery.Seq, LogSafe.Of(e));
+            Log.WriteFailed(logger, target.MailingId, target.Seq, LogSafe.Of(e));
         }
     }
 

@@ -13,7 +13,7 @@ public sealed class OptOutOptions
 {
     public const string Section = "OptOut";
 
-    /// <summary>The HMAC-SHA256 key of unsubscribe links (at least 32 characters; required outside Development, where
+    /// <summary>The key unsubscribe links are sealed under (at least 32 characters; required outside Development, where
     /// a random key per process is used). Changing it invalidates every link already sent.</summary>
     public string? SigningKey { get; set; }
 
@@ -118,41 +118,113 @@ public sealed class OptOutOptionsCheck(IHostEnvironment environment, IConfigurat
     }
 }
 
-/// <summary>A delivery an unsubscribe link names: the mailing and the delivery's number in it.</summary>
-public sealed record UnsubscribeTarget(string MailingId, int Seq);
+/// <summary>Who a link unsubscribes, sealed into the link itself: the page needs no stored mailing, so the link works
+/// as long as the signing key does (特定電子メール法: the way to opt out must keep working, and a message is read long after
+/// its mailing is deleted). <paramref name="Mode"/> is the mailing's mode by name, for the HRBC write.</summary>
+public sealed record UnsubscribeRecipient(string Tenant, string Address, string Mode, long RecordId, long? ResumeId);
+
+/// <summary>A delivery an unsubscribe link names: the mailing and the delivery's number in it, and (links made since
+/// the recipient was sealed into them) who it unsubscribes.</summary>
+public sealed record UnsubscribeTarget(string MailingId, int Seq)
+{
+    public UnsubscribeRecipient? Recipient { get; init; }
+}
 
 /// <summary>
-/// Unsubscribe links: <c>/unsubscribe/{token}</c>, the token being the delivery it names (mailing id and number) and an
-/// HMAC-SHA256 of it under <c>OptOut:SigningKey</c>. Without the key nobody can make a valid token for another
-/// delivery (tokens cannot be forged, and not enumerated either: the MAC is 256 bits); the MAC is compared in
-/// constant time. The token names no address: the page looks the delivery up.
+/// Unsubscribe links: <c>/unsubscribe/{token}</c>. The token is the delivery it names (mailing id and number) and who
+/// it unsubscribes (tenant, address, mode, record ids), sealed with AES-256-GCM under a key derived from
+/// <c>OptOut:SigningKey</c>: nobody without the key can make one for another address or read the address out of a
+/// link (a link is seen by scanners, proxies and logs). The nonce is derived from the content (an HMAC of it, as in
+/// SIV), so one delivery always gets the same link: what the preview shows is what is sent. Links of earlier versions
+/// (mailing id and number with an HMAC-SHA256, the address looked up in the stored mailing) are still read.
 /// </summary>
 public sealed class UnsubscribeTokens
 {
     private const string Purpose = "bulkmail-unsubscribe-v1:";
+    private const int NonceBytes = 12, TagBytes = 16;
+
+    /// <summary>A sealed token is at most this long: an address (254) and the ids, encrypted and in base64.</summary>
+    public const int MaxLength = 1024;
+
     private readonly byte[] _key;
+    private readonly byte[] _sealKey;
+    private readonly byte[] _nonceKey;
 
     public UnsubscribeTokens(IOptions<OptOutOptions> options)
     {
         // Development without a key: a random one per process (links die with it; the demo and tests are fine).
         _key = options.Value.SigningKey is { Length: > 0 } key ? Encoding.UTF8.GetBytes(key) : RandomNumberGenerator.GetBytes(32);
+        _sealKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, _key, 32, info: "bulkmail-unsubscribe-v2-seal"u8.ToArray());
+        _nonceKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, _key, 32, info: "bulkmail-unsubscribe-v2-nonce"u8.ToArray());
     }
 
+    /// <summary>A link of the earlier version: names the delivery only (the page looks it up in the stored mailing).</summary>
     public string Create(string mailingId, int seq)
     {
         var payload = Payload(mailingId, seq);
         return Base64Url(Encoding.UTF8.GetBytes(payload)) + "." + Base64Url(Mac(payload));
     }
 
-    /// <summary>The delivery a token names, or null for anything not made by <see cref="Create"/> with this key.</summary>
+    /// <summary>The link of a delivery, with who it unsubscribes sealed into it.</summary>
+    public string Create(string mailingId, int seq, UnsubscribeRecipient recipient)
+    {
+        // One field per line: none of them can hold a line break (ids, a validated address, a tenant id, a mode name).
+        var plain = Encoding.UTF8.GetBytes(string.Join('\n', mailingId, seq.ToString(CultureInfo.InvariantCulture), recipient.Tenant, recipient.Mode,
+            recipient.RecordId.ToString(CultureInfo.InvariantCulture), recipient.ResumeId?.ToString(CultureInfo.InvariantCulture) ?? "", recipient.Address));
+        var nonce = HMACSHA256.HashData(_nonceKey, plain)[..NonceBytes];
+        var sealedBytes = new byte[plain.Length + TagBytes];
+        using var aes = new AesGcm(_sealKey, TagBytes);
+        aes.Encrypt(nonce, plain, sealedBytes.AsSpan(0, plain.Length), sealedBytes.AsSpan(plain.Length));
+        return Base64Url(nonce) + "." + Base64Url(sealedBytes);
+    }
+
+    /// <summary>The delivery a token names, or null for anything not made by <see cref="Create(string, int)"/> or
+    /// <see cref="Create(string, int, UnsubscribeRecipient)"/> with this key.</summary>
     public UnsubscribeTarget? Read(string? token)
     {
-        if (string.IsNullOrEmpty(token) || token.Length > 200)
+        if (string.IsNullOrEmpty(token) || token.Length > MaxLength)
         {
             return null;
         }
         var dot = token.IndexOf('.');
-        if (dot <= 0 || !TryBase64Url(token[..dot], out var payloadBytes) || !TryBase64Url(token[(dot + 1)..], out var mac) || mac.Length != 32)
+        if (dot <= 0 || !TryBase64Url(token[..dot], out var first) || !TryBase64Url(token[(dot + 1)..], out var second))
+        {
+            return null;
+        }
+        // A sealed token begins with its 12-byte nonce; an earlier one with "mailing id.number" (18 bytes or more).
+        return first.Length == NonceBytes ? Unseal(first, second) : ReadSigned(first, second);
+    }
+
+    private UnsubscribeTarget? Unseal(byte[] nonce, byte[] sealedBytes)
+    {
+        if (sealedBytes.Length <= TagBytes)
+        {
+            return null;
+        }
+        var plain = new byte[sealedBytes.Length - TagBytes];
+        try
+        {
+            using var aes = new AesGcm(_sealKey, TagBytes);
+            aes.Decrypt(nonce, sealedBytes.AsSpan(0, plain.Length), sealedBytes.AsSpan(plain.Length), plain);
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return null;
+        }
+        // Authentic, so made by Create: the fields are as it wrote them.
+        var f = Encoding.UTF8.GetString(plain).Split('\n');
+        if (f.Length != 7 || !int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
+            || !long.TryParse(f[4], NumberStyles.None, CultureInfo.InvariantCulture, out var recordId))
+        {
+            return null;
+        }
+        long? resumeId = long.TryParse(f[5], NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : null;
+        return new UnsubscribeTarget(f[0], seq) { Recipient = new UnsubscribeRecipient(f[2], f[6], f[3], recordId, resumeId) };
+    }
+
+    private UnsubscribeTarget? ReadSigned(byte[] payloadBytes, byte[] mac)
+    {
+        if (mac.Length != 32 || payloadBytes.Length > 200)
         {
             return null;
         }
@@ -207,7 +279,7 @@ public sealed class OptOutFooter(IOptions<OptOutOptions> options, UnsubscribeTok
 {
     public const string Tag = "BulkMail.UnsubscribeUrl";
 
-    public string UrlFor(string mailingId, int seq) => Root() + "/unsubscribe/" + tokens.Create(mailingId, seq);
+    public string UrlFor(string mailingId, int seq, UnsubscribeRecipient recipient) => Root() + "/unsubscribe/" + tokens.Create(mailingId, seq, recipient);
 
     /// <summary>The link of a message that is no delivery (a preview before submit, a test send): the page refuses it.</summary>
     public string SampleUrl() => Root() + "/unsubscribe/preview";

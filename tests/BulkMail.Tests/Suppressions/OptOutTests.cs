@@ -162,6 +162,7 @@ public abstract partial class OptOutTests(RedisServerFixture redis, string store
             payload[..^1] + (payload[^1] == 'A' ? "B" : "A") + "." + mac,
             otherKey.Create(id, 1),                                 // well formed, signed with another key
             otherKey.Create(id, 2),
+            otherKey.Create(id, 1, new UnsubscribeRecipient("default", "someone@example.com", "Resumes", 10001, null)), // sealed with another key
             payload,
             new string('A', 500),
         ];
@@ -172,6 +173,48 @@ public abstract partial class OptOutTests(RedisServerFixture redis, string store
         }
         Assert.Equal(0, await SuppressedCountAsync(engine));
         Assert.Equal(HttpStatusCode.OK, (await engine.Http.GetAsync("/unsubscribe/" + token, Ct)).StatusCode); // the real one still works
+    }
+
+    [Fact]
+    public async Task A_link_works_after_its_mailing_is_deleted_and_names_no_address_while_a_link_of_the_earlier_version_needs_the_mailing()
+    {
+        // 特定電子メール法: the way to opt out keeps working however long the recipient keeps the message. The link
+        // carries who it unsubscribes, sealed; an earlier version's link (mailing id and number only) is read as before.
+        var key = new string('s', 40);
+        await using var engine = await StartAsync(new Dictionary<string, string?> { ["OptOut:SigningKey"] = key });
+        var id = await engine.SubmitAsync(EngineHarness.Newsletter([10001, 10004]));
+        await engine.WaitForAsync(id, Timeout, "Completed");
+        var message = engine.Graph.Sent().Single(m => m.Headers["X-BulkMail-Delivery"] == $"{id}-1");
+        var address = message.To.Single();
+        var token = Link().Match(message.Body).Groups["token"].Value;
+        // sealed, not merely encoded: neither the address nor its local part can be read out of the link
+        var decoded = string.Join("|", token.Split('.').Select(part =>
+        {
+            var b = part.Replace('-', '+').Replace('_', '/');
+            return System.Text.Encoding.Latin1.GetString(Convert.FromBase64String(b + new string('=', (4 - b.Length % 4) % 4)));
+        }));
+        Assert.DoesNotContain(address.Split('@')[0], decoded, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(address.Split('@')[0], token, StringComparison.OrdinalIgnoreCase);
+        // the preview of the delivery shows the very link that was sent
+        var preview = await JsonOf(await engine.Http.GetAsync($"/api/mailings/{id}/preview?seq=1", Ct));
+        Assert.Contains("/unsubscribe/" + token + "\"", preview.GetProperty("message").GetProperty("htmlBody").GetString()!, StringComparison.Ordinal);
+
+        var earlier = new UnsubscribeTokens(Options.Create(new OptOutOptions { SigningKey = key })).Create(id, 2);
+        Assert.Equal(HttpStatusCode.OK, (await engine.Http.GetAsync("/unsubscribe/" + earlier, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await engine.Http.DeleteAsync($"/api/mailings/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await engine.Http.GetAsync($"/api/mailings/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await engine.Http.GetAsync("/unsubscribe/" + earlier, Ct)).StatusCode);
+
+        // the mailing is gone; its link still shows the page and unsubscribes, with the HRBC write
+        var shown = await engine.Http.GetAsync("/unsubscribe/" + token, Ct);
+        Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
+        Assert.Contains(WebUtility.HtmlEncode(SuppressionAddress.Mask(address.ToLowerInvariant())), await shown.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(0, await SuppressedCountAsync(engine));
+        Assert.Equal(HttpStatusCode.OK, (await engine.Http.PostAsync("/unsubscribe/" + token, new FormUrlEncodedContent([]), Ct)).StatusCode);
+        var entry = Assert.Single((await JsonOf(await engine.Http.GetAsync("/api/suppressions", Ct))).GetProperty("items").EnumerateArray());
+        Assert.Equal((address.ToLowerInvariant(), "Unsubscribed", id),
+            (entry.GetProperty("address").GetString(), entry.GetProperty("code").GetString(), entry.GetProperty("mailingId").GetString()));
+        Assert.Equal("Option.U_MailOptOut_Stop", engine.Hrbc.Sandbox.Fields("Resume", 10001)["Resume.U_MailOptOut"]);
     }
 
     [Fact]
