@@ -960,6 +960,55 @@ const scenarios = {
     await kb.getByRole("menuitem").first().waitFor();
     await kb.context().close();
   },
+
+  /** (o) opt-out, last (it suppresses an address): the newsletter's footer is ticked by default and unticking it shows
+   * the law's hint; each sent message links its own unsubscribe page; the page, in Japanese, unsubscribes with its
+   * one button, and the address is on the suppression list. */
+  async optout() {
+    const marker = `E2E-O-${Date.now()}`;
+    const page = await newPage("en");
+    await checkFirst(page, 2);
+    await chooseMode(page, "Resumes");
+    await waitMailFieldCounts(page);
+    await fillMessage(page, `{{Person.P_Name}} 様 ${marker}`, "{{Person.P_Name}} 様\nBulkMail opt-out test.");
+    const footer = page.getByTestId("opt-out-footer"); // Fluent puts the test id on the input itself
+    if (!(await footer.isChecked())) throw new Error("the newsletter's unsubscribe footer is not ticked by default");
+    await footer.uncheck();
+    await page.getByTestId("opt-out-footer-hint").waitFor();
+    await shot(page, "optout-footer-unticked");
+    await footer.check();
+    await page.getByTestId("opt-out-footer-hint").waitFor({ state: "detached" });
+    const before = new Set((await myMailings()).map((m) => m.id));
+    await confirmAndSend(page, 2);
+    await page.getByTestId("confirm-yes").click();
+    const id = await newestMailingId(before);
+    await waitDone(page, id);
+    await page.context().close();
+
+    const r = await sandboxGet(
+      `/sandbox/graph/v1.0/users/${encodeURIComponent(MAILBOX)}/mailFolders/sentitems/messages?$top=1000&$select=subject,toRecipients,body`,
+    );
+    const mails = (await r.json()).value.filter((m) => (m.subject ?? "").includes(marker));
+    if (mails.length !== 2) throw new Error(`${mails.length} messages sent, expected 2`);
+    const links = mails.map((m) => /href="([^"]*\/unsubscribe\/[^"]+)"/.exec(m.body?.content ?? "")?.[1]);
+    if (links.some((l) => !l) || new Set(links).size !== 2) throw new Error(`the messages' unsubscribe links: ${links.join(", ")}`);
+    const address = mails[0].toRecipients[0].emailAddress.address.toLowerCase();
+
+    // The recipient opens the link (the server's own address in the demo) in a Japanese browser.
+    const ctx = await browser.newContext({ locale: "ja-JP" });
+    const optout = await ctx.newPage();
+    const link = new URL(links[0]);
+    await optout.goto(base + link.pathname);
+    await optout.getByRole("heading", { name: "配信停止" }).waitFor();
+    await shot(optout, "optout-page-ja");
+    const listed = async () => (await (await api("/api/suppressions")).json()).items.some((i) => i.address === address);
+    if (await listed()) throw new Error("opening the link (a GET) suppressed the address");
+    await optout.getByRole("button", { name: "配信を停止する" }).click();
+    await optout.getByRole("heading", { name: "配信停止しました" }).waitFor();
+    await shot(optout, "optout-page-done-ja");
+    if (!(await listed())) throw new Error("the address is not on the suppression list after the button");
+    await ctx.close();
+  },
 };
 
 // ---- run ----------------------------------------------------------------------------------------------------------
