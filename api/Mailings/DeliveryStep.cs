@@ -247,19 +247,44 @@ public sealed partial class DeliveryStep(
     }
 
     /// <summary>Back to the queue after the store failed mid-step, to be looked up first (a draft may have been made or
-    /// sent meanwhile): tried each second for up to half a lease; the lease check keeps it from undoing another
-    /// worker's step, and if Redis stays away longer the lease runs out as it would have.</summary>
-    private async Task GiveBackAsync(DeliveryClaim claim, Delivery current, CancellationToken cancellationToken)
+    /// sent meanwhile); the lease check keeps it from undoing another worker's step.</summary>
+    private Task GiveBackAsync(DeliveryClaim claim, Delivery current, CancellationToken cancellationToken)
     {
         var back = current with { Attempts = claim.Delivery.Attempts, NeedsLookup = true };
+        return WhenStoreAnswersAsync(async () =>
+        {
+            await store.ReleaseAsync(claim, back, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            Log.GivenBack(logger, claim.MailingId, current.Seq);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// A claim whose answer never came (Redis killed while it wrote its AOF, a timeout, a dropped connection) may still
+    /// have taken a delivery, under <paramref name="leaseToken"/>: once Redis answers, that delivery goes back to the
+    /// queue as it was (nothing was done with it), rather than wait out its lease as if its worker had died. Commands on
+    /// one connection run in order, so a claim sent before the look-up has run by the time it answers.
+    /// </summary>
+    public Task ReturnLostClaimAsync(string mailingId, string leaseToken, CancellationToken cancellationToken) =>
+        WhenStoreAnswersAsync(async () =>
+        {
+            if (await store.LeasedUnderAsync(mailingId, leaseToken, cancellationToken).ConfigureAwait(false) is { } taken
+                && await store.ReleaseAsync(new DeliveryClaim(mailingId, taken, leaseToken), taken, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+            {
+                Log.GivenBack(logger, mailingId, taken.Seq);
+            }
+        }, cancellationToken);
+
+    /// <summary>Tried each second while the store is unavailable, for up to half a lease; if Redis stays away longer,
+    /// the lease runs out as it would have.</summary>
+    private async Task WhenStoreAnswersAsync(Func<Task> attempt, CancellationToken cancellationToken)
+    {
         var until = time.GetUtcNow() + O.DeliveryLease / 2;
         while (time.GetUtcNow() < until)
         {
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
-                await store.ReleaseAsync(claim, back, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-                Log.GivenBack(logger, claim.MailingId, current.Seq);
+                await attempt().ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (StoreUnavailableExceptionHandler.IsUnavailable(e))

@@ -90,7 +90,12 @@ public interface IMailingStore
 
     /// <summary>Claims the next ready delivery of a Queued/Sending mailing under a lease. Deliveries whose lease
     /// expired (a worker died) come back first, with their recorded draft id, so their outcome is looked up.</summary>
-    Task<ClaimResult> ClaimAsync(string mailingId, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <param name="leaseToken">The lease's token (default: a new one): a caller that makes it can find the delivery a
+    /// claim took when the claim's answer was lost (<see cref="LeasedUnderAsync"/>).</param>
+    Task<ClaimResult> ClaimAsync(string mailingId, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken, string? leaseToken = null);
+
+    /// <summary>The delivery leased under <paramref name="leaseToken"/> now, if any (null: none, or the mailing is gone).</summary>
+    Task<Delivery?> LeasedUnderAsync(string mailingId, string leaseToken, CancellationToken cancellationToken);
 
     /// <summary>Records progress (e.g. the draft id) and renews the lease; false when the lease was lost.</summary>
     Task<bool> UpdateClaimedAsync(DeliveryClaim claim, Delivery updated, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken);

@@ -435,7 +435,17 @@ public sealed class InMemoryMailingStore : IMailingStore
         }
     }
 
-    public Task<ClaimResult> ClaimAsync(string mailingId, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<Delivery?> LeasedUnderAsync(string mailingId, string leaseToken, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_mailings.TryGetValue(mailingId, out var e) && e.Leases.FirstOrDefault(x => x.Value.Token == leaseToken) is { Value.Token: not null } held
+                ? e.Deliveries[held.Key]
+                : null);
+        }
+    }
+
+    public Task<ClaimResult> ClaimAsync(string mailingId, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken, string? leaseToken = null)
     {
         lock (_gate)
         {
@@ -464,7 +474,7 @@ public sealed class InMemoryMailingStore : IMailingStore
                 return Task.FromResult(new ClaimResult(null, DateTimeOffset.FromUnixTimeMilliseconds(readyAt)));
             }
             e.Queue.Remove(next);
-            var token = Guid.NewGuid().ToString("N");
+            var token = leaseToken ?? Guid.NewGuid().ToString("N");
             e.Leases[next] = ((now + lease).ToUnixTimeMilliseconds(), token);
             if (e.Mailing.State == MailingState.Queued)
             {

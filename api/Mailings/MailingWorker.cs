@@ -596,7 +596,7 @@ public sealed partial class MailingWorker(
             ClaimResult claimed;
             try
             {
-                claimed = await store.ClaimAsync(mailing.Id, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                claimed = await ClaimAsync(mailing.Id, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -669,7 +669,7 @@ public sealed partial class MailingWorker(
         DateTimeOffset? dueAt = null;
         try
         {
-            var claimed = await store.ClaimAsync(run.Mailing.Id, O.DeliveryLease, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            var claimed = await ClaimAsync(run.Mailing.Id, cancellationToken).ConfigureAwait(false);
             if (claimed.Claim is not { } claim)
             {
                 return claimed.NextReadyAt ?? claimed.LeaseEndsAt;
@@ -729,6 +729,22 @@ public sealed partial class MailingWorker(
             {
                 await limiter.ReleaseAsync(mailbox, sending, CancellationToken.None).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>The next delivery under a lease token made here: if the claim's answer is lost with Redis, the delivery
+    /// it may have taken goes back to the queue once Redis answers (DeliveryStep.ReturnLostClaimAsync).</summary>
+    private async Task<ClaimResult> ClaimAsync(string mailingId, CancellationToken cancellationToken)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        try
+        {
+            return await store.ClaimAsync(mailingId, O.DeliveryLease, time.GetUtcNow(), cancellationToken, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StoreUnavailableExceptionHandler.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            await step.ReturnLostClaimAsync(mailingId, token, cancellationToken).ConfigureAwait(false);
+            throw;
         }
     }
 

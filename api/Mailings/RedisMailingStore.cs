@@ -888,9 +888,9 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         return n >= 0;
     }
 
-    public async Task<ClaimResult> ClaimAsync(string mailingId, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<ClaimResult> ClaimAsync(string mailingId, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken, string? leaseToken = null)
     {
-        var token = Guid.NewGuid().ToString("N");
+        var token = leaseToken ?? Guid.NewGuid().ToString("N");
         var r = (RedisResult[])(await Db.ScriptEvaluateAsync(ClaimScript, new ClaimArgs(this, mailingId)
         {
             Now = now.ToUnixTimeMilliseconds(), LeaseMs = (long)lease.TotalMilliseconds, Token = token,
@@ -904,6 +904,15 @@ public sealed class RedisMailingStore(IConnectionMultiplexer redis, IOptions<Mai
         var delivery = JsonSerializer.Deserialize<Delivery>((string)r[1]!, Json)!;
         // a delivery re-queued from an expired lease is ready since "0": no lag to report
         return new ClaimResult(new DeliveryClaim(mailingId, delivery, token), null) { ReadyAt = third is { } at && at.ToUnixTimeMilliseconds() > 0 ? at : null };
+    }
+
+    // The lease owners hash holds only the deliveries in flight (a few per instance): read whole, no index needed.
+    public async Task<Delivery?> LeasedUnderAsync(string mailingId, string leaseToken, CancellationToken cancellationToken)
+    {
+        var owners = await Db.HashGetAllAsync(O(mailingId)).ConfigureAwait(false);
+        return owners.FirstOrDefault(x => x.Value == leaseToken) is { Name.HasValue: true } held
+            ? await GetDeliveryAsync(mailingId, (int)held.Name, cancellationToken).ConfigureAwait(false)
+            : null;
     }
 
     public async Task<bool> UpdateClaimedAsync(DeliveryClaim claim, Delivery updated, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken) =>

@@ -169,6 +169,32 @@ public class DeliveryStepTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_claim_whose_answer_was_lost_gives_its_delivery_back_once_redis_answers_not_after_its_lease()
+    {
+        // Redis killed while it writes its AOF (appendfsync always) runs a claim and keeps it, but never answers: here
+        // a paused redis-server runs the claim only after the client's 5 s timeout has given up on it.
+        await using var own = await redis.StartOwnAsync();
+        await using var e = await EngineHarness.StartAsync(own, worker: false);
+        var (store, step, run) = await QueuedAsync(e, [10001]);
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(own.ConnectionString + ",allowAdmin=true");
+        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "7000", "ALL");
+        const string token = "lost-claim";
+        var failed = await Assert.ThrowsAnyAsync<Exception>(() => store.ClaimAsync(run.Mailing.Id, TimeSpan.FromMinutes(2), DateTimeOffset.UtcNow, Ct, token));
+        Assert.True(BulkMail.Api.Infrastructure.StoreUnavailableExceptionHandler.IsUnavailable(failed), failed.ToString());
+
+        await step.ReturnLostClaimAsync(run.Mailing.Id, token, Ct);
+
+        // The claim did run (after the pause) and took the delivery; it is back in the queue as it was, not leased for
+        // two minutes to a worker that never learned of it.
+        Assert.Null(await store.LeasedUnderAsync(run.Mailing.Id, token, Ct));
+        var again = (await store.ClaimAsync(run.Mailing.Id, TimeSpan.FromSeconds(15), DateTimeOffset.UtcNow, Ct)).Claim;
+        Assert.NotNull(again);
+        Assert.Equal((1, 0, false), (again.Delivery.Seq, again.Delivery.Attempts, again.Delivery.NeedsLookup));
+        await step.ProcessAsync(run, again, Ct);
+        Assert.Single(e.Graph.Sent(EngineHarness.User));
+    }
+
+    [Fact]
     public async Task A_waiting_draft_whose_address_unsubscribed_meanwhile_is_deleted_and_the_delivery_skipped()
     {
         await using var e = await EngineHarness.StartAsync(redis, worker: false);

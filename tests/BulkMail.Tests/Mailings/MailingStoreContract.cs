@@ -63,6 +63,27 @@ public abstract class MailingStoreContract : ContractSuite
     }
 
     [Fact]
+    [Covers(nameof(IMailingStore.LeasedUnderAsync), nameof(IMailingStore.ClaimAsync))]
+    public async Task A_claim_under_a_token_of_the_callers_own_is_found_by_it_until_it_is_released_or_completed()
+    {
+        var (store, m) = await QueuedAsync(CreateStore(), 2);
+        Assert.Null(await store.LeasedUnderAsync(m.Id, "token-a", Ct));
+        var a = (await store.ClaimAsync(m.Id, Lease, T0, Ct, "token-a")).Claim!;
+        var b = (await store.ClaimAsync(m.Id, Lease, T0, Ct, "token-b")).Claim!;
+        Assert.Equal(("token-a", "token-b"), (a.LeaseToken, b.LeaseToken));
+        Assert.Equal(a.Delivery.Seq, (await store.LeasedUnderAsync(m.Id, "token-a", Ct))!.Seq);
+        Assert.Equal(b.Delivery.Seq, (await store.LeasedUnderAsync(m.Id, "token-b", Ct))!.Seq);
+        Assert.Null(await store.LeasedUnderAsync(m.Id, "token-c", Ct));
+        Assert.Null(await store.LeasedUnderAsync("no-such-mailing", "token-a", Ct));
+
+        Assert.True(await store.ReleaseAsync(a, a.Delivery, T0, Ct));
+        Assert.True(await store.CompleteAsync(b, b.Delivery with { Status = DeliveryStatus.Sent, SentAt = T0 }, 10, T0, Ct));
+        Assert.Null(await store.LeasedUnderAsync(m.Id, "token-a", Ct));
+        Assert.Null(await store.LeasedUnderAsync(m.Id, "token-b", Ct));
+        Assert.Equal(a.Delivery.Seq, (await store.ClaimAsync(m.Id, Lease, T0, Ct)).Claim!.Delivery.Seq); // back in the queue
+    }
+
+    [Fact]
     [Covers(nameof(IMailingStore.CreateAsync), nameof(IMailingStore.FindByIdempotencyKeyAsync), nameof(IMailingStore.ListAsync), nameof(IMailingStore.GetAsync))]
     public async Task A_repeated_idempotency_key_returns_the_first_mailing()
     {
