@@ -94,6 +94,27 @@ public sealed partial class GraphSandbox
         get { lock (_gate) { return _violations; } }
     }
 
+    private readonly List<string> _errors = [];
+
+    /// <summary>Exceptions the sandbox's own handlers threw (each a 500 to the client), newest last, at most 20: its
+    /// logging is off, and a test that sees Graph answer 500 needs to know why.</summary>
+    public IReadOnlyList<string> Errors
+    {
+        get { lock (_gate) { return [.. _errors]; } }
+    }
+
+    internal void RecordError(string request, Exception e)
+    {
+        lock (_gate)
+        {
+            if (_errors.Count == 20)
+            {
+                _errors.RemoveAt(0);
+            }
+            _errors.Add($"{request}: {e}");
+        }
+    }
+
     public int MaxObservedConcurrency(string mailbox)
     {
         lock (_gate)

@@ -31,6 +31,18 @@ public static partial class GraphSandboxEndpoints
         var sandbox = app.ServiceProvider.GetRequiredService<GraphSandbox>();
         prefix = prefix.TrimEnd('/');
         var group = app.MapGroup(prefix).ExcludeFromDescription();
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            try
+            {
+                return await next(context);
+            }
+            catch (Exception e) when (!context.HttpContext.RequestAborted.IsCancellationRequested)
+            {
+                sandbox.RecordError($"{context.HttpContext.Request.Method} {context.HttpContext.Request.Path}", e);
+                throw;
+            }
+        });
         group.Map("/v1.0/me/{**rest}", (HttpContext ctx, string rest) => HandleAsync(sandbox, ctx, MeOf(sandbox, ctx), rest, prefix));
         group.Map("/v1.0/users/{user}/{**rest}", (HttpContext ctx, string user, string rest) => HandleAsync(sandbox, ctx, user, rest, prefix));
         group.MapPut("/upload/{token}", (HttpContext ctx, string token) => UploadAsync(sandbox, ctx, token));

@@ -123,7 +123,9 @@ public sealed class EngineHarness : IAsyncDisposable
             await Task.Delay(100, TestContext.Current.CancellationToken);
         }
         while (DateTime.UtcNow < until);
-        Assert.Fail($"Mailing {id} did not reach {string.Join("/", states)} in {timeout}: {status}");
+        var errors = Graph.Errors;
+        Assert.Fail($"Mailing {id} did not reach {string.Join("/", states)} in {timeout}: {status}" +
+            (errors.Count == 0 ? "" : "\nThe Graph sandbox's handlers threw:\n" + string.Join("\n", errors)));
         return status;
     }
 
