@@ -180,10 +180,8 @@ async function sandboxGet(p) {
     throw new Error(`GET ${p}: ${r.status} ${await r.text()}`);
   }
 }
-async function sentItems() {
-  const r = await sandboxGet(
-    `/sandbox/graph/v1.0/users/${encodeURIComponent(MAILBOX)}/mailFolders/sentitems/messages?$top=1000&$select=subject,toRecipients,hasAttachments`,
-  );
+async function sentItems(select = "subject,toRecipients,hasAttachments") {
+  const r = await sandboxGet(`/sandbox/graph/v1.0/users/${encodeURIComponent(MAILBOX)}/mailFolders/sentitems/messages?$top=1000&$select=${select}`);
   return (await r.json()).value;
 }
 /** A sent message's files through Graph's routes: list the attachments, then each one's raw contents. */
@@ -194,7 +192,7 @@ async function attachmentsOf(messageId) {
     listed.map(async (a) => ({ name: a.name, content: Buffer.from(await (await sandboxGet(`${root}/${encodeURIComponent(a.id)}/$value`)).arrayBuffer()) })),
   );
 }
-const sentWith = async (marker) => (await sentItems()).filter((m) => (m.subject ?? "").includes(marker));
+const sentWith = async (marker, select) => (await sentItems(select)).filter((m) => (m.subject ?? "").includes(marker));
 const myMailings = async () => (await api("/api/mailings")).json();
 
 function parseCsv(text) {
@@ -985,10 +983,7 @@ const scenarios = {
     await waitDone(page, id);
     await page.context().close();
 
-    const r = await sandboxGet(
-      `/sandbox/graph/v1.0/users/${encodeURIComponent(MAILBOX)}/mailFolders/sentitems/messages?$top=1000&$select=subject,toRecipients,body`,
-    );
-    const mails = (await r.json()).value.filter((m) => (m.subject ?? "").includes(marker));
+    const mails = await sentWith(marker, "subject,toRecipients,body");
     if (mails.length !== 2) throw new Error(`${mails.length} messages sent, expected 2`);
     const links = mails.map((m) => /href="([^"]*\/unsubscribe\/[^"]+)"/.exec(m.body?.content ?? "")?.[1]);
     if (links.some((l) => !l) || new Set(links).size !== 2) throw new Error(`the messages' unsubscribe links: ${links.join(", ")}`);

@@ -26,7 +26,7 @@ public sealed class MessageRenderer(OptOutFooter footer)
         }
         var url = mailingId is null || delivery is not { Address: { } address }
             ? footer.SampleUrl()
-            : footer.UrlFor(mailingId, delivery.Seq, new UnsubscribeRecipient(spec.Tenant, address, spec.Mode.ToString(), delivery.RecordId, delivery.ResumeId));
+            : footer.UrlFor(mailingId, delivery.Seq, new UnsubscribeRecipient(spec.Tenant, address, spec.Mode, delivery.RecordId, delivery.ResumeId));
         var withLink = new Dictionary<string, string?>(values, StringComparer.Ordinal) { [OptOutFooter.Tag] = url };
         var mail = template.Render(withLink);
         if (!spec.OptOutFooter)

@@ -27,8 +27,9 @@ public static partial class UnsubscribePage
         return app;
     }
 
-    /// <summary>Who a link unsubscribes: from the link itself, or (links of earlier versions) from the stored delivery.</summary>
-    private sealed record Target(string MailingId, int Seq, string Tenant, Modes.MailingMode Mode, long RecordId, long? ResumeId, string Address);
+    /// <summary>The delivery a link names and who it unsubscribes (the address normalized): from the link itself, or
+    /// (links of earlier versions) from the stored delivery.</summary>
+    private sealed record Target(string MailingId, int Seq, UnsubscribeRecipient Recipient);
 
     private static async Task<Target?> FindAsync(string token, UnsubscribeTokens tokens, IMailingStore store, CancellationToken cancellationToken)
     {
@@ -36,17 +37,15 @@ public static partial class UnsubscribePage
         {
             return null;
         }
-        if (t.Recipient is { } r)
+        // sealed into the link: it works whether or not the mailing is still stored
+        var recipient = t.Recipient;
+        if (recipient is null && await store.GetAsync(t.MailingId, cancellationToken).ConfigureAwait(false) is { } mailing
+            && await store.GetDeliveryAsync(t.MailingId, t.Seq, cancellationToken).ConfigureAwait(false) is { Address: { } stored } delivery)
         {
-            // sealed into the link: it works whether or not the mailing is still stored
-            return Enum.TryParse<Modes.MailingMode>(r.Mode, out var mode) && SuppressionAddress.Normalize(r.Address) is { } sealedAddress
-                ? new Target(t.MailingId, t.Seq, r.Tenant, mode, r.RecordId, r.ResumeId, sealedAddress)
-                : null;
+            recipient = new UnsubscribeRecipient(mailing.Spec.Tenant, stored, mailing.Spec.Mode, delivery.RecordId, delivery.ResumeId);
         }
-        var mailing = await store.GetAsync(t.MailingId, cancellationToken).ConfigureAwait(false);
-        var delivery = mailing is null ? null : await store.GetDeliveryAsync(t.MailingId, t.Seq, cancellationToken).ConfigureAwait(false);
-        return mailing is not null && delivery is not null && SuppressionAddress.Normalize(delivery.Address) is { } address
-            ? new Target(mailing.Id, delivery.Seq, mailing.Spec.Tenant, mailing.Spec.Mode, delivery.RecordId, delivery.ResumeId, address)
+        return recipient is not null && SuppressionAddress.Normalize(recipient.Address) is { } address
+            ? new Target(t.MailingId, t.Seq, recipient with { Address = address })
             : null;
     }
 
@@ -60,8 +59,8 @@ public static partial class UnsubscribePage
             return Page(http, StatusCodes.Status404NotFound, ja, T(ja, "Link not valid", "無効なリンク"),
                 $"<p>{Enc(ServerText.Format(ProblemCode.UnsubscribeLinkInvalid, null, ja))}</p>");
         }
-        var masked = Enc(SuppressionAddress.Mask(target.Address));
-        if (await suppressions.GetAsync(target.Tenant, target.Address, cancellationToken).ConfigureAwait(false) is not null)
+        var masked = Enc(SuppressionAddress.Mask(target.Recipient.Address));
+        if (await suppressions.GetAsync(target.Recipient.Tenant, target.Recipient.Address, cancellationToken).ConfigureAwait(false) is not null)
         {
             return Page(http, StatusCodes.Status200OK, ja, T(ja, "Unsubscribed", "配信停止済み"),
                 $"<p>{T(ja, $"{masked} is unsubscribed: no more of these messages are sent to it.", $"{masked} は配信停止済みです。今後このメールはお送りしません。")}</p>");
@@ -83,8 +82,8 @@ public static partial class UnsubscribePage
             return Page(http, StatusCodes.Status404NotFound, ja, T(ja, "Link not valid", "無効なリンク"),
                 $"<p>{Enc(ServerText.Format(ProblemCode.UnsubscribeLinkInvalid, null, ja))}</p>");
         }
-        var address = target.Address;
-        var added = await suppressions.AddAsync(target.Tenant, address, "Unsubscribe link", "unsubscribe", target.MailingId, SuppressionCode.Unsubscribed,
+        var (tenant, address) = (target.Recipient.Tenant, target.Recipient.Address);
+        var added = await suppressions.AddAsync(tenant, address, "Unsubscribe link", "unsubscribe", target.MailingId, SuppressionCode.Unsubscribed,
             cancellationToken).ConfigureAwait(false);
         if (added)
         {
@@ -103,11 +102,12 @@ public static partial class UnsubscribePage
     private static async Task WriteHrbcAsync(Target target, HrbcClient hrbc, OptOutOptions o, TimeProvider time, ILogger logger,
         CancellationToken cancellationToken)
     {
-        var shape = Modes.ModeShape.Of(target.Mode);
+        var who = target.Recipient;
+        var shape = Modes.ModeShape.Of(who.Mode);
         var recipient = shape.Recipient;
         // The recipient's record id when the delivery knows it: the listed record, or the resume of a matching mode.
-        long? recordId = !shape.RecipientIsAnchor && shape.List == recipient ? target.RecordId
-            : recipient == HrbcResource.Resume ? target.ResumeId : null;
+        long? recordId = !shape.RecipientIsAnchor && shape.List == recipient ? who.RecordId
+            : recipient == HrbcResource.Resume ? who.ResumeId : null;
         try
         {
             if (o.Write.GetValueOrDefault(recipient.Name) is { Field.Length: > 0, Option.Length: > 0 } write && recordId is { } id)
@@ -120,7 +120,7 @@ public static partial class UnsubscribePage
             }
             if (o.LogActivity)
             {
-                var (resource, on) = shape.ActivityOn(target.RecordId, target.ResumeId, null);
+                var (resource, on) = shape.ActivityOn(who.RecordId, who.ResumeId, null);
                 var deliveryId = Delivery.IdOf(target.MailingId, target.Seq);
                 await hrbc.CreateActivitiesAsync([new HrbcActivityEntry(resource.Value, on, "配信停止（BulkMail）",
                     $"配信停止リンクからメール配信の停止が申し込まれました（{deliveryId}）。", time.GetUtcNow(), $"[BulkMail unsubscribe {deliveryId}]")],

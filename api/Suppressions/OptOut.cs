@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using BulkMail.Api.Infrastructure;
+using BulkMail.Api.Modes;
 using Microsoft.Extensions.Options;
 
 namespace BulkMail.Api.Suppressions;
@@ -120,8 +121,8 @@ public sealed class OptOutOptionsCheck(IHostEnvironment environment, IConfigurat
 
 /// <summary>Who a link unsubscribes, sealed into the link itself: the page needs no stored mailing, so the link works
 /// as long as the signing key does (特定電子メール法: the way to opt out must keep working, and a message is read long after
-/// its mailing is deleted). <paramref name="Mode"/> is the mailing's mode by name, for the HRBC write.</summary>
-public sealed record UnsubscribeRecipient(string Tenant, string Address, string Mode, long RecordId, long? ResumeId);
+/// its mailing is deleted). <paramref name="Mode"/> is the mailing's, for the HRBC write.</summary>
+public sealed record UnsubscribeRecipient(string Tenant, string Address, MailingMode Mode, long RecordId, long? ResumeId);
 
 /// <summary>A delivery an unsubscribe link names: the mailing and the delivery's number in it, and (links made since
 /// the recipient was sealed into them) who it unsubscribes.</summary>
@@ -158,8 +159,9 @@ public sealed class UnsubscribeTokens
         _nonceKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, _key, 32, info: "bulkmail-unsubscribe-v2-nonce"u8.ToArray());
     }
 
-    /// <summary>A link of the earlier version: names the delivery only (the page looks it up in the stored mailing).</summary>
-    public string Create(string mailingId, int seq)
+    /// <summary>A link of the earlier version: names the delivery only (the page looks it up in the stored mailing). No
+    /// longer sent; made only to test that such links, already in recipients' mailboxes, are still read.</summary>
+    internal string Create(string mailingId, int seq)
     {
         var payload = Payload(mailingId, seq);
         return Base64Url(Encoding.UTF8.GetBytes(payload)) + "." + Base64Url(Mac(payload));
@@ -169,7 +171,7 @@ public sealed class UnsubscribeTokens
     public string Create(string mailingId, int seq, UnsubscribeRecipient recipient)
     {
         // One field per line: none of them can hold a line break (ids, a validated address, a tenant id, a mode name).
-        var plain = Encoding.UTF8.GetBytes(string.Join('\n', mailingId, seq.ToString(CultureInfo.InvariantCulture), recipient.Tenant, recipient.Mode,
+        var plain = Encoding.UTF8.GetBytes(string.Join('\n', mailingId, seq.ToString(CultureInfo.InvariantCulture), recipient.Tenant, recipient.Mode.ToString(),
             recipient.RecordId.ToString(CultureInfo.InvariantCulture), recipient.ResumeId?.ToString(CultureInfo.InvariantCulture) ?? "", recipient.Address));
         var nonce = HMACSHA256.HashData(_nonceKey, plain)[..NonceBytes];
         var sealedBytes = new byte[plain.Length + TagBytes];
@@ -214,12 +216,13 @@ public sealed class UnsubscribeTokens
         // Authentic, so made by Create: the fields are as it wrote them.
         var f = Encoding.UTF8.GetString(plain).Split('\n');
         if (f.Length != 7 || !int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
+            || !Enum.TryParse<MailingMode>(f[3], out var mode) || !Enum.IsDefined(mode)
             || !long.TryParse(f[4], NumberStyles.None, CultureInfo.InvariantCulture, out var recordId))
         {
             return null;
         }
         long? resumeId = long.TryParse(f[5], NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : null;
-        return new UnsubscribeTarget(f[0], seq) { Recipient = new UnsubscribeRecipient(f[2], f[6], f[3], recordId, resumeId) };
+        return new UnsubscribeTarget(f[0], seq) { Recipient = new UnsubscribeRecipient(f[2], f[6], mode, recordId, resumeId) };
     }
 
     private UnsubscribeTarget? ReadSigned(byte[] payloadBytes, byte[] mac)

@@ -108,15 +108,7 @@ public sealed class LaneTests(RedisServerFixture redis)
             ["Sending:PrepareAhead"] = "00:00:00",
         }, store: store);
         e.Graph.Faults.Latency = Latency;
-        var id = await e.SubmitAsync(new
-        {
-            mode = "Resumes",
-            scope = new { kind = "Checked", ids = new long[] { 10961, 10962, 10963 } },
-            mailFields = new[] { "Resume.P_Mail" },
-            subject = "{{Person.P_Name}}様",
-            body = "<p>{{Person.P_Name}}様</p>",
-            hold = true,
-        });
+        var id = await e.SubmitAsync(PreparedMailingTests.Held(new { kind = "Checked", ids = new long[] { 10961, 10962, 10963 } }));
         await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Ready");
         var second = await e.Http.GetFromJsonAsync<JsonElement>($"/api/mailings/{id}/preview?seq=2", Ct);
         var address = second.GetProperty("message").GetProperty("address").GetString()!;

@@ -12,7 +12,7 @@ public class PreparedMailingTests(RedisServerFixture redis)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static object Held(object scope, string subject = "{{Person.P_Name}}様", string body = "<p>{{Person.P_Name}}様</p>") => new
+    internal static object Held(object scope, string subject = "{{Person.P_Name}}様", string body = "<p>{{Person.P_Name}}様</p>") => new
     {
         mode = "Resumes",
         scope,

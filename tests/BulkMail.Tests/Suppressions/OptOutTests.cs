@@ -162,7 +162,7 @@ public abstract partial class OptOutTests(RedisServerFixture redis, string store
             payload[..^1] + (payload[^1] == 'A' ? "B" : "A") + "." + mac,
             otherKey.Create(id, 1),                                 // well formed, signed with another key
             otherKey.Create(id, 2),
-            otherKey.Create(id, 1, new UnsubscribeRecipient("default", "someone@example.com", "Resumes", 10001, null)), // sealed with another key
+            otherKey.Create(id, 1, new UnsubscribeRecipient("default", "someone@example.com", BulkMail.Api.Modes.MailingMode.Resumes, 10001, null)), // sealed with another key
             payload,
             new string('A', 500),
         ];
