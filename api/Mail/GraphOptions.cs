@@ -98,9 +98,11 @@ public sealed class SendingOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan PacingWindow { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Added to the minute of <see cref="MessagesPerMinute"/>: a send reaches Microsoft a little after its pacing
-    /// grant, so grants a minute apart alone could arrive slightly less than a minute apart.</summary>
-    public TimeSpan PacingMargin { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>Added to the minute of <see cref="MessagesPerMinute"/>. The window counts each message from its send's
+    /// answer, when Microsoft has counted it for certain, so the margin only covers the instances' clocks differing
+    /// and a send whose answer's stamp is lost with the Redis connection (then it counts from the call).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan PacingMargin { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>How long before the pacing window frees a slot the next message's draft is made, so that its send goes
     /// the moment the slot frees (0: the draft is made after the grant, and its round trip is added to every window).</summary>

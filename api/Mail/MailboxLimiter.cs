@@ -56,9 +56,9 @@ public interface IMailboxLimiter
     /// uploads are counted from now: Graph counts upload bytes when they arrive, which can be long after the grant.</summary>
     Task ReleaseAsync(string mailbox, string token, CancellationToken cancellationToken, DateTimeOffset? now = null);
 
-    /// <summary>The grant's message is sent now: it counts in the messages-per-minute window from now, never earlier
-    /// (Microsoft counts a message when it is sent; the draft before it can take seconds). A grant the window has
-    /// already dropped stays dropped.</summary>
+    /// <summary>The grant's message is being sent, or its send has just answered: it counts in the messages-per-minute
+    /// window from now, never earlier (Microsoft counts a message when it receives the send; the draft before it can take
+    /// seconds, the call itself too). A grant the window has already dropped stays dropped.</summary>
     Task StampAsync(string mailbox, string token, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Nothing was sent with this grant (no delivery was ready): uncount it.</summary>
@@ -241,8 +241,9 @@ public sealed class RedisMailboxLimiter(IConnectionMultiplexer redis, IOptions<M
 
     // Only later, and only an entry still counted: never re-adds one the window or a cancel removed. Fire and forget
     // (a round trip less before every send): commands on the connection run in order, so the stamp is applied before
-    // any later grant is decided, and the send need not wait for Redis to say so. If it is lost with the connection,
-    // the send counts from its grant, a moment earlier — which the window's margin (Sending:PacingMargin) covers.
+    // any later grant is decided, and the send need not wait for Redis to say so. A send is stamped as its call goes
+    // out and again at its answer; if the answer's stamp is lost with the connection, the send counts from its call,
+    // a moment earlier than Microsoft counted it — which the window's margin (Sending:PacingMargin) covers.
     public Task StampAsync(string mailbox, string token, DateTimeOffset now, CancellationToken cancellationToken) =>
         redis.GetDatabase().SortedSetAddAsync($"{Tag(mailbox)}:sends", token, now.ToUnixTimeMilliseconds(),
             SortedSetWhen.Exists | SortedSetWhen.GreaterThan, CommandFlags.FireAndForget);

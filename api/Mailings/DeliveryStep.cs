@@ -173,7 +173,20 @@ public sealed partial class DeliveryStep(
             {
                 await limiter.StampAsync(mailbox, grant, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             }
-            await sender.SendDraftAsync(mailbox, current.DraftId!, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await sender.SendDraftAsync(mailbox, current.DraftId!, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Microsoft counts the message somewhere between the call and its answer (or its failure): from the
+                // answer on, the window counts it from no earlier than Microsoft did, however slow the call was. The
+                // stamp before the call only covers an answer whose stamp is lost with the connection.
+                if (grant is not null)
+                {
+                    await limiter.StampAsync(mailbox, grant, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+                }
+            }
             await CompleteSentAsync(run, claim, current, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }
         catch (GraphSendException e) when (e.Kind == GraphFailureKind.Throttled)

@@ -345,6 +345,10 @@ public static partial class GraphSandboxEndpoints
                 }
                 case ("POST", ["messages", var id, "send"]):
                 {
+                    if (sandbox.Faults.TakeSendDelay() is { } held && held > TimeSpan.Zero)
+                    {
+                        await Task.Delay(held, ctx.RequestAborted);
+                    }
                     if (sandbox.Find(mailbox, id) is not { } m)
                     {
                         await ErrorAsync(sandbox, ctx, mailbox, rest, 404, "ErrorItemNotFound", "The specified object was not found in the store.");

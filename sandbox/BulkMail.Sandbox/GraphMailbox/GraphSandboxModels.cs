@@ -48,6 +48,29 @@ public sealed class GraphSandboxFaults
     public double LostAnswerRate { get; set; }
     public TimeSpan Latency { get; set; }
 
+    private int _slowSends;
+    private TimeSpan _slowSendDelay;
+
+    /// <summary>The next <paramref name="count"/> sends wait <paramref name="delay"/> before Exchange takes (and counts)
+    /// them: a send held up on its way, on top of <see cref="Latency"/>.</summary>
+    public void DelaySends(int count, TimeSpan delay)
+    {
+        lock (_gate) { _slowSends = count; _slowSendDelay = delay; }
+    }
+
+    internal TimeSpan TakeSendDelay()
+    {
+        lock (_gate)
+        {
+            if (_slowSends <= 0)
+            {
+                return TimeSpan.Zero;
+            }
+            _slowSends--;
+            return _slowSendDelay;
+        }
+    }
+
     public int Seed
     {
         get { lock (_gate) { return _seed; } }
@@ -62,6 +85,7 @@ public sealed class GraphSandboxFaults
             MinRetryAfterSeconds = 1;
             MaxRetryAfterSeconds = 2;
             Latency = TimeSpan.Zero;
+            _slowSends = 0;
             _random = new Random(_seed);
         }
     }

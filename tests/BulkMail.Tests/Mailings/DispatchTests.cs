@@ -22,7 +22,7 @@ public sealed class DispatchTests(RedisServerFixture shared)
         await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?>
         {
             ["Sending:MessagesPerMinute"] = "4",
-            // the margin for a send reaching Graph after its grant, in the scaled clock's seconds (1 real second)
+            // the pacing margin, in the scaled clock's seconds (1 real second)
             ["Sending:PacingMargin"] = "00:00:05",
         }, time: clock);
         await using var second = BulkMailApplication.StartWith(e.Hrbc, new Dictionary<string, string?>(e.AllSettings), s => s.AddSingleton<TimeProvider>(clock));

@@ -62,6 +62,7 @@ public sealed class LaneTests(RedisServerFixture redis)
         {
             ["Sending:MessagesPerMinute"] = "3",
             ["Sending:PacingWindow"] = $"00:00:0{windowSeconds}",
+            ["Sending:PacingMargin"] = "00:00:01",
             ["Sending:MaxConcurrency"] = "1",
             ["Sending:PrepareAhead"] = "00:00:00",
         }, store: store);
@@ -104,6 +105,7 @@ public sealed class LaneTests(RedisServerFixture redis)
         {
             ["Sending:MessagesPerMinute"] = "1",
             ["Sending:PacingWindow"] = "00:00:01",
+            ["Sending:PacingMargin"] = "00:00:01",
             ["Sending:MaxConcurrency"] = "2",
             ["Sending:PrepareAhead"] = "00:00:00",
         }, store: store);

@@ -13,7 +13,9 @@ public sealed class PrepareAheadTests(RedisServerFixture redis)
 
     private static readonly TimeSpan Latency = TimeSpan.FromMilliseconds(1200); // each Graph call, the draft's too
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(3); // PacingWindow below: what "Microsoft" counts in
-    private static readonly TimeSpan Pace = TimeSpan.FromSeconds(4); // PacingWindow + PacingMargin's default 1 s
+    // From one send's arrival to the send its slot frees: the window counts from the send's answer (the sandbox answers as
+    // it takes it), plus PacingMargin's default 0.25 s, plus the next send's own call.
+    private static readonly TimeSpan Pace = Window + TimeSpan.FromMilliseconds(250) + Latency;
 
     private static Dictionary<string, string?> Settings() => new()
     {
@@ -67,6 +69,30 @@ public sealed class PrepareAheadTests(RedisServerFixture redis)
         Assert.Empty(e.Graph.Drafts(EngineHarness.User));
         var creates = e.Graph.Requests.Count(r => r.Method == "POST" && r.Path.Trim('/') == "messages" && r.Status == 201);
         Assert.True(creates == sent.Count, $"{creates} drafts made for {sent.Count} messages: a draft that waited was made again");
+    }
+
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memory")]
+    public async Task A_send_held_up_on_its_way_counts_from_its_answer_so_no_window_holds_more_than_the_limit(string store)
+    {
+        // Two per 2 s; the first two sends reach "Exchange" 1.5 s after their calls. Counted from the calls, the next two
+        // would go 2.25 s after them — 0.75 s after Exchange counted the first two: four in its window.
+        await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?>
+        {
+            ["Sending:MessagesPerMinute"] = "2",
+            ["Sending:PacingWindow"] = "00:00:02",
+        }, store: store);
+        e.Graph.Faults.DelaySends(2, TimeSpan.FromMilliseconds(1500));
+        var id = await e.SubmitAsync(EngineHarness.Newsletter(Enumerable.Range(10004, 6).Select(i => (long)i)));
+        var status = await e.WaitForAsync(id, TimeSpan.FromMinutes(1), "Completed");
+
+        var sent = e.Graph.Sent(EngineHarness.User);
+        Assert.True(sent.Count >= 5 && status.GetProperty("messages").GetInt32() == sent.Count, $"{sent.Count} sent: {status}");
+        AssertOnceEach(sent);
+        var times = sent.Select(m => m.SentAt!.Value).Order().ToList();
+        var gaps = Enumerable.Range(2, times.Count - 2).Select(i => times[i] - times[i - 2]).ToList();
+        Assert.True(gaps.Min() >= TimeSpan.FromSeconds(2), $"over the limit, as Exchange counts: {Describe(gaps)}");
     }
 
     private static void AssertOnceEach(IReadOnlyList<BulkMail.Sandbox.Graph.SandboxMessage> sent)
