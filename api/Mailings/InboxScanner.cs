@@ -68,7 +68,7 @@ public static class AutoReplies
 /// </summary>
 public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, IMailboxLimiter limiter, IServiceScopeFactory scopes, BulkMailTelemetry telemetry,
     IOptions<BounceOptions> bounceOptions, IOptions<ReplyOptions> replyOptions, IOptions<SendingOptions> sending, TimeProvider time,
-    ILogger<InboxScanner> logger, ISuppressionList suppressions) : BackgroundService
+    ILogger<InboxScanner> logger, ISuppressionList suppressions, IMailingChanges changes) : BackgroundService
 {
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
     // Inbox messages this process has handled for good (a restart reads the overlap again: handling twice changes nothing).
@@ -210,6 +210,12 @@ public sealed partial class InboxScanner(IMailingStore store, IMailSender mail, 
             next = page.NextLink;
         }
         await store.SetInboxWatermarkAsync(mailbox, readUntil, cancellationToken).ConfigureAwait(false);
+        // the open panes show the new counts now, not at their next reload: a finished mailing's streams have stopped
+        // following it, so its owner's streams are told to read their finished mailings again
+        foreach (var owner in index.ChangedMailings.Select(id => index.Mailing(id).Owner).Distinct(StringComparer.Ordinal))
+        {
+            await changes.AnnounceOwnerAsync(owner, cancellationToken).ConfigureAwait(false);
+        }
         await WriteFollowUpsAsync(index, cancellationToken).ConfigureAwait(false);
         return new ScanResult(replies, bounces, autos, unmatched);
     }
@@ -549,6 +555,7 @@ internal sealed class MailboxIndex
     private readonly Dictionary<string, DeliveryKey> _byConversation = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<(DeliveryKey Key, DateTimeOffset SentAt)>> _byAddress = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, HashSet<int>> _candidates = [];
+    private readonly HashSet<string> _changed = new(StringComparer.Ordinal);
 
     public IEnumerable<Mailing> Mailings => _mailings.Values;
 
@@ -593,7 +600,14 @@ internal sealed class MailboxIndex
         return index;
     }
 
-    public void Changed(string mailingId, int seq) => _candidates[mailingId].Add(seq);
+    public void Changed(string mailingId, int seq)
+    {
+        _candidates[mailingId].Add(seq);
+        _changed.Add(mailingId);
+    }
+
+    /// <summary>The mailings with a reply or a bounce marked in this pass.</summary>
+    public IReadOnlyCollection<string> ChangedMailings => _changed;
 
     public IEnumerable<int> Candidates(string mailingId) => _candidates[mailingId];
 

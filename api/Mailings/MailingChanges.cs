@@ -16,8 +16,14 @@ public interface IMailingChanges
     /// lost) until the result is disposed. Subscribed when the task completes: a change after that is not missed.</summary>
     Task<IAsyncDisposable> SubscribeAsync(string mailingId, Action onChange, CancellationToken cancellationToken);
 
-    /// <summary>The same for the owner: a mailing of theirs was created.</summary>
+    /// <summary>The same for the owner: a mailing of theirs was created, or one that has finished changed
+    /// (<see cref="AnnounceOwnerAsync"/>).</summary>
     Task<IAsyncDisposable> SubscribeOwnerAsync(string owner, Action onChange, CancellationToken cancellationToken);
+
+    /// <summary>Tells the owner's subscribers that a finished mailing of theirs changed: a reply or a bounce the Inbox
+    /// reader found days after the last send. (A finished mailing's own channel has no listeners: the streams stop
+    /// following it when it finishes, and read the owner's finished mailings again on this notice.)</summary>
+    Task AnnounceOwnerAsync(string owner, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -57,6 +63,8 @@ public abstract class MailingChangeTopics : IMailingChanges
     protected static string MailingTopic(string mailingId) => "m:" + mailingId;
 
     protected static string OwnerTopic(string owner) => "u:" + OwnerKey.Of(owner);
+
+    public abstract Task AnnounceOwnerAsync(string owner, CancellationToken cancellationToken);
 
     /// <summary>Starts receiving the topic's notices (the first listener); they are handed to <see cref="Deliver"/>.</summary>
     protected abstract Task SubscribeTransportAsync(string topic);
@@ -164,6 +172,12 @@ public sealed class InMemoryMailingChanges : MailingChangeTopics
 
     public void AnnounceCreated(string owner) => Deliver(OwnerTopic(owner));
 
+    public override Task AnnounceOwnerAsync(string owner, CancellationToken cancellationToken)
+    {
+        Deliver(OwnerTopic(owner));
+        return Task.CompletedTask;
+    }
+
     protected override Task SubscribeTransportAsync(string topic) => Task.CompletedTask;
 
     protected override Task UnsubscribeTransportAsync(string topic) => Task.CompletedTask;
@@ -197,6 +211,9 @@ public sealed class RedisMailingChanges : MailingChangeTopics, IDisposable
         ? MailingChannel(_prefix, topic[2..])
         : RedisChannel.Sharded($"{_prefix}user:{topic[2..]}:changes");
 
+    public override async Task AnnounceOwnerAsync(string owner, CancellationToken cancellationToken) =>
+        await _redis.GetDatabase().PublishAsync(OwnerChannel(_prefix, owner), "").ConfigureAwait(false);
+
     protected override Task SubscribeTransportAsync(string topic) =>
         _redis.GetSubscriber().SubscribeAsync(ChannelOf(topic), (_, _) => Deliver(topic));
 
@@ -225,6 +242,7 @@ public sealed class MailingChangeWatch(IMailingChanges changes) : IAsyncDisposab
     private readonly Dictionary<string, IAsyncDisposable> _subscriptions = new(StringComparer.Ordinal);
     private IAsyncDisposable? _owner;
     private HashSet<string> _changed = new(StringComparer.Ordinal);
+    private bool _ownerNoticed;
 
     public bool Watches(string mailingId)
     {
@@ -263,7 +281,7 @@ public sealed class MailingChangeWatch(IMailingChanges changes) : IAsyncDisposab
 
     /// <summary>Also wakes on the owner's notices (a new mailing; <see cref="Take"/> names no mailing for them).</summary>
     public async Task WatchOwnerAsync(string owner, CancellationToken cancellationToken) =>
-        _owner = await changes.SubscribeOwnerAsync(owner, Signal, cancellationToken).ConfigureAwait(false);
+        _owner = await changes.SubscribeOwnerAsync(owner, OwnerNotice, cancellationToken).ConfigureAwait(false);
 
     /// <summary>True when a notice came (take it with <see cref="Take"/>), false when <paramref name="timeout"/> passed first.</summary>
     public async Task<bool> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
@@ -292,14 +310,28 @@ public sealed class MailingChangeWatch(IMailingChanges changes) : IAsyncDisposab
     }
 
     /// <summary>The mailings with a notice since the last take.</summary>
-    public IReadOnlySet<string> Take()
+    public IReadOnlySet<string> Take() => Take(out _);
+
+    /// <summary>The same, and whether the owner had a notice too (a new mailing, or a finished one changed).</summary>
+    public IReadOnlySet<string> Take(out bool owner)
     {
         lock (_gate)
         {
             var taken = _changed;
             _changed = new HashSet<string>(StringComparer.Ordinal);
+            owner = _ownerNoticed;
+            _ownerNoticed = false;
             return taken;
         }
+    }
+
+    private void OwnerNotice()
+    {
+        lock (_gate)
+        {
+            _ownerNoticed = true;
+        }
+        Signal();
     }
 
     private void Notice(string mailingId)

@@ -82,7 +82,8 @@ public static class StatusStreams
 
     /// <summary>
     /// The owner's mailings (the header indicator and the list): first the status of each mailing in the owner's list,
-    /// then the status of each one that changes while it is not finished, and of each new one. It never ends by itself.
+    /// then the status of each one that changes while it is not finished, of each new one, and of a finished one whose
+    /// replies or bounces changed (on the owner's notice). It never ends by itself.
     /// </summary>
     public static async IAsyncEnumerable<SseItem<MailingStatus>?> OwnerAsync(string owner, MailingStatusReader statuses, IMailingStore store,
         IMailingChanges changes, StatusStreamOptions o, TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -92,7 +93,10 @@ public static class StatusStreams
         var last = new Dictionary<string, string>(StringComparer.Ordinal);
         var wrote = time.GetUtcNow();
         IReadOnlySet<string>? changed = null; // null: every mailing of the list (the first read, a lost notice, the safety re-read)
+        // Finished mailings are read on the first pass and on the owner's notices only: a reply or a bounce found days
+        // later (InboxScanner tells the owner), a new mailing, a lost subscription.
         var first = true;
+        var ownerNoticed = false;
         while (true)
         {
             var readAt = time.GetUtcNow();
@@ -103,9 +107,9 @@ public static class StatusStreams
             {
                 listed.Add(m.Id);
                 var watched = watch.Watches(m.Id);
-                if (Finished(m) ? !(first || watched) : watched && changed is not null && !changed.Contains(m.Id))
+                if (Finished(m) ? !(first || watched || ownerNoticed) : watched && changed is not null && !changed.Contains(m.Id))
                 {
-                    continue; // finished before: nothing new; followed and unchanged: nothing to read
+                    continue; // finished before and no owner notice: nothing new; followed and unchanged: nothing to read
                 }
                 if (!Finished(m) && !watched)
                 {
@@ -121,7 +125,8 @@ public static class StatusStreams
                 }
                 if (Finished(m))
                 {
-                    last.Remove(m.Id);
+                    // kept (at most the newest 100): an owner notice re-reads it, and only a change is sent again
+                    last[m.Id] = json;
                     await watch.UnwatchAsync(m.Id).ConfigureAwait(false);
                 }
                 else
@@ -145,7 +150,7 @@ public static class StatusStreams
             }
             await SpaceAsync(readAt, o, time, cancellationToken).ConfigureAwait(false);
             // a new mailing (an owner notice) is found by the listing, whatever else changed
-            var noticed = watch.Take();
+            var noticed = watch.Take(out ownerNoticed);
             changed = wake == Wake.Due ? null : noticed;
         }
     }

@@ -140,6 +140,9 @@ describe("mailings helpers", () => {
   it("follows what can still change, and shows what the user started", () => {
     const list = [status({ id: "r", state: "Ready" }), status({ id: "s", state: "Sending" }), status({ id: "c", state: "Completed" }), status({ id: "p", state: "Paused" })];
     expect(followedIds(list)).toEqual(["s", "p"]);
+    // replies and bounces still come in for a finished mailing that sent something; not for one that sent nothing
+    const finished = [status({ id: "c", state: "Completed", sent: 3 }), status({ id: "x", state: "Cancelled", sent: 0 }), status({ id: "y", state: "Cancelled", sent: 1 })];
+    expect(followedIds(finished)).toEqual(["c", "y"]);
     expect(visibleMailings(list, new Set(["p"])).map((m) => m.id)).toEqual(["s", "c"]);
   });
 

@@ -23,9 +23,10 @@ export const messagesOf = (m: MailingStatus): number => m.messages ?? Math.max(0
 export const visibleMailings = <T extends MailingStatus>(list: T[], held: ReadonlySet<string> = new Set()): T[] =>
   list.filter((m) => !held.has(m.id) && m.state !== "Ready" && m.held !== true);
 
-/** Mailings whose status can still change, and so are followed live (a held Ready one waits for the user). */
+/** Mailings whose status can still change, and so are followed live (a held Ready one waits for the user). A finished
+ * one that sent something still can: its replies and bounces come in for days (the server pushes them). */
 export const followedIds = (list: MailingStatus[]): string[] =>
-  list.filter((m) => !isFinished(m.state) && m.state !== "Ready").map((m) => m.id);
+  list.filter((m) => (isFinished(m.state) ? m.sent > 0 : m.state !== "Ready")).map((m) => m.id);
 
 export function summarize(all: MailingStatus[]): Indicator {
   const mailings = visibleMailings(all);

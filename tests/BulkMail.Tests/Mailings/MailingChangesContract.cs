@@ -71,6 +71,24 @@ public abstract class MailingChangesContract : ContractSuite
             Assert.Equal(after, Volatile.Read(ref heard)); // given up: no more
         }
     }
+
+    [Fact]
+    [Covers(nameof(IMailingChanges.SubscribeOwnerAsync), nameof(IMailingChanges.AnnounceOwnerAsync))]
+    public async Task An_owner_notice_reaches_that_owners_subscribers_and_nobody_elses()
+    {
+        var (_, changes) = Create();
+        var owner = $"{Guid.NewGuid():N}@example.com";
+        var other = $"{Guid.NewGuid():N}@example.com";
+        int heard = 0, others = 0;
+        await using (await changes.SubscribeOwnerAsync(owner, () => Interlocked.Increment(ref heard), Ct))
+        await using (await changes.SubscribeOwnerAsync(other, () => Interlocked.Increment(ref others), Ct))
+        {
+            await changes.AnnounceOwnerAsync(owner, Ct);
+            Assert.True(await HeardAsync(() => Volatile.Read(ref heard), 1), "the owner heard the notice");
+            await Task.Delay(300, Ct);
+            Assert.Equal(0, Volatile.Read(ref others));
+        }
+    }
 }
 
 public sealed class RedisMailingChangesTests(RedisServerFixture redis) : MailingChangesContract

@@ -172,6 +172,41 @@ public class ReplyScanTests(RedisServerFixture redis)
         });
     }
 
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memory")]
+    public async Task A_reply_to_a_finished_mailing_is_pushed_to_the_owners_open_status_stream(string store)
+    {
+        // The pane's list follows GET /api/mailings/events; a finished mailing's own notices have no listener any more,
+        // so without the owner's notice its Replied count would change only when the pane reloads.
+        await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?> { ["Bounces:ScanInterval"] = "00:00:00.200" }, store: store);
+        var mailing = await e.SubmitAsync(EngineHarness.Newsletter([10004, 10005]));
+        await e.WaitForAsync(mailing, TimeSpan.FromMinutes(1), "Completed");
+        using var response = await e.Http.GetAsync("/api/mailings/events", HttpCompletionOption.ResponseHeadersRead, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Ct));
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        limit.CancelAfter(TimeSpan.FromSeconds(30));
+        async Task<JsonElement> NextStatusAsync(Func<JsonElement, bool> match)
+        {
+            while (await reader.ReadLineAsync(limit.Token) is { } line)
+            {
+                if (line.StartsWith("data: ", StringComparison.Ordinal) && JsonDocument.Parse(line[6..]).RootElement.Clone() is var s
+                    && s.GetProperty("id").GetString() == mailing && match(s))
+                {
+                    return s;
+                }
+            }
+            throw new InvalidOperationException("the stream ended");
+        }
+        var listed = await NextStatusAsync(_ => true);
+        Assert.Equal(("Completed", 0), (listed.GetProperty("state").GetString(), listed.GetProperty("replied").GetInt32()));
+
+        e.Graph.Reply(e.Graph.Sent(EngineHarness.User)[0]);
+        var pushed = await NextStatusAsync(s => s.GetProperty("replied").GetInt32() == 1);
+        Assert.Equal("Completed", pushed.GetProperty("state").GetString());
+    }
+
     [Fact]
     public async Task The_deliveries_list_checks_its_parameters_and_is_the_owners_only()
     {
