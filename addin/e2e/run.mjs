@@ -118,6 +118,8 @@ async function startServer() {
       // No undo window by default, so every scenario sends at Start as before; the undo scenario asks for one in the
       // confirmation's Advanced field (undoSeconds), as a user can.
       Sending__UndoSeconds: "0",
+      // The Inbox reader every 2 s instead of 5 min, so the reply scenario sees its reply found within seconds.
+      Bounces__ScanInterval: "00:00:02",
       ...store,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -191,6 +193,19 @@ async function attachmentsOf(messageId) {
   return Promise.all(
     listed.map(async (a) => ({ name: a.name, content: Buffer.from(await (await sandboxGet(`${root}/${encodeURIComponent(a.id)}/$value`)).arrayBuffer()) })),
   );
+}
+/** A GET on the HRBC sandbox's Connect API as any HRBC client does it: a code_direct code, a token, then the read
+ * (XML). The demo's App ID and Secret are the sandbox's defaults (HrbcSandboxOptions). */
+async function hrbcGet(resource, params) {
+  const root = `${base}/sandbox/hrbc/v1`;
+  const code = /<Code>([^<]+)<\/Code>/.exec(await (await fetch(`${root}/oauth?app_id=bulkmail-demo&response_type=code_direct`)).text())?.[1];
+  if (!code) throw new Error("the HRBC sandbox gave no code");
+  const form = new URLSearchParams({ app_id: "bulkmail-demo", secret: "sandbox-secret", grant_type: "oauth_code", code });
+  const token = /<AccessToken>([^<]+)<\/AccessToken>/.exec(await (await fetch(`${root}/token`, { method: "POST", body: form })).text())?.[1];
+  if (!token) throw new Error("the HRBC sandbox gave no token");
+  const r = await fetch(`${root}/${resource}?${new URLSearchParams({ partition: "1234", ...params })}`, { headers: { "X-porters-hrbc-oauth-token": token } });
+  if (!r.ok) throw new Error(`GET HRBC ${resource}: ${r.status} ${await r.text()}`);
+  return r.text();
 }
 const sentWith = async (marker, select) => (await sentItems(select)).filter((m) => (m.subject ?? "").includes(marker));
 const myMailings = async () => (await api("/api/mailings")).json();
@@ -775,6 +790,25 @@ const scenarios = {
     const st = await (await api(`/api/mailings/${id}`)).json();
     if (!st.sendAt || Date.parse(st.sendAt) !== Date.parse(`${tomorrow}T09:00:00+09:00`)) throw new Error(`the server has sendAt ${st.sendAt}`);
     await shot(page, "schedule-status");
+    // Change time (日時を変更): the dialog starts from the schedule the server holds; Save replaces it with 10:30.
+    await card.getByTestId("change-time-button").click();
+    const change = page.getByTestId("change-time");
+    await change.waitFor();
+    if ((await change.getByTestId("send-date").inputValue()) !== tomorrow || (await change.getByTestId("send-time").inputValue()) !== "09:00") {
+      throw new Error("Change time does not start from the mailing's schedule");
+    }
+    await change.getByTestId("send-time").fill("10:30");
+    await waitFor(async () => (await change.getByTestId("schedule-begins").innerText()).endsWith("10:30"), { what: "the new start in the dialog" });
+    const save = page.getByTestId("change-time-save");
+    await waitFor(async () => save.isEnabled(), { what: "Save enabled after the dry run" });
+    await shot(page, "schedule-change-time");
+    await save.click();
+    await change.waitFor({ state: "detached" });
+    await waitFor(async () => (await card.getByTestId("mailing-send-at").innerText()).endsWith("10:30"), { what: "the card at 10:30" });
+    const moved = await (await api(`/api/mailings/${id}`)).json();
+    if (moved.state !== "Scheduled" || Date.parse(moved.sendAt) !== Date.parse(`${tomorrow}T10:30:00+09:00`)) {
+      throw new Error(`after Change time the server has ${moved.state} at ${moved.sendAt}`);
+    }
     await card.getByTestId("cancel-mailing").click();
     await page.getByTestId("ask-cancel").waitFor();
     await page.getByTestId("ask-cancel").getByTestId("ask-yes").click();
@@ -957,6 +991,56 @@ const scenarios = {
     await kb.keyboard.press("Enter");
     await kb.getByRole("menuitem").first().waitFor();
     await kb.context().close();
+  },
+
+  /** (reply) On reply (返信があったら): a job to one candidate, JOB打診 after sending and 一次面接 with an activity on
+   * reply; the confirmation says both. The candidate replies (into the Graph sandbox's Inbox); the Inbox reader finds
+   * it: the card counts 1 replied and lists who, the CSV has RepliedAt, and HRBC has the pair's process at 一次面接. */
+  async reply() {
+    const marker = `E2E-R-${Date.now()}`;
+    const page = await newPage("en");
+    await page.getByRole("tab", { name: "Jobs" }).click();
+    await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "jobs" });
+    await page.locator('li[data-record-id="30002"]').getByRole("button", { name: /^Open/ }).click();
+    await page.getByTestId("anchor").waitFor();
+    await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "matching resumes" });
+    const [resumeId] = await checkFirst(page, 1);
+    await chooseMode(page, "JobToResumes");
+    await fillMessage(page, `{{Job.P_Position}} ${marker}`, "{{Person.P_Name}} 様\nご興味があればご返信ください。");
+    await page.getByTestId("phase-picker").click();
+    await page.getByRole("option", { name: "JOB打診" }).click();
+    const onReply = page.getByTestId("on-reply");
+    await onReply.getByTestId("reply-phase-picker").click();
+    await page.getByRole("option", { name: "一次面接" }).click();
+    await page.getByTestId("reply-log-activity").check();
+    await shot(page, "reply-compose");
+    const before = new Set((await myMailings()).map((m) => m.id));
+    await confirmAndSend(page, 1);
+    if (!(await page.getByTestId("confirm-reply-phase").innerText()).includes("一次面接")) throw new Error("the confirmation does not say the phase on reply");
+    await page.getByTestId("confirm-reply-activity").waitFor();
+    await shot(page, "reply-confirm");
+    await page.getByTestId("confirm-yes").click();
+    const id = await newestMailingId(before);
+    await waitDone(page, id);
+    const [mail] = await sentWith(marker, "id,subject,toRecipients");
+    if (!mail) throw new Error("nothing in Sent Items");
+    const processOf = () => hrbcGet("process", { field: "Process.P_Id,Process.P_Phase,Process.P_Job,Process.P_Resume", condition: `Process.P_Resume:eq=${resumeId}` });
+    if (!(await processOf()).includes("Option.P_ProcessPhase_JobOffered")) throw new Error("the process is not at JOB打診 after sending");
+
+    await api("/sandbox/graph/_inbox", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sentId: mail.id, kind: "reply" }) });
+    await waitFor(async () => (await (await api(`/api/mailings/${id}`)).json()).replied === 1, { timeout: 60_000, what: "the server's replied 1" });
+    const card = await mailingCard(page, id);
+    await waitFor(async () => (await card.innerText()).includes("Replied 1"), { timeout: 30_000, what: "the card's Replied 1" });
+    await card.getByRole("button", { name: "Who replied (1)" }).click();
+    const address = mail.toRecipients[0].emailAddress.address;
+    await waitFor(async () => (await card.innerText()).includes(address), { what: "the replier listed" });
+    await shot(page, "reply-card");
+    await waitFor(async () => (await processOf()).includes("Option.P_ProcessPhase_Interview1"), { timeout: 60_000, what: "HRBC's process at 一次面接" });
+    const rows = await downloadCsv(page, id);
+    const h = rows[0];
+    const sent = rows.slice(1).filter((r) => r[h.indexOf("Status")] === "Sent");
+    if (sent.length !== 1 || !sent[0][h.indexOf("RepliedAt")]) throw new Error(`the CSV's RepliedAt: ${JSON.stringify(sent)}`);
+    await page.context().close();
   },
 
   /** (o) opt-out, last (it suppresses an address): the newsletter's footer is ticked by default and unticking it shows
