@@ -279,7 +279,8 @@ public sealed class MailingChangeWatch(IMailingChanges changes) : IAsyncDisposab
         }
     }
 
-    /// <summary>Also wakes on the owner's notices (a new mailing; <see cref="Take"/> names no mailing for them).</summary>
+    /// <summary>Also wakes on the owner's notices (a new mailing, a finished one changed: <see cref="Take(out bool)"/> says
+    /// one came, and names no mailing for it).</summary>
     public async Task WatchOwnerAsync(string owner, CancellationToken cancellationToken) =>
         _owner = await changes.SubscribeOwnerAsync(owner, OwnerNotice, cancellationToken).ConfigureAwait(false);
 
