@@ -106,7 +106,7 @@ if [ "$api_only" = 0 ]; then
   # The demo runs on the in-memory store; production on Redis. The scenarios that write to the store (sending with
   # files and phase updates, cancel, hold and start, throttled waits) run once more against a Redis-backed server.
   echo "== end-to-end (the store's scenarios, Redis store)"
-  e2e_pass E2E_STORE=redis E2E_SKIP_BUILD=1 E2E_ONLY="${E2E_REDIS_ONLY:-a,b,cancelled,throttled,hold}"
+  e2e_pass E2E_STORE=redis E2E_SKIP_BUILD=1 E2E_ONLY="${E2E_REDIS_ONLY:-a,b,cancelled,throttled,hold,reply}"
 fi
 
 read -r passed failed skipped < <(awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}' "$results")
