@@ -280,6 +280,15 @@ async function checkFirst(page, n, offset = 0) {
   return ids;
 }
 
+/** The Jobs tab, then the job's matching list (its resumes) from its Open button. */
+async function openJob(page, jobId) {
+  await page.getByRole("tab", { name: "Jobs" }).click();
+  await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "jobs" });
+  await page.locator(`li[data-record-id="${jobId}"]`).getByRole("button", { name: /^Open/ }).click();
+  await page.getByTestId("anchor").waitFor();
+  await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "matching resumes" });
+}
+
 async function chooseMode(page, mode) {
   await page.locator('[data-testid="bulk-action"]:visible').click();
   await page.locator(`[role="menuitem"][data-mode="${mode}"]`).click();
@@ -448,12 +457,8 @@ const scenarios = {
   async b() {
     const marker = `E2E-B-${Date.now()}`;
     const page = await newPage("en");
-    await page.getByRole("tab", { name: "Jobs" }).click();
-    await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "jobs" });
     // Sandbox jobs with files: every fourth (30004, 30008, …).
-    await page.locator('li[data-record-id="30004"]').getByRole("button", { name: /^Open/ }).click();
-    await page.getByTestId("anchor").waitFor();
-    await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "matching resumes" });
+    await openJob(page, 30004);
     await shot(page, "b-job-matching-list");
     await checkFirst(page, 2);
     await chooseMode(page, "JobToResumes");
@@ -999,11 +1004,7 @@ const scenarios = {
   async reply() {
     const marker = `E2E-R-${Date.now()}`;
     const page = await newPage("en");
-    await page.getByRole("tab", { name: "Jobs" }).click();
-    await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "jobs" });
-    await page.locator('li[data-record-id="30002"]').getByRole("button", { name: /^Open/ }).click();
-    await page.getByTestId("anchor").waitFor();
-    await waitFor(async () => (await page.locator("li[data-record-id]:visible").count()) > 0, { what: "matching resumes" });
+    await openJob(page, 30002);
     const [resumeId] = await checkFirst(page, 1);
     await chooseMode(page, "JobToResumes");
     await fillMessage(page, `{{Job.P_Position}} ${marker}`, "{{Person.P_Name}} 様\nご興味があればご返信ください。");
