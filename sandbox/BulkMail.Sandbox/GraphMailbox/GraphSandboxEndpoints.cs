@@ -345,7 +345,8 @@ public static partial class GraphSandboxEndpoints
                 }
                 case ("POST", ["messages", var id, "send"]):
                 {
-                    if (sandbox.Faults.TakeSendDelay() is { } held && held > TimeSpan.Zero)
+                    var held = sandbox.Faults.TakeSendDelay();
+                    if (held > TimeSpan.Zero)
                     {
                         await Task.Delay(held, ctx.RequestAborted);
                     }
