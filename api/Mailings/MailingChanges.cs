@@ -174,7 +174,7 @@ public sealed class InMemoryMailingChanges : MailingChangeTopics
 
     public override Task AnnounceOwnerAsync(string owner, CancellationToken cancellationToken)
     {
-        Deliver(OwnerTopic(owner));
+        AnnounceCreated(owner); // the same notice: the owner's streams list their mailings again
         return Task.CompletedTask;
     }
 

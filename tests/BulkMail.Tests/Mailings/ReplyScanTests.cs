@@ -182,28 +182,13 @@ public class ReplyScanTests(RedisServerFixture redis)
         await using var e = await EngineHarness.StartAsync(redis, new Dictionary<string, string?> { ["Bounces:ScanInterval"] = "00:00:00.200" }, store: store);
         var mailing = await e.SubmitAsync(EngineHarness.Newsletter([10004, 10005]));
         await e.WaitForAsync(mailing, TimeSpan.FromMinutes(1), "Completed");
-        using var response = await e.Http.GetAsync("/api/mailings/events", HttpCompletionOption.ResponseHeadersRead, Ct);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Ct));
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        limit.CancelAfter(TimeSpan.FromSeconds(30));
-        async Task<JsonElement> NextStatusAsync(Func<JsonElement, bool> match)
-        {
-            while (await reader.ReadLineAsync(limit.Token) is { } line)
-            {
-                if (line.StartsWith("data: ", StringComparison.Ordinal) && JsonDocument.Parse(line[6..]).RootElement.Clone() is var s
-                    && s.GetProperty("id").GetString() == mailing && match(s))
-                {
-                    return s;
-                }
-            }
-            throw new InvalidOperationException("the stream ended");
-        }
-        var listed = await NextStatusAsync(_ => true);
+        await using var stream = await StatusPushTests.Stream.OpenAsync(e.Http, "/api/mailings/events");
+        bool Ours(JsonElement s) => s.GetProperty("id").GetString() == mailing;
+        var listed = await stream.WaitForAsync(Ours, TimeSpan.FromSeconds(30));
         Assert.Equal(("Completed", 0), (listed.GetProperty("state").GetString(), listed.GetProperty("replied").GetInt32()));
 
         e.Graph.Reply(e.Graph.Sent(EngineHarness.User)[0]);
-        var pushed = await NextStatusAsync(s => s.GetProperty("replied").GetInt32() == 1);
+        var pushed = await stream.WaitForAsync(s => Ours(s) && s.GetProperty("replied").GetInt32() == 1, TimeSpan.FromSeconds(30));
         Assert.Equal("Completed", pushed.GetProperty("state").GetString());
     }
 

@@ -78,7 +78,7 @@ public sealed class StatusPushTests(RedisServerFixture redis)
     }
 
     /// <summary>An open stream's lines, read in the background: statuses (state, sent) and heartbeat comments.</summary>
-    private sealed class Stream : IAsyncDisposable
+    internal sealed class Stream : IAsyncDisposable
     {
         private readonly HttpResponseMessage _response;
         private readonly Task _reading;
